@@ -1,0 +1,262 @@
+// Validates the raw user input (the function and the options) in one place,
+// and normalises it into a Config that the rest of the code can trust.
+import { describe } from "./_describe.ts";
+import type { Attempt } from "./_element.ts";
+import { validateState } from "./_state.ts";
+import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import type {
+  AsyncFunction,
+  AsyncIOFunction,
+  AsyncIOOptions,
+  AsyncIOState,
+  OutputOrder,
+  RateLimitOptions,
+  ResultFuture,
+} from "./types.ts";
+
+export type TimeoutHandler<I, O> = (
+  input: I,
+  result: ResultFuture<O>,
+) => void | Promise<void>;
+
+export interface RetryPolicy<I, O> {
+  readonly maxAttempts: number;
+  readonly delay: number;
+  readonly multiplier: number;
+  readonly maxDelay: number;
+  readonly jitter: number;
+  readonly retryOnError: (error: unknown, input: I) => boolean;
+  readonly retryOnResult:
+    | ((results: readonly O[], input: I) => boolean)
+    | undefined;
+}
+
+export interface Config<I, O> {
+  /** Starts one attempt; never throws (a throw becomes the attempt's error). */
+  readonly invoke: (input: I, attempt: Attempt<I, O>) => void;
+  readonly open: (() => void | Promise<void>) | undefined;
+  readonly close: (() => void | Promise<void>) | undefined;
+  readonly timeoutHandler: TimeoutHandler<I, O> | undefined;
+  readonly order: OutputOrder;
+  readonly capacity: number;
+  readonly timeout: number;
+  readonly attemptTimeout: number;
+  readonly retry: RetryPolicy<I, O> | undefined;
+  readonly key: ((input: I) => unknown) | undefined;
+  readonly rateLimit: RateLimitOptions | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly restore: AsyncIOState<I> | undefined;
+  readonly onCheckpoint:
+    | ((
+      state: AsyncIOState<I>,
+      barrier: CheckpointBarrier,
+    ) => void | Promise<void>)
+    | undefined;
+}
+
+const ORDERS: readonly OutputOrder[] = ["ordered", "unordered", "key-ordered"];
+const PREFIX = "Cannot construct AsyncIOTransformStream as";
+
+function rangeError(what: string, value: unknown): RangeError {
+  return new RangeError(
+    `${PREFIX} ${what}: current value is ${describe(value)}`,
+  );
+}
+
+function typeError(what: string, value: unknown): TypeError {
+  return new TypeError(
+    `${PREFIX} ${what}: current value is ${describe(value)}`,
+  );
+}
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw rangeError(`${name} must be a positive integer`, value);
+  }
+  return value;
+}
+
+/** A duration in ms: a non-negative number, Infinity included. */
+function duration(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw rangeError(`${name} must be a non-negative number`, value);
+  }
+  return value;
+}
+
+function optionalFunction<F>(name: string, value: unknown): F | undefined {
+  if (value !== undefined && typeof value !== "function") {
+    throw typeError(`${name} must be a function`, value);
+  }
+  return value as F | undefined;
+}
+
+function isAsyncFunction<I, O>(fn: unknown): fn is AsyncFunction<I, O> {
+  return fn !== null && typeof fn === "object" &&
+    typeof (fn as { asyncInvoke?: unknown }).asyncInvoke === "function";
+}
+
+function invokerOf<I, O>(fn: AsyncIOFunction<I, O>): Config<I, O>["invoke"] {
+  if (typeof fn === "function") {
+    return (input, attempt) => {
+      let returned: unknown;
+      try {
+        returned = fn(input, attempt);
+      } catch (error) {
+        return attempt.completeExceptionally(error);
+      }
+      attempt.settleWith(returned, true);
+    };
+  }
+  return (input, attempt) => {
+    let returned: unknown;
+    try {
+      returned = fn.asyncInvoke(input, attempt);
+    } catch (error) {
+      return attempt.completeExceptionally(error);
+    }
+    attempt.settleWith(returned, false);
+  };
+}
+
+function retryPolicyOf<I, O>(
+  retry: AsyncIOOptions<I, O, unknown>["retry"],
+): RetryPolicy<I, O> | undefined {
+  if (retry === undefined) return undefined;
+  if (retry === null || typeof retry !== "object") {
+    throw typeError("retry must be an object", retry);
+  }
+  const maxAttempts = positiveInteger("retry.maxAttempts", retry.maxAttempts);
+  const delay = duration("retry.delay", retry.delay, 0);
+  const multiplier = retry.multiplier ?? 1;
+  if (
+    typeof multiplier !== "number" || !(multiplier >= 1) ||
+    multiplier === Infinity
+  ) {
+    throw rangeError(
+      "retry.multiplier must be a finite number of at least 1",
+      multiplier,
+    );
+  }
+  const maxDelay = duration("retry.maxDelay", retry.maxDelay, Infinity);
+  const jitter = retry.jitter ?? 0;
+  if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
+    throw rangeError("retry.jitter must be a number from 0 to 1", jitter);
+  }
+  return {
+    maxAttempts,
+    delay,
+    multiplier,
+    maxDelay,
+    jitter,
+    retryOnError: optionalFunction("retry.retryOnError", retry.retryOnError) ??
+      // The stream's own cancel and timeout never reach this: they end the
+      // attempt before it can settle, so every error that does is retried.
+      (() => true),
+    retryOnResult: optionalFunction("retry.retryOnResult", retry.retryOnResult),
+  };
+}
+
+function rateLimitOf(rateLimit: unknown): RateLimitOptions | undefined {
+  if (rateLimit === undefined) return undefined;
+  if (rateLimit === null || typeof rateLimit !== "object") {
+    throw typeError("rateLimit must be an object", rateLimit);
+  }
+  const { limit, interval } = rateLimit as Partial<RateLimitOptions>;
+  positiveInteger("rateLimit.limit", limit);
+  if (
+    typeof interval !== "number" || !(interval > 0) || interval === Infinity
+  ) {
+    throw rangeError(
+      "rateLimit.interval must be a positive finite number",
+      interval,
+    );
+  }
+  return { limit: limit!, interval };
+}
+
+/** Validates the constructor's arguments; throws the first problem found. */
+export function configOf<I, O, M>(
+  fn: AsyncIOFunction<I, O>,
+  options: AsyncIOOptions<I, O, M> | undefined,
+): Config<I, O> {
+  const isFunction = typeof fn === "function";
+  if (!isFunction && !isAsyncFunction<I, O>(fn)) {
+    throw typeError(
+      "fn must be a function or an object with an asyncInvoke method",
+      fn,
+    );
+  }
+  if (options === undefined) options = {};
+  else if (options === null || typeof options !== "object") {
+    throw typeError("options must be an object", options);
+  }
+  const order = options.order ?? "ordered";
+  if (!ORDERS.includes(order)) {
+    throw typeError(
+      'order must be "ordered", "unordered" or "key-ordered"',
+      order,
+    );
+  }
+  const capacity = positiveInteger("capacity", options.capacity ?? 100);
+  const timeout = duration("timeout", options.timeout, Infinity);
+  const attemptTimeout = duration(
+    "attemptTimeout",
+    options.attemptTimeout,
+    Infinity,
+  );
+  const key = optionalFunction<(input: I) => unknown>("key", options.key);
+  if (order === "key-ordered" && key === undefined) {
+    throw typeError('key must be a function when order is "key-ordered"', key);
+  }
+  const onTimeout = optionalFunction<TimeoutHandler<I, O>>(
+    "onTimeout",
+    options.onTimeout,
+  );
+  let timeoutHandler = onTimeout;
+  let open: Config<I, O>["open"];
+  let close: Config<I, O>["close"];
+  if (!isFunction) {
+    const object = fn as AsyncFunction<I, O>;
+    const ownTimeout = optionalFunction<TimeoutHandler<I, O>>(
+      "fn.timeout",
+      object.timeout,
+    );
+    if (ownTimeout !== undefined && onTimeout !== undefined) {
+      throw typeError(
+        "onTimeout must be undefined when fn has its own timeout method",
+        onTimeout,
+      );
+    }
+    if (ownTimeout !== undefined) {
+      timeoutHandler = (i, r) => object.timeout!(i, r);
+    }
+    if (optionalFunction("fn.open", object.open)) open = () => object.open!();
+    if (optionalFunction("fn.close", object.close)) {
+      close = () => object.close!();
+    }
+  }
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw typeError("signal must be an AbortSignal", signal);
+  }
+  return {
+    invoke: invokerOf(fn),
+    open,
+    close,
+    timeoutHandler,
+    order,
+    capacity,
+    timeout,
+    attemptTimeout,
+    retry: retryPolicyOf<I, O>(options.retry),
+    key,
+    rateLimit: rateLimitOf(options.rateLimit),
+    signal,
+    restore: options.restore === undefined
+      ? undefined
+      : validateState<I>(options.restore),
+    onCheckpoint: optionalFunction("onCheckpoint", options.onCheckpoint),
+  };
+}

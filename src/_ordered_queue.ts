@@ -1,0 +1,39 @@
+// Ordered emission: FIFO, and only the head leaves, once it is DONE.
+import { DONE, type Element } from "./_element.ts";
+import { ElementList, type EmissionQueue, type Emit } from "./_queue.ts";
+
+export class OrderedQueue<I, O> implements EmissionQueue<I, O> {
+  readonly #list = new ElementList<I, O>();
+  readonly #emit: Emit<I, O>;
+
+  constructor(emit: Emit<I, O>) {
+    this.#emit = emit;
+  }
+
+  get size(): number {
+    return this.#list.size;
+  }
+
+  get head(): Element<I, O> | undefined {
+    return this.#list.head;
+  }
+
+  push(element: Element<I, O>): void {
+    this.#list.append(element);
+    if (element.state === DONE && this.#list.head === element) this.#drain();
+  }
+
+  completed(element: Element<I, O>): void {
+    if (this.#list.head === element) this.#drain();
+  }
+
+  #drain(): void {
+    const list = this.#list;
+    let head = list.head;
+    while (head !== undefined && head.state === DONE) {
+      list.remove(head);
+      this.#emit(head);
+      head = list.head;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// The queue of accepted, not yet emitted elements, after Flink's
+// StreamElementQueue. Both implementations keep every element in one
+// intrusive list in input order, which is what snapshots walk.
+import type { Element } from "./_element.ts";
+
+export interface EmissionQueue<I, O> {
+  /** Accepted, not yet emitted elements, watermarks included. */
+  readonly size: number;
+  /** The oldest element, for walking the queue in input order with `next`. */
+  readonly head: Element<I, O> | undefined;
+  /** Adds an accepted element (a watermark arrives already DONE). */
+  push(element: Element<I, O>): void;
+  /** A record became DONE: emit whatever that makes ready. */
+  completed(element: Element<I, O>): void;
+}
+
+/** Called for each element as it leaves a queue, in emission order. */
+export type Emit<I, O> = (element: Element<I, O>) => void;
+
+/** An intrusive doubly linked list of elements in input order. */
+export class ElementList<I, O> {
+  head: Element<I, O> | undefined = undefined;
+  tail: Element<I, O> | undefined = undefined;
+  size = 0;
+
+  append(element: Element<I, O>): void {
+    element.prev = this.tail;
+    element.next = undefined;
+    if (this.tail === undefined) this.head = element;
+    else this.tail.next = element;
+    this.tail = element;
+    this.size++;
+  }
+
+  remove(element: Element<I, O>): void {
+    const { prev, next } = element;
+    if (prev === undefined) this.head = next;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev;
+    else next.prev = prev;
+    element.prev = element.next = undefined;
+    this.size--;
+  }
+}

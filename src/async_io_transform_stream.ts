@@ -1,0 +1,144 @@
+import { configOf } from "./_options.ts";
+import { Operator } from "./_operator.ts";
+import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import type {
+  AsyncIOFunction,
+  AsyncIOOptions,
+  AsyncIOState,
+  AsyncIOStats,
+} from "./types.ts";
+import type { Watermark } from "./watermark.ts";
+
+/**
+ * Apache Flink's async I/O operator as a web `TransformStream`: it calls
+ * `fn` for each input with many calls in flight at once, and emits the
+ * results in input order (`"ordered"`), as they complete (`"unordered"`), or
+ * in order per key (`"key-ordered"`).
+ *
+ * `capacity` bounds the inputs accepted but not yet emitted; at capacity the
+ * writable side stops accepting, so the source is backpressured. Each call
+ * gets an `AbortSignal` that aborts on timeout, cancel and failure. A failed
+ * element errors both sides of the stream with its error, unchanged.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam M The marker chunks that pass through ({@linkcode Watermark},
+ * {@linkcode CheckpointBarrier}); `never` unless you use them.
+ *
+ * @example Enriching with a function, ten calls at a time
+ * ```ts
+ * import { AsyncIOTransformStream } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const lookup = async (id: number, { signal }: { signal: AbortSignal }) => {
+ *   await new Promise((resolve) => setTimeout(resolve, 10 - id));
+ *   signal.throwIfAborted();
+ *   return { id, name: `user ${id}` };
+ * };
+ * const users = await Array.fromAsync(
+ *   ReadableStream.from([1, 2, 3])
+ *     .pipeThrough(new AsyncIOTransformStream(lookup, { capacity: 10, timeout: 1_000 })),
+ * );
+ * assert.deepEqual(users.map((user) => user.id), [1, 2, 3]);
+ * ```
+ *
+ * @example Flink's AsyncFunction shape: zero or more outputs per input
+ * ```ts
+ * import { AsyncIOTransformStream } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const table = new Map([["a", "apple"], ["c", "cherry"]]);
+ * const lookup = new AsyncIOTransformStream<string, [string, string]>({
+ *   asyncInvoke(key, result) {
+ *     queueMicrotask(() => {
+ *       const value = table.get(key);
+ *       result.complete(value === undefined ? [] : [[key, value]]);
+ *     });
+ *   },
+ * });
+ * const pairs = await Array.fromAsync(
+ *   ReadableStream.from(["a", "b", "c"]).pipeThrough(lookup),
+ * );
+ * assert.deepEqual(pairs, [["a", "apple"], ["c", "cherry"]]);
+ * ```
+ */
+export class AsyncIOTransformStream<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier = never,
+> extends TransformStream<I | M, O | M> {
+  readonly #operator: Operator<I, O, M>;
+
+  /**
+   * Creates the stream. Options are validated here, before any call.
+   *
+   * @param fn The function called for each input, or an
+   * {@linkcode AsyncFunction} object.
+   * @param options The {@linkcode AsyncIOOptions}.
+   * @throws {RangeError} If a number is out of range, such as a `capacity`
+   * that is not a positive integer, or a negative or NaN `timeout`.
+   * @throws {TypeError} If an option has the wrong shape, such as an unknown
+   * `order`, an `fn` that is neither a function nor an object with
+   * `asyncInvoke`, or a malformed `restore` state.
+   */
+  constructor(fn: AsyncIOFunction<I, O>, options?: AsyncIOOptions<I, O, M>) {
+    const operator = new Operator<I, O, M>(configOf(fn, options));
+    super(
+      {
+        start: (controller) => operator.start(controller),
+        transform: (chunk) => operator.transform(chunk),
+        flush: () => operator.flush(),
+        cancel: (reason) => operator.cancel(reason),
+      },
+      options?.writableStrategy,
+      options?.readableStrategy,
+    );
+    this.#operator = operator;
+  }
+
+  /**
+   * Counters of the work so far: inputs accepted, pending and emitted, calls
+   * in flight, time-outs, failed attempts, retries and rate-limited calls.
+   *
+   * @example
+   * ```ts
+   * import { AsyncIOTransformStream } from "@async-io/async-io";
+   * import assert from "node:assert/strict";
+   *
+   * const stream = new AsyncIOTransformStream((n: number) => n * 2);
+   * await ReadableStream.from([1, 2]).pipeThrough(stream).pipeTo(new WritableStream());
+   * assert.equal(stream.stats.emitted, 2);
+   * ```
+   */
+  get stats(): AsyncIOStats {
+    return this.#operator.stats;
+  }
+
+  /**
+   * Every input accepted but not yet emitted, in input order, as plain data:
+   * in flight, completed but held for ordering, or waiting for a retry, a key
+   * or the rate limit, with the watermarks among them. After the stream
+   * errors it still holds every input that was not emitted, the failed one
+   * included. Hand it to `options.restore` to resume without losing any.
+   *
+   * @returns The state, which round-trips through JSON whenever the inputs do.
+   *
+   * @example
+   * ```ts
+   * import { AsyncIOTransformStream } from "@async-io/async-io";
+   * import assert from "node:assert/strict";
+   *
+   * const stream = new AsyncIOTransformStream((_: string) => new Promise<string>(() => {}));
+   * const writer = stream.writable.getWriter();
+   * await writer.write("a");
+   * assert.deepEqual(stream.snapshot(), {
+   *   version: 1,
+   *   entries: [{ kind: "record", input: "a" }],
+   * });
+   * await writer.abort();
+   * ```
+   */
+  snapshot(): AsyncIOState<I> {
+    return this.#operator.snapshot();
+  }
+}

@@ -1,0 +1,401 @@
+// Public types of the async I/O operator. They hold no logic.
+import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
+
+/**
+ * The per-call context that the function form of {@linkcode AsyncIOFunction}
+ * receives.
+ *
+ * @example Passing the signal on to `fetch`
+ * ```ts
+ * import type { CallContext } from "@async-io/async-io";
+ *
+ * async function lookup(id: string, { signal, attempt }: CallContext) {
+ *   const response = await fetch(`http://127.0.0.1:8080/users/${id}`, { signal });
+ *   return { id, attempt, user: await response.json() };
+ * }
+ * ```
+ */
+export interface CallContext {
+  /**
+   * Aborts when this attempt must stop: on timeout (a `DOMException` named
+   * `"TimeoutError"`), on cancel (the cancel reason) and when another element
+   * fails (that element's error). It is created on first access, so a call
+   * that never reads it costs nothing.
+   */
+  readonly signal: AbortSignal;
+  /** The number of this attempt, counted from 1. */
+  readonly attempt: number;
+}
+
+/**
+ * The handle through which the object form of an async function hands back
+ * its results, as in Flink's `ResultFuture`. The first completion wins:
+ * every later call is ignored, without a throw and without duplicate output.
+ *
+ * @typeParam O The type of the outputs.
+ *
+ * @example Completing from a callback-style client
+ * ```ts
+ * import type { ResultFuture } from "@async-io/async-io";
+ *
+ * function answer(result: ResultFuture<string>, found: string | null) {
+ *   // `[]` emits nothing but frees the slot.
+ *   result.complete(found === null ? [] : [found]);
+ * }
+ * ```
+ */
+export interface ResultFuture<O> extends CallContext {
+  /**
+   * Completes the element with zero or more outputs, which are emitted
+   * together and in the order given. A value that is not iterable fails the
+   * element with a `TypeError`.
+   */
+  complete(results: Iterable<O>): void;
+  /** Completes the element with an error, which fails the stream. */
+  completeExceptionally(error: unknown): void;
+}
+
+/**
+ * Flink's `AsyncFunction` shape: zero or more outputs per input, delivered
+ * through a {@linkcode ResultFuture}.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example A lookup that may find nothing
+ * ```ts
+ * import type { AsyncFunction } from "@async-io/async-io";
+ *
+ * const table = new Map([["a", 1]]);
+ * const lookup: AsyncFunction<string, [string, number]> = {
+ *   asyncInvoke(key, result) {
+ *     const value = table.get(key);
+ *     result.complete(value === undefined ? [] : [[key, value]]);
+ *   },
+ *   timeout(key, result) {
+ *     result.complete([[key, -1]]);
+ *   },
+ * };
+ * ```
+ */
+export interface AsyncFunction<I, O> {
+  /**
+   * Starts the call for one input. A synchronous throw or a rejected
+   * returned promise counts as `completeExceptionally`.
+   */
+  asyncInvoke(input: I, result: ResultFuture<O>): void | Promise<void>;
+  /**
+   * Called when the element's `timeout` budget runs out, after its signal
+   * aborted. It may complete the element with a fallback, synchronously or
+   * before a promise it returns settles; otherwise the stream errors with a
+   * `TimeoutError`.
+   */
+  timeout?(input: I, result: ResultFuture<O>): void | Promise<void>;
+  /** Awaited once, before the first call. */
+  open?(): void | Promise<void>;
+  /** Called exactly once: on end of input, on error or on cancel. */
+  close?(): void | Promise<void>;
+}
+
+/**
+ * The function form: one output per input, returned or awaited. A throw or a
+ * rejection counts as `completeExceptionally`.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example
+ * ```ts
+ * import type { AsyncMapFunction } from "@async-io/async-io";
+ *
+ * const double: AsyncMapFunction<number, number> = async (n) => n * 2;
+ * ```
+ */
+export type AsyncMapFunction<I, O> = (
+  input: I,
+  context: CallContext,
+) => O | Promise<O>;
+
+/**
+ * What `AsyncIOTransformStream` calls for each input: a function or an
+ * {@linkcode AsyncFunction} object.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example
+ * ```ts
+ * import type { AsyncIOFunction } from "@async-io/async-io";
+ *
+ * const asFunction: AsyncIOFunction<number, number> = (n) => n + 1;
+ * const asObject: AsyncIOFunction<number, number> = {
+ *   asyncInvoke(n, result) {
+ *     result.complete([n + 1]);
+ *   },
+ * };
+ * ```
+ */
+export type AsyncIOFunction<I, O> =
+  | AsyncMapFunction<I, O>
+  | AsyncFunction<I, O>;
+
+/**
+ * How results leave the stream.
+ *
+ * - `"ordered"`: in input order.
+ * - `"unordered"`: as soon as each call completes.
+ * - `"key-ordered"`: one call in flight per key (`options.key`); each key's
+ *   outputs stay in input order, and different keys overtake each other.
+ *
+ * @example
+ * ```ts
+ * import type { OutputOrder } from "@async-io/async-io";
+ *
+ * const order: OutputOrder = "unordered";
+ * ```
+ */
+export type OutputOrder = "ordered" | "unordered" | "key-ordered";
+
+/**
+ * Retries with exponential backoff. The delay before attempt n+1 is
+ * `min(delay * multiplier ** (n - 1), maxDelay)`, of which the fraction
+ * `jitter` is randomised.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example Three calls at most, 100 ms then 200 ms apart
+ * ```ts
+ * import type { RetryOptions } from "@async-io/async-io";
+ *
+ * const retry: RetryOptions<string, string> = {
+ *   maxAttempts: 3,
+ *   delay: 100,
+ *   multiplier: 2,
+ *   retryOnResult: (results) => results.length === 0,
+ * };
+ * ```
+ */
+export interface RetryOptions<I, O> {
+  /**
+   * The most calls per element, the first one included (Flink's
+   * `maxAttempts` of N means N + 1 calls; here it means N).
+   */
+  maxAttempts: number;
+  /**
+   * The delay before the second attempt, in milliseconds.
+   *
+   * @default {0}
+   */
+  delay?: number;
+  /**
+   * The factor by which each further delay grows.
+   *
+   * @default {1}
+   */
+  multiplier?: number;
+  /**
+   * The longest delay, in milliseconds.
+   *
+   * @default {Infinity}
+   */
+  maxDelay?: number;
+  /**
+   * The fraction of each delay, in [0, 1], that is randomised: a delay `d`
+   * becomes a uniform draw from `[d * (1 - jitter), d]`.
+   *
+   * @default {0}
+   */
+  jitter?: number;
+  /**
+   * Whether a failed attempt is retried. By default every error is retried
+   * except the stream's own cancel reason and total-timeout error.
+   */
+  retryOnError?: (error: unknown, input: I) => boolean;
+  /**
+   * Whether a completed attempt is retried, for example on an empty result.
+   * By default no result is retried.
+   */
+  retryOnResult?: (results: readonly O[], input: I) => boolean;
+}
+
+/**
+ * No more than `limit` calls, retries included, start in any window of
+ * `interval` milliseconds.
+ *
+ * @example Ten calls per second
+ * ```ts
+ * import type { RateLimitOptions } from "@async-io/async-io";
+ *
+ * const rateLimit: RateLimitOptions = { limit: 10, interval: 1_000 };
+ * ```
+ */
+export interface RateLimitOptions {
+  /** The most calls that start in one window. */
+  limit: number;
+  /** The window, in milliseconds. */
+  interval: number;
+}
+
+/**
+ * One entry of an {@linkcode AsyncIOState}: an input that was accepted but
+ * not emitted, or a watermark among them.
+ *
+ * @typeParam I The type of the inputs.
+ *
+ * @example
+ * ```ts
+ * import type { AsyncIOStateEntry } from "@async-io/async-io";
+ *
+ * const entries: AsyncIOStateEntry<string>[] = [
+ *   { kind: "record", input: "a" },
+ *   { kind: "watermark", timestamp: 10 },
+ * ];
+ * ```
+ */
+export type AsyncIOStateEntry<I> =
+  | { readonly kind: "record"; readonly input: I }
+  | { readonly kind: "watermark"; readonly timestamp: number };
+
+/**
+ * The inputs that a stream had accepted but not yet emitted, in input order,
+ * as plain data. It round-trips through `JSON.stringify` and `structuredClone`
+ * whenever the inputs do.
+ *
+ * @typeParam I The type of the inputs.
+ *
+ * @example Persisting and restoring a snapshot
+ * ```ts
+ * import { AsyncIOTransformStream, type AsyncIOState } from "@async-io/async-io";
+ *
+ * const saved = JSON.stringify(new AsyncIOTransformStream((n: number) => n).snapshot());
+ * const state = JSON.parse(saved) as AsyncIOState<number>;
+ * const resumed = new AsyncIOTransformStream((n: number) => n, { restore: state });
+ * ```
+ */
+export interface AsyncIOState<I> {
+  /** The format version; this library writes and reads version 1. */
+  readonly version: 1;
+  /** The pending inputs and watermarks, in input order. */
+  readonly entries: readonly AsyncIOStateEntry<I>[];
+}
+
+/**
+ * Counters of a stream's work so far, read through `stream.stats`.
+ *
+ * @example
+ * ```ts
+ * import { AsyncIOTransformStream } from "@async-io/async-io";
+ *
+ * const stream = new AsyncIOTransformStream((n: number) => n);
+ * const { inFlight, emitted, timedOut, failed } = stream.stats;
+ * ```
+ */
+export interface AsyncIOStats {
+  /** Records accepted from the writable side, restored ones included. */
+  readonly accepted: number;
+  /** Records accepted and not yet emitted (they hold capacity). */
+  readonly pending: number;
+  /** Calls that have started and not yet completed. */
+  readonly inFlight: number;
+  /** Records whose results have been emitted. */
+  readonly emitted: number;
+  /** Output values emitted (one record may give zero or more). */
+  readonly outputs: number;
+  /** Records whose total `timeout` ran out. */
+  readonly timedOut: number;
+  /** Attempts that failed: a throw, `completeExceptionally` or `attemptTimeout`. */
+  readonly failed: number;
+  /** Attempts that were retries (attempt 2 and later). */
+  readonly retries: number;
+  /** Calls that had to wait for the rate limit before they started. */
+  readonly rateLimited: number;
+}
+
+/**
+ * The options of `AsyncIOTransformStream`.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam M The marker chunks that pass through (`Watermark`,
+ * `CheckpointBarrier`); `never` when none are used.
+ *
+ * @example
+ * ```ts
+ * import type { AsyncIOOptions } from "@async-io/async-io";
+ *
+ * const options: AsyncIOOptions<string, string> = {
+ *   order: "unordered",
+ *   capacity: 50,
+ *   timeout: 2_000,
+ *   retry: { maxAttempts: 3, delay: 100, multiplier: 2 },
+ * };
+ * ```
+ */
+export interface AsyncIOOptions<I, O, M = never> {
+  /**
+   * The order in which results leave the stream.
+   *
+   * @default {"ordered"}
+   */
+  order?: OutputOrder;
+  /**
+   * The most inputs that may be accepted but not yet emitted, watermarks
+   * included. At capacity the stream accepts no more input, so the source is
+   * backpressured. It also bounds the calls in flight.
+   *
+   * @default {100}
+   */
+  capacity?: number;
+  /**
+   * The total time budget of one input in milliseconds, from its first call
+   * and over all its attempts. When it runs out the call's signal aborts with
+   * a `TimeoutError`, then the timeout handler runs.
+   *
+   * @default {Infinity}
+   */
+  timeout?: number;
+  /**
+   * The time budget of one attempt in milliseconds. When it runs out that
+   * attempt's signal aborts with a `TimeoutError` and the attempt counts as
+   * failed, so it may be retried.
+   *
+   * @default {Infinity}
+   */
+  attemptTimeout?: number;
+  /**
+   * The timeout handler for the function form (the object form uses its own
+   * `timeout` method). It may complete the element with a fallback.
+   */
+  onTimeout?: (input: I, result: ResultFuture<O>) => void | Promise<void>;
+  /** Retries failed or unwanted attempts. By default nothing is retried. */
+  retry?: RetryOptions<I, O>;
+  /** The key of an input; required by `order: "key-ordered"`. */
+  key?: (input: I) => unknown;
+  /** Limits how often calls start. By default there is no limit. */
+  rateLimit?: RateLimitOptions;
+  /** Aborting it cancels the stream with the signal's reason. */
+  signal?: AbortSignal;
+  /** A snapshot to resume from: its inputs are called before any new input. */
+  restore?: AsyncIOState<I>;
+  /**
+   * Called with the snapshot taken at each `CheckpointBarrier`. If it returns
+   * a promise, no further input is accepted until it settles.
+   */
+  onCheckpoint?: (
+    state: AsyncIOState<I>,
+    barrier: CheckpointBarrier,
+  ) => void | Promise<void>;
+  /**
+   * The queuing strategy of the writable side.
+   *
+   * @default {{ highWaterMark: 1 }}
+   */
+  writableStrategy?: QueuingStrategy<I | M>;
+  /**
+   * The queuing strategy of the readable side.
+   *
+   * @default {{ highWaterMark: 0 }}
+   */
+  readableStrategy?: QueuingStrategy<O | M>;
+}
