@@ -1,0 +1,80 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsyncIOTransformStream } from "../mod.ts";
+import { controlledFn, settle } from "./_deferred.ts";
+
+async function streamWithThreeCalls(signal?: AbortSignal) {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    timeout: 60_000,
+    ...(signal ? { signal } : {}),
+  });
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  void reader.read().catch(() => {});
+  for (const n of [1, 2, 3]) await writer.write(n);
+  await callsReach(3);
+  return { stream, calls, writer, reader };
+}
+
+function assertAllAborted(
+  calls: { context: { signal: AbortSignal } }[],
+  reason: unknown,
+) {
+  assert.equal(calls.length, 3);
+  for (const { context: { signal } } of calls) {
+    assert.equal(signal.aborted, true);
+    assert.equal(signal.reason, reason);
+  }
+}
+
+test("AsyncIOTransformStream() aborts every in-flight signal with the reason of readable.cancel()", async () => {
+  const { stream, calls, reader, writer } = await streamWithThreeCalls();
+  const reason = new Error("consumer gone");
+  await reader.cancel(reason);
+  assertAllAborted(calls, reason);
+  await assert.rejects(writer.closed, (error) => error === reason);
+  assert.equal(stream.stats.inFlight, 0);
+});
+
+test("AsyncIOTransformStream() aborts every in-flight signal with the reason of writable.abort()", async () => {
+  const { calls, writer } = await streamWithThreeCalls();
+  const reason = new Error("producer gone");
+  await writer.abort(reason);
+  assertAllAborted(calls, reason);
+});
+
+test("AsyncIOTransformStream() aborts every in-flight signal and errors when options.signal aborts", async () => {
+  const controller = new AbortController();
+  const { calls, writer, reader } = await streamWithThreeCalls(
+    controller.signal,
+  );
+  const reason = new Error("shutdown");
+  controller.abort(reason);
+  assertAllAborted(calls, reason);
+  await assert.rejects(writer.closed, (error) => error === reason);
+  await assert.rejects(reader.closed, (error) => error === reason);
+});
+
+test("AsyncIOTransformStream() calls nothing when options.signal is already aborted", async () => {
+  const { fn, calls } = controlledFn<number, number>();
+  const reason = new Error("too early");
+  const stream = new AsyncIOTransformStream(fn, {
+    signal: AbortSignal.abort(reason),
+  });
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([1, 2]).pipeThrough(stream)),
+    (error) => error === reason,
+  );
+  assert.equal(calls.length, 0);
+});
+
+test("AsyncIOTransformStream() ignores results that arrive after cancel", async () => {
+  const { stream, calls, reader } = await streamWithThreeCalls();
+  await reader.cancel("stop");
+  calls[0]!.resolve(1);
+  calls[1]!.reject(new Error("late failure"));
+  await settle();
+  assert.equal(stream.stats.emitted, 0);
+  assert.equal(stream.stats.failed, 0);
+});

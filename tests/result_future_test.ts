@@ -1,0 +1,159 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsyncIOTransformStream, type ResultFuture } from "../mod.ts";
+import { collect, settle } from "./_deferred.ts";
+
+test("ResultFuture lets the first completion win and ignores every later one", async () => {
+  const futures: ResultFuture<string>[] = [];
+  const stream = new AsyncIOTransformStream<string, string>({
+    asyncInvoke(_input, result) {
+      futures.push(result);
+    },
+  });
+  const { chunks, done } = collect(stream.readable);
+  const writer = stream.writable.getWriter();
+  await writer.write("a");
+  await writer.write("b");
+  const [a, b] = futures as [ResultFuture<string>, ResultFuture<string>];
+  a.complete(["a1"]);
+  a.complete(["a2"]);
+  a.completeExceptionally(new Error("too late"));
+  b.complete(["b1"]);
+  b.complete(["b2", "b3"]);
+  await writer.close();
+  await done;
+  assert.deepEqual(chunks, ["a1", "b1"]);
+});
+
+test("ResultFuture ignores a completion after completeExceptionally", async () => {
+  const error = new Error("boom");
+  const stream = new AsyncIOTransformStream<string, string>({
+    asyncInvoke(_input, result) {
+      result.completeExceptionally(error);
+      result.complete(["ignored"]);
+    },
+  });
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from(["a"]).pipeThrough(stream)),
+    (reason) => reason === error,
+  );
+});
+
+test("ResultFuture.complete([]) emits nothing but unblocks ordered successors", async () => {
+  const futures: ResultFuture<string>[] = [];
+  const stream = new AsyncIOTransformStream<string, string>({
+    asyncInvoke(_input, result) {
+      futures.push(result);
+    },
+  }, { capacity: 3 });
+  const { chunks, done } = collect(stream.readable);
+  const writer = stream.writable.getWriter();
+  await writer.write("a");
+  await writer.write("b");
+  futures[1]!.complete(["b"]);
+  await settle();
+  assert.deepEqual(chunks, [], "b waits behind a");
+  futures[0]!.complete([]);
+  await settle();
+  assert.deepEqual(chunks, ["b"]);
+  assert.equal(stream.stats.pending, 0);
+  await writer.close();
+  await done;
+});
+
+test("ResultFuture.complete() accepts any iterable", async () => {
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n, result) {
+      result.complete(new Set([n, n + 1]));
+    },
+  });
+  const output = await Array.fromAsync(
+    ReadableStream.from([1, 10]).pipeThrough(stream),
+  );
+  assert.deepEqual(output, [1, 2, 10, 11]);
+});
+
+test("ResultFuture.complete() with something not iterable fails the element with a TypeError", async () => {
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n, result) {
+      result.complete(n as unknown as Iterable<number>);
+    },
+  });
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([7]).pipeThrough(stream)),
+    {
+      name: "TypeError",
+      message:
+        "Cannot complete the element as results must be iterable: current value is 7",
+    },
+  );
+});
+
+test("AsyncFunction.asyncInvoke() counts a synchronous throw as completeExceptionally", async () => {
+  const error = new Error("thrown");
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke() {
+      throw error;
+    },
+  });
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
+    (reason) => reason === error,
+  );
+});
+
+test("AsyncFunction.asyncInvoke() counts a rejected returned promise as completeExceptionally", async () => {
+  const error = new Error("rejected");
+  const stream = new AsyncIOTransformStream<number, number>({
+    async asyncInvoke() {
+      await settle();
+      throw error;
+    },
+  });
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
+    (reason) => reason === error,
+  );
+});
+
+test("AsyncIOTransformStream() counts a throw or rejection of the function form as a failure", async () => {
+  for (
+    const fn of [
+      (): number => {
+        throw new Error("sync");
+      },
+      (): Promise<number> => Promise.reject(new Error("async")),
+    ]
+  ) {
+    await assert.rejects(
+      Array.fromAsync(
+        ReadableStream.from([1]).pipeThrough(
+          new AsyncIOTransformStream(fn),
+        ),
+      ),
+      /sync|async/,
+    );
+  }
+});
+
+test("ResultFuture and the call context carry attempt 1 and an unaborted signal", async () => {
+  const seen: [number, boolean][] = [];
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n, result) {
+      seen.push([result.attempt, result.signal.aborted]);
+      result.complete([n]);
+    },
+  });
+  await ReadableStream.from([1]).pipeThrough(stream).pipeTo(
+    new WritableStream(),
+  );
+  const contexts: [number, boolean][] = [];
+  await ReadableStream.from([1]).pipeThrough(
+    new AsyncIOTransformStream((n: number, { attempt, signal }) => {
+      contexts.push([attempt, signal.aborted]);
+      return n;
+    }),
+  ).pipeTo(new WritableStream());
+  assert.deepEqual(seen, [[1, false]]);
+  assert.deepEqual(contexts, [[1, false]]);
+});
