@@ -78,3 +78,40 @@ test("AsyncIOTransformStream() ignores results that arrive after cancel", async 
   assert.equal(stream.stats.emitted, 0);
   assert.equal(stream.stats.failed, 0);
 });
+
+/** An AbortSignal that counts the abort listeners attached to it. */
+function countingSignal() {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const listeners = new Set<unknown>();
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  Object.assign(signal, {
+    addEventListener(type: string, listener: EventListener, options?: unknown) {
+      if (type === "abort") listeners.add(listener);
+      add(type, listener, options as AddEventListenerOptions);
+    },
+    removeEventListener(type: string, listener: EventListener) {
+      if (type === "abort") listeners.delete(listener);
+      remove(type, listener);
+    },
+  });
+  return { signal, listeners };
+}
+
+test("AsyncIOTransformStream() removes its listener from options.signal after end, error and cancel", async () => {
+  for (const end of ["end", "error", "cancel"] as const) {
+    const { signal, listeners } = countingSignal();
+    const stream = new AsyncIOTransformStream(
+      (n: number) => end === "error" ? Promise.reject(new Error("x")) : n,
+      { signal },
+    );
+    assert.equal(listeners.size, 1, `${end}: listening while running`);
+    const output = Array.fromAsync(
+      ReadableStream.from([1]).pipeThrough(stream),
+    );
+    if (end === "cancel") await stream.readable.cancel().catch(() => {});
+    await output.catch(() => {});
+    assert.equal(listeners.size, 0, `${end}: listener left behind`);
+  }
+});

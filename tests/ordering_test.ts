@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { AsyncIOTransformStream, orderedWait, unorderedWait } from "../mod.ts";
 import { collect, controlledFn, settle } from "./_deferred.ts";
 
-async function writeAll<T>(writable: WritableStream<T>, inputs: T[]) {
+function writeAll<T>(writable: WritableStream<T>, inputs: T[]) {
   const writer = writable.getWriter();
   // Not awaited one by one: at capacity a write stays pending on purpose.
   const writes = inputs.map((input) => writer.write(input));
@@ -14,7 +14,7 @@ test("AsyncIOTransformStream() emits in input order when calls complete in rever
   const { fn, calls, callsReach } = controlledFn<number, string>();
   const stream = new AsyncIOTransformStream(fn, { capacity: 5 });
   const { chunks, done } = collect(stream.readable);
-  const { writer } = await writeAll(stream.writable, [1, 2, 3, 4, 5]);
+  const { writer } = writeAll(stream.writable, [1, 2, 3, 4, 5]);
   await callsReach(5);
   for (const call of calls.slice(1).reverse()) {
     call.resolve(`r${call.input}`);
@@ -34,7 +34,7 @@ test("AsyncIOTransformStream() emits each result as its call completes when unor
     capacity: 5,
   });
   const { chunks, done } = collect(stream.readable);
-  const { writer } = await writeAll(stream.writable, [1, 2, 3, 4, 5]);
+  const { writer } = writeAll(stream.writable, [1, 2, 3, 4, 5]);
   await callsReach(5);
   const completionOrder = [3, 1, 5, 2, 4];
   const expected: number[] = [];
@@ -95,16 +95,22 @@ test("AsyncIOTransformStream() waits for every in-flight call when the input end
 });
 
 test("orderedWait() and unorderedWait() build streams of the named order", async () => {
-  const delayed = (n: number) =>
-    new Promise<number>((resolve) => setTimeout(() => resolve(n), n));
-  const ordered = await Array.fromAsync(
-    ReadableStream.from([40, 1]).pipeThrough(orderedWait(delayed)),
-  );
-  const unordered = await Array.fromAsync(
-    ReadableStream.from([40, 1]).pipeThrough(unorderedWait(delayed)),
-  );
-  assert.deepEqual(ordered, [40, 1]);
-  assert.deepEqual(unordered, [1, 40]);
+  for (
+    const [wait, expected] of [[orderedWait, ["a", "b"]], [unorderedWait, [
+      "b",
+      "a",
+    ]]] as const
+  ) {
+    const { fn, calls, callsReach } = controlledFn<string, string>();
+    const output = Array.fromAsync(
+      ReadableStream.from(["a", "b"]).pipeThrough(wait(fn)),
+    );
+    await callsReach(2);
+    calls[1]!.resolve("b");
+    await settle();
+    calls[0]!.resolve("a");
+    assert.deepEqual(await output, expected);
+  }
 });
 
 test("AsyncIOTransformStream() counts its work in stats", async () => {

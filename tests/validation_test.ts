@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOOptions, AsyncIOTransformStream } from "../mod.ts";
+import { type AsyncIOOptions, AsyncIOTransformStream } from "../mod.ts";
 
 const identity = (n: number) => n;
 const prefix = "Cannot construct AsyncIOTransformStream as";
