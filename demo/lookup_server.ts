@@ -1,0 +1,81 @@
+// The embedded lookup service: a real HTTP server on 127.0.0.1 that answers
+// GET /users/:id with JSON after a configurable latency, and fails a
+// configurable fraction of requests with HTTP 500.
+import { userOf } from "./events.ts";
+
+/** How the embedded service behaves. */
+export interface LookupServiceOptions {
+  /** Mean latency of a response, in milliseconds. */
+  latency: number;
+  /** Each latency is drawn uniformly from latency ± jitter (never below 0). */
+  jitter: number;
+  /** The fraction of requests answered with HTTP 500, in [0, 1). */
+  failureRate: number;
+}
+
+/** What the service has seen so far. */
+export interface LookupServiceStats {
+  requests: number;
+  failures: number;
+  /** The most requests it was serving at the same moment. */
+  peakConcurrency: number;
+}
+
+/** A running service; `close()` stops it. */
+export interface LookupService {
+  readonly url: string;
+  readonly stats: LookupServiceStats;
+  close(): Promise<void>;
+}
+
+const USER_PATH = /^\/users\/(\d+)$/;
+
+// Not cut short when the client goes away: reading request.signal makes
+// Deno 2 print a warning, and a response to no one costs nothing here.
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Starts the service on 127.0.0.1 and a free port. */
+export function startLookupService(
+  options: LookupServiceOptions,
+): LookupService {
+  const stats: LookupServiceStats = {
+    requests: 0,
+    failures: 0,
+    peakConcurrency: 0,
+  };
+  let serving = 0;
+
+  async function handle(request: Request): Promise<Response> {
+    const match = USER_PATH.exec(new URL(request.url).pathname);
+    if (request.method !== "GET" || match === null) {
+      return Response.json({ error: "not found" }, { status: 404 });
+    }
+    stats.requests++;
+    stats.peakConcurrency = Math.max(stats.peakConcurrency, ++serving);
+    try {
+      const spread = (Math.random() * 2 - 1) * options.jitter;
+      await sleep(Math.max(0, options.latency + spread));
+      if (Math.random() < options.failureRate) {
+        stats.failures++;
+        return Response.json({ error: "injected failure" }, { status: 500 });
+      }
+      return Response.json(userOf(Number(match[1])));
+    } finally {
+      serving--;
+    }
+  }
+
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {}, // keeps stdout clean for the NDJSON output
+    onError: () => new Response(null, { status: 499 }),
+  }, handle);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    stats,
+    close: () => server.shutdown(),
+  };
+}

@@ -1,0 +1,120 @@
+// `deno task demo`: enriches events over HTTP one call at a time and then
+// through AsyncIOTransformStream, and prints the speedup. See --help.
+import { FlagError, type Flags, HELP, parseFlags } from "./flags.ts";
+import { type LookupService, startLookupService } from "./lookup_server.ts";
+import { ndjsonSink } from "./ndjson_sink.ts";
+import { say } from "./progress.ts";
+import { runCrashRecovery } from "./recovery.ts";
+import {
+  printSpeedup,
+  runAsync,
+  type RunResult,
+  runSequential,
+} from "./runs.ts";
+
+const DEFAULT_FILE = ".out/demo.ndjson";
+
+/** The output file, or "-" for stdout, which a terminal would drown in. */
+function outputOf(flags: Flags): string {
+  if (flags.out !== undefined) return flags.out;
+  if (flags.crashAt !== undefined || Deno.stdout.isTerminal()) {
+    return DEFAULT_FILE;
+  }
+  return "-";
+}
+
+async function prepareFile(path: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+}
+
+function describeService(flags: Flags, service: LookupService | undefined) {
+  if (service === undefined) return `lookup service: ${flags.url} (external)`;
+  return `lookup service: ${service.url} (embedded: latency ${flags.latency} ` +
+    `± ${flags.jitter} ms, failure rate ${flags.failureRate})`;
+}
+
+function printNotes(
+  flags: Flags,
+  result: RunResult,
+  service: LookupService | undefined,
+): void {
+  if (result.stats.timedOut > 0) {
+    say(
+      `warning:    ${result.stats.timedOut} events ran out of time ` +
+        `(--timeout ${flags.timeout}) and were written with "user": null\n`,
+    );
+  }
+  if (service !== undefined) {
+    const { requests, failures, peakConcurrency } = service.stats;
+    say(
+      `service:    ${requests} requests, ${failures} answered HTTP 500, ` +
+        `at most ${peakConcurrency} at once\n`,
+    );
+  }
+}
+
+async function run(flags: Flags): Promise<number> {
+  const service = flags.url === undefined
+    ? startLookupService(flags)
+    : undefined;
+  const url = service?.url ?? flags.url!;
+  try {
+    say(describeService(flags, service) + "\n");
+    const out = outputOf(flags);
+    if (out !== "-") await prepareFile(out);
+    if (flags.crashAt !== undefined) {
+      return await runCrashRecovery(flags, url, out, flags.crashAt) ? 0 : 1;
+    }
+    const sequential = flags.baseline > 0
+      ? await runSequential(flags, url)
+      : undefined;
+    const file = out === "-"
+      ? undefined
+      : await Deno.open(out, { write: true, create: true, truncate: true });
+    const sink = ndjsonSink(file ?? Deno.stdout);
+    let concurrent: RunResult;
+    try {
+      concurrent = await runAsync(flags, url, sink);
+    } finally {
+      file?.close();
+    }
+    printSpeedup(flags, sequential, concurrent);
+    printNotes(flags, concurrent, service);
+    say(
+      `output:     ${sink.lines} NDJSON lines to ${
+        out === "-" ? "stdout" : out
+      }\n`,
+    );
+    return 0;
+  } finally {
+    await service?.close();
+  }
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  let flags: Flags;
+  try {
+    flags = parseFlags(args);
+  } catch (error) {
+    if (!(error instanceof FlagError)) throw error;
+    say(`${error.message}\nRun with --help to see the flags.\n`);
+    return 2;
+  }
+  if (flags.help) {
+    await Deno.stdout.write(new TextEncoder().encode(HELP));
+    return 0;
+  }
+  try {
+    return await run(flags);
+  } catch (error) {
+    say(
+      `The demo failed: ${
+        error instanceof Error ? error.message : String(error)
+      }\n`,
+    );
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

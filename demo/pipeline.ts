@@ -1,0 +1,81 @@
+// The enrichment step: a `fetch` per event through AsyncIOTransformStream,
+// with retries on server errors and a fallback when an event runs out of time.
+import {
+  type AsyncIOState,
+  AsyncIOTransformStream,
+  type CallContext,
+  type CheckpointBarrier,
+  type OutputOrder,
+} from "../mod.ts";
+import type { DemoEvent, EnrichedEvent, User } from "./events.ts";
+
+/** How the enrichment stream calls the service. */
+export interface EnrichOptions {
+  /** The service's base URL: GET `${url}/users/:id` answers a user as JSON. */
+  url: string;
+  order: OutputOrder;
+  capacity: number;
+  /** The budget of one event over all its attempts, in milliseconds. */
+  timeout: number;
+  restore?: AsyncIOState<DemoEvent>;
+  onCheckpoint?: (
+    state: AsyncIOState<DemoEvent>,
+    barrier: CheckpointBarrier,
+  ) => void;
+}
+
+/** A response that is not 2xx. 5xx is retried; anything else fails the run. */
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(readonly status: number, url: string) {
+    super(`GET ${url} answered HTTP ${status}`);
+  }
+}
+
+function retryable(error: unknown): boolean {
+  if (error instanceof HttpError) return error.status >= 500;
+  return error instanceof TypeError; // fetch's network errors
+}
+
+/** Looks up the event's user with `fetch`, aborting with the element's signal. */
+export function lookupUser(url: string) {
+  return async (
+    event: DemoEvent,
+    { signal }: CallContext,
+  ): Promise<EnrichedEvent> => {
+    const target = `${url}/users/${event.userId}`;
+    const response = await fetch(target, { signal });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new HttpError(response.status, target);
+    }
+    const user = await response.json() as User;
+    return { ...event, user };
+  };
+}
+
+/** The async I/O step of the pipeline. */
+export function enrichStream(
+  options: EnrichOptions,
+): AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier> {
+  return new AsyncIOTransformStream(lookupUser(options.url), {
+    order: options.order,
+    key: (event) => event.userId,
+    capacity: options.capacity,
+    timeout: options.timeout,
+    retry: {
+      maxAttempts: 100, // the timeout is what really bounds the retries
+      delay: 5,
+      multiplier: 2,
+      maxDelay: 100,
+      jitter: 0.5,
+      retryOnError: retryable,
+    },
+    onTimeout: (event, result) =>
+      result.complete([{ ...event, user: null, error: "timeout" }]),
+    ...(options.restore === undefined ? {} : { restore: options.restore }),
+    ...(options.onCheckpoint === undefined
+      ? {}
+      : { onCheckpoint: options.onCheckpoint }),
+  });
+}

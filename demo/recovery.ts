@@ -1,0 +1,114 @@
+// --crash-at: run until a simulated crash, restart from the last checkpoint
+// using only what is on disk, then check the output for exactly-once.
+import {
+  type Checkpoint,
+  CheckpointCoordinator,
+  checkpointedSource,
+  committingSink,
+  loadCheckpoint,
+  SimulatedCrash,
+} from "./checkpointing.ts";
+import type { Flags } from "./flags.ts";
+import { enrichStream } from "./pipeline.ts";
+import { say } from "./progress.ts";
+import { type RunResult, timedRun } from "./runs.ts";
+import { checkExactlyOnce, describeReport } from "./verify.ts";
+
+async function countLines(path: string): Promise<number> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").length - 1;
+}
+
+/** One run of the checkpointed job, from `checkpoint` or from the start. */
+async function runJob(
+  flags: Flags,
+  url: string,
+  out: string,
+  checkpoint: Checkpoint | undefined,
+  crashAt: number | undefined,
+): Promise<RunResult> {
+  const checkpointPath = `${out}.checkpoint.json`;
+  const file = await Deno.open(out, { write: true, create: true });
+  try {
+    const bytes = checkpoint?.committedBytes ?? 0;
+    await file.truncate(bytes);
+    await file.seek(bytes, Deno.SeekMode.Start);
+    const coordinator = new CheckpointCoordinator(checkpointPath, checkpoint);
+    const stream = enrichStream({
+      ...flags,
+      url,
+      onCheckpoint: coordinator.onCheckpoint,
+      ...(checkpoint === undefined ? {} : { restore: checkpoint.state }),
+    });
+    const lines = checkpoint?.committedLines ?? 0;
+    return await timedRun(
+      checkpoint === undefined ? "run 1" : "run 2",
+      flags.events,
+      lines,
+      checkpointedSource(
+        checkpoint?.offset ?? 0,
+        flags.events,
+        flags.checkpointEvery,
+        coordinator,
+      ),
+      stream,
+      committingSink({
+        file,
+        coordinator,
+        total: flags.events,
+        bytes,
+        lines,
+        ...(crashAt === undefined ? {} : { crashAt }),
+      }),
+    );
+  } finally {
+    file.close();
+  }
+}
+
+function describeCheckpoint(checkpoint: Checkpoint | undefined): string {
+  if (checkpoint === undefined) return "no checkpoint yet: starting over";
+  return `checkpoint ${checkpoint.id}: ${checkpoint.committedLines} lines ` +
+    `committed, source offset ${checkpoint.offset}, ` +
+    `${checkpoint.state.entries.length} events in the stream's snapshot`;
+}
+
+/** Runs the crash-and-restart scenario; resolves to whether the check passed. */
+export async function runCrashRecovery(
+  flags: Flags,
+  url: string,
+  out: string,
+  crashAt: number,
+): Promise<boolean> {
+  const checkpointPath = `${out}.checkpoint.json`;
+  await Deno.remove(checkpointPath).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  await Deno.writeFile(out, new Uint8Array());
+  say(
+    `run 1: checkpoint barrier every ${flags.checkpointEvery} events, ` +
+      `crash at output line ${crashAt}\n`,
+  );
+  try {
+    await runJob(flags, url, out, undefined, crashAt);
+    throw new Error(`The job ended without reaching output line ${crashAt}`);
+  } catch (error) {
+    if (!(error instanceof SimulatedCrash)) throw error;
+    say(`crash: ${error.message}; in-flight calls aborted\n`);
+  }
+
+  // A new start that knows only the files on disk.
+  const checkpoint = await loadCheckpoint(checkpointPath);
+  const written = await countLines(out);
+  const committed = checkpoint?.committedLines ?? 0;
+  say(
+    `restart: ${describeCheckpoint(checkpoint)}; the file has ${written} ` +
+      `lines, so ${written - committed} uncommitted lines are truncated\n`,
+  );
+  await runJob(flags, url, out, checkpoint, undefined);
+
+  const report = await checkExactlyOnce(out, flags.events);
+  say(describeReport(report, flags.events) + "\n");
+  say(`output: ${out}\n`);
+  return report.ok;
+}

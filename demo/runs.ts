@@ -1,0 +1,112 @@
+// Timed runs of the pipeline: the one-call-at-a-time baseline and the
+// async I/O run, each with its progress display.
+import type {
+  AsyncIOStats,
+  AsyncIOTransformStream,
+  CheckpointBarrier,
+} from "../mod.ts";
+import type { DemoEvent, EnrichedEvent } from "./events.ts";
+import { eventSource } from "./events.ts";
+import type { Flags } from "./flags.ts";
+import { enrichStream } from "./pipeline.ts";
+import { perSecond, say, seconds, showProgress } from "./progress.ts";
+
+/** How a run went. */
+export interface RunResult {
+  events: number;
+  ms: number;
+  stats: AsyncIOStats;
+}
+
+/** Pipes `source` through `stream` into `sink`, showing progress. */
+export async function timedRun<I>(
+  label: string,
+  total: number,
+  done: number,
+  source: ReadableStream<I>,
+  stream: AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier>,
+  sink: WritableStream<EnrichedEvent | CheckpointBarrier>,
+): Promise<RunResult> {
+  const progress = showProgress({
+    label,
+    total,
+    done,
+    stats: () => stream.stats,
+  });
+  const started = performance.now();
+  try {
+    await source.pipeThrough(
+      stream as unknown as TransformStream<
+        I,
+        EnrichedEvent | CheckpointBarrier
+      >,
+    ).pipeTo(sink);
+  } finally {
+    progress.stop();
+  }
+  return {
+    events: total - done,
+    ms: performance.now() - started,
+    stats: stream.stats,
+  };
+}
+
+/** The baseline: the first `flags.baseline` events, one call at a time. */
+export function runSequential(flags: Flags, url: string): Promise<RunResult> {
+  const stream = enrichStream({ ...flags, url, order: "ordered", capacity: 1 });
+  return timedRun(
+    "sequential",
+    flags.baseline,
+    0,
+    eventSource(0, flags.baseline),
+    stream,
+    new WritableStream(),
+  );
+}
+
+/** All the events through async I/O, into `sink`. */
+export function runAsync(
+  flags: Flags,
+  url: string,
+  sink: WritableStream<EnrichedEvent>,
+): Promise<RunResult> {
+  return timedRun(
+    "async I/O",
+    flags.events,
+    0,
+    eventSource(0, flags.events),
+    enrichStream({ ...flags, url }),
+    sink as WritableStream<EnrichedEvent | CheckpointBarrier>,
+  );
+}
+
+/** Prints both throughputs and the speedup; the baseline is extrapolated. */
+export function printSpeedup(
+  flags: Flags,
+  sequential: RunResult | undefined,
+  concurrent: RunResult,
+): void {
+  const rows: string[] = [];
+  if (sequential !== undefined) {
+    const estimate = sequential.ms * (flags.events / sequential.events);
+    rows.push(
+      `sequential: ${sequential.events} events in ${
+        seconds(sequential.ms)
+      } = ` +
+        `${perSecond(sequential.events, sequential.ms)} (all ${flags.events} ` +
+        `would take ~${seconds(estimate)}, extrapolated)`,
+    );
+  }
+  rows.push(
+    `async I/O:  ${concurrent.events} events in ${seconds(concurrent.ms)} = ` +
+      `${perSecond(concurrent.events, concurrent.ms)} (capacity ` +
+      `${flags.capacity}, ${flags.order}; ${concurrent.stats.retries} retries, ` +
+      `${concurrent.stats.timedOut} timeouts)`,
+  );
+  if (sequential !== undefined) {
+    const speedup = (concurrent.events / concurrent.ms) /
+      (sequential.events / sequential.ms);
+    rows.push(`speedup:    ${speedup.toFixed(1)}x`);
+  }
+  say(rows.map((row) => row + "\n").join(""));
+}

@@ -1,0 +1,73 @@
+// Runs the demo as a child process, the way `deno task demo` does, with
+// write access limited to one scratch directory.
+const DEMO = new URL("../../demo/main.ts", import.meta.url);
+
+/** What a demo run printed and how it exited. */
+export interface DemoRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const decoder = new TextDecoder();
+
+/** Runs `demo/main.ts` with `args`; it may write only under `writable`. */
+export async function runDemo(
+  args: readonly string[],
+  writable?: string,
+): Promise<DemoRun> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      ...(writable === undefined ? [] : [`--allow-write=${writable}`]),
+      DEMO.href,
+      ...args,
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
+/**
+ * A fresh scratch path. The test itself may not write (`deno task test` has
+ * no --allow-write), so the demo creates it and a child process removes it.
+ */
+export function scratchDirectory(): string {
+  const base = Deno.env.get("TMPDIR") ?? Deno.env.get("TEMP") ?? "/tmp";
+  return `${base}/async-io-demo-test-${crypto.randomUUID()}`;
+}
+
+/** Removes a scratch directory made by {@linkcode scratchDirectory}. */
+export async function removeDirectory(path: string): Promise<void> {
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `await Deno.remove(${JSON.stringify(path)}, { recursive: true })` +
+      `.catch((e) => { if (!(e instanceof Deno.errors.NotFound)) throw e; })`,
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) throw new Error(`Cannot remove ${path}`);
+}
+
+/** The event ids of NDJSON output, in file order. */
+export function idsOf(ndjson: string): number[] {
+  return ndjson.split("\n").filter((line) => line !== "").map((line) =>
+    (JSON.parse(line) as { id: number }).id
+  );
+}
+
+/** The ids 0..n-1. */
+export function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}

@@ -1,0 +1,176 @@
+// The demo end to end, as a child process against its embedded HTTP service.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  idsOf,
+  range,
+  removeDirectory,
+  runDemo,
+  scratchDirectory,
+} from "./_demo.ts";
+
+interface Output {
+  id: number;
+  userId: number;
+  user: { id: number; name: string } | null;
+}
+
+function assertEnriched(ndjson: string): void {
+  for (const line of ndjson.split("\n").filter((line) => line !== "")) {
+    const output = JSON.parse(line) as Output;
+    assert.deepEqual(
+      [output.user?.id, output.user?.name],
+      [output.userId, `user-${output.userId}`],
+      line,
+    );
+  }
+}
+
+for (const order of ["ordered", "unordered", "key-ordered"] as const) {
+  test(`demo --crash-at restarts from the last checkpoint and writes every event exactly once (${order})`, async () => {
+    const directory = scratchDirectory();
+    const out = `${directory}/out.ndjson`;
+    try {
+      const events = 600;
+      const run = await runDemo([
+        "--events",
+        String(events),
+        "--crash-at",
+        "250",
+        "--checkpoint-every",
+        "50",
+        "--order",
+        order,
+        "--capacity",
+        "20",
+        "--latency",
+        "2",
+        "--jitter",
+        "2",
+        "--failure-rate",
+        "0.1",
+        "--timeout",
+        "30000",
+        "--out",
+        out,
+      ], directory);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /crash: Simulated crash at output line 250/);
+      // The crash left lines after the last commit that the restart removed.
+      const truncated = /so (\d+) uncommitted lines are truncated/.exec(
+        run.stderr,
+      );
+      assert.ok(truncated !== null, run.stderr);
+      assert.ok(Number(truncated[1]) > 0, run.stderr);
+      assert.match(run.stderr, /restart: checkpoint \d+: \d+ lines committed/);
+
+      const ndjson = await Deno.readTextFile(out);
+      const ids = idsOf(ndjson);
+      assert.deepEqual([...ids].sort((a, b) => a - b), range(events));
+      if (order === "ordered") assert.deepEqual(ids, range(events));
+      assertEnriched(ndjson);
+      assert.match(run.stderr, /exactly-once check: OK/);
+    } finally {
+      await removeDirectory(directory);
+    }
+  });
+}
+
+test("demo writes one enriched NDJSON line per event to stdout and prints the speedup", async () => {
+  const run = await runDemo([
+    "--events",
+    "300",
+    "--baseline",
+    "10",
+    "--latency",
+    "1",
+    "--jitter",
+    "0",
+    "--timeout",
+    "30000",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(idsOf(run.stdout), range(300));
+  assertEnriched(run.stdout);
+  assert.match(run.stderr, /speedup: +\d+(\.\d)?x/);
+  assert.match(run.stderr, /async I\/O: 300\/300 100%/);
+});
+
+test("demo retries the service's HTTP 500 answers and still enriches every event", async () => {
+  const run = await runDemo([
+    "--events",
+    "200",
+    "--baseline",
+    "0",
+    "--failure-rate",
+    "0.5",
+    "--latency",
+    "1",
+    "--jitter",
+    "0",
+    "--order",
+    "unordered",
+    "--timeout",
+    "30000",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(idsOf(run.stdout).sort((a, b) => a - b), range(200));
+  assertEnriched(run.stdout);
+  const answered500 = /(\d+) answered HTTP 500/.exec(run.stderr);
+  assert.ok(answered500 !== null && Number(answered500[1]) > 0, run.stderr);
+  const retries = /(\d+) retries, 0 timeouts/.exec(run.stderr);
+  assert.equal(retries?.[1], answered500[1], run.stderr);
+});
+
+test("demo rejects a bad flag value with a message and exit code 2", async () => {
+  for (
+    const [args, message] of [
+      [
+        ["--capacity", "0"],
+        /--capacity must be a positive integer: current value is "0"/,
+      ],
+      [
+        ["--order", "sideways"],
+        /--order must be ordered, unordered or key-ordered/,
+      ],
+      [
+        ["--failure-rate", "1"],
+        /--failure-rate must be a number from 0 to below 1/,
+      ],
+      [
+        ["--events", "10", "--crash-at", "11"],
+        /--crash-at must be at most --events \(10\)/,
+      ],
+      [["--colour"], /Unknown option '--colour'/],
+    ] as const
+  ) {
+    const run = await runDemo(args);
+    assert.equal(run.code, 2, args.join(" "));
+    assert.match(run.stderr, message);
+    assert.equal(run.stdout, "");
+  }
+});
+
+test("demo --help lists every flag and exits 0", async () => {
+  const run = await runDemo(["--help"]);
+  assert.equal(run.code, 0);
+  for (
+    const flag of [
+      "--events",
+      "--order",
+      "--capacity",
+      "--timeout",
+      "--latency",
+      "--jitter",
+      "--failure-rate",
+      "--url",
+      "--out",
+      "--baseline",
+      "--crash-at",
+      "--checkpoint-every",
+      "--help",
+    ]
+  ) {
+    assert.ok(run.stdout.includes(flag), flag);
+  }
+});
