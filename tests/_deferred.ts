@@ -52,11 +52,20 @@ export function settle(ms = 0): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Reads everything from a readable into an array, as chunks arrive. */
+/**
+ * Reads everything from a readable into an array, as chunks arrive.
+ * `stop(reason)` cancels the readable through the pipe, as a consumer would.
+ */
 export function collect<T>(readable: ReadableStream<T>) {
   const chunks: T[] = [];
+  const controller = new AbortController();
   const done = readable.pipeTo(
     new WritableStream({ write: (chunk) => void chunks.push(chunk) }),
+    { signal: controller.signal },
   );
-  return { chunks, done };
+  const stop = async (reason: unknown = "stopped") => {
+    controller.abort(reason);
+    await done.catch(() => {});
+  };
+  return { chunks, done, stop };
 }
