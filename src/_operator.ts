@@ -135,6 +135,7 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
   // --- what elements call back ---
 
   requestStart(element: Element<I, O>): void {
+    if (this.#ended) return;
     const limiter = this.#limiter;
     if (limiter === undefined || limiter.tryAcquire()) return element.start();
     this.counters.rateLimited++;
@@ -145,6 +146,7 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
     // Emit before releasing the key: the next same-key call may complete at
     // once, and must not overtake this one.
     this.#queue.completed(element);
+    this.#afterEmission();
     if (this.#keyTails !== undefined) this.#releaseKey(element);
   }
 
@@ -234,25 +236,37 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
     else this.#keyTails!.delete(element.key);
   }
 
-  #emit(element: Element<I, O>): void {
+  #emit(element: Element<I, O>): boolean {
+    if (this.#ended) return false;
     const controller = this.#controller;
-    if (element.marker !== undefined) {
-      controller.enqueue(element.marker as M);
-    } else {
-      const counters = this.counters;
-      counters.emitted++;
+    try {
+      if (element.marker !== undefined) {
+        controller.enqueue(element.marker as M);
+        return true;
+      }
       if (element.many) {
         const outputs = element.outputs as O[];
         for (let i = 0; i < outputs.length; i++) {
           controller.enqueue(outputs[i]!);
         }
-        counters.outputs += outputs.length;
+        this.counters.outputs += outputs.length;
       } else {
         controller.enqueue(element.outputs as O);
-        counters.outputs++;
+        this.counters.outputs++;
       }
-      element.outputs = undefined;
+    } catch {
+      // The readable side was cancelled while the stream was flushing: the
+      // spec does not call transformer.cancel then, so this is where it shows.
+      this.#readableCancelledDuringFlush();
+      return false;
     }
+    this.counters.emitted++;
+    element.outputs = undefined;
+    return true;
+  }
+
+  /** Wakes whoever waits for room or for the queue to drain. */
+  #afterEmission(): void {
     const size = this.#queue.size;
     if (this.#room !== undefined && size < this.config.capacity) {
       const room = this.#room;
@@ -264,6 +278,17 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
       this.#drained = undefined;
       drained.resolve();
     }
+  }
+
+  #readableCancelledDuringFlush(): void {
+    // Let the flush finish, so that the pending close() and cancel() settle.
+    const drained = this.#drained;
+    this.#drained = undefined;
+    this.#terminate(
+      new DOMException("The readable side was cancelled", "AbortError"),
+      false,
+    );
+    drained?.resolve();
   }
 
   #checkpoint(barrier: CheckpointBarrier): Promise<void> | undefined {

@@ -30,9 +30,8 @@ export class OrderedQueue<I, O> implements EmissionQueue<I, O> {
   #drain(): void {
     const list = this.#list;
     let head = list.head;
-    while (head !== undefined && head.state === DONE) {
+    while (head !== undefined && head.state === DONE && this.#emit(head)) {
       list.remove(head);
-      this.#emit(head);
       head = list.head;
     }
   }

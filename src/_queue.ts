@@ -14,8 +14,12 @@ export interface EmissionQueue<I, O> {
   completed(element: Element<I, O>): void;
 }
 
-/** Called for each element as it leaves a queue, in emission order. */
-export type Emit<I, O> = (element: Element<I, O>) => void;
+/**
+ * Called for each element as it leaves a queue, in emission order. It
+ * returns false when the element could not be emitted (the stream has
+ * ended): the element then stays queued, so snapshots still hold it.
+ */
+export type Emit<I, O> = (element: Element<I, O>) => boolean;
 
 /** An intrusive doubly linked list of elements in input order. */
 export class ElementList<I, O> {

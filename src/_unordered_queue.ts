@@ -63,9 +63,9 @@ export class UnorderedQueue<I, O> implements EmissionQueue<I, O> {
   }
 
   #leave(element: Element<I, O>): void {
+    if (!this.#emit(element)) return;
     this.#list.remove(element);
     element.segment = element.nextReady = undefined;
-    this.#emit(element);
   }
 
   /** Emits closing watermarks, and the ready records behind them, while it can. */

@@ -115,3 +115,31 @@ test("AsyncIOTransformStream() removes its listener from options.signal after en
     assert.equal(listeners.size, 0, `${end}: listener left behind`);
   }
 });
+
+test("AsyncIOTransformStream() aborts the remaining calls when the readable is cancelled while the input ends", async () => {
+  // The spec does not call transformer.cancel once flush has started; the
+  // stream notices at the next result and must still stop everything.
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, { order: "unordered" });
+  const reader = stream.readable.getReader();
+  void reader.read();
+  const writer = stream.writable.getWriter();
+  await writer.write(1);
+  await writer.write(2);
+  await callsReach(2);
+  const closing = writer.close();
+  await settle();
+  const cancelling = reader.cancel("consumer gone");
+  calls[0]!.resolve(1);
+  await closing;
+  await cancelling;
+  assert.equal(calls[1]!.context.signal.aborted, true);
+  assert.equal((calls[1]!.context.signal.reason as Error).name, "AbortError");
+  assert.deepEqual(
+    stream.snapshot().entries.map((entry) =>
+      entry.kind === "record" && entry.input
+    ),
+    [1, 2],
+    "neither result reached the consumer",
+  );
+});

@@ -1,0 +1,209 @@
+// Property: a source with offsets, an AsyncIOTransformStream and a sink that
+// commits on barriers form an exactly-once pipeline, whatever the latencies,
+// call failures and crash points. Each crash restarts all three from the last
+// checkpoint whose barrier reached the sink.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  type AsyncIOState,
+  AsyncIOTransformStream,
+  type CallContext,
+  CheckpointBarrier,
+  type OutputOrder,
+  Watermark,
+} from "../mod.ts";
+
+type Marker = Watermark | CheckpointBarrier;
+
+interface Scenario {
+  inputs: number;
+  order: OutputOrder;
+  capacity: number;
+  barrierEvery: number;
+  watermarkEvery: number;
+  /** How each call completes, indexed by input: 0 sync … 3 after a 1 ms timer. */
+  latencies: number[];
+  /** `input:incarnation` pairs whose first attempt fails (then retried). */
+  transient: Set<string>;
+  /** `input:incarnation` pairs that fail for good, crashing the pipeline. */
+  fatal: Set<string>;
+  /** Per incarnation: the sink crashes on receiving this many outputs. */
+  crashAt: (number | null)[];
+}
+
+interface Checkpoint {
+  offset: number;
+  state: AsyncIOState<number> | undefined;
+  committed: number;
+}
+
+const MAX_CRASHES = 4;
+const result = (input: number) => input * 10 + 1;
+
+function latency(delay: number, value: number): number | Promise<number> {
+  if (delay === 0) return value;
+  if (delay === 1) return Promise.resolve(value);
+  return new Promise((resolve) => setTimeout(() => resolve(value), delay - 2));
+}
+
+/** One incarnation: runs until the end of input or a crash. */
+async function runIncarnation(
+  scenario: Scenario,
+  incarnation: number,
+  from: Checkpoint,
+  committed: number[],
+): Promise<Checkpoint | "finished"> {
+  const faulty = incarnation < MAX_CRASHES;
+  const offsets = new Map<number, number>();
+  const states = new Map<number, AsyncIOState<number>>();
+  let position = from.offset;
+  let barrierPending: CheckpointBarrier | undefined;
+  let watermarkPending: Watermark | undefined;
+  const source = new ReadableStream<number | Marker>({
+    pull(controller) {
+      if (watermarkPending) {
+        controller.enqueue(watermarkPending);
+        watermarkPending = undefined;
+      } else if (barrierPending) {
+        controller.enqueue(barrierPending);
+        barrierPending = undefined;
+      } else if (position === scenario.inputs) {
+        controller.close();
+      } else {
+        const input = position++;
+        controller.enqueue(input);
+        if (position % scenario.watermarkEvery === 0) {
+          watermarkPending = new Watermark(input);
+        }
+        if (position % scenario.barrierEvery === 0) {
+          const id = position / scenario.barrierEvery;
+          offsets.set(id, position); // the source records its offset
+          barrierPending = new CheckpointBarrier(id);
+        }
+      }
+    },
+  }, { highWaterMark: 0 });
+
+  const fn = (input: number, { attempt }: CallContext) => {
+    const key = `${input}:${incarnation}`;
+    if (faulty && scenario.fatal.has(key)) throw new Error("fatal");
+    if (faulty && attempt === 1 && scenario.transient.has(key)) {
+      return Promise.reject(new Error("transient"));
+    }
+    return latency(
+      scenario.latencies[input % scenario.latencies.length]!,
+      result(input),
+    );
+  };
+  const stream = new AsyncIOTransformStream<number, number, Marker>(fn, {
+    order: scenario.order,
+    capacity: scenario.capacity,
+    key: (input) => input % 3,
+    retry: {
+      maxAttempts: 2,
+      delay: 1,
+      retryOnError: (e) => (e as Error).message === "transient",
+    },
+    ...(from.state ? { restore: from.state } : {}),
+    onCheckpoint: (state, barrier) => {
+      // Persisted as it would be: through JSON.
+      states.set(barrier.id, JSON.parse(JSON.stringify(state)));
+    },
+  });
+
+  let last = from;
+  let pending: number[] = [];
+  let received = 0;
+  const crashAt = faulty ? scenario.crashAt[incarnation] ?? null : null;
+  const sink = new WritableStream<number | Marker>({
+    write(chunk) {
+      if (chunk instanceof CheckpointBarrier) {
+        committed.push(...pending); // the sink commits at the barrier
+        pending = [];
+        last = {
+          offset: offsets.get(chunk.id)!,
+          state: states.get(chunk.id)!,
+          committed: committed.length,
+        };
+      } else if (!(chunk instanceof Watermark)) {
+        pending.push(chunk);
+        if (++received === crashAt) throw new Error("crash");
+      }
+    },
+    close() {
+      committed.push(...pending); // end of input is the final commit
+    },
+  });
+  try {
+    await source.pipeThrough(stream).pipeTo(sink);
+    return "finished";
+  } catch {
+    committed.length = last.committed; // uncommitted output is lost
+    return last;
+  }
+}
+
+async function runScenario(scenario: Scenario): Promise<number[]> {
+  const committed: number[] = [];
+  let checkpoint: Checkpoint = { offset: 0, state: undefined, committed: 0 };
+  for (let incarnation = 0;; incarnation++) {
+    const outcome = await runIncarnation(
+      scenario,
+      incarnation,
+      checkpoint,
+      committed,
+    );
+    if (outcome === "finished") return committed;
+    checkpoint = outcome;
+  }
+}
+
+const scenarios = fc.record({
+  inputs: fc.integer({ min: 0, max: 40 }),
+  order: fc.constantFrom<OutputOrder>("ordered", "unordered", "key-ordered"),
+  capacity: fc.integer({ min: 1, max: 8 }),
+  barrierEvery: fc.integer({ min: 1, max: 8 }),
+  watermarkEvery: fc.integer({ min: 1, max: 12 }),
+  latencies: fc.array(fc.integer({ min: 0, max: 3 }), {
+    minLength: 1,
+    maxLength: 8,
+  }),
+  transient: fc.array(
+    fc.tuple(fc.nat(40), fc.nat(MAX_CRASHES)).map(([i, n]) => `${i}:${n}`),
+    { maxLength: 6 },
+  ).map((keys) => new Set(keys)),
+  fatal: fc.array(
+    fc.tuple(fc.nat(40), fc.nat(MAX_CRASHES)).map(([i, n]) => `${i}:${n}`),
+    { maxLength: 3 },
+  ).map((keys) => new Set(keys)),
+  crashAt: fc.array(fc.option(fc.integer({ min: 1, max: 40 })), {
+    maxLength: MAX_CRASHES,
+  }),
+});
+
+test("AsyncIOTransformStream() gives exactly-once output across random crashes and restores", async () => {
+  await fc.assert(
+    fc.asyncProperty(scenarios, async (scenario) => {
+      const committed = await runScenario(scenario);
+      const expected = Array.from(
+        { length: scenario.inputs },
+        (_, i) => result(i),
+      );
+      if (scenario.order === "ordered") {
+        assert.deepEqual(committed, expected);
+      } else {
+        assert.deepEqual([...committed].sort((a, b) => a - b), expected);
+      }
+      if (scenario.order === "key-ordered") {
+        for (const key of [0, 1, 2]) {
+          const ofKey = committed.filter((output) =>
+            ((output - 1) / 10) % 3 === key
+          );
+          assert.deepEqual(ofKey, expected.filter((_, i) => i % 3 === key));
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
