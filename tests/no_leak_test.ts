@@ -11,7 +11,7 @@ function commandFor(file: string): [string, string[]] {
   return [runtime, [file]]; // Bun runs TypeScript as it is
 }
 
-test("AsyncIOTransformStream() leaves nothing alive after cancel, abort, signal, error or end", async () => {
+test("AsyncIOTransformStream() leaves nothing alive after cancel, abort, signal, error, timeout or end", async () => {
   const child = fileURLToPath(
     new URL("./fixtures/no_leak_child.ts", import.meta.url),
   );
@@ -43,6 +43,7 @@ test("AsyncIOTransformStream() leaves nothing alive after cancel, abort, signal,
     "abort: ended",
     "signal: ended",
     "error: ended with fatal",
+    "timeout in backoff: ended with -1,-2",
     "end: ended with 1,2,3",
   ]);
 });
