@@ -228,7 +228,7 @@ test("AsyncIOTransformStream() cancels a pending backoff when the timeout runs o
 test("AsyncIOTransformStream() makes no further attempt when cancelled during a backoff", async () => {
   const { fn, calls, callsReach } = controlledFn<number, number>();
   const stream = new AsyncIOTransformStream(fn, {
-    retry: { maxAttempts: 3, delay: 20 },
+    retry: { maxAttempts: 3, delay: 200 },
   });
   const { stop } = collect(stream.readable);
   const writer = stream.writable.getWriter();
@@ -237,7 +237,7 @@ test("AsyncIOTransformStream() makes no further attempt when cancelled during a 
   calls[0]!.reject(new Error("down"));
   await settle();
   await stop("cancelled in backoff");
-  await settle(40); // longer than the backoff
+  await settle(400); // longer than the backoff
   assert.equal(calls.length, 1);
   assert.equal(stream.stats.retries, 0);
 });

@@ -1,0 +1,68 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsyncIOTransformStream, type CallContext } from "../mod.ts";
+
+const hangUnlessAttempt = (succeedingAttempt: number) =>
+(
+  n: number,
+  { attempt, signal }: CallContext,
+): Promise<number> =>
+  attempt === succeedingAttempt
+    ? Promise.resolve(n * 10)
+    : new Promise((_, reject) =>
+      signal.addEventListener("abort", () => reject(signal.reason))
+    );
+
+test("AsyncIOTransformStream() aborts an attempt that outlives attemptTimeout and retries it", async () => {
+  const stream = new AsyncIOTransformStream(hangUnlessAttempt(2), {
+    attemptTimeout: 10,
+    retry: { maxAttempts: 2 },
+  });
+  const output = await Array.fromAsync(
+    ReadableStream.from([1, 2]).pipeThrough(stream),
+  );
+  assert.deepEqual(output, [10, 20]);
+  assert.equal(stream.stats.failed, 2);
+  assert.equal(stream.stats.retries, 2);
+  assert.equal(stream.stats.timedOut, 0, "the total budget did not run out");
+});
+
+test("AsyncIOTransformStream() fails with the attempt's TimeoutError when no retry is left", async () => {
+  const signals: AbortSignal[] = [];
+  const stream = new AsyncIOTransformStream(
+    (n: number, context: CallContext) => {
+      signals.push(context.signal);
+      return hangUnlessAttempt(0)(n, context);
+    },
+    { attemptTimeout: 10 },
+  );
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
+    (reason) =>
+      reason instanceof DOMException && reason.name === "TimeoutError" &&
+      reason.message === "The attempt timed out after 10 ms",
+  );
+  assert.equal(signals[0]!.aborted, true);
+});
+
+test("AsyncIOTransformStream() keeps timeout as the total budget over attempts", async () => {
+  let calls = 0;
+  const stream = new AsyncIOTransformStream(
+    (n: number, context: CallContext) => {
+      calls++;
+      return hangUnlessAttempt(0)(n, context);
+    },
+    {
+      attemptTimeout: 10,
+      timeout: 200,
+      retry: { maxAttempts: 100 },
+      onTimeout: (n, result) => result.complete([-n]),
+    },
+  );
+  const output = await Array.fromAsync(
+    ReadableStream.from([1]).pipeThrough(stream),
+  );
+  assert.deepEqual(output, [-1]);
+  // Each attempt lasts at least 10 ms, so 200 ms hold at most 21 of them.
+  assert.ok(calls >= 2 && calls <= 21, `${calls} calls of 10 ms in 200 ms`);
+});
