@@ -281,12 +281,19 @@ export class Attempt<I, O>
     return this.#controller.signal;
   }
 
-  complete(results: Iterable<O>): void {
-    this.#element.settle(this, MANY, results);
+  // Bound on first access, so `promise.then(result.complete)` works too;
+  // the function form never reads them and pays nothing.
+  #complete: ((results: Iterable<O>) => void) | undefined = undefined;
+  #completeExceptionally: ((error: unknown) => void) | undefined = undefined;
+
+  get complete(): (results: Iterable<O>) => void {
+    return this.#complete ??= (results) =>
+      this.#element.settle(this, MANY, results);
   }
 
-  completeExceptionally(error: unknown): void {
-    this.#element.settle(this, ERROR, error);
+  get completeExceptionally(): (error: unknown) => void {
+    return this.#completeExceptionally ??= (error) =>
+      this.#element.settle(this, ERROR, error);
   }
 
   /** Settles with the function form's single output. */

@@ -157,3 +157,26 @@ test("ResultFuture and the call context carry attempt 1 and an unaborted signal"
   assert.deepEqual(seen, [[1, false]]);
   assert.deepEqual(contexts, [[1, false]]);
 });
+
+test("ResultFuture methods work when passed on as callbacks", async () => {
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n, result) {
+      const { complete, completeExceptionally } = result;
+      Promise.resolve([n * 2]).then(complete, completeExceptionally);
+    },
+  });
+  const output = await Array.fromAsync(
+    ReadableStream.from([1, 2]).pipeThrough(stream),
+  );
+  assert.deepEqual(output, [2, 4]);
+  const error = new Error("detached");
+  const failing = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(_n, result) {
+      Promise.reject(error).catch(result.completeExceptionally);
+    },
+  });
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([1]).pipeThrough(failing)),
+    (reason) => reason === error,
+  );
+});
