@@ -1,36 +1,21 @@
 // Ordered emission: FIFO, and only the head leaves, once it is DONE.
 import { DONE, type Element } from "./_element.ts";
-import { ElementList, type EmissionQueue, type Emit } from "./_queue.ts";
+import { ListQueue } from "./_queue.ts";
 
-export class OrderedQueue<I, O> implements EmissionQueue<I, O> {
-  readonly #list = new ElementList<I, O>();
-  readonly #emit: Emit<I, O>;
-
-  constructor(emit: Emit<I, O>) {
-    this.#emit = emit;
-  }
-
-  get size(): number {
-    return this.#list.size;
-  }
-
-  get head(): Element<I, O> | undefined {
-    return this.#list.head;
-  }
-
+export class OrderedQueue<I, O> extends ListQueue<I, O> {
   push(element: Element<I, O>): void {
-    this.#list.append(element);
-    if (element.state === DONE && this.#list.head === element) this.#drain();
+    this.list.append(element);
+    if (element.state === DONE && this.list.head === element) this.#drain();
   }
 
   completed(element: Element<I, O>): void {
-    if (this.#list.head === element) this.#drain();
+    if (this.list.head === element) this.#drain();
   }
 
   #drain(): void {
-    const list = this.#list;
+    const list = this.list;
     let head = list.head;
-    while (head !== undefined && head.state === DONE && this.#emit(head)) {
+    while (head !== undefined && head.state === DONE && this.emit(head)) {
       list.remove(head);
       head = list.head;
     }

@@ -21,6 +21,27 @@ export interface EmissionQueue<I, O> {
  */
 export type Emit<I, O> = (element: Element<I, O>) => boolean;
 
+/** What both queues share: the input-order list and the emit callback. */
+export abstract class ListQueue<I, O> implements EmissionQueue<I, O> {
+  protected readonly list: ElementList<I, O> = new ElementList();
+  protected readonly emit: Emit<I, O>;
+
+  constructor(emit: Emit<I, O>) {
+    this.emit = emit;
+  }
+
+  get size(): number {
+    return this.list.size;
+  }
+
+  get head(): Element<I, O> | undefined {
+    return this.list.head;
+  }
+
+  abstract push(element: Element<I, O>): void;
+  abstract completed(element: Element<I, O>): void;
+}
+
 /** An intrusive doubly linked list of elements in input order. */
 export class ElementList<I, O> {
   head: Element<I, O> | undefined = undefined;

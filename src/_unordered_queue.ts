@@ -4,7 +4,7 @@
 // records wait in its ready list. A segment's closing watermark leaves once
 // all its records have, and then the next segment becomes the first.
 import type { Element } from "./_element.ts";
-import { ElementList, type EmissionQueue, type Emit } from "./_queue.ts";
+import { ListQueue } from "./_queue.ts";
 
 class Segment<I, O> {
   /** Records of this segment that have not completed yet. */
@@ -16,26 +16,12 @@ class Segment<I, O> {
   next: Segment<I, O> | undefined = undefined;
 }
 
-export class UnorderedQueue<I, O> implements EmissionQueue<I, O> {
-  readonly #list = new ElementList<I, O>();
-  readonly #emit: Emit<I, O>;
+export class UnorderedQueue<I, O> extends ListQueue<I, O> {
   #first: Segment<I, O> = new Segment();
   #last: Segment<I, O> = this.#first;
 
-  constructor(emit: Emit<I, O>) {
-    this.#emit = emit;
-  }
-
-  get size(): number {
-    return this.#list.size;
-  }
-
-  get head(): Element<I, O> | undefined {
-    return this.#list.head;
-  }
-
   push(element: Element<I, O>): void {
-    this.#list.append(element);
+    this.list.append(element);
     let segment = this.#last;
     if (segment.watermark !== undefined) {
       segment = this.#last = segment.next = new Segment();
@@ -63,8 +49,8 @@ export class UnorderedQueue<I, O> implements EmissionQueue<I, O> {
   }
 
   #leave(element: Element<I, O>): void {
-    if (!this.#emit(element)) return;
-    this.#list.remove(element);
+    if (!this.emit(element)) return;
+    this.list.remove(element);
     element.segment = element.nextReady = undefined;
   }
 
