@@ -1,0 +1,140 @@
+// Builds the npm package in dist/npm/: ESM JavaScript bundled by esbuild,
+// `.d.ts` files emitted by tsc, a package.json with `exports`, the README and
+// the LICENSE. Prints the minified and gzipped size of the library.
+//
+//   deno task build
+import * as esbuild from "esbuild";
+import ts from "typescript";
+import { gzipSync } from "node:zlib";
+import denoConfig from "../deno.json" with { type: "json" };
+
+const root = new URL("..", import.meta.url).pathname;
+const out = `${root}dist/npm/`;
+const entry = `${root}mod.ts`;
+
+/** The goal for the minified and gzipped library, in bytes. */
+const SIZE_GOAL = 6 * 1024;
+
+/**
+ * The Streams spec's `Transformer.cancel`, which the library uses and which
+ * TypeScript's lib.dom does not declare yet (Deno's lib does).
+ */
+const TRANSFORMER_CANCEL = `${root}transformer_cancel.d.ts`;
+const TRANSFORMER_CANCEL_SOURCE =
+  "interface Transformer<I = any, O = any> { cancel?: (reason: any) => void | PromiseLike<void>; }";
+
+await Deno.remove(out, { recursive: true }).catch((error) => {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+});
+await Deno.mkdir(out, { recursive: true });
+
+const common: esbuild.BuildOptions = {
+  entryPoints: [entry],
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  logLevel: "warning",
+};
+try {
+  await esbuild.build({ ...common, outfile: `${out}mod.js` });
+  const minified = await esbuild.build({
+    ...common,
+    minify: true,
+    write: false,
+  });
+  const code = minified.outputFiles[0]!.contents;
+  const gzipped = gzipSync(code, { level: 9 }).byteLength;
+  const verdict = gzipped <= SIZE_GOAL ? "within" : "OVER";
+  console.log(
+    `Library size: ${code.byteLength} B minified, ${gzipped} B (${
+      kb(gzipped)
+    } KB) ` +
+      `minified+gzipped, ${verdict} the ${kb(SIZE_GOAL)} KB goal`,
+  );
+} finally {
+  await esbuild.stop();
+}
+
+emitDeclarations();
+
+const moduleDoc = (await Deno.readTextFile(entry)).match(/^\/\*\*\n \* (.+)$/m);
+const packageJson = {
+  name: denoConfig.name,
+  version: denoConfig.version,
+  description: moduleDoc?.[1] ?? "",
+  license: denoConfig.license,
+  type: "module",
+  exports: { ".": { types: "./mod.d.ts", default: "./mod.js" } },
+  types: "./mod.d.ts",
+  files: ["mod.js", "mod.d.ts", "src/**/*.d.ts", "README.md", "LICENSE"],
+  sideEffects: false,
+  engines: { node: ">=20" },
+  keywords: [
+    "async-io",
+    "flink",
+    "web-streams",
+    "transformstream",
+    "backpressure",
+  ],
+};
+await Deno.writeTextFile(
+  `${out}package.json`,
+  JSON.stringify(packageJson, null, 2) + "\n",
+);
+for (const file of ["README.md", "LICENSE"]) {
+  await Deno.copyFile(`${root}${file}`, `${out}${file}`);
+}
+console.log(`Wrote ${packageJson.name}@${packageJson.version} to ${out}`);
+
+function kb(bytes: number): string {
+  return (bytes / 1024).toFixed(2);
+}
+
+/** Emits `.d.ts` files with tsc, with `./x.ts` imports rewritten to `./x.js`. */
+function emitDeclarations(): void {
+  const options: ts.CompilerOptions = {
+    ...ts.convertCompilerOptionsFromJson(denoConfig.compilerOptions, root)
+      .options,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
+    declaration: true,
+    emitDeclarationOnly: true,
+    allowImportingTsExtensions: true,
+    rootDir: root,
+    outDir: out,
+    skipLibCheck: true,
+    types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile;
+  host.getSourceFile = (name, ...rest) =>
+    name === TRANSFORMER_CANCEL
+      ? ts.createSourceFile(
+        name,
+        TRANSFORMER_CANCEL_SOURCE,
+        ts.ScriptTarget.ES2022,
+      )
+      : getSourceFile(name, ...rest);
+  const program = ts.createProgram([entry, TRANSFORMER_CANCEL], options, host);
+  const emitted = program.emit(undefined, (name, text) => {
+    const rewritten = text.replace(
+      /((?:from |import\()\s*["'])(\.\.?\/[^"']+)\.ts(["'])/g,
+      "$1$2.js$3",
+    );
+    Deno.mkdirSync(name.slice(0, name.lastIndexOf("/")), { recursive: true });
+    Deno.writeTextFileSync(name, rewritten);
+  });
+  const diagnostics = [
+    ...ts.getPreEmitDiagnostics(program),
+    ...emitted.diagnostics,
+  ];
+  if (diagnostics.length > 0) {
+    console.error(ts.formatDiagnosticsWithColorAndContext(diagnostics, host));
+    throw new Error(
+      `Cannot emit declarations: tsc reported ${diagnostics.length} problems`,
+    );
+  }
+}
