@@ -43,7 +43,7 @@ function line(source: ProgressSource, started: number, final: boolean) {
   const time = final
     ? `took ${seconds(elapsed)}`
     : `ETA ${rate > 0 ? seconds((left / rate) * 1000) : "?"}`;
-  return `${source.label}: ${done}/${source.total} ${percent}% | ` +
+  return `${source.label} ${done}/${source.total} (${percent}%) | ` +
     `${Math.round(rate)}/s | in flight ${stats.inFlight} | ` +
     `timeouts ${stats.timedOut} | retries ${stats.retries} | ${time}`;
 }

@@ -14,6 +14,10 @@ import { say } from "./progress.ts";
 import { type RunResult, timedRun } from "./runs.ts";
 import { checkExactlyOnce, describeReport } from "./verify.ts";
 
+function lines(count: number): string {
+  return `${count} ${count === 1 ? "line" : "lines"}`;
+}
+
 async function countLines(path: string): Promise<number> {
   const text = await Deno.readTextFile(path);
   return text.split("\n").length - 1;
@@ -28,11 +32,11 @@ async function runJob(
   crashAt: number | undefined,
 ): Promise<RunResult> {
   const checkpointPath = `${out}.checkpoint.json`;
-  const file = await Deno.open(out, { write: true, create: true });
+  // Drop what the crash left after the last commit, then append after it.
+  const bytes = checkpoint?.committedBytes ?? 0;
+  await Deno.truncate(out, bytes);
+  const file = await Deno.open(out, { append: true });
   try {
-    const bytes = checkpoint?.committedBytes ?? 0;
-    await file.truncate(bytes);
-    await file.seek(bytes, Deno.SeekMode.Start);
     const coordinator = new CheckpointCoordinator(checkpointPath, checkpoint);
     const stream = enrichStream({
       ...flags,
@@ -68,7 +72,7 @@ async function runJob(
 
 function describeCheckpoint(checkpoint: Checkpoint | undefined): string {
   if (checkpoint === undefined) return "no checkpoint yet: starting over";
-  return `checkpoint ${checkpoint.id}: ${checkpoint.committedLines} lines ` +
+  return `checkpoint ${checkpoint.id}: ${lines(checkpoint.committedLines)} ` +
     `committed, source offset ${checkpoint.offset}, ` +
     `${checkpoint.state.entries.length} events in the stream's snapshot`;
 }
@@ -102,8 +106,9 @@ export async function runCrashRecovery(
   const written = await countLines(out);
   const committed = checkpoint?.committedLines ?? 0;
   say(
-    `restart: ${describeCheckpoint(checkpoint)}; the file has ${written} ` +
-      `lines, so ${written - committed} uncommitted lines are truncated\n`,
+    `restart: ${describeCheckpoint(checkpoint)}; the file has ` +
+      `${lines(written)}, so ${written - committed} uncommitted ` +
+      `${written - committed === 1 ? "line is" : "lines are"} truncated\n`,
   );
   await runJob(flags, url, out, checkpoint, undefined);
 
