@@ -79,7 +79,7 @@ function integer(
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(n) || n < min) {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
     const rule = min === 0 ? "a non-negative integer" : "a positive integer";
     throw invalid(flag, rule, value);
   }

@@ -1,0 +1,105 @@
+// The demo's command line, parsed in-process.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { FlagError, parseFlags } from "../../demo/flags.ts";
+
+test("parseFlags() gives the documented defaults", () => {
+  assert.deepEqual(parseFlags([]), {
+    events: 5000,
+    order: "ordered",
+    capacity: 100,
+    timeout: 1000,
+    latency: 20,
+    jitter: 10,
+    failureRate: 0,
+    url: undefined,
+    out: undefined,
+    baseline: 100,
+    checkpointEvery: 100,
+    crashAt: undefined,
+    help: false,
+  });
+});
+
+test("parseFlags() reads every flag, in both --flag value and --flag=value forms", () => {
+  const flags = parseFlags([
+    "--events=50",
+    "--order",
+    "key-ordered",
+    "--capacity=7",
+    "--timeout",
+    "2.5",
+    "--latency=0",
+    "--jitter=3",
+    "--failure-rate",
+    "0.25",
+    "--url=http://127.0.0.1:9000/",
+    "--out",
+    "-",
+    "--baseline=10",
+    "--checkpoint-every=5",
+    "-h",
+  ]);
+  assert.deepEqual(flags, {
+    events: 50,
+    order: "key-ordered",
+    capacity: 7,
+    timeout: 2.5,
+    latency: 0,
+    jitter: 3,
+    failureRate: 0.25,
+    url: "http://127.0.0.1:9000",
+    out: "-",
+    baseline: 10,
+    checkpointEvery: 5,
+    crashAt: undefined,
+    help: true,
+  });
+});
+
+test("parseFlags() caps --baseline at --events", () => {
+  assert.equal(
+    parseFlags(["--events", "30", "--baseline", "100"]).baseline,
+    30,
+  );
+});
+
+test("parseFlags() throws a FlagError that names the flag and the value", () => {
+  for (
+    const [args, message] of [
+      [
+        ["--events", "1e3"],
+        /--events must be a positive integer: current value is "1e3"/,
+      ],
+      [
+        ["--timeout", "0"],
+        /--timeout must be a positive number of milliseconds: current value is "0"/,
+      ],
+      [
+        ["--latency=-1"],
+        /--latency must be a non-negative number of milliseconds: current value is "-1"/,
+      ],
+      [["--baseline", "-2"], /Cannot run the demo: /],
+      [
+        ["--baseline=-2"],
+        /--baseline must be a non-negative integer: current value is "-2"/,
+      ],
+      [
+        ["--url", "127.0.0.1:8080"],
+        /--url must be an absolute http or https URL/,
+      ],
+      [
+        ["--crash-at", "5", "--out", "-"],
+        /--out must be a file when --crash-at is given/,
+      ],
+      [["--crash-at", "0"], /--crash-at must be a positive integer/],
+      [["stray"], /Unexpected argument 'stray'/],
+    ] as const
+  ) {
+    assert.throws(() => parseFlags(args), (error: unknown) => {
+      assert.ok(error instanceof FlagError, args.join(" "));
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
