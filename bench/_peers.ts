@@ -1,0 +1,152 @@
+// The pipelines under comparison. Each one maps `items` numbers through `fn`
+// with `capacity` calls at once and resolves with how many outputs it saw,
+// so a run that drops or duplicates items is caught.
+import { Readable } from "node:stream";
+import { pMapIterable } from "p-map";
+import { count, lastValueFrom, mergeMap, range } from "rxjs";
+import { AsyncIOTransformStream } from "../mod.ts";
+import type { AsyncIOOptions, CallContext } from "../mod.ts";
+
+/** The mapped function: resolves to its input, at once or after a delay. */
+export type Fn = (input: number, context?: CallContext) => Promise<number>;
+
+export interface RunOptions {
+  items: number;
+  capacity: number;
+  fn: Fn;
+  /** Our `timeout` option; the peers have none. */
+  timeout?: number;
+  /** The calls in flight, when below `capacity` (see {@linkcode hasConcurrency}). */
+  concurrency?: number;
+}
+
+/**
+ * Whether our stream has a `concurrency` option (calls in flight, apart from
+ * `capacity`): it then rejects 0 with a RangeError, and ignores it otherwise.
+ */
+export const hasConcurrency: boolean = (() => {
+  try {
+    new AsyncIOTransformStream((x: number) => x, {
+      concurrency: 0,
+    } as AsyncIOOptions<number, number>);
+    return false;
+  } catch (error) {
+    return error instanceof RangeError;
+  }
+})();
+
+export type Pipeline = (options: RunOptions) => Promise<number>;
+
+/** A web source that fills its queue in batches, so it costs little per item. */
+function webSource(items: number): ReadableStream<number> {
+  let next = 0;
+  return new ReadableStream<number>({
+    pull(controller) {
+      while (next < items && (controller.desiredSize ?? 0) > 0) {
+        controller.enqueue(next++);
+      }
+      if (next === items) controller.close();
+    },
+  }, { highWaterMark: 16 });
+}
+
+async function drainWeb(stream: ReadableStream<unknown>): Promise<number> {
+  let outputs = 0;
+  await stream.pipeTo(
+    new WritableStream({
+      write() {
+        outputs++;
+      },
+    }),
+  );
+  return outputs;
+}
+
+function* numbers(items: number): Generator<number> {
+  for (let i = 0; i < items; i++) yield i;
+}
+
+export const floor: Pipeline = ({ items }) =>
+  drainWeb(webSource(items).pipeThrough(new TransformStream<number, number>()));
+
+/** The stream machinery with a user `transform` callback: the floor for any transform. */
+export const userCallbackFloor: Pipeline = ({ items }) =>
+  drainWeb(
+    webSource(items).pipeThrough(
+      new TransformStream<number, number>({
+        transform(chunk, controller) {
+          controller.enqueue(chunk);
+        },
+      }),
+    ),
+  );
+
+/** The least a concurrent map can do: call, then enqueue, with no bound or order. */
+export const minimalMap: Pipeline = ({ items, fn }) =>
+  drainWeb(
+    webSource(items).pipeThrough(
+      new TransformStream<number, number>({
+        transform(chunk, controller) {
+          fn(chunk).then((output) => controller.enqueue(output));
+        },
+      }),
+    ),
+  );
+
+export const sequential: Pipeline = ({ items, fn }) =>
+  drainWeb(
+    webSource(items).pipeThrough(
+      new TransformStream<number, number>({
+        async transform(chunk, controller) {
+          controller.enqueue(await fn(chunk));
+        },
+      }),
+    ),
+  );
+
+function ours(order: "ordered" | "unordered"): Pipeline {
+  return ({ items, capacity, fn, timeout, concurrency }) =>
+    drainWeb(
+      webSource(items).pipeThrough(
+        new AsyncIOTransformStream<number, number>(fn, {
+          order,
+          capacity,
+          ...(timeout === undefined ? {} : { timeout }),
+          ...(concurrency === undefined ? {} : { concurrency }),
+        } as AsyncIOOptions<number, number>),
+      ),
+    );
+}
+
+export const oursOrdered: Pipeline = ours("ordered");
+export const oursUnordered: Pipeline = ours("unordered");
+
+export const readableMap: Pipeline = async ({ items, capacity, fn }) => {
+  let outputs = 0;
+  const mapped = Readable.from(numbers(items)).map((x: number) => fn(x), {
+    concurrency: capacity,
+  });
+  for await (const _ of mapped) outputs++;
+  return outputs;
+};
+
+function pMap(preserveOrder: boolean): Pipeline {
+  return async ({ items, capacity, fn }) => {
+    let outputs = 0;
+    const mapped = pMapIterable(numbers(items), (x) => fn(x), {
+      concurrency: capacity,
+      backpressure: capacity,
+      preserveOrder,
+    });
+    for await (const _ of mapped) outputs++;
+    return outputs;
+  };
+}
+
+export const pMapOrdered: Pipeline = pMap(true);
+export const pMapUnordered: Pipeline = pMap(false);
+
+export const rxMergeMap: Pipeline = ({ items, capacity, fn }) =>
+  lastValueFrom(
+    range(0, items).pipe(mergeMap((x) => fn(x), capacity), count()),
+  );

@@ -1,0 +1,270 @@
+// Renders bench/RESULTS.md from the measured results, targets included.
+import { median, percent, rate, times } from "./_stats.ts";
+import type { Results, Row, ScenarioResult } from "./_results.ts";
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+function scenario(results: Results, id: string): ScenarioResult {
+  const found = results.scenarios.find((s) => s.id === id);
+  if (found === undefined) throw new Error(`No scenario ${id}`);
+  return found;
+}
+
+function row(result: ScenarioResult, name: string): Row {
+  const found = result.rows.find((r) => r.name === name);
+  if (found === undefined) throw new Error(`No row ${name} in ${result.id}`);
+  return found;
+}
+
+/** The median of the per-round ratios of two rows of one scenario. */
+function pairedRatio(a: Row, b: Row): number {
+  return median(a.rounds.map((value, i) => value / b.rounds[i]!));
+}
+
+interface Target {
+  what: string;
+  goal: string;
+  measured: string;
+  pass: boolean;
+}
+
+export function targets(results: Results): Target[] {
+  const overhead = scenario(results, "overhead");
+  const timeout = scenario(results, "timeout");
+  const fixed = scenario(results, "fixed");
+  const skewed = scenario(results, "skewed");
+  const out: Target[] = [];
+  for (const order of ["ordered", "unordered"]) {
+    const ours = row(overhead, `ours, ${order}`);
+    out.push({
+      what: `overhead, ${order}, against the pass-through floor`,
+      goal: "≥ 85%",
+      measured: percent(ours.ratio),
+      pass: ours.ratio >= 0.85,
+    });
+  }
+  for (const order of ["ordered", "unordered"]) {
+    const ours = row(timeout, `ours, ${order}, timeout`);
+    out.push({
+      what: `overhead with a timeout, ${order}, against the floor`,
+      goal: "≥ 70%",
+      measured: percent(ours.ratio),
+      pass: ours.ratio >= 0.70,
+    });
+  }
+  for (const order of ["ordered", "unordered"]) {
+    const ours = row(overhead, `ours, ${order}`);
+    const node = pairedRatio(ours, row(overhead, "node:stream Readable.map"));
+    const rx = pairedRatio(ours, row(overhead, "RxJS mergeMap"));
+    out.push({
+      what: `overhead, ${order}, against Readable.map`,
+      goal: "≥ 1.5×",
+      measured: times(node),
+      pass: node >= 1.5,
+    }, {
+      what: `overhead, ${order}, against RxJS mergeMap`,
+      goal: "≥ 3×",
+      measured: times(rx),
+      pass: rx >= 3,
+    });
+  }
+  for (
+    const [order, goal] of [["unordered", 0.97], ["ordered", 0.95]] as const
+  ) {
+    const efficiency = row(fixed, `ours, ${order}`).efficiency!;
+    out.push({
+      what: `fixed latency, ${order}, against Little's bound`,
+      goal: `≥ ${percent(goal)}`,
+      measured: percent(efficiency),
+      pass: efficiency >= goal,
+    });
+  }
+  const ordered = row(skewed, "ours, ordered");
+  out.push({
+    what: "skewed latency, ordered, against Readable.map at equal capacity",
+    goal: "≥ 1.00×",
+    measured: times(ordered.ratio),
+    pass: ordered.ratio >= 1,
+  });
+  const split = skewed.rows.find((r) =>
+    r.name === "ours, ordered, capacity 199, concurrency 100"
+  );
+  if (split !== undefined) {
+    out.push({
+      what:
+        "skewed latency, ordered, concurrency 100 and capacity 199 (as Readable.map holds), against Readable.map",
+      goal: "≥ 1.00×",
+      measured: times(split.ratio),
+      pass: split.ratio >= 1,
+    });
+  }
+  for (const run of results.memory.filter((m) => m.items >= 1_000_000)) {
+    const growth = run.heapAfter - run.heapBefore;
+    out.push({
+      what: `memory, ${run.order}, heap growth after ${run.items} items`,
+      goal: "< 16 MiB",
+      measured: mib(growth),
+      pass: growth < 16 * 2 ** 20,
+    }, {
+      what: `memory, ${run.order}, nothing left (timers, listeners)`,
+      goal: "exits by itself, 0 listeners",
+      measured: `${
+        run.exitedPromptly ? "exited by itself" : "did NOT exit by itself"
+      }, ${run.listenersLeft} listeners`,
+      pass: run.exitedPromptly && run.listenersLeft === 0,
+    });
+  }
+  return out;
+}
+
+function table(
+  result: ScenarioResult,
+  extra: "efficiency" | "inFlight" | "",
+): string {
+  const head = [
+    "pipeline",
+    "capacity",
+    "items/s (median)",
+    `ratio to ${result.reference}`,
+  ];
+  if (result.bound !== undefined) head.push("of Little's bound");
+  if (extra === "inFlight") head.push("calls in flight (avg)");
+  const lines = [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
+  ];
+  for (const r of result.rows) {
+    const cells = [
+      r.name,
+      String(r.capacity),
+      rate(r.itemsPerSecond),
+      times(r.ratio),
+    ];
+    if (result.bound !== undefined) cells.push(percent(r.efficiency ?? NaN));
+    if (extra === "inFlight") cells.push((r.averageInFlight ?? NaN).toFixed(0));
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+export function renderReport(results: Results): string {
+  const m = results.machine;
+  const [overhead, timeout, fixed, skewed] = [
+    "overhead",
+    "timeout",
+    "fixed",
+    "skewed",
+  ]
+    .map((id) => scenario(results, id)) as [
+      ScenarioResult,
+      ScenarioResult,
+      ScenarioResult,
+      ScenarioResult,
+    ];
+  const out: string[] = [];
+  out.push(
+    "# Benchmark results",
+    "",
+    "Generated by `deno task bench:compare`; do not edit by hand (`deno task bench:chart` redraws this file and the chart from `bench/results.json`).",
+    "",
+    "## Machine",
+    "",
+    `- date: ${m.date}`,
+    `- CPUs: ${m.cpus} × ${m.cpuModel}`,
+    `- memory: ${m.memoryGiB.toFixed(1)} GiB`,
+    `- OS: ${m.os}`,
+    `- runtime: Deno ${m.deno}, V8 ${m.v8}, TypeScript ${m.typescript}`,
+    `- peers: ${
+      Object.entries(m.peers).map(([k, v]) => `${k} (${v})`).join(", ")
+    }`,
+    `- run: ${results.quick ? "quick (--quick)" : "full"}, ${
+      results.seconds.toFixed(0)
+    } s in one process; every scenario runs its pipelines in interleaved rounds after a warm-up round, and reports medians (ratios are medians of the per-round ratios)`,
+    "",
+    "## Targets",
+    "",
+    "| target | goal | measured | |",
+    "| --- | --- | --- | --- |",
+    ...targets(results).map((t) =>
+      `| ${t.what} | ${t.goal} | ${t.measured} | ${
+        t.pass ? "pass" : "**FAIL**"
+      } |`
+    ),
+    "",
+    `## ${overhead.title}`,
+    "",
+    `${overhead.items} items, \`async (x) => x\`. The second and third rows are references, not peers: any TransformStream with a \`transform\` callback, and the least a concurrent map can do per item (one call, one \`.then\`, one enqueue; no bound, no order).`,
+    "",
+    table(overhead, ""),
+    "",
+    `## ${timeout.title}`,
+    "",
+    `${timeout.items} items. The last row's function reads \`signal\`, which creates an AbortController per call.`,
+    "",
+    table(timeout, ""),
+    "",
+    `## ${fixed.title}`,
+    "",
+    `${fixed.items} items. A lone call takes ${
+      results.fixedLoneMs.toFixed(2)
+    } ms (median), so Little's law bounds capacity 100 at ${
+      rate(fixed.bound!)
+    } items/s. Above 100% is possible: a lone call pays the timer's rounding up to the next millisecond tick in full, while calls started together share ticks.`,
+    "",
+    table(fixed, "efficiency"),
+    "",
+    `## ${skewed.title}`,
+    "",
+    `${skewed.items} items with latencies drawn uniformly from 1–10 ms (the same sequence for every pipeline); alone they take ${
+      results.skewedLoneMeanMs.toFixed(2)
+    } ms on average, so the bound at capacity 100 is ${
+      rate(skewed.bound!)
+    } items/s. Calls in flight on average = throughput × mean latency (Little's law). Our capacity counts inputs accepted but not emitted, so in ordered mode a slow head holds completed results and stops new calls; \`Readable.map\` with \`concurrency: c\` keeps up to c calls in flight and up to 2c − 1 unemitted results, hence the row at capacity 199, which also lets up to 199 calls run. Where the library has a \`concurrency\` option (calls in flight, apart from \`capacity\`), a row with capacity 199 and concurrency 100 holds what \`Readable.map\` holds and runs as many calls.`,
+    "",
+    table(skewed, "inFlight"),
+    "",
+    "## Throughput against capacity",
+    "",
+    `5 ms calls; ${
+      results.sweep.capacities.join(", ")
+    } at once; the dashed line is Little's law bound, capacity ÷ ${
+      results.sweep.latencyMs.toFixed(2)
+    } ms.`,
+    "",
+    "![Throughput against capacity](throughput.svg)",
+    "",
+    `| pipeline | ${results.sweep.capacities.join(" | ")} |`,
+    `| --- | ${results.sweep.capacities.map(() => "---:").join(" | ")} |`,
+    ...results.sweep.series.map((s) =>
+      `| ${s.name} | ${
+        s.points.map((p) => rate(p.itemsPerSecond)).join(" | ")
+      } |`
+    ),
+    `| Little's bound | ${
+      results.sweep.capacities.map((c) =>
+        rate(c / (results.sweep.latencyMs / 1000))
+      )
+        .join(" | ")
+    } |`,
+    "",
+    "## 5. Memory",
+    "",
+    "Ours at capacity 100 with a 30 s timeout and an abort signal, `async (x) => x`, each run in its own process (`bench/_memory_child.ts`). Heap is measured after two forced collections; peak RSS is the kernel's VmHWM for the whole process. The child never calls `Deno.exit`: it must exit by itself once the stream ends, which a timer left armed or a listener left on the signal would prevent.",
+    "",
+    "| items | order | items/s | heap before | heap after | growth | heap peak (sampled) | peak RSS | listeners left | exited by itself |",
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ...results.memory.map((r) =>
+      `| ${r.items} | ${r.order} | ${rate(r.itemsPerSecond)} | ${
+        mib(r.heapBefore)
+      } | ${mib(r.heapAfter)} | ${mib(r.heapAfter - r.heapBefore)} | ${
+        mib(r.heapPeak)
+      } | ${mib(r.rssPeak)} | ${r.listenersLeft} | ${
+        r.exitedPromptly
+          ? `yes, ${r.exitAfterReportMs.toFixed(0)} ms after its report`
+          : "**no**"
+      } |`
+    ),
+    "",
+  );
+  return out.join("\n");
+}

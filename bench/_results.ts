@@ -1,0 +1,67 @@
+// The shape of bench/results.json, which the report and the chart are drawn from.
+
+export interface Row {
+  name: string;
+  capacity: number;
+  /** Median over the rounds. */
+  itemsPerSecond: number;
+  /** Median of the per-round ratios to the scenario's reference. */
+  ratio: number;
+  /** Throughput ÷ Little's law bound (capacity ÷ lone-call latency). */
+  efficiency?: number;
+  /** Throughput × mean lone latency: the calls in flight on average. */
+  averageInFlight?: number;
+  rounds: number[];
+}
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  items: number;
+  capacity: number;
+  rounds: number;
+  reference: string;
+  bound?: number;
+  rows: Row[];
+}
+
+export interface SweepSeries {
+  name: string;
+  points: { capacity: number; itemsPerSecond: number }[];
+}
+
+export interface MemoryRun {
+  items: number;
+  order: string;
+  outputs: number;
+  itemsPerSecond: number;
+  heapBefore: number;
+  heapAfter: number;
+  heapPeak: number;
+  rssPeak: number;
+  listenersLeft: number;
+  exitCode: number;
+  exitAfterReportMs: number;
+  exitedPromptly: boolean;
+}
+
+export interface Results {
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    os: string;
+    deno: string;
+    v8: string;
+    typescript: string;
+    peers: Record<string, string>;
+    date: string;
+  };
+  quick: boolean;
+  seconds: number;
+  fixedLoneMs: number;
+  skewedLoneMeanMs: number;
+  scenarios: ScenarioResult[];
+  sweep: { latencyMs: number; capacities: number[]; series: SweepSeries[] };
+  memory: MemoryRun[];
+}

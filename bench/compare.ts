@@ -1,0 +1,458 @@
+// `deno task bench:compare [--quick] [--no-write]`: our stream against the
+// peers users would pick instead, in one process. Each scenario runs its
+// pipelines in interleaved rounds (the order rotates every round) and reports
+// the median items/s and the median of the per-round ratios, which cancels
+// most of the drift of a shared, noisy machine. Unless `--no-write` (or
+// `--quick`, a fast smoke run) is given, it writes bench/results.json,
+// bench/RESULTS.md and bench/throughput.svg.
+import {
+  floor,
+  type Fn,
+  hasConcurrency,
+  minimalMap,
+  oursOrdered,
+  oursUnordered,
+  type Pipeline,
+  pMapOrdered,
+  pMapUnordered,
+  readableMap,
+  type RunOptions,
+  rxMergeMap,
+  sequential,
+  userCallbackFloor,
+} from "./_peers.ts";
+import { lcg, median, percent, rate, times } from "./_stats.ts";
+import { renderChart } from "./_chart.ts";
+import { renderReport } from "./_report.ts";
+import type {
+  MemoryRun,
+  Results,
+  Row,
+  ScenarioResult,
+  SweepSeries,
+} from "./_results.ts";
+
+const quick = Deno.args.includes("--quick");
+const write = !quick && !Deno.args.includes("--no-write");
+const benchDir = new URL(".", import.meta.url);
+
+// Async on purpose: the calls return promises, as users' functions do.
+// deno-lint-ignore require-await
+const immediate: Fn = async (x) => x;
+// deno-lint-ignore require-await
+const immediateReadingSignal: Fn = async (x, context) => {
+  context?.signal;
+  return x;
+};
+const delayed = (ms: number) => (x: number) =>
+  new Promise<number>((resolve) => setTimeout(resolve, ms, x));
+const fixed: Fn = delayed(5);
+
+interface Entry {
+  name: string;
+  pipeline: Pipeline;
+  /** Overrides of the scenario's options, such as a capacity or a timeout. */
+  with?: Partial<RunOptions>;
+}
+
+interface Scenario {
+  id: string;
+  title: string;
+  items: number;
+  capacity: number;
+  fn: Fn;
+  rounds: number;
+  entries: Entry[];
+  /** The entry the ratios are taken against. */
+  reference: string;
+  /** Little's law bound in items/s, when the latency is known. */
+  bound?: number;
+}
+
+/** Runs every entry once per round, rotating the order, after a warm-up. */
+async function run(scenario: Scenario): Promise<ScenarioResult> {
+  const { entries, items } = scenario;
+  const rates = new Map<string, number[]>(entries.map((e) => [e.name, []]));
+  for (let round = -1; round < scenario.rounds; round++) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[(i + Math.max(round, 0)) % entries.length]!;
+      // No forced collection between runs: it shrinks V8's young generation
+      // and halves the throughput of every allocating pipeline that follows.
+      const started = performance.now();
+      const outputs = await entry.pipeline({
+        items,
+        capacity: scenario.capacity,
+        fn: scenario.fn,
+        ...entry.with,
+      });
+      const seconds = (performance.now() - started) / 1000;
+      if (outputs !== items) {
+        throw new Error(`${entry.name} emitted ${outputs} of ${items} items`);
+      }
+      if (round >= 0) rates.get(entry.name)!.push(items / seconds);
+    }
+  }
+  const reference = rates.get(scenario.reference)!;
+  const rows: Row[] = entries.map(({ name, with: options }) => {
+    const own = rates.get(name)!;
+    return {
+      name,
+      capacity: options?.capacity ?? scenario.capacity,
+      itemsPerSecond: median(own),
+      ratio: median(own.map((value, round) => value / reference[round]!)),
+      ...(scenario.bound === undefined
+        ? {}
+        : { efficiency: median(own) / scenario.bound }),
+      rounds: own,
+    };
+  });
+  const result: ScenarioResult = {
+    id: scenario.id,
+    title: scenario.title,
+    items,
+    capacity: scenario.capacity,
+    rounds: scenario.rounds,
+    reference: scenario.reference,
+    rows,
+    ...(scenario.bound === undefined ? {} : { bound: scenario.bound }),
+  };
+  print(result);
+  return result;
+}
+
+function print(result: ScenarioResult): void {
+  console.log(
+    `\n## ${result.title} (${result.items} items, capacity ${result.capacity}, median of ${result.rounds} rounds)`,
+  );
+  for (const row of result.rows) {
+    const efficiency = row.efficiency === undefined
+      ? ""
+      : `  ${percent(row.efficiency)} of Little's bound`;
+    console.log(
+      `${row.name.padEnd(52)} ${rate(row.itemsPerSecond).padStart(8)}/s  ${
+        times(row.ratio).padStart(6)
+      } of ${result.reference}${efficiency}`,
+    );
+  }
+}
+
+/** The median time of a lone call, in ms. */
+async function loneLatency(fn: Fn, calls: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const started = performance.now();
+    await fn(i);
+    samples.push(performance.now() - started);
+  }
+  return median(samples);
+}
+
+/** The skewed latencies: 1 to 10 ms, the same sequence for every peer. */
+function skewedLatencies(items: number): number[] {
+  const random = lcg(6);
+  return Array.from({ length: items }, () => 1 + Math.floor(random() * 10));
+}
+
+/** The mean lone-call time of the skewed sequence, from each delay's median. */
+async function skewedLoneMean(latencies: number[]): Promise<number> {
+  const lone = new Map<number, number>();
+  for (let ms = 1; ms <= 10; ms++) {
+    lone.set(ms, await loneLatency(delayed(ms), quick ? 3 : 7));
+  }
+  return latencies.reduce((sum, ms) => sum + lone.get(ms)!, 0) /
+    latencies.length;
+}
+
+async function memoryRun(items: number, order: string): Promise<MemoryRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--v8-flags=--expose-gc",
+      // Deno reads /proc/self only with every permission; the child needs no other.
+      "--allow-all",
+      new URL("_memory_child.ts", benchDir).pathname,
+      String(items),
+      order,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let text = "";
+  let reportedAt = NaN;
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of child.stdout) {
+      text += decoder.decode(chunk, { stream: true });
+      if (Number.isNaN(reportedAt) && text.includes("\n")) {
+        reportedAt = performance.now();
+      }
+    }
+  })();
+  // A child that outlives its report by this much has something left behind.
+  const limitMs = 10_000;
+  let timedOut = false;
+  const killer = setTimeout(() => {
+    timedOut = true;
+    child.kill();
+  }, 120_000 + limitMs);
+  const status = await child.status;
+  clearTimeout(killer);
+  await reading;
+  const exitMs = performance.now() - reportedAt;
+  const report = JSON.parse(text.split("\n")[0]!);
+  return {
+    ...report,
+    exitCode: status.code,
+    exitAfterReportMs: exitMs,
+    exitedPromptly: !timedOut && status.success && exitMs < limitMs,
+  };
+}
+
+async function output(command: string, ...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await new Deno.Command(command, { args, stderr: "null" })
+      .output();
+    return new TextDecoder().decode(stdout);
+  } catch {
+    return "";
+  }
+}
+
+async function machine(): Promise<Results["machine"]> {
+  // Deno lets only --allow-all read /proc directly, so ask cat.
+  const cpuinfo = await output("cat", "/proc/cpuinfo");
+  const meminfo = await output("cat", "/proc/meminfo");
+  const kib = /MemTotal:\s+(\d+)/.exec(meminfo)?.[1];
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", benchDir)),
+  );
+  return {
+    cpus: navigator.hardwareConcurrency,
+    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
+    memoryGiB: kib === undefined ? NaN : Number(kib) / 1024 / 1024,
+    os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    peers: {
+      "p-map": config.imports["p-map"],
+      rxjs: config.imports.rxjs,
+      "node:stream": "Deno's built-in node:stream",
+    },
+    date: new Date().toISOString(),
+  };
+}
+
+const overheadItems = quick ? 20_000 : 100_000;
+const overheadRounds = quick ? 3 : 9;
+const latencyItems = quick ? 1_000 : 4_000;
+const latencyRounds = quick ? 2 : 7;
+const started = performance.now();
+
+const fixedLone = await loneLatency(fixed, quick ? 10 : 40);
+console.log(`a lone 5 ms call takes ${fixedLone.toFixed(2)} ms (median)`);
+
+const overhead = await run({
+  id: "overhead",
+  title: "1. Overhead: a function that resolves at once",
+  items: overheadItems,
+  capacity: 100,
+  fn: immediate,
+  rounds: overheadRounds,
+  reference: "pass-through TransformStream (floor)",
+  entries: [
+    { name: "pass-through TransformStream (floor)", pipeline: floor },
+    {
+      name: "TransformStream, sync transform (no fn)",
+      pipeline: userCallbackFloor,
+    },
+    {
+      name: "minimal concurrent map: fn(x).then(enqueue)",
+      pipeline: minimalMap,
+    },
+    { name: "async TransformStream (sequential)", pipeline: sequential },
+    { name: "node:stream Readable.map", pipeline: readableMap },
+    { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    {
+      name: "p-map pMapIterable (preserveOrder: false)",
+      pipeline: pMapUnordered,
+    },
+    { name: "RxJS mergeMap", pipeline: rxMergeMap },
+    { name: "ours, ordered", pipeline: oursOrdered },
+    { name: "ours, unordered", pipeline: oursUnordered },
+  ],
+});
+
+const timeout = await run({
+  id: "timeout",
+  title: "2. Overhead with a timeout (60 s, never reached)",
+  items: overheadItems,
+  capacity: 100,
+  fn: immediate,
+  rounds: overheadRounds,
+  reference: "pass-through TransformStream (floor)",
+  entries: [
+    { name: "pass-through TransformStream (floor)", pipeline: floor },
+    { name: "ours, ordered", pipeline: oursOrdered },
+    {
+      name: "ours, ordered, timeout",
+      pipeline: oursOrdered,
+      with: { timeout: 60_000 },
+    },
+    {
+      name: "ours, unordered, timeout",
+      pipeline: oursUnordered,
+      with: { timeout: 60_000 },
+    },
+    {
+      name: "ours, ordered, timeout, fn reads its signal",
+      pipeline: oursOrdered,
+      with: { timeout: 60_000, fn: immediateReadingSignal },
+    },
+  ],
+});
+
+const fixedLatency = await run({
+  id: "fixed",
+  title: "3. Fixed latency: 5 ms timers",
+  items: latencyItems,
+  capacity: 100,
+  fn: fixed,
+  rounds: latencyRounds,
+  reference: "node:stream Readable.map",
+  bound: 100 / (fixedLone / 1000),
+  entries: [
+    { name: "node:stream Readable.map", pipeline: readableMap },
+    { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    {
+      name: "p-map pMapIterable (preserveOrder: false)",
+      pipeline: pMapUnordered,
+    },
+    { name: "RxJS mergeMap", pipeline: rxMergeMap },
+    { name: "ours, ordered", pipeline: oursOrdered },
+    { name: "ours, unordered", pipeline: oursUnordered },
+  ],
+});
+
+const latencies = skewedLatencies(latencyItems);
+const skewedMean = await skewedLoneMean(latencies);
+console.log(
+  `\nthe skewed calls take ${skewedMean.toFixed(2)} ms on average alone`,
+);
+const skewedFn: Fn = (x) =>
+  new Promise<number>((resolve) => setTimeout(resolve, latencies[x]!, x));
+const skewed = await run({
+  id: "skewed",
+  title: "4. Skewed latency: 1–10 ms",
+  items: latencyItems,
+  capacity: 100,
+  fn: skewedFn,
+  rounds: latencyRounds,
+  reference: "node:stream Readable.map",
+  bound: 100 / (skewedMean / 1000),
+  entries: [
+    { name: "node:stream Readable.map", pipeline: readableMap },
+    { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    { name: "ours, ordered", pipeline: oursOrdered },
+    // Readable.map holds up to 2 × concurrency − 1 unemitted results.
+    {
+      name: "ours, ordered, capacity 199",
+      pipeline: oursOrdered,
+      with: { capacity: 199 },
+    },
+    // The same held results as Readable.map, and the same calls in flight.
+    ...(hasConcurrency
+      ? [{
+        name: "ours, ordered, capacity 199, concurrency 100",
+        pipeline: oursOrdered,
+        with: { capacity: 199, concurrency: 100 },
+      }]
+      : []),
+    {
+      name: "p-map pMapIterable (preserveOrder: false)",
+      pipeline: pMapUnordered,
+    },
+    { name: "RxJS mergeMap", pipeline: rxMergeMap },
+    { name: "ours, unordered", pipeline: oursUnordered },
+  ],
+});
+for (const row of skewed.rows) {
+  row.averageInFlight = row.itemsPerSecond * skewedMean / 1000;
+}
+
+// Throughput against capacity at 5 ms latency, for the chart.
+const sweepCapacities = quick ? [1, 16, 256] : [1, 4, 16, 64, 256, 1024];
+const sweepPeers: [string, Pipeline][] = [
+  ["ours, ordered", oursOrdered],
+  ["ours, unordered", oursUnordered],
+  ["node:stream Readable.map", readableMap],
+  ["p-map pMapIterable", pMapOrdered],
+  ["RxJS mergeMap", rxMergeMap],
+];
+const sweep: SweepSeries[] = sweepPeers.map(([name]) => ({ name, points: [] }));
+console.log("\n## Throughput against capacity, 5 ms latency");
+for (const capacity of sweepCapacities) {
+  const result = await run({
+    id: `sweep-${capacity}`,
+    title: `capacity ${capacity}`,
+    items: Math.max(40, (quick ? 10 : 40) * capacity),
+    capacity,
+    fn: fixed,
+    rounds: quick ? 1 : 3,
+    reference: "node:stream Readable.map",
+    bound: capacity / (fixedLone / 1000),
+    entries: sweepPeers.map(([name, pipeline]) => ({ name, pipeline })),
+  });
+  for (const series of sweep) {
+    const row = result.rows.find((r) => r.name === series.name)!;
+    series.points.push({ capacity, itemsPerSecond: row.itemsPerSecond });
+  }
+}
+
+console.log("\n## Memory: capacity 100, timeout and signal set, own process");
+const memory: MemoryRun[] = [];
+for (const items of quick ? [100_000] : [100_000, 1_000_000]) {
+  for (const order of ["ordered", "unordered"]) {
+    const result = await memoryRun(items, order);
+    memory.push(result);
+    const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+    console.log(
+      `${String(items).padStart(9)} ${order.padEnd(9)} heap ${
+        mib(result.heapBefore)
+      } → ${mib(result.heapAfter)} (peak ${mib(result.heapPeak)}), peak RSS ${
+        mib(result.rssPeak)
+      }, listeners left ${result.listenersLeft}, exited ${
+        result.exitedPromptly ? "by itself" : "NOT by itself"
+      } ${result.exitAfterReportMs.toFixed(0)} ms after its report`,
+    );
+  }
+}
+
+const results: Results = {
+  machine: await machine(),
+  quick,
+  seconds: (performance.now() - started) / 1000,
+  fixedLoneMs: fixedLone,
+  skewedLoneMeanMs: skewedMean,
+  scenarios: [overhead, timeout, fixedLatency, skewed],
+  sweep: { latencyMs: fixedLone, capacities: sweepCapacities, series: sweep },
+  memory,
+};
+console.log(`\ndone in ${results.seconds.toFixed(0)} s`);
+if (write) {
+  await Deno.writeTextFile(
+    new URL("results.json", benchDir),
+    JSON.stringify(results, null, 2) + "\n",
+  );
+  await Deno.writeTextFile(
+    new URL("RESULTS.md", benchDir),
+    renderReport(results),
+  );
+  await Deno.writeTextFile(
+    new URL("throughput.svg", benchDir),
+    renderChart(results.sweep),
+  );
+  console.log(
+    "wrote bench/results.json, bench/RESULTS.md, bench/throughput.svg",
+  );
+}

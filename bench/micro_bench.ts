@@ -1,0 +1,198 @@
+// `deno task bench`: micro-benchmarks of the hot paths. The internal modules
+// are reached directly; the last group goes through the public API.
+import { DeadlineQueue } from "../src/_deadline_queue.ts";
+import { type Counters, Element, type ElementHost } from "../src/_element.ts";
+import { Fifo } from "../src/_fifo.ts";
+import { configOf } from "../src/_options.ts";
+import { OrderedQueue } from "../src/_ordered_queue.ts";
+import { ElementList } from "../src/_queue.ts";
+import { UnorderedQueue } from "../src/_unordered_queue.ts";
+import { AsyncIOTransformStream } from "../mod.ts";
+
+const BATCH = 100;
+
+/** A host that completes nothing by itself, for driving elements by hand. */
+function host(
+  timeout: number | undefined,
+  completed: (element: Element<number, number>) => void = () => {},
+): ElementHost<number, number> {
+  const config = configOf<number, number, never>(
+    (x: number) => x,
+    timeout === undefined ? {} : { timeout },
+  );
+  const counters: Counters = {
+    accepted: 0,
+    inFlight: 0,
+    emitted: 0,
+    outputs: 0,
+    timedOut: 0,
+    failed: 0,
+    retries: 0,
+    rateLimited: 0,
+  };
+  // Not a literal return, so that hooks this version lacks are not an error.
+  const host = {
+    config,
+    counters,
+    deadlines: timeout === undefined
+      ? undefined
+      : new DeadlineQueue<Element<number, number>>(timeout),
+    attemptDeadlines: undefined,
+    requestStart: (element: Element<number, number>) => element.start(),
+    callEnded: () => {},
+    completed,
+    failed: (error: unknown) => {
+      throw error;
+    },
+  };
+  return host;
+}
+
+const idle = host(undefined);
+const elements = Array.from(
+  { length: BATCH },
+  (_, i) => new Element<number, number>(idle, i),
+);
+
+Deno.bench("ElementList: append then remove 100", { group: "queue" }, () => {
+  const list = new ElementList<number, number>();
+  for (const element of elements) list.append(element);
+  for (const element of elements) list.remove(element);
+});
+
+Deno.bench(
+  "OrderedQueue: push 100, complete in order",
+  { group: "queue", baseline: true },
+  () => {
+    const queue = new OrderedQueue<number, number>(() => true);
+    for (const element of elements) {
+      element.state = 1;
+      queue.push(element);
+    }
+    for (const element of elements) {
+      element.state = 4;
+      queue.completed(element);
+    }
+  },
+);
+
+Deno.bench(
+  "OrderedQueue: push 100, complete in reverse",
+  { group: "queue" },
+  () => {
+    const queue = new OrderedQueue<number, number>(() => true);
+    for (const element of elements) {
+      element.state = 1;
+      queue.push(element);
+    }
+    for (let i = elements.length - 1; i >= 0; i--) {
+      const element = elements[i]!;
+      element.state = 4;
+      queue.completed(element);
+    }
+  },
+);
+
+Deno.bench("UnorderedQueue: push 100, complete 100", { group: "queue" }, () => {
+  const queue = new UnorderedQueue<number, number>(() => true);
+  for (const element of elements) queue.push(element);
+  for (const element of elements) queue.completed(element);
+});
+
+Deno.bench("DeadlineQueue: add then remove 100", { group: "queue" }, () => {
+  const deadlines = new DeadlineQueue<Element<number, number>>(60_000);
+  for (const element of elements) deadlines.add(element);
+  for (const element of elements) deadlines.remove(element);
+  deadlines.dispose();
+});
+
+Deno.bench("Fifo: push then shift 100", { group: "queue" }, () => {
+  const fifo = new Fifo<number>();
+  for (let i = 0; i < BATCH; i++) fifo.push(i);
+  for (let i = 0; i < BATCH; i++) fifo.shift();
+});
+
+// One pass of a call through the state machine: QUEUED → RUNNING → DONE,
+// with a function that returns its output at once.
+const plain = host(undefined);
+const timed: {
+  -readonly [K in keyof ElementHost<number, number>]: ElementHost<
+    number,
+    number
+  >[K];
+} = host(60_000);
+
+Deno.bench(
+  "Element: 100 × start → settle → completed",
+  { group: "element", baseline: true },
+  () => {
+    for (let i = 0; i < BATCH; i++) new Element(plain, i).start();
+  },
+);
+
+Deno.bench(
+  "Element: 100 × start → settle → completed, with a timeout",
+  { group: "element" },
+  () => {
+    // A fresh deadline queue each time, disposed so no timer outlives the bench.
+    const deadlines = new DeadlineQueue<Element<number, number>>(60_000);
+    timed.deadlines = deadlines;
+    for (let i = 0; i < BATCH; i++) new Element(timed, i).start();
+    deadlines.dispose();
+  },
+);
+
+// The public API, end to end: 1,000 items through a stream.
+const ITEMS = 1_000;
+
+function source(): ReadableStream<number> {
+  let next = 0;
+  return new ReadableStream<number>({
+    pull(controller) {
+      while (next < ITEMS && (controller.desiredSize ?? 0) > 0) {
+        controller.enqueue(next++);
+      }
+      if (next === ITEMS) controller.close();
+    },
+  }, { highWaterMark: 16 });
+}
+
+const sink = () => new WritableStream<number>();
+// Async on purpose: the calls return promises, as users' functions do.
+// deno-lint-ignore require-await
+const immediate = async (x: number) => x;
+
+Deno.bench(
+  "pass-through TransformStream (floor)",
+  { group: "stream", baseline: true },
+  async () => {
+    await source().pipeThrough(new TransformStream()).pipeTo(sink());
+  },
+);
+
+for (const order of ["ordered", "unordered"] as const) {
+  for (const capacity of [1, 100]) {
+    Deno.bench(
+      `${order}, capacity ${capacity}`,
+      { group: "stream" },
+      async () => {
+        await source().pipeThrough(
+          new AsyncIOTransformStream(immediate, { order, capacity }),
+        ).pipeTo(sink());
+      },
+    );
+  }
+  Deno.bench(
+    `${order}, capacity 100, timeout`,
+    { group: "stream" },
+    async () => {
+      await source().pipeThrough(
+        new AsyncIOTransformStream(immediate, {
+          order,
+          capacity: 100,
+          timeout: 60_000,
+        }),
+      ).pipeTo(sink());
+    },
+  );
+}
