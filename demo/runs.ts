@@ -19,11 +19,11 @@ export interface RunResult {
 }
 
 /** Pipes `source` through `stream` into `sink`, showing progress. */
-export async function timedRun<I>(
+export async function timedRun(
   label: string,
   total: number,
   done: number,
-  source: ReadableStream<I>,
+  source: ReadableStream<DemoEvent | CheckpointBarrier>,
   stream: AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier>,
   sink: WritableStream<EnrichedEvent | CheckpointBarrier>,
 ): Promise<RunResult> {
@@ -35,12 +35,7 @@ export async function timedRun<I>(
   });
   const started = performance.now();
   try {
-    await source.pipeThrough(
-      stream as unknown as TransformStream<
-        I,
-        EnrichedEvent | CheckpointBarrier
-      >,
-    ).pipeTo(sink);
+    await source.pipeThrough(stream).pipeTo(sink);
   } finally {
     progress.stop();
   }
@@ -89,12 +84,11 @@ export function printSpeedup(
   const rows: string[] = [];
   if (sequential !== undefined) {
     const estimate = sequential.ms * (flags.events / sequential.events);
+    const rate = perSecond(sequential.events, sequential.ms);
     rows.push(
-      `sequential: ${sequential.events} events in ${
-        seconds(sequential.ms)
-      } = ` +
-        `${perSecond(sequential.events, sequential.ms)} (all ${flags.events} ` +
-        `would take ~${seconds(estimate)}, extrapolated)`,
+      `sequential: ${sequential.events} events, one call at a time, in ` +
+        `${seconds(sequential.ms)} = ${rate} (all ${flags.events} would ` +
+        `take ~${seconds(estimate)}, extrapolated)`,
     );
   }
   rows.push(
