@@ -27,6 +27,8 @@ export interface Checkpoint {
 /** Thrown by the sink to simulate a crash (`--crash-at`). */
 export class SimulatedCrash extends Error {
   override name = "SimulatedCrash";
+  /** Results the stream had emitted; some had not reached the sink yet. */
+  emitted = 0;
 }
 
 /** Reads the last completed checkpoint, if any. */

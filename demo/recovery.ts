@@ -45,26 +45,31 @@ async function runJob(
       ...(checkpoint === undefined ? {} : { restore: checkpoint.state }),
     });
     const lines = checkpoint?.committedLines ?? 0;
-    return await timedRun(
-      checkpoint === undefined ? "run 1" : "run 2",
-      flags.events,
-      lines,
-      checkpointedSource(
-        checkpoint?.offset ?? 0,
+    try {
+      return await timedRun(
+        checkpoint === undefined ? "run 1" : "run 2",
         flags.events,
-        flags.checkpointEvery,
-        coordinator,
-      ),
-      stream,
-      committingSink({
-        file,
-        coordinator,
-        total: flags.events,
-        bytes,
         lines,
-        ...(crashAt === undefined ? {} : { crashAt }),
-      }),
-    );
+        checkpointedSource(
+          checkpoint?.offset ?? 0,
+          flags.events,
+          flags.checkpointEvery,
+          coordinator,
+        ),
+        stream,
+        committingSink({
+          file,
+          coordinator,
+          total: flags.events,
+          bytes,
+          lines,
+          ...(crashAt === undefined ? {} : { crashAt }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof SimulatedCrash) error.emitted = stream.stats.emitted;
+      throw error;
+    }
   } finally {
     file.close();
   }
@@ -98,7 +103,10 @@ export async function runCrashRecovery(
     throw new Error(`The job ended without reaching output line ${crashAt}`);
   } catch (error) {
     if (!(error instanceof SimulatedCrash)) throw error;
-    say(`crash: ${error.message}; in-flight calls aborted\n`);
+    say(
+      `crash: ${error.message}, with ${error.emitted} results emitted by ` +
+        `the stream; its in-flight calls were aborted\n`,
+    );
   }
 
   // A new start that knows only the files on disk.
