@@ -122,6 +122,38 @@ test("demo retries the service's HTTP 500 answers and still enriches every event
   assert.equal(retries?.[1], answered500[1], run.stderr);
 });
 
+test("demo --url enriches from an external service with the documented API", async () => {
+  const seen: string[] = [];
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, (request) => {
+    const path = new URL(request.url).pathname;
+    seen.push(path);
+    const id = Number(path.split("/")[2]);
+    return Response.json({ id, name: `user-${id}`, plan: "external" });
+  });
+  try {
+    const run = await runDemo([
+      "--url",
+      `http://127.0.0.1:${server.addr.port}/`,
+      "--events",
+      "50",
+      "--baseline",
+      "0",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(idsOf(run.stdout), range(50));
+    assertEnriched(run.stdout);
+    assert.equal(seen.length, 50);
+    assert.ok(seen.every((path) => /^\/users\/\d+$/.test(path)), seen.join());
+    assert.match(run.stderr, /\(external\)/);
+  } finally {
+    await server.shutdown();
+  }
+});
+
 test("demo rejects a bad flag value with a message and exit code 2", async () => {
   for (
     const [args, message] of [
