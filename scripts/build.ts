@@ -7,6 +7,7 @@ import * as esbuild from "esbuild";
 import ts from "typescript";
 import { gzipSync } from "node:zlib";
 import denoConfig from "../deno.json" with { type: "json" };
+import { emitOrThrow, WEB_LIBS } from "./_tsc.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = `${root}dist/npm/`;
@@ -99,7 +100,7 @@ function emitDeclarations(): void {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
     moduleResolution: ts.ModuleResolutionKind.Bundler,
-    lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
+    lib: WEB_LIBS,
     declaration: true,
     emitDeclarationOnly: true,
     allowImportingTsExtensions: true,
@@ -119,7 +120,7 @@ function emitDeclarations(): void {
       )
       : getSourceFile(name, ...rest);
   const program = ts.createProgram([entry, TRANSFORMER_CANCEL], options, host);
-  const emitted = program.emit(undefined, (name, text) => {
+  emitOrThrow(program, host, "emit declarations", (name, text) => {
     const rewritten = text.replace(
       /((?:from |import\()\s*["'])(\.\.?\/[^"']+)\.ts(["'])/g,
       "$1$2.js$3",
@@ -127,14 +128,4 @@ function emitDeclarations(): void {
     Deno.mkdirSync(name.slice(0, name.lastIndexOf("/")), { recursive: true });
     Deno.writeTextFileSync(name, rewritten);
   });
-  const diagnostics = [
-    ...ts.getPreEmitDiagnostics(program),
-    ...emitted.diagnostics,
-  ];
-  if (diagnostics.length > 0) {
-    console.error(ts.formatDiagnosticsWithColorAndContext(diagnostics, host));
-    throw new Error(
-      `Cannot emit declarations: tsc reported ${diagnostics.length} problems`,
-    );
-  }
 }

@@ -6,6 +6,7 @@
 //
 //   deno task test:node
 import ts from "typescript";
+import { emitOrThrow, WEB_LIBS } from "./_tsc.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const MIN_NODE_MAJOR = 20;
@@ -80,21 +81,11 @@ function compile(file: string): void {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
+    lib: WEB_LIBS,
     types: [],
     noEmitOnError: true,
   };
   const host = ts.createCompilerHost(options);
   const program = ts.createProgram([file], options, host);
-  const emitted = program.emit();
-  const diagnostics = [
-    ...ts.getPreEmitDiagnostics(program),
-    ...emitted.diagnostics,
-  ];
-  if (diagnostics.length > 0) {
-    console.error(ts.formatDiagnosticsWithColorAndContext(diagnostics, host));
-    throw new Error(
-      `Cannot compile ${file} against the npm build: tsc reported ${diagnostics.length} problems`,
-    );
-  }
+  emitOrThrow(program, host, `compile ${file} against the npm build`);
 }
