@@ -21,10 +21,10 @@ export function emitOrThrow(
   writeFile?: ts.WriteFileCallback,
 ): void {
   const emitted = program.emit(undefined, writeFile);
-  const diagnostics = [
+  const diagnostics = ts.sortAndDeduplicateDiagnostics([
     ...ts.getPreEmitDiagnostics(program),
     ...emitted.diagnostics,
-  ];
+  ]);
   if (diagnostics.length === 0) return;
   console.error(ts.formatDiagnosticsWithColorAndContext(diagnostics, host));
   throw new Error(
