@@ -1,6 +1,8 @@
-// A browser stand-in for `node:test`: `test`, `describe`/`it`, hooks and
-// subtests, run one at a time in registration order by `runRegisteredTests`,
-// which the generated entry module calls once every test file has loaded.
+// A browser stand-in for `node:test`: `test()` (with .skip/.todo/.only) and
+// the test context's subtests, signal, skip and after. `runRegisteredTests`
+// runs the tests one at a time in registration order; the generated entry
+// module calls it once every test file has loaded. A test file that imports
+// something else from `node:test` fails the bundle, so the gap shows.
 
 /** Options of `test()`, as in Node. */
 export interface TestOptions {
@@ -8,32 +10,11 @@ export interface TestOptions {
   todo?: boolean | string;
   only?: boolean;
   timeout?: number;
-  concurrency?: number | boolean;
-  signal?: AbortSignal;
 }
 
 type Body = (t: TestContext) => unknown;
-type Hook = (t?: TestContext) => unknown;
 
-interface Registered {
-  file: string;
-  name: string;
-  options: TestOptions;
-  fn: Body;
-  hooks: Hooks;
-}
-
-interface Hooks {
-  parent: Hooks | undefined;
-  before: Hook[];
-  after: Hook[];
-  beforeEach: Hook[];
-  afterEach: Hook[];
-  beforeRan: boolean;
-  remaining: number;
-}
-
-/** One line of the report; `status` is how the test ended. */
+/** How one test ended; `error` holds the failure or the skip reason. */
 export interface TestResult {
   file: string;
   name: string;
@@ -50,61 +31,25 @@ export interface RunSummary {
   results: TestResult[];
 }
 
+interface Registered {
+  file: string;
+  name: string;
+  options: TestOptions;
+  fn: Body;
+}
+
 const DEFAULT_TIMEOUT_MS = 60_000;
 const registered: Registered[] = [];
 let currentFile = "(unknown file)";
-let prefix: string[] = [];
-let hooks: Hooks = newHooks(undefined);
-let running: { errors: unknown[] } | undefined;
+/** Errors reported by the page (unhandled rejections) while a test runs. */
 const strayErrors: unknown[] = [];
 
-function newHooks(parent: Hooks | undefined): Hooks {
-  return {
-    parent,
-    before: [],
-    after: [],
-    beforeEach: [],
-    afterEach: [],
-    beforeRan: false,
-    remaining: 0,
-  };
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const stack = error.stack ?? "";
-    const head = `${error.name}: ${error.message}`;
-    return stack.includes(error.message) ? stack : `${head}\n${stack}`;
-  }
-  try {
-    return `thrown: ${JSON.stringify(error)}`;
-  } catch {
-    return `thrown: ${String(error)}`;
-  }
-}
-
-function normalise(
-  nameOrOptionsOrFn: string | TestOptions | Body | undefined,
-  optionsOrFn: TestOptions | Body | undefined,
-  maybeFn: Body | undefined,
-): [string, TestOptions, Body] {
-  const args = [nameOrOptionsOrFn, optionsOrFn, maybeFn];
-  const name = typeof args[0] === "string"
-    ? args.shift() as string
-    : "<anonymous>";
-  const options = typeof args[0] === "object" && args[0] !== null
-    ? args.shift() as TestOptions
-    : {};
-  const fn = typeof args[0] === "function" ? args[0] as Body : () => {};
-  return [name, options, fn];
-}
-
-/** What a test body receives: its name, signal, subtests and hooks. */
+/** What a test body receives. */
 export class TestContext {
   readonly name: string;
   readonly signal: AbortSignal;
-  readonly #afters: (() => unknown)[] = [];
-  #skipped: string | undefined;
+  readonly afters: (() => unknown)[] = [];
+  skipReason: string | undefined;
 
   constructor(name: string, signal: AbortSignal) {
     this.name = name;
@@ -123,49 +68,34 @@ export class TestContext {
       maybeFn,
     );
     if (options.skip || options.todo) return;
-    const result = await runOne(
-      `${this.name} > ${name}`,
-      options,
-      fn,
-      newHooks(undefined),
-    );
+    const result = await runOne(`${this.name} > ${name}`, options, fn);
     if (result.status === "fail") {
       throw new Error(`Subtest "${name}" failed: ${result.error}`);
     }
   }
 
-  /** Marks the test skipped; the body still runs to its end, as in Node. */
-  skip(message = ""): void {
-    this.#skipped = message;
+  /** Marks the test skipped; as in Node, the body still runs to its end. */
+  skip(message = "skipped"): void {
+    this.skipReason = message;
   }
 
   /** Marks the test as a to-do, which counts as skipped here. */
   todo(message = ""): void {
-    this.#skipped = `TODO ${message}`;
+    this.skipReason = `TODO ${message}`;
   }
 
-  /** Prints a diagnostic line under the test. */
+  /** Prints a diagnostic line. */
   diagnostic(message: string): void {
     console.log(`# ${this.name}: ${message}`);
   }
 
   /** Runs `fn` once the test has finished, pass or fail. */
   after(fn: () => unknown): void {
-    this.#afters.push(fn);
-  }
-
-  /** @internal */
-  get skipped(): string | undefined {
-    return this.#skipped;
-  }
-
-  /** @internal */
-  async runAfters(): Promise<void> {
-    for (const fn of this.#afters.reverse()) await fn();
+    this.afters.push(fn);
   }
 }
 
-/** Registers a test, or runs it as a subtest when called inside a test. */
+/** Registers a test; `runRegisteredTests` runs it later. */
 export function test(
   nameOrOptionsOrFn?: string | TestOptions | Body,
   optionsOrFn?: TestOptions | Body,
@@ -176,273 +106,156 @@ export function test(
     optionsOrFn,
     maybeFn,
   );
-  registered.push({
-    file: currentFile,
-    name: [...prefix, name].join(" > "),
-    options,
-    fn,
-    hooks,
-  });
-  hooks.remaining++;
+  registered.push({ file: currentFile, name, options, fn });
   return Promise.resolve();
 }
-test.skip = (name: string, optionsOrFn?: TestOptions | Body, maybeFn?: Body) =>
-  withOption(name, optionsOrFn, maybeFn, { skip: true });
-test.todo = (name: string, optionsOrFn?: TestOptions | Body, maybeFn?: Body) =>
-  withOption(name, optionsOrFn, maybeFn, { todo: true });
-test.only = (name: string, optionsOrFn?: TestOptions | Body, maybeFn?: Body) =>
-  withOption(name, optionsOrFn, maybeFn, { only: true });
 
-function withOption(
-  name: string,
+function withOption(extra: TestOptions) {
+  return (name: string, optionsOrFn?: TestOptions | Body, maybeFn?: Body) => {
+    const [, options, fn] = normalise(name, optionsOrFn, maybeFn);
+    return test(name, { ...options, ...extra }, fn);
+  };
+}
+test.skip = withOption({ skip: true });
+test.todo = withOption({ todo: true });
+test.only = withOption({ only: true });
+
+function normalise(
+  nameOrOptionsOrFn: string | TestOptions | Body | undefined,
   optionsOrFn: TestOptions | Body | undefined,
   maybeFn: Body | undefined,
-  extra: TestOptions,
-): Promise<void> {
-  const [, options, fn] = normalise(name, optionsOrFn, maybeFn);
-  return test(name, { ...options, ...extra }, fn);
+): [string, TestOptions, Body] {
+  const args = [nameOrOptionsOrFn, optionsOrFn, maybeFn];
+  const name = typeof args[0] === "string"
+    ? args.shift() as string
+    : "<anonymous>";
+  const options = typeof args[0] === "object" && args[0] !== null
+    ? args.shift() as TestOptions
+    : {};
+  const fn = typeof args[0] === "function" ? args[0] as Body : () => {};
+  return [name, options, fn];
 }
 
-export const it: typeof test = test;
-
-/** Groups tests under a name, with hooks scoped to the group. */
-export function describe(
-  name: string,
-  optionsOrFn?: TestOptions | (() => unknown),
-  maybeFn?: () => unknown,
-): Promise<void> {
-  const fn = typeof optionsOrFn === "function" ? optionsOrFn : maybeFn;
-  const options = typeof optionsOrFn === "object" ? optionsOrFn : {};
-  const outerHooks = hooks;
-  prefix = [...prefix, name];
-  hooks = newHooks(outerHooks);
-  try {
-    if (options.skip || options.todo) {
-      const reason = typeof options.skip === "string"
-        ? options.skip
-        : "skipped suite";
-      registered.push({
-        file: currentFile,
-        name: prefix.join(" > "),
-        options: { skip: reason },
-        fn: () => {},
-        hooks,
-      });
-    } else {
-      fn?.();
-    }
-  } finally {
-    outerHooks.remaining += hooks.remaining;
-    prefix = prefix.slice(0, -1);
-    hooks = outerHooks;
-  }
-  return Promise.resolve();
-}
-describe.skip = (name: string, fn?: () => unknown) =>
-  describe(name, { skip: true }, fn);
-export const suite: typeof describe = describe;
-
-export function before(fn: Hook): void {
-  hooks.before.push(fn);
-}
-export function after(fn: Hook): void {
-  hooks.after.push(fn);
-}
-export function beforeEach(fn: Hook): void {
-  hooks.beforeEach.push(fn);
-}
-export function afterEach(fn: Hook): void {
-  hooks.afterEach.push(fn);
-}
-
-function chain(scope: Hooks): Hooks[] {
-  const scopes: Hooks[] = [];
-  for (let s: Hooks | undefined = scope; s; s = s.parent) scopes.unshift(s);
-  return scopes;
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return `thrown: ${String(error)}`;
+  const stack = error.stack ?? "";
+  // Chromium's stack starts with the message; Firefox's has frames only.
+  return stack.includes(error.message)
+    ? stack
+    : `${error.name}: ${error.message}\n${stack}`;
 }
 
 async function runOne(
   name: string,
   options: TestOptions,
   fn: Body,
-  scope: Hooks,
 ): Promise<TestResult> {
   const start = performance.now();
   const controller = new AbortController();
   const context = new TestContext(name, controller.signal);
-  const outer = running;
-  const state = { errors: [] as unknown[] };
-  running = state;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const errors: unknown[] = [];
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Test timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
   try {
-    const scopes = chain(scope);
-    for (const s of scopes) {
-      if (!s.beforeRan) {
-        s.beforeRan = true;
-        for (const hook of s.before) await hook();
-      }
-    }
-    for (const s of scopes) {
-      for (const hook of s.beforeEach) await hook(context);
-    }
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Test timed out after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([fn(context), timedOut]);
-    } finally {
-      clearTimeout(timer);
-      controller.abort(new Error("The test has finished"));
-      await context.runAfters();
-      for (const s of scopes.toReversed()) {
-        for (const hook of s.afterEach) await hook(context);
-      }
-    }
+    await Promise.race([fn(context), timedOut]);
   } catch (error) {
-    state.errors.unshift(error);
+    errors.push(error);
   } finally {
-    running = outer;
+    clearTimeout(timer);
+    controller.abort(new Error("The test has finished"));
   }
-  // Let late rejections of this test surface before it is reported.
+  for (const after of context.afters.reverse()) {
+    try {
+      await after();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  // Let this test's late rejections surface before it is reported.
   await new Promise((resolve) => setTimeout(resolve, 0));
+  errors.push(...strayErrors.splice(0));
   const ms = Math.round(performance.now() - start);
-  if (state.errors.length > 0) {
-    return {
-      file: "",
-      name,
-      status: "fail",
-      ms,
-      error: state.errors.map(describeError).join("\n---\n"),
-    };
+  if (errors.length > 0) {
+    const error = errors.map(describeError).join("\n---\n");
+    return { file: "", name, status: "fail", ms, error };
   }
-  if (context.skipped !== undefined) {
-    return { file: "", name, status: "skip", ms, error: context.skipped };
+  if (context.skipReason !== undefined) {
+    return { file: "", name, status: "skip", ms, error: context.skipReason };
   }
   return { file: "", name, status: "pass", ms };
-}
-
-function onStrayError(error: unknown): void {
-  (running?.errors ?? strayErrors).push(error);
 }
 
 /** Records the file that the following `test()` calls come from. */
 export function setCurrentFile(file: string): void {
   currentFile = file;
-  prefix = [];
-  hooks = newHooks(undefined);
 }
 
 /** Records a file that failed to load, as one failed test. */
 export function fileFailed(file: string, error: unknown): void {
-  registered.push({
-    file,
-    name: "(loading the file)",
-    options: {},
-    fn: () => {
-      throw error;
-    },
-    hooks: newHooks(undefined),
-  });
+  const fn = () => {
+    throw error;
+  };
+  registered.push({ file, name: "(loading the file)", options: {}, fn });
+}
+
+function skipReason(options: TestOptions, only: boolean): string | undefined {
+  if (options.skip) {
+    return typeof options.skip === "string" ? options.skip : "skipped";
+  }
+  if (options.todo) {
+    return `TODO ${typeof options.todo === "string" ? options.todo : ""}`;
+  }
+  return only && !options.only ? "not marked only" : undefined;
 }
 
 /**
- * Runs every registered test in order, one at a time; `skip` maps
+ * Runs every registered test in order, one at a time. `skip` maps
  * "file > test name" to the reason it does not run here.
  */
 export async function runRegisteredTests(
   skip: Record<string, string>,
   report: (result: TestResult) => void,
 ): Promise<RunSummary> {
+  // An unhandled rejection fails the test that is running, as in Deno.
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
-    onStrayError(event.reason);
+    strayErrors.push(event.reason);
   });
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
-    onStrayError(event.error ?? event.message);
+    strayErrors.push(event.error ?? event.message);
   });
   const summary: RunSummary = { passed: 0, failed: 0, skipped: 0, results: [] };
-  const record = (result: TestResult) => {
+  const only = registered.some((entry) => entry.options.only);
+  for (const { file, name, options, fn } of registered) {
+    const reason = skip[`${file} > ${name}`] ?? skipReason(options, only);
+    const result: TestResult = reason === undefined
+      ? { ...await runOne(name, options, fn), file }
+      : { file, name, status: "skip", ms: 0, error: reason };
     summary.results.push(result);
     if (result.status === "pass") summary.passed++;
     else if (result.status === "fail") summary.failed++;
     else summary.skipped++;
     report(result);
-  };
-  const only = registered.some((entry) => entry.options.only);
-  for (const entry of registered) {
-    const key = `${entry.file} > ${entry.name}`;
-    const reason = skip[key] ?? skipReason(entry.options) ??
-      (only && !entry.options.only ? "not .only" : undefined);
-    if (reason !== undefined) {
-      record({
-        file: entry.file,
-        name: entry.name,
-        status: "skip",
-        ms: 0,
-        error: reason,
-      });
-    } else {
-      const result = await runOne(
-        entry.name,
-        entry.options,
-        entry.fn,
-        entry.hooks,
-      );
-      record({ ...result, file: entry.file });
-    }
-    await runAfterHooksOnceDone(
-      entry.hooks,
-      (error) =>
-        record({
-          file: entry.file,
-          name: `${entry.name} (after hook)`,
-          status: "fail",
-          ms: 0,
-          error: describeError(error),
-        }),
-    );
   }
   if (strayErrors.length > 0) {
-    record({
+    const error = strayErrors.map(describeError).join("\n---\n");
+    const result: TestResult = {
       file: "(page)",
-      name: "errors outside any test",
+      name: "errors after the last test",
       status: "fail",
       ms: 0,
-      error: strayErrors.map(describeError).join("\n---\n"),
-    });
+      error,
+    };
+    summary.results.push(result);
+    summary.failed++;
+    report(result);
   }
   return summary;
-}
-
-function skipReason(options: TestOptions): string | undefined {
-  if (options.skip) {
-    return typeof options.skip === "string" ? options.skip : "skipped";
-  }
-  if (options.todo) {
-    return typeof options.todo === "string" ? `TODO ${options.todo}` : "TODO";
-  }
-  return undefined;
-}
-
-async function runAfterHooksOnceDone(
-  scope: Hooks,
-  onError: (error: unknown) => void,
-): Promise<void> {
-  for (let s: Hooks | undefined = scope; s; s = s.parent) {
-    s.remaining--;
-    if (s.remaining > 0) return;
-    if (!s.beforeRan) continue;
-    for (const hook of s.after) {
-      try {
-        await hook();
-      } catch (error) {
-        onError(error);
-      }
-    }
-  }
 }
