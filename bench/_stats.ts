@@ -15,8 +15,8 @@ export function rate(itemsPerSecond: number): string {
   return itemsPerSecond.toFixed(0);
 }
 
-export function percent(ratio: number): string {
-  return `${(ratio * 100).toFixed(0)}%`;
+export function percent(ratio: number, digits = 0): string {
+  return `${(ratio * 100).toFixed(digits)}%`;
 }
 
 export function times(ratio: number): string {
