@@ -36,17 +36,7 @@ const SKIP_TESTS: Record<string, string> = {};
  * Tests that run in the browsers and fail there for a known reason. Each one
  * is reported; one that passes fails the run, so that it leaves this list.
  */
-const KNOWN_FAILURES: Record<string, string> = Object.fromEntries([
-  "tests/cancel_test.ts > AsyncIOTransformStream() aborts every in-flight signal with the reason of readable.cancel()",
-  "tests/cancel_test.ts > AsyncIOTransformStream() aborts every in-flight signal with the reason of writable.abort()",
-  "tests/rate_limit_test.ts > AsyncIOTransformStream() drops calls waiting for the rate limit on cancel",
-  "tests/retry_test.ts > AsyncIOTransformStream() makes no further attempt when cancelled during a backoff",
-].map((test) => [
-  test,
-  "Chromium 156 and Firefox 153 ESR never call a Transformer's cancel() " +
-  "hook on readable.cancel() or writable.abort(); Deno, Bun and Node do, " +
-  "and the library stops its in-flight calls from that hook",
-]));
+const KNOWN_FAILURES: Record<string, string> = {};
 
 const BROWSERS = {
   chromium: {

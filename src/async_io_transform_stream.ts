@@ -1,3 +1,7 @@
+import {
+  shadowWithCancelHooks,
+  transformerCancelIsCalled,
+} from "./_cancel_hooks.ts";
 import { configOf } from "./_options.ts";
 import { Operator } from "./_operator.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
@@ -94,6 +98,13 @@ export class AsyncIOTransformStream<
       options?.readableStrategy,
     );
     this.#operator = operator;
+    if (!transformerCancelIsCalled()) {
+      shadowWithCancelHooks(
+        this,
+        (reason) => operator.cancel(reason),
+        options?.writableStrategy,
+      );
+    }
   }
 
   /**

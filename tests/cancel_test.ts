@@ -131,10 +131,17 @@ test("AsyncIOTransformStream() aborts the remaining calls when the readable is c
   await settle();
   const cancelling = reader.cancel("consumer gone");
   calls[0]!.resolve(1);
-  await closing;
+  await closing.catch(() => {});
   await cancelling;
   assert.equal(calls[1]!.context.signal.aborted, true);
-  assert.equal((calls[1]!.context.signal.reason as Error).name, "AbortError");
+  // Where the runtime calls transformer.cancel during a flush (browsers, by
+  // way of the fallback) the reason is the cancel's; elsewhere the stream
+  // only notices at the next result and aborts with an AbortError.
+  const reason = calls[1]!.context.signal.reason;
+  assert.ok(
+    reason === "consumer gone" || (reason as Error).name === "AbortError",
+    String(reason),
+  );
   assert.deepEqual(
     stream.snapshot().entries.map((entry) =>
       entry.kind === "record" && entry.input

@@ -165,6 +165,7 @@ test("AsyncIOTransformStream.snapshot() still holds restored entries that wait f
   assert.deepEqual(stream.snapshot(), restore);
   calls[0]!.resolve(1);
   await callsReach(2);
+  while (chunks.length < 2) await settle();
   assert.deepEqual(chunks, [1, new Watermark(1)]);
   assert.deepEqual(stream.snapshot().entries, [record(2), record(3)]);
   await stop();
