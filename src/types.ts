@@ -393,9 +393,11 @@ export interface AsyncIOOptions<I, O, M = never> {
    */
   writableStrategy?: QueuingStrategy<I | M>;
   /**
-   * The queuing strategy of the readable side.
+   * The queuing strategy of the readable side. Results are held to it only
+   * loosely: every result that is ready is enqueued, and while the readable
+   * side is full no more input is accepted.
    *
-   * @default {{ highWaterMark: 0 }}
+   * @default {{ highWaterMark: 1 }}
    */
   readableStrategy?: QueuingStrategy<O | M>;
 }
