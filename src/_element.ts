@@ -50,6 +50,8 @@ export interface ElementHost<I, O> {
   readonly counters: Counters;
   /** The element may start its next attempt once the rate limit allows. */
   requestStart(element: Element<I, O>): void;
+  /** An attempt stopped running, so another call may start. */
+  callEnded(): void;
   /** The element reached DONE. */
   completed(element: Element<I, O>): void;
   /** The element reached FAILED; the stream must fail with `error`. */
@@ -150,6 +152,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     if (retry) this.#backoff();
     else if (outcome === ERROR) this.#fail(payload);
     else this.#finish(outcome, payload);
+    host.callEnded();
   }
 
   /** The total timeout ran out (called by the deadline queue). */
@@ -165,6 +168,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
       host.counters.inFlight--;
       host.attemptDeadlines?.remove(attempt);
       attempt.abort(timeoutError);
+      host.callEnded();
     } else if (this.state === BACKOFF) {
       this.#clearBackoff();
     } else {

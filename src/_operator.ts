@@ -11,6 +11,7 @@ import {
 } from "./_element.ts";
 import type { Config } from "./_options.ts";
 import { OrderedQueue } from "./_ordered_queue.ts";
+import { Fifo } from "./_fifo.ts";
 import type { EmissionQueue } from "./_queue.ts";
 import { RateLimiter } from "./_rate_limiter.ts";
 import { recordEntry, STATE_VERSION, watermarkEntry } from "./_state.ts";
@@ -46,6 +47,8 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
   readonly attemptDeadlines: DeadlineQueue<Attempt<I, O>> | undefined;
   readonly #queue: EmissionQueue<I, O>;
   readonly #limiter: RateLimiter<Element<I, O>> | undefined;
+  /** Accepted elements waiting for a free call slot (concurrency < capacity). */
+  readonly #waiting = new Fifo<Element<I, O>>();
   /** Key-ordered mode: each busy key's last element, which chains the rest. */
   readonly #keyTails: Map<unknown, Element<I, O>> | undefined;
   #controller!: TransformStreamDefaultController<O | M>;
@@ -76,7 +79,12 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
         config.rateLimit.limit,
         config.rateLimit.interval,
         (element) => element.startable,
-        (element) => element.start(),
+        (element) => {
+          // Calls may have started while it waited: then it waits again for
+          // a slot (its spent start only makes the rate stricter).
+          if (this.counters.inFlight < config.concurrency) element.start();
+          else this.#waiting.push(element);
+        },
       );
     }
     if (config.order === "key-ordered") this.#keyTails = new Map();
@@ -136,10 +144,25 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
 
   requestStart(element: Element<I, O>): void {
     if (this.#ended) return;
+    if (this.counters.inFlight >= this.config.concurrency) {
+      this.#waiting.push(element);
+      return;
+    }
     const limiter = this.#limiter;
     if (limiter === undefined || limiter.tryAcquire()) return element.start();
     this.counters.rateLimited++;
     limiter.wait(element);
+  }
+
+  callEnded(): void {
+    const waiting = this.#waiting;
+    while (
+      waiting.size > 0 && !this.#ended &&
+      this.counters.inFlight < this.config.concurrency
+    ) {
+      const element = waiting.shift()!;
+      if (element.startable) this.requestStart(element);
+    }
   }
 
   completed(element: Element<I, O>): void {

@@ -39,6 +39,7 @@ export interface Config<I, O> {
   readonly timeoutHandler: TimeoutHandler<I, O> | undefined;
   readonly order: OutputOrder;
   readonly capacity: number;
+  readonly concurrency: number;
   readonly timeout: number;
   readonly attemptTimeout: number;
   readonly retry: RetryPolicy<I, O> | undefined;
@@ -200,6 +201,10 @@ export function configOf<I, O, M>(
     );
   }
   const capacity = positiveInteger("capacity", options.capacity ?? 100);
+  const concurrency = Math.min(
+    capacity,
+    positiveInteger("concurrency", options.concurrency ?? capacity),
+  );
   const timeout = duration("timeout", options.timeout, Infinity);
   const attemptTimeout = duration(
     "attemptTimeout",
@@ -248,6 +253,7 @@ export function configOf<I, O, M>(
     timeoutHandler,
     order,
     capacity,
+    concurrency,
     timeout,
     attemptTimeout,
     retry: retryPolicyOf<I, O>(options.retry),

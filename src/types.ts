@@ -348,6 +348,16 @@ export interface AsyncIOOptions<I, O, M = never> {
    */
   capacity?: number;
   /**
+   * The most calls in flight at once. Below `capacity`, the rest of the
+   * capacity holds completed results waiting for their turn (ordered mode),
+   * so a slow call at the head does not stop new calls from starting, as
+   * with `Readable.map`'s `concurrency` or p-map's `concurrency` and
+   * `backpressure`.
+   *
+   * @default {capacity}
+   */
+  concurrency?: number;
+  /**
    * The total time budget of one input in milliseconds, from its first call
    * and over all its attempts. When it runs out the call's signal aborts with
    * a `TimeoutError`, then the timeout handler runs.
