@@ -136,6 +136,39 @@ test("Watermark takes a capacity slot", async () => {
   }
 });
 
+test("Watermark takes the only slot at capacity 1", async () => {
+  for (const order of ["ordered", "unordered"] as OutputOrder[]) {
+    const { fn, calls, callsReach } = controlledFn<number, number>();
+    const stream = new AsyncIOTransformStream<number, number, Watermark>(fn, {
+      order,
+      capacity: 1,
+    });
+    const { chunks, done } = collect(stream.readable);
+    const writer = stream.writable.getWriter();
+    void writer.write(1); // fills the only slot
+    let watermarkAccepted = false;
+    const watermark = writer.write(W(1)).then(() => watermarkAccepted = true);
+    void writer.write(2);
+    await callsReach(1);
+    await settle();
+    assert.equal(
+      watermarkAccepted,
+      false,
+      `${order}: no slot for the watermark`,
+    );
+    assert.deepEqual(stream.snapshot().entries, [{ kind: "record", input: 1 }]);
+    calls[0]!.resolve(1);
+    await watermark;
+    await callsReach(2);
+    while (chunks.length < 2) await settle();
+    assert.deepEqual(chunks.map(label), ["R1", "W1"], order);
+    calls[1]!.resolve(2);
+    await writer.close();
+    await done;
+    assert.deepEqual(chunks.map(label), ["R1", "W1", "R2"], order);
+  }
+});
+
 test("Watermark flows through a stream of capacity 1", async () => {
   for (const order of ["ordered", "unordered"] as OutputOrder[]) {
     const stream = new AsyncIOTransformStream<number, number, Watermark>(
