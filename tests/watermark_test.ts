@@ -104,68 +104,38 @@ test("Watermark passes adjacent watermarks through in order", async () => {
   }
 });
 
-test("Watermark takes a capacity slot", async () => {
-  for (const order of ["ordered", "unordered"] as OutputOrder[]) {
-    const { fn, calls, callsReach } = controlledFn<number, number>();
-    const stream = new AsyncIOTransformStream<number, number, Watermark>(fn, {
-      order,
-      capacity: 2,
-    });
-    const { chunks, done } = collect(stream.readable);
-    const writer = stream.writable.getWriter();
-    await writer.write(1);
-    let watermarkAccepted = false;
-    const watermark = writer.write(W(1)).then(() => watermarkAccepted = true);
-    const third = writer.write(2);
-    await callsReach(1);
-    await settle();
-    assert.equal(
-      watermarkAccepted,
-      false,
-      `${order}: the watermark filled capacity`,
-    );
-    assert.equal(calls.length, 1, `${order}: no room for input 2`);
-    calls[0]!.resolve(1);
-    await watermark;
-    await third;
-    await callsReach(2);
-    calls[1]!.resolve(2);
-    await writer.close();
-    await done;
-    assert.deepEqual(chunks.map(label), ["R1", "W1", "R2"], order);
-  }
-});
-
-test("Watermark takes the only slot at capacity 1", async () => {
-  for (const order of ["ordered", "unordered"] as OutputOrder[]) {
-    const { fn, calls, callsReach } = controlledFn<number, number>();
-    const stream = new AsyncIOTransformStream<number, number, Watermark>(fn, {
-      order,
-      capacity: 1,
-    });
-    const { chunks, done } = collect(stream.readable);
-    const writer = stream.writable.getWriter();
-    void writer.write(1); // fills the only slot
-    let watermarkAccepted = false;
-    const watermark = writer.write(W(1)).then(() => watermarkAccepted = true);
-    void writer.write(2);
-    await callsReach(1);
-    await settle();
-    assert.equal(
-      watermarkAccepted,
-      false,
-      `${order}: no slot for the watermark`,
-    );
-    assert.deepEqual(stream.snapshot().entries, [{ kind: "record", input: 1 }]);
-    calls[0]!.resolve(1);
-    await watermark;
-    await callsReach(2);
-    while (chunks.length < 2) await settle();
-    assert.deepEqual(chunks.map(label), ["R1", "W1"], order);
-    calls[1]!.resolve(2);
-    await writer.close();
-    await done;
-    assert.deepEqual(chunks.map(label), ["R1", "W1", "R2"], order);
+test("Watermark takes a capacity slot, the only one at capacity 1", async () => {
+  for (const capacity of [1, 2]) {
+    for (const order of ["ordered", "unordered"] as OutputOrder[]) {
+      const context = `${order}, capacity ${capacity}`;
+      const { fn, calls, callsReach } = controlledFn<number, number>();
+      const stream = new AsyncIOTransformStream<number, number, Watermark>(
+        fn,
+        { order, capacity },
+      );
+      const { chunks, done } = collect(stream.readable);
+      const writer = stream.writable.getWriter();
+      for (const chunk of [1, W(1), 2]) void writer.write(chunk);
+      await callsReach(1);
+      await settle();
+      assert.equal(calls.length, 1, `${context}: no room for input 2`);
+      // At capacity 2 the watermark holds the second slot; at 1 it waits.
+      assert.deepEqual(
+        stream.snapshot().entries,
+        capacity === 1
+          ? [{ kind: "record", input: 1 }]
+          : [{ kind: "record", input: 1 }, { kind: "watermark", timestamp: 1 }],
+        context,
+      );
+      calls[0]!.resolve(1);
+      await callsReach(2);
+      while (chunks.length < 2) await settle();
+      assert.deepEqual(chunks.map(label), ["R1", "W1"], context);
+      calls[1]!.resolve(2);
+      await writer.close();
+      await done;
+      assert.deepEqual(chunks.map(label), ["R1", "W1", "R2"], context);
+    }
   }
 });
 
