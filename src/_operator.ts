@@ -239,7 +239,8 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
         key = this.config.key!(element.input);
       } catch (error) {
         element.state = FAILED;
-        return this.#terminate(error, true), undefined;
+        this.#terminate(error, true);
+        return;
       }
       element.key = key;
       const busy = keyTails.get(key);
@@ -320,7 +321,8 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
     try {
       returned = onCheckpoint?.(this.snapshot(), barrier);
     } catch (error) {
-      return this.#terminate(error, true), undefined;
+      this.#terminate(error, true);
+      return;
     }
     // Ahead of the pending results: their inputs are in the snapshot.
     this.#controller.enqueue(barrier as M);
