@@ -326,8 +326,11 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
     }
     // Ahead of the pending results: their inputs are in the snapshot.
     this.#controller.enqueue(barrier as M);
-    if (!(returned instanceof Promise)) return;
-    return returned.then(ignore, (error) => void this.#terminate(error, true));
+    if (returned === undefined) return;
+    return Promise.resolve(returned).then(
+      ignore,
+      (error) => void this.#terminate(error, true),
+    );
   }
 
   #onSignalAbort = (): void => {
