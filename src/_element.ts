@@ -97,6 +97,11 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.state = marker === undefined ? QUEUED : DONE;
   }
 
+  /** Re-read after user code ran, which may have ended the stream. */
+  get #aborted(): boolean {
+    return this.state === ABORTED;
+  }
+
   get startable(): boolean {
     return (this.state === QUEUED || this.state === BACKOFF) &&
       this.#backoffTimer === undefined;
@@ -115,11 +120,21 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     host.config.invoke(this.input, attempt);
   }
 
-  /** The single place where an attempt's outcome is decided. */
+  /**
+   * The single place where an attempt's outcome is decided. User code runs
+   * in here (an iterable's iterator, the retry predicates) and may end the
+   * stream; the state is checked after each, so an aborted element stays so.
+   */
   settle(attempt: Attempt<I, O>, outcome: Outcome, payload: unknown): void {
     // A late, duplicate or stale completion: the first one won already.
     if (attempt !== this.current) return;
     this.current = undefined;
+    const host = this.host;
+    const timingOut = this.state === TIMING_OUT; // its call ended in expire()
+    if (!timingOut) {
+      host.counters.inFlight--;
+      host.attemptDeadlines?.remove(attempt);
+    }
     if (outcome === MANY) {
       const outputs = toOutputs(payload);
       if (outputs === undefined) {
@@ -133,51 +148,53 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
         payload = outputs;
       }
     }
-    if (this.state === TIMING_OUT) {
+    if (this.#aborted) return;
+    if (timingOut) {
       // The timeout handler's verdict is final: no retry after the budget.
       if (outcome === ERROR) this.#fail(payload);
       else this.#finish(outcome, payload);
       return;
     }
-    const host = this.host;
-    host.counters.inFlight--;
-    host.attemptDeadlines?.remove(attempt);
     if (outcome === ERROR) host.counters.failed++;
     let retry: boolean;
     try {
       retry = this.#shouldRetry(outcome, payload);
     } catch (error) {
-      return this.#fail(error); // a throwing retry predicate fails the stream
+      // A throwing retry predicate fails the element with its error.
+      [retry, outcome, payload] = [false, ERROR, error];
     }
+    if (this.#aborted) return;
     if (retry) this.#backoff();
     else if (outcome === ERROR) this.#fail(payload);
     else this.#finish(outcome, payload);
-    host.callEnded();
+    host.callEnded(); // only now, so a waiting input starts after the verdict
   }
 
   /** The total timeout ran out (called by the deadline queue). */
   expire(): void {
     const host = this.host;
+    const wasRunning = this.state === RUNNING;
+    if (!wasRunning && this.state !== BACKOFF) return;
     const timeoutError = new DOMException(
       `The element timed out after ${host.config.timeout} ms`,
       "TimeoutError",
     );
-    if (this.state === RUNNING) {
+    // Decided before any user code runs (abort listeners, the handler), so a
+    // stream that ends meanwhile finds this element no longer holding a call.
+    this.state = TIMING_OUT;
+    host.counters.timedOut++;
+    if (wasRunning) {
       const attempt = this.current!;
       this.current = undefined;
       host.counters.inFlight--;
       host.attemptDeadlines?.remove(attempt);
       attempt.abort(timeoutError);
-      host.callEnded();
-    } else if (this.state === BACKOFF) {
-      this.#clearBackoff();
+      if (this.#aborted) return; // an abort listener ended the stream
     } else {
-      return;
+      this.#clearBackoff();
     }
-    host.counters.timedOut++;
     const handler = host.config.timeoutHandler;
     if (handler === undefined) return this.#fail(timeoutError);
-    this.state = TIMING_OUT;
     const future = new Attempt<I, O>(this, this.attempts, timeoutError);
     this.current = future;
     let returned: unknown;
@@ -195,6 +212,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     } else {
       this.settle(future, ERROR, timeoutError);
     }
+    host.callEnded();
   }
 
   /** An attempt's own time budget ran out: a failed, retryable attempt. */
@@ -210,7 +228,11 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
 
   /** The stream ended: stop whatever is running, keep the input for snapshots. */
   abort(reason: unknown): void {
-    if (this.state === RUNNING) this.host.counters.inFlight--;
+    // Only a call that is still current holds a slot: settle() and expire()
+    // release theirs before they run user code that might end the stream.
+    if (this.state === RUNNING && this.current !== undefined) {
+      this.host.counters.inFlight--;
+    }
     if (this.state === BACKOFF) this.#clearBackoff();
     this.current?.abort(reason);
     this.current = undefined;

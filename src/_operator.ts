@@ -60,6 +60,8 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
   #backlog: readonly AsyncIOStateEntry<I>[] = [];
   #backlogIndex = 0;
   #ended = false;
+  /** Why the stream failed or was cancelled; late writes reject with it. */
+  #endReason: unknown = undefined;
   #closeCalled = false;
 
   constructor(config: Config<I, O>) {
@@ -123,7 +125,9 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
   }
 
   transform(chunk: I | M): Promise<void> | undefined {
-    if (this.#ended) return;
+    // Defensive: a write that reaches transform() after a failure or cancel
+    // must not look accepted.
+    if (this.#ended) return Promise.reject(this.#endReason);
     if (chunk instanceof Watermark) {
       return this.#admit(new Element<I, O>(this, undefined as I, chunk));
     }
@@ -360,6 +364,7 @@ export class Operator<I, O, M> implements ElementHost<I, O> {
    */
   #terminate(reason: unknown, errorStream: boolean): Promise<void> | undefined {
     if (this.#ended) return;
+    this.#endReason = reason;
     this.#dispose();
     for (
       let element = this.#queue.head;

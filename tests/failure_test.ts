@@ -51,3 +51,49 @@ test("AsyncIOTransformStream() leaves the signal of a successful call unaborted"
   assert.deepEqual(await output, [1]);
   assert.equal(calls[0]!.context.signal.aborted, false);
 });
+
+test("AsyncIOTransformStream() calls no waiting input after a failure or a timeout", async () => {
+  for (const end of ["failure", "timeout"] as const) {
+    const { fn, calls, callsReach } = controlledFn<string, string>();
+    const stream = new AsyncIOTransformStream(fn, {
+      capacity: 3,
+      concurrency: 1, // B and C wait for A's slot
+      ...(end === "timeout" ? { timeout: 20 } : {}),
+    });
+    const output = Array.fromAsync(
+      ReadableStream.from(["A", "B", "C"]).pipeThrough(stream),
+    );
+    await callsReach(1);
+    if (end === "failure") calls[0]!.reject(new Error("A failed"));
+    await assert.rejects(output);
+    await settle();
+    assert.deepEqual(calls.map((call) => call.input), ["A"], end);
+    assert.equal(stream.stats.inFlight, 0, end);
+  }
+});
+
+test("AsyncIOTransformStream() runs no timeout handler when a call's abort listener ends the stream", async () => {
+  const controller = new AbortController();
+  let handled = 0;
+  const stream = new AsyncIOTransformStream(
+    (_: number, { signal }) =>
+      new Promise<number>(() => {
+        signal.addEventListener("abort", () => controller.abort("stopped"));
+      }),
+    {
+      timeout: 20,
+      signal: controller.signal,
+      onTimeout: (n, result) => {
+        handled++;
+        result.complete([-n]);
+      },
+    },
+  );
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
+    (reason) => reason === "stopped",
+  );
+  assert.equal(handled, 0);
+  assert.equal(stream.stats.inFlight, 0);
+  assert.deepEqual(stream.snapshot().entries, [{ kind: "record", input: 1 }]);
+});

@@ -44,6 +44,7 @@ test("AsyncIOTransformStream() leaves nothing alive after cancel, abort, signal,
     "signal: ended",
     "error: ended with fatal",
     "timeout in backoff: ended with -1,-2",
+    "cancel in retryOnError: ended with stop",
     "end: ended with 1,2,3",
   ]);
 });
