@@ -89,14 +89,14 @@ test("AsyncIOTransformStream() drops calls waiting for the rate limit on cancel"
       calls++;
       return n;
     },
-    { capacity: 10, rateLimit: { limit: 1, interval: 300 } },
+    { capacity: 10, rateLimit: { limit: 1, interval: 1_000 } },
   );
   const { chunks, stop } = collect(stream.readable);
   const writer = stream.writable.getWriter();
   for (const n of [1, 2, 3]) await writer.write(n);
   await settle();
   await stop("cancelled");
-  await settle(400); // longer than the window the other calls waited for
+  await settle(1_100); // longer than the window the other calls waited for
   assert.equal(calls, 1);
   assert.deepEqual(chunks, [1]);
 });
