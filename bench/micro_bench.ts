@@ -1,7 +1,7 @@
 // `deno task bench`: micro-benchmarks of the hot paths. The internal modules
 // are reached directly; the last group goes through the public API.
 import { DeadlineQueue } from "../src/_deadline_queue.ts";
-import { type Counters, Element, type ElementHost } from "../src/_element.ts";
+import { Element, type ElementHost, newCounters } from "../src/_element.ts";
 import { Fifo } from "../src/_fifo.ts";
 import { configOf } from "../src/_options.ts";
 import { OrderedQueue } from "../src/_ordered_queue.ts";
@@ -20,16 +20,7 @@ function host(
     (x: number) => x,
     timeout === undefined ? {} : { timeout },
   );
-  const counters: Counters = {
-    accepted: 0,
-    inFlight: 0,
-    emitted: 0,
-    outputs: 0,
-    timedOut: 0,
-    failed: 0,
-    retries: 0,
-    rateLimited: 0,
-  };
+  const counters = newCounters();
   // Not a literal return, so that hooks this version lacks are not an error.
   const host = {
     config,

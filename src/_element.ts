@@ -42,6 +42,20 @@ export interface Counters {
   rateLimited: number;
 }
 
+/** Fresh counters, all zero. */
+export function newCounters(): Counters {
+  return {
+    accepted: 0,
+    inFlight: 0,
+    emitted: 0,
+    outputs: 0,
+    timedOut: 0,
+    failed: 0,
+    retries: 0,
+    rateLimited: 0,
+  };
+}
+
 /** What an element needs from the operator that owns it. */
 export interface ElementHost<I, O> {
   readonly config: Config<I, O>;

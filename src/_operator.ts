@@ -8,6 +8,7 @@ import {
   Element,
   type ElementHost,
   FAILED,
+  newCounters,
 } from "./_element.ts";
 import type { Config } from "./_options.ts";
 import { OrderedQueue } from "./_ordered_queue.ts";
@@ -33,16 +34,7 @@ const ignore = () => {};
 
 export class Operator<I, O, M> implements ElementHost<I, O> {
   readonly config: Config<I, O>;
-  readonly counters: Counters = {
-    accepted: 0,
-    inFlight: 0,
-    emitted: 0,
-    outputs: 0,
-    timedOut: 0,
-    failed: 0,
-    retries: 0,
-    rateLimited: 0,
-  };
+  readonly counters: Counters = newCounters();
   readonly deadlines: DeadlineQueue<Element<I, O>> | undefined;
   readonly attemptDeadlines: DeadlineQueue<Attempt<I, O>> | undefined;
   readonly #queue: EmissionQueue<I, O>;
