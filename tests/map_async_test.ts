@@ -1,0 +1,450 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type AsyncFunction,
+  type AsyncIOState,
+  CheckpointBarrier,
+  mapAsync,
+  Watermark,
+} from "../mod.ts";
+import { controlledFn, deferred, settle } from "./_deferred.ts";
+import { asyncSource, syncSource, toArray } from "./_sources.ts";
+
+async function* numbers(count: number) {
+  for (let n = 1; n <= count; n++) yield n;
+}
+
+test("mapAsync() maps an array, a sync generator, an async generator and a ReadableStream", async () => {
+  const double = (n: number) => n * 2;
+  function* sync() {
+    yield* [1, 2, 3];
+  }
+  assert.deepEqual(await toArray(mapAsync([1, 2, 3], double)), [2, 4, 6]);
+  assert.deepEqual(await toArray(mapAsync(sync(), double)), [2, 4, 6]);
+  assert.deepEqual(await toArray(mapAsync(numbers(3), double)), [2, 4, 6]);
+  const stream = new ReadableStream<number>({
+    start(controller) {
+      for (const n of [1, 2, 3]) controller.enqueue(n);
+      controller.close();
+    },
+  });
+  assert.deepEqual(await toArray(mapAsync(stream, double)), [2, 4, 6]);
+  assert.equal(stream.locked, false, "the reader is released at the end");
+});
+
+test("mapAsync() yields in input order when calls complete in reverse", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const output = toArray(mapAsync([1, 2, 3], fn));
+  await callsReach(3);
+  for (const call of [...calls].reverse()) call.resolve(call.input * 10);
+  assert.deepEqual(await output, [10, 20, 30]);
+});
+
+test("mapAsync() yields as calls complete in unordered mode", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const output = toArray(mapAsync([1, 2, 3], fn, { order: "unordered" }));
+  await callsReach(3);
+  for (const index of [2, 0, 1]) {
+    calls[index]!.resolve(calls[index]!.input);
+    await settle();
+  }
+  assert.deepEqual(await output, [3, 1, 2]);
+});
+
+test("mapAsync() runs one call per key and keeps each key's order in key-ordered mode", async () => {
+  const { fn, calls, callsReach } = controlledFn<string, string>();
+  const iterator = mapAsync(["a1", "b1", "a2", "b2"], fn, {
+    order: "key-ordered",
+    key: (input) => input[0],
+  });
+  const output = toArray(iterator);
+  await callsReach(2);
+  await settle();
+  assert.deepEqual(calls.map((call) => call.input), ["a1", "b1"]);
+  calls[1]!.resolve("B1");
+  await callsReach(3);
+  assert.equal(calls[2]!.input, "b2");
+  calls[2]!.resolve("B2");
+  calls[0]!.resolve("A1");
+  await callsReach(4);
+  calls[3]!.resolve("A2");
+  assert.deepEqual(await output, ["B1", "B2", "A1", "A2"]);
+});
+
+test("mapAsync() takes the object form: zero or more outputs per input, open() and close() once", async () => {
+  const events: string[] = [];
+  const fn: AsyncFunction<number, string> = {
+    open() {
+      events.push("open");
+    },
+    asyncInvoke(n, result) {
+      queueMicrotask(() =>
+        result.complete(Array.from({ length: n }, (_, i) => `${n}.${i}`))
+      );
+    },
+    close() {
+      events.push("close");
+    },
+  };
+  const output = await toArray(mapAsync([0, 1, 2], fn));
+  assert.deepEqual(output, ["1.0", "2.0", "2.1"]);
+  assert.deepEqual(events, ["open", "close"]);
+});
+
+test("mapAsync() runs nothing before the first next()", async () => {
+  const { iterator, log } = asyncSource([1, 2]);
+  let opened = 0;
+  let calls = 0;
+  const mapped = mapAsync(iterator, {
+    open: () => void opened++,
+    asyncInvoke: (n: number, result) => {
+      calls++;
+      result.complete([n]);
+    },
+  });
+  await settle(5);
+  assert.deepEqual({ reads: log.reads, opened, calls }, {
+    reads: 0,
+    opened: 0,
+    calls: 0,
+  });
+  assert.deepEqual(await mapped.next(), { done: false, value: 1 });
+  assert.equal(opened, 1);
+});
+
+test("mapAsync() return() before the first next() returns the source and runs neither open() nor close()", async () => {
+  const { iterator, log } = syncSource([1, 2]);
+  const counts = { open: 0, close: 0 };
+  const mapped = mapAsync(iterator, {
+    open: () => void counts.open++,
+    asyncInvoke: (n: number, result) => result.complete([n]),
+    close: () => void counts.close++,
+  });
+  assert.deepEqual(await mapped.return(), { done: true, value: undefined });
+  assert.equal(log.returns, 1);
+  assert.equal(log.reads, 0);
+  assert.deepEqual(await mapped.next(), { done: true, value: undefined });
+  await settle();
+  assert.deepEqual(counts, { open: 0, close: 0 });
+});
+
+test("mapAsync() break aborts every running call at once and returns the source", async () => {
+  const { iterator, log } = syncSource([1, 2, 3, 4, 5, 6]);
+  const signals: AbortSignal[] = [];
+  let seen = 0;
+  for await (
+    const _ of mapAsync(iterator, (n: number, { signal }) => {
+      if (n === 1) return n;
+      signals.push(signal);
+      return new Promise<number>(() => {});
+    }, { capacity: 4, timeout: 60_000 })
+  ) {
+    seen++;
+    assert.ok(signals.length >= 3, "the other calls run");
+    assert.ok(signals.every((signal) => !signal.aborted));
+    break;
+  }
+  assert.equal(seen, 1);
+  assert.ok(signals.every((signal) => signal.aborted));
+  const reason = signals[0]!.reason as DOMException;
+  assert.equal(reason.name, "AbortError");
+  assert.ok(signals.every((signal) => signal.reason === reason));
+  assert.equal(log.returns, 1);
+  assert.equal(log.returnReason, reason);
+});
+
+test("mapAsync() return() while next() is pending ends that next() and aborts the calls", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const mapped = mapAsync([1, 2], fn);
+  const pending = mapped.next();
+  await callsReach(2);
+  const returned = mapped.return("ignored value");
+  assert.ok(calls.every((call) => call.context.signal.aborted));
+  assert.deepEqual(await pending, { done: true, value: undefined });
+  assert.deepEqual(await returned, { done: true, value: "ignored value" });
+  assert.deepEqual(await mapped.next(), { done: true, value: undefined });
+  assert.equal(mapped.stats.inFlight, 0);
+});
+
+test("mapAsync() throw() aborts every call with its error and rejects with it", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const { iterator, log } = asyncSource([1, 2, 3], { end: false });
+  const mapped = mapAsync(iterator, fn, { timeout: 60_000 });
+  const pending = mapped.next();
+  await callsReach(3);
+  const error = new Error("consumer failed");
+  const thrown = mapped.throw(error);
+  for (const call of calls) {
+    assert.equal(call.context.signal.aborted, true);
+    assert.equal(call.context.signal.reason, error);
+  }
+  await assert.rejects(thrown, (reason) => reason === error);
+  assert.deepEqual(await pending, { done: true, value: undefined });
+  assert.equal(log.returns, 1);
+  assert.equal(log.returnReason, error);
+});
+
+test("mapAsync() fails with a throwing sync source's error and does not return it", async () => {
+  const { fn, calls } = controlledFn<number, number>();
+  const error = new Error("source broke");
+  let returned = 0;
+  const source: IterableIterator<number> = {
+    reads: 0,
+    next() {
+      if (this.reads === 2) throw error;
+      return { done: false, value: ++this.reads };
+    },
+    return() {
+      returned++;
+      return { done: true, value: undefined };
+    },
+    [Symbol.iterator]() {
+      return this;
+    },
+  } as IterableIterator<number> & { reads: number };
+  const mapped = mapAsync(source, fn);
+  await assert.rejects(mapped.next(), (reason) => reason === error);
+  assert.equal(calls.length, 0, "the source threw before any call started");
+  assert.deepEqual(await mapped.next(), { done: true, value: undefined });
+  assert.equal(returned, 0, "a source that threw is not returned");
+});
+
+test("mapAsync() fails with a throwing async source's error after aborting the running calls", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const error = new Error("page 3 failed");
+  async function* pages() {
+    yield 1;
+    yield 2;
+    await settle(5);
+    throw error;
+  }
+  const mapped = mapAsync(pages(), fn, { timeout: 60_000 });
+  const first = mapped.next();
+  await callsReach(2);
+  await assert.rejects(first, (reason) => reason === error);
+  for (const call of calls) assert.equal(call.context.signal.reason, error);
+  assert.deepEqual(await mapped.next(), { done: true, value: undefined });
+});
+
+test("mapAsync() fails with a call's error, aborts the other calls and returns the source", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const { iterator, log } = asyncSource([1, 2, 3], { end: false });
+  const mapped = mapAsync(iterator, fn, { order: "unordered" });
+  const first = mapped.next();
+  await callsReach(3);
+  const error = new Error("lookup failed");
+  calls[1]!.reject(error);
+  await assert.rejects(first, (reason) => reason === error);
+  assert.equal(calls[0]!.context.signal.aborted, true);
+  assert.equal(calls[2]!.context.signal.aborted, true);
+  assert.equal(log.returns, 1);
+  assert.equal(log.returnReason, error);
+  assert.equal(mapped.stats.failed, 1);
+});
+
+test("mapAsync() stops at once when options.signal aborts", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const { iterator, log } = asyncSource([1, 2], { end: false });
+  const controller = new AbortController();
+  const mapped = mapAsync(iterator, fn, { signal: controller.signal });
+  const first = mapped.next();
+  await callsReach(2);
+  const reason = new Error("shutdown");
+  controller.abort(reason);
+  for (const call of calls) assert.equal(call.context.signal.reason, reason);
+  await assert.rejects(first, (error) => error === reason);
+  assert.equal(log.returns, 1);
+});
+
+test("mapAsync() calls nothing when options.signal is already aborted", async () => {
+  const { fn, calls } = controlledFn<number, number>();
+  const reason = new Error("too early");
+  const mapped = mapAsync([1, 2], fn, { signal: AbortSignal.abort(reason) });
+  await assert.rejects(mapped.next(), (error) => error === reason);
+  assert.equal(calls.length, 0);
+});
+
+test("mapAsync() reads no further ahead than capacity while calls run", async () => {
+  const { fn, callsReach } = controlledFn<number, number>();
+  const { iterator, log } = asyncSource(
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  const mapped = mapAsync(iterator, fn, { capacity: 3 });
+  void mapped.next();
+  await callsReach(3);
+  await settle(10);
+  assert.equal(log.reads, 3);
+  await mapped.return();
+});
+
+test("mapAsync() reads no further while a result waits for the consumer", async () => {
+  const { iterator, log } = asyncSource(
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  const mapped = mapAsync(iterator, (n: number) => n, { capacity: 4 });
+  assert.deepEqual(await mapped.next(), { done: false, value: 0 });
+  await settle(10);
+  const reads = log.reads;
+  assert.ok(reads <= 4 + 2, `read ${reads} ahead of a consumer that read 1`);
+  await settle(10);
+  assert.equal(log.reads, reads, "still reading without demand");
+  const rest = await toArray(mapped);
+  assert.equal(rest.length, 99);
+});
+
+test("mapAsync() resolves concurrent next() calls in order", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const mapped = mapAsync([1, 2], fn, { order: "unordered" });
+  const results = [mapped.next(), mapped.next(), mapped.next()];
+  await callsReach(2);
+  calls[1]!.resolve(20);
+  calls[0]!.resolve(10);
+  assert.deepEqual(await Promise.all(results), [
+    { done: false, value: 20 },
+    { done: false, value: 10 },
+    { done: true, value: undefined },
+  ]);
+});
+
+test("mapAsync() passes watermarks and barriers through, and snapshots at each barrier", async () => {
+  const states: AsyncIOState<number>[] = [];
+  const mapped = mapAsync<number, number, Watermark | CheckpointBarrier>(
+    [1, new Watermark(10), 2, new CheckpointBarrier(7), 3],
+    (n: number) => new Promise<number>((resolve) => setTimeout(resolve, 5, n)),
+    {
+      order: "unordered",
+      onCheckpoint: (state) => void states.push(state),
+    },
+  );
+  const output = await toArray(mapped);
+  const shown = output.map((chunk) =>
+    chunk instanceof Watermark
+      ? `w${chunk.timestamp}`
+      : chunk instanceof CheckpointBarrier
+      ? `b${chunk.id}`
+      : chunk
+  );
+  // A barrier leaves ahead of the pending inputs: they are in its snapshot.
+  assert.deepEqual(shown, ["b7", 1, "w10", 2, 3]);
+  assert.deepEqual(states[0]!.entries, [
+    { kind: "record", input: 1 },
+    { kind: "watermark", timestamp: 10 },
+    { kind: "record", input: 2 },
+  ]);
+});
+
+test("mapAsync() snapshot() holds every input read and not yet yielded, and restore resumes from it", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const { iterator } = asyncSource([1, 2, 3, 4], { end: false });
+  const mapped = mapAsync(iterator, fn, { capacity: 3 });
+  const first = mapped.next();
+  await callsReach(3);
+  calls[1]!.resolve(20); // held: input 1 is ahead of it
+  await settle();
+  const state = mapped.snapshot();
+  assert.deepEqual(
+    state.entries,
+    [1, 2, 3].map((input) => ({
+      kind: "record",
+      input,
+    })),
+  );
+  await mapped.return();
+  assert.deepEqual(await first, { done: true, value: undefined });
+  assert.deepEqual(mapped.snapshot(), state, "stopping keeps the snapshot");
+
+  const resumed = mapAsync(
+    [4],
+    (n: number) => n * 10,
+    { restore: JSON.parse(JSON.stringify(state)) },
+  );
+  assert.deepEqual(await toArray(resumed), [10, 20, 30, 40]);
+  assert.equal(resumed.stats.emitted, 4);
+});
+
+test("mapAsync() retries, times out to a fallback and rate-limits as the stream does", async () => {
+  let attempts = 0;
+  const retried = mapAsync([1], (n: number, { attempt }) => {
+    attempts++;
+    if (attempt < 3) throw new Error(`attempt ${attempt}`);
+    return n;
+  }, { retry: { maxAttempts: 3 } });
+  assert.deepEqual(await toArray(retried), [1]);
+  assert.equal(attempts, 3);
+  assert.equal(retried.stats.retries, 2);
+
+  const timedOut = mapAsync(
+    [1, 2],
+    (n: number) => n === 1 ? new Promise<number>(() => {}) : n,
+    {
+      timeout: 20,
+      onTimeout: (n, result) => result.complete([-n]),
+    },
+  );
+  assert.deepEqual(await toArray(timedOut), [-1, 2]);
+  assert.equal(timedOut.stats.timedOut, 1);
+
+  const limited = mapAsync([1, 2, 3], (n: number) => n, {
+    rateLimit: { limit: 2, interval: 30 },
+  });
+  assert.deepEqual(await toArray(limited), [1, 2, 3]);
+  assert.equal(limited.stats.rateLimited, 1);
+});
+
+test("mapAsync() yields 100,000 synchronous results without growing the stack", async () => {
+  let count = 0;
+  for await (const _ of mapAsync(numbers(100_000), (n: number) => n)) count++;
+  assert.equal(count, 100_000);
+});
+
+test("mapAsync() validates its arguments at call time, naming mapAsync", () => {
+  assert.throws(
+    () => mapAsync([1], (n: number) => n, { capacity: 0 }),
+    new RangeError(
+      "Cannot call mapAsync as capacity must be a positive integer: current value is 0",
+    ),
+  );
+  assert.throws(
+    () => mapAsync(42 as unknown as number[], (n: number) => n),
+    new TypeError(
+      "Cannot call mapAsync as source must be an AsyncIterable, an Iterable or a ReadableStream: current value is 42",
+    ),
+  );
+  assert.throws(
+    () => mapAsync([1], "nope" as unknown as (n: number) => number),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      mapAsync([1], (n: number) => n, {
+        restore: { version: 2 } as unknown as AsyncIOState<number>,
+      }),
+    (error: Error) =>
+      error instanceof TypeError &&
+      error.message.startsWith("Cannot call mapAsync as restore.version"),
+  );
+});
+
+test("mapAsync() lets a ReadableStream source go when it stops early", async () => {
+  let cancelled: unknown = "not cancelled";
+  const stream = new ReadableStream<number>({
+    pull(controller) {
+      controller.enqueue(1);
+    },
+    cancel(reason) {
+      cancelled = reason;
+    },
+  });
+  for await (const _ of mapAsync(stream, (n: number) => n)) break;
+  await settle();
+  assert.equal((cancelled as DOMException).name, "AbortError");
+  assert.equal(stream.locked, false);
+});
+
+test("mapAsync() iterators are their own async iterator", async () => {
+  const mapped = mapAsync([1], (n: number) => n);
+  assert.equal(mapped[Symbol.asyncIterator](), mapped);
+  const done = deferred<number[]>();
+  done.resolve(await toArray(mapped));
+  assert.deepEqual(await done.promise, [1]);
+});
