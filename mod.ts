@@ -50,9 +50,13 @@ export type {
   AsyncIOStateEntry,
   AsyncIOStats,
   CallContext,
+  Emitted,
+  ErrorHandler,
+  ErrorPolicy,
   Mapper,
   OutputOrder,
   RateLimitOptions,
   ResultFuture,
   RetryOptions,
+  Settled,
 } from "./src/types.ts";

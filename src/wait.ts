@@ -10,6 +10,7 @@ import type { Watermark } from "./watermark.ts";
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through.
+ * @typeParam E The error policy.
  * @param fn The function called for each input, or an `AsyncFunction` object.
  * @param options The options, without `order`.
  * @returns The stream.
@@ -31,11 +32,12 @@ export function orderedWait<
   I,
   O,
   M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
 >(
   fn: Mapper<I, O> | AsyncFunction<I, O>,
-  options?: Omit<AsyncIOOptions<I, O, M>, "order">,
-): AsyncIOTransformStream<I, O, M> {
-  return new AsyncIOTransformStream<I, O, M>(fn, {
+  options?: Omit<AsyncIOOptions<I, O, M, E>, "order">,
+): AsyncIOTransformStream<I, O, M, E> {
+  return new AsyncIOTransformStream<I, O, M, E>(fn, {
     ...options,
     order: "ordered",
   });
@@ -49,6 +51,7 @@ export function orderedWait<
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through.
+ * @typeParam E The error policy.
  * @param fn The function called for each input, or an `AsyncFunction` object.
  * @param options The options, without `order`.
  * @returns The stream.
@@ -70,11 +73,12 @@ export function unorderedWait<
   I,
   O,
   M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
 >(
   fn: Mapper<I, O> | AsyncFunction<I, O>,
-  options?: Omit<AsyncIOOptions<I, O, M>, "order">,
-): AsyncIOTransformStream<I, O, M> {
-  return new AsyncIOTransformStream<I, O, M>(fn, {
+  options?: Omit<AsyncIOOptions<I, O, M, E>, "order">,
+): AsyncIOTransformStream<I, O, M, E> {
+  return new AsyncIOTransformStream<I, O, M, E>(fn, {
     ...options,
     order: "unordered",
   });
