@@ -395,7 +395,8 @@ export type Emitted<I, O, E> = [E] extends ["settle"] ? Settled<I, O> : O;
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through (`Watermark`,
  * `CheckpointBarrier`); `never` when none are used.
- * @typeParam E The error policy by name, when `onError` is one.
+ * @typeParam E `"settle"` to allow `onError: "settle"`, whose stream emits
+ * `Settled` records; `"fail"` otherwise (handlers are allowed either way).
  *
  * @example
  * ```ts
@@ -413,7 +414,7 @@ export interface AsyncIOOptions<
   I,
   O,
   M = never,
-  E extends "fail" | "settle" = "fail" | "settle",
+  E extends "fail" | "settle" = "fail",
 > {
   /**
    * The order in which results leave the stream.
