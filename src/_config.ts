@@ -159,7 +159,7 @@ function rateLimitOf(rateLimit: unknown): RateLimitOptions | undefined {
 /** Validates the constructor's arguments; throws the first problem found. */
 export function configOf<I, O, M>(
   fn: Mapper<I, O> | AsyncFunction<I, O>,
-  options: AsyncIOOptions<I, O, M> | undefined,
+  options: AsyncIOOptions<I, O, M, "fail" | "settle"> | undefined,
 ): Config<I, O> {
   const isFunction = typeof fn === "function";
   if (!isFunction && !isAsyncFunction<I, O>(fn)) {
