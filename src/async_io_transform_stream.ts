@@ -40,10 +40,10 @@ import type { Watermark } from "./watermark.ts";
  *   signal.throwIfAborted();
  *   return { id, name: `user ${id}` };
  * };
- * const users = await Array.fromAsync(
- *   ReadableStream.from([1, 2, 3])
- *     .pipeThrough(new AsyncIOTransformStream(lookup, { capacity: 10, timeout: 1_000 })),
- * );
+ * const usersStream = ReadableStream.from([1, 2, 3])
+ *   .pipeThrough(new AsyncIOTransformStream(lookup, { capacity: 10, timeout: 1_000 }));
+ * const users = [];
+ * for await (const chunk of usersStream) users.push(chunk);
  * assert.deepEqual(users.map((user) => user.id), [1, 2, 3]);
  * ```
  *
@@ -61,9 +61,9 @@ import type { Watermark } from "./watermark.ts";
  *     });
  *   },
  * });
- * const pairs = await Array.fromAsync(
- *   ReadableStream.from(["a", "b", "c"]).pipeThrough(lookup),
- * );
+ * const pairsStream = ReadableStream.from(["a", "b", "c"]).pipeThrough(lookup);
+ * const pairs = [];
+ * for await (const chunk of pairsStream) pairs.push(chunk);
  * assert.deepEqual(pairs, [["a", "apple"], ["c", "cherry"]]);
  * ```
  */

@@ -19,8 +19,9 @@ export interface CallContext {
   /**
    * Aborts when this attempt must stop: on timeout (a `DOMException` named
    * `"TimeoutError"`), on cancel (the cancel reason) and when another element
-   * fails (that element's error). It is created on first access, so a call
-   * that never reads it costs nothing.
+   * fails (that element's error). When the stream has no `timeout`,
+   * `attemptTimeout` or `retry`, calls started together may share one signal,
+   * which then aborts only when the whole stream stops.
    */
   readonly signal: AbortSignal;
   /** The number of this attempt, counted from 1. */
@@ -338,7 +339,8 @@ export type Settled<I, O> =
  * const deadLetters: unknown[] = [];
  * const onError: ErrorHandler<string, string> = (error, input) => {
  *   if (error instanceof TypeError) return [`${input}: unknown`];
- *   deadLetters.push({ input, error });
+ *   deadLetters.push({ input, error }); // and the input is dropped
+ *   return undefined;
  * };
  * ```
  */

@@ -20,11 +20,11 @@ import type { Watermark } from "./watermark.ts";
  * import { orderedWait } from "@async-io/async-io";
  * import assert from "node:assert/strict";
  *
- * const output = await Array.fromAsync(
- *   ReadableStream.from([3, 2, 1]).pipeThrough(
- *     orderedWait((n: number) => new Promise<number>((r) => setTimeout(() => r(n), n))),
- *   ),
+ * const outputStream = ReadableStream.from([3, 2, 1]).pipeThrough(
+ *   orderedWait((n: number) => new Promise<number>((r) => setTimeout(() => r(n), n))),
  * );
+ * const output = [];
+ * for await (const chunk of outputStream) output.push(chunk);
  * assert.deepEqual(output, [3, 2, 1]);
  * ```
  */
@@ -61,11 +61,11 @@ export function orderedWait<
  * import { unorderedWait } from "@async-io/async-io";
  * import assert from "node:assert/strict";
  *
- * const output = await Array.fromAsync(
- *   ReadableStream.from([30, 1]).pipeThrough(
- *     unorderedWait((n: number) => new Promise<number>((r) => setTimeout(() => r(n), n))),
- *   ),
+ * const outputStream = ReadableStream.from([30, 1]).pipeThrough(
+ *   unorderedWait((n: number) => new Promise<number>((r) => setTimeout(() => r(n), n))),
  * );
+ * const output = [];
+ * for await (const chunk of outputStream) output.push(chunk);
  * assert.deepEqual(output, [1, 30]);
  * ```
  */
