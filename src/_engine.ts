@@ -69,6 +69,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #output: Output<O | M>;
   readonly #queue: EmissionQueue<I, O>;
   readonly #dispatcher: Dispatcher<I, O>;
+  readonly #settle: boolean;
   #waiter: Waiter | undefined = undefined;
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;
@@ -82,6 +83,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   constructor(config: Config<I, O>, output: Output<O | M>) {
     this.config = config;
     this.#output = output;
+    this.#settle = config.onError === "settle";
     const emit = (element: Element<I, O>) => this.#emit(element);
     this.#queue = config.order === "ordered"
       ? new OrderedQueue(emit)
@@ -282,7 +284,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (element.marker !== undefined) {
       return this.#enqueue(element.marker as M);
     }
-    const count = element.emitOutputs(this.#enqueueOutput);
+    const count = element.emitOutputs(
+      this.#settle && !element.recovered
+        ? this.#enqueueFulfilled(element)
+        : this.#enqueueOutput,
+    );
     if (count < 0) return false;
     this.counters.outputs += count;
     this.counters.emitted++;
@@ -291,6 +297,13 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   #enqueueOutput = (output: O): boolean => this.#enqueue(output);
+
+  /** `onError: "settle"` wraps each output of a fulfilled input. */
+  #enqueueFulfilled(element: Element<I, O>): (value: O) => boolean {
+    const input = element.input;
+    return (value) =>
+      this.#enqueue({ status: "fulfilled", input, value } as unknown as O);
+  }
 
   /** The only place chunks leave; a throwing `size()` fails the stream. */
   #enqueue(chunk: O | M): boolean {
