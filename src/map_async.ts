@@ -8,6 +8,7 @@ import type {
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStats,
+  Emitted,
   Mapper,
 } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
@@ -21,6 +22,8 @@ import type { Watermark } from "./watermark.ts";
  * @typeParam O The type of the outputs.
  * @typeParam M The marker values that pass through (`Watermark`,
  * `CheckpointBarrier`); `never` when none are used.
+ * @typeParam E `"settle"` to allow `onError: "settle"`, whose iterator
+ * yields `Settled` records; `"fail"` otherwise.
  *
  * @example
  * ```ts
@@ -33,10 +36,12 @@ import type { Watermark } from "./watermark.ts";
  * };
  * ```
  */
-export type MapAsyncOptions<I, O, M = never> = Omit<
-  AsyncIOOptions<I, O, M>,
-  "writableStrategy" | "readableStrategy"
->;
+export type MapAsyncOptions<
+  I,
+  O,
+  M = never,
+  E extends "fail" | "settle" = "fail",
+> = Omit<AsyncIOOptions<I, O, M, E>, "writableStrategy" | "readableStrategy">;
 
 /**
  * What {@linkcode mapAsync} returns: an async iterator of the outputs, with
@@ -100,6 +105,8 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
  * @typeParam O The type of the outputs.
  * @typeParam M The marker values that pass through ({@linkcode Watermark},
  * {@linkcode CheckpointBarrier}); `never` unless you use them.
+ * @typeParam E `"settle"` when `options.onError` is `"settle"`: it then
+ * yields a `Settled` record per input.
  * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`.
  * @param fn The function called for each input ({@linkcode Mapper}), or an
  * {@linkcode AsyncFunction} object.
@@ -153,26 +160,28 @@ export function mapAsync<
   I,
   O,
   M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
 >(
   source:
     | AsyncIterable<I | NoInfer<M>>
     | Iterable<I | NoInfer<M>>
     | ReadableStream<I | NoInfer<M>>,
   fn: Mapper<I, O> | AsyncFunction<I, O>,
-  options?: MapAsyncOptions<I, O, M>,
-): MapAsyncIterator<O | NoInfer<M>, I> {
+  options?: MapAsyncOptions<I, O, M, E>,
+): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I> {
   const kind = sourceKind(source);
   let config;
   try {
-    config = configOf(fn, options);
+    config = configOf<I, O, M>(fn, options);
   } catch (error) {
     throw renamed(error);
   }
+  // Under "settle" the engine's outputs are Settled records.
   return new Mapped<I, O, M>(
     (output) => new Engine<I, O, M>(config, output),
     iteratorOf(source, kind),
     kind === SYNC,
-  );
+  ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;
 }
 
 const PREFIX = "Cannot construct AsyncIOTransformStream as";

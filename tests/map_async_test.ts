@@ -448,3 +448,23 @@ test("mapAsync() iterators are their own async iterator", async () => {
   done.resolve(await toArray(mapped));
   assert.deepEqual(await done.promise, [1]);
 });
+
+test("mapAsync() follows options.onError: settle records, or a handler's fallback", async () => {
+  const lookup = (n: number) => {
+    if (n === 2) throw new Error("404");
+    return n * 10;
+  };
+  const settled = await toArray(mapAsync([1, 2, 3], lookup, {
+    onError: "settle",
+  }));
+  assert.deepEqual(settled.map((record) => record.status), [
+    "fulfilled",
+    "rejected",
+    "fulfilled",
+  ]);
+  assert.deepEqual(settled[0], { status: "fulfilled", input: 1, value: 10 });
+  const recovered = await toArray(mapAsync([1, 2, 3], lookup, {
+    onError: (_error, input) => [-input],
+  }));
+  assert.deepEqual(recovered, [10, -2, 30]);
+});
