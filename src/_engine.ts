@@ -76,6 +76,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #ended = false;
   /** Why the stream stopped or failed; later writes reject with it. */
   #endReason: unknown = undefined;
+  /** Whether the lifecycle began: close() runs only if it did. */
+  #began = false;
   /** Set while open() runs: close() must wait for it. */
   #opening: Promise<unknown> | undefined = undefined;
   #closeCalled = false;
@@ -116,6 +118,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       if (signal.aborted) return this.stop(signal.reason);
       signal.addEventListener("abort", this.#onSignalAbort, { once: true });
     }
+    this.#began = true;
     if (open !== undefined) {
       const opening = this.#opening = new Promise<void>((resolve) =>
         resolve(open())
@@ -391,7 +394,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** Runs close() once, after open() has settled. */
   #close(): Promise<void> {
     const close = this.config.close;
-    if (close === undefined || this.#closeCalled) return Promise.resolve();
+    if (close === undefined || this.#closeCalled || !this.#began) {
+      return Promise.resolve();
+    }
     this.#closeCalled = true;
     const opening = this.#opening ?? Promise.resolve();
     return opening.then(close, close);
