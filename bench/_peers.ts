@@ -4,7 +4,7 @@
 import { Readable } from "node:stream";
 import { pMapIterable } from "p-map";
 import { count, lastValueFrom, mergeMap, range } from "rxjs";
-import { AsyncIOTransformStream } from "../mod.ts";
+import { AsyncIOTransformStream, mapAsync } from "../mod.ts";
 import type { AsyncIOOptions, CallContext } from "../mod.ts";
 
 /** The mapped function: resolves to its input, at once or after a delay. */
@@ -120,6 +120,24 @@ function ours(order: "ordered" | "unordered"): Pipeline {
 
 export const oursOrdered: Pipeline = ours("ordered");
 export const oursUnordered: Pipeline = ours("unordered");
+
+/** Ours on an iterable, from the same generator as pMapIterable's. */
+function oursIterable(order: "ordered" | "unordered"): Pipeline {
+  return async ({ items, capacity, fn, timeout, concurrency }) => {
+    let outputs = 0;
+    const mapped = mapAsync<number, number>(numbers(items), fn, {
+      order,
+      capacity,
+      ...(timeout === undefined ? {} : { timeout }),
+      ...(concurrency === undefined ? {} : { concurrency }),
+    });
+    for await (const _ of mapped) outputs++;
+    return outputs;
+  };
+}
+
+export const mapAsyncOrdered: Pipeline = oursIterable("ordered");
+export const mapAsyncUnordered: Pipeline = oursIterable("unordered");
 
 export const readableMap: Pipeline = async ({ items, capacity, fn }) => {
   let outputs = 0;

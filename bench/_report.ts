@@ -79,6 +79,17 @@ export function targets(results: Results): Target[] {
       pass: efficiency >= goal,
     });
   }
+  const peers = fixed.rows.filter((r) => !r.name.startsWith("ours"));
+  const best = peers.reduce((a, b) =>
+    a.itemsPerSecond >= b.itemsPerSecond ? a : b
+  );
+  const againstBest = pairedRatio(row(fixed, "ours, unordered"), best);
+  out.push({
+    what: `fixed latency, unordered, against the best peer (${best.name})`,
+    goal: "≥ 1.00×",
+    measured: times(againstBest),
+    pass: againstBest >= 1,
+  });
   const ordered = row(skewed, "ours, ordered");
   out.push({
     what: "skewed latency, ordered, against Readable.map at equal capacity",
@@ -96,6 +107,43 @@ export function targets(results: Results): Target[] {
       goal: "≥ 1.00×",
       measured: times(split.ratio),
       pass: split.ratio >= 1,
+    });
+  }
+  const iterable = results.scenarios.find((s) => s.id === "iterable");
+  if (iterable !== undefined) {
+    for (
+      const [ours, peer, goal] of [
+        ["mapAsync, ordered", "p-map pMapIterable", 3],
+        [
+          "mapAsync, unordered",
+          "p-map pMapIterable (preserveOrder: false)",
+          3,
+        ],
+        ["mapAsync, ordered, fn reads its signal", "p-map pMapIterable", 2.5],
+        [
+          "mapAsync, unordered, fn reads its signal",
+          "p-map pMapIterable (preserveOrder: false)",
+          2.5,
+        ],
+      ] as const
+    ) {
+      const ratio = pairedRatio(row(iterable, ours), row(iterable, peer));
+      out.push({
+        what: `iterable overhead, ${ours} against ${peer}`,
+        goal: `≥ ${goal}×`,
+        measured: times(ratio),
+        pass: ratio >= goal,
+      });
+    }
+  }
+  for (const run of results.inFlight ?? []) {
+    if (!run.pipeline.startsWith("mapAsync")) continue;
+    out.push({
+      what:
+        `heap per in-flight call, ${run.pipeline} (the caller's pending promise included)`,
+      goal: "≤ 1 KB",
+      measured: `${run.bytesPerItem.toFixed(0)} B`,
+      pass: run.bytesPerItem <= 1024,
     });
   }
   for (const run of results.memory.filter((m) => m.items >= 1_000_000)) {
@@ -223,6 +271,7 @@ export function renderReport(results: Results): string {
     "",
     table(skewed, "inFlight"),
     "",
+    ...iterableSection(results),
     "## Throughput against capacity",
     "",
     `5 ms calls; ${
@@ -247,7 +296,7 @@ export function renderReport(results: Results): string {
         .join(" | ")
     } |`,
     "",
-    "## 5. Memory",
+    "## 6. Memory",
     "",
     "Ours at capacity 100 with a 30 s timeout and an abort signal, `async (x) => x`, each run in its own process (`bench/_memory_child.ts`). Heap is measured after two forced collections; peak RSS is the kernel's VmHWM for the whole process. The child never calls `Deno.exit`: it must exit by itself once the stream ends, which a timer left armed or a listener left on the signal would prevent.",
     "",
@@ -265,6 +314,44 @@ export function renderReport(results: Results): string {
       } |`
     ),
     "",
+    ...inFlightSection(results),
   );
   return out.join("\n");
+}
+
+function iterableSection(results: Results): string[] {
+  const iterable = results.scenarios.find((s) => s.id === "iterable");
+  if (iterable === undefined) return [];
+  return [
+    `## ${iterable.title}`,
+    "",
+    `${iterable.items} items, \`async (x) => x\`, read from the same generator by every pipeline and consumed with \`for await\`. A function that reads its signal gets one shared AbortController per 64 calls unless a per-call timeout or retry needs its own; the last row sets a timeout, so each of its calls has its own.`,
+    "",
+    table(iterable, ""),
+    "",
+  ];
+}
+
+function inFlightSection(results: Results): string[] {
+  const runs = results.inFlight;
+  if (runs === undefined || runs.length === 0) return [];
+  const own = runs.find((r) => r.pipeline === "user's promises");
+  return [
+    "## 7. Heap per in-flight call",
+    "",
+    `${runs[0]!.capacity} calls started and held pending at capacity ${
+      runs[0]!.capacity
+    }, heap measured after two forced collections, each pipeline in its own process (\`bench/_inflight_child.ts\`). Every row includes the caller's own pending promise and its resolver, which the first row holds alone.`,
+    "",
+    "| pipeline | bytes per in-flight call | beyond the caller's own promise |",
+    "| --- | ---: | ---: |",
+    ...runs.map((r) =>
+      `| ${r.pipeline} | ${r.bytesPerItem.toFixed(0)} | ${
+        own === undefined || r === own
+          ? ""
+          : (r.bytesPerItem - own.bytesPerItem).toFixed(0)
+      } |`
+    ),
+    "",
+  ];
 }

@@ -45,6 +45,13 @@ export interface MemoryRun {
   exitedPromptly: boolean;
 }
 
+/** The heap that each pending call costs, measured with `capacity` pending. */
+export interface InFlightMemory {
+  pipeline: string;
+  capacity: number;
+  bytesPerItem: number;
+}
+
 export interface Results {
   machine: {
     cpus: number;
@@ -64,4 +71,6 @@ export interface Results {
   scenarios: ScenarioResult[];
   sweep: { latencyMs: number; capacities: number[]; series: SweepSeries[] };
   memory: MemoryRun[];
+  /** Absent from runs before mapAsync existed. */
+  inFlight?: InFlightMemory[];
 }

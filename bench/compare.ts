@@ -9,6 +9,8 @@ import {
   floor,
   type Fn,
   hasConcurrency,
+  mapAsyncOrdered,
+  mapAsyncUnordered,
   minimalMap,
   oursOrdered,
   oursUnordered,
@@ -24,7 +26,12 @@ import { run } from "./_rounds.ts";
 import { lcg, median } from "./_stats.ts";
 import { renderChart } from "./_chart.ts";
 import { renderReport } from "./_report.ts";
-import type { MemoryRun, Results, SweepSeries } from "./_results.ts";
+import type {
+  InFlightMemory,
+  MemoryRun,
+  Results,
+  SweepSeries,
+} from "./_results.ts";
 
 const quick = Deno.args.includes("--quick");
 const write = !quick && !Deno.args.includes("--no-write");
@@ -112,6 +119,28 @@ async function memoryRun(items: number, order: string): Promise<MemoryRun> {
     exitAfterReportMs: exitMs,
     exitedPromptly: !timedOut && status.success && exitMs < limitMs,
   };
+}
+
+/** The heap per in-flight call of one pipeline, from its own process. */
+async function inFlightRun(
+  pipeline: string,
+  capacity: number,
+): Promise<InFlightMemory> {
+  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--v8-flags=--expose-gc",
+      "--allow-all",
+      new URL("_inflight_child.ts", benchDir).pathname,
+      pipeline,
+      String(capacity),
+    ],
+    stderr: "inherit",
+  }).output();
+  if (!success) {
+    throw new Error(`The in-flight memory run of ${pipeline} failed`);
+  }
+  return JSON.parse(new TextDecoder().decode(stdout));
 }
 
 async function output(command: string, ...args: string[]): Promise<string> {
@@ -218,6 +247,41 @@ const timeout = await run({
   ],
 });
 
+const iterable = await run({
+  id: "iterable",
+  title: "5. Iterable overhead: mapAsync against pMapIterable",
+  items: overheadItems,
+  capacity: 100,
+  fn: immediate,
+  rounds: overheadRounds,
+  reference: "p-map pMapIterable",
+  entries: [
+    { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    {
+      name: "p-map pMapIterable (preserveOrder: false)",
+      pipeline: pMapUnordered,
+    },
+    { name: "node:stream Readable.map", pipeline: readableMap },
+    { name: "mapAsync, ordered", pipeline: mapAsyncOrdered },
+    { name: "mapAsync, unordered", pipeline: mapAsyncUnordered },
+    {
+      name: "mapAsync, ordered, fn reads its signal",
+      pipeline: mapAsyncOrdered,
+      with: { fn: immediateReadingSignal },
+    },
+    {
+      name: "mapAsync, unordered, fn reads its signal",
+      pipeline: mapAsyncUnordered,
+      with: { fn: immediateReadingSignal },
+    },
+    {
+      name: "mapAsync, ordered, timeout, fn reads its signal",
+      pipeline: mapAsyncOrdered,
+      with: { timeout: 60_000, fn: immediateReadingSignal },
+    },
+  ],
+});
+
 const fixedLatency = await run({
   id: "fixed",
   title: "3. Fixed latency: 5 ms timers",
@@ -291,6 +355,7 @@ const sweepCapacities = quick ? [1, 16, 256] : [1, 4, 16, 64, 256, 1024];
 const sweepPeers: [string, Pipeline][] = [
   ["ours, ordered", oursOrdered],
   ["ours, unordered", oursUnordered],
+  ["mapAsync, ordered", mapAsyncOrdered],
   ["node:stream Readable.map", readableMap],
   ["p-map pMapIterable", pMapOrdered],
   ["RxJS mergeMap", rxMergeMap],
@@ -334,15 +399,37 @@ for (const items of quick ? [100_000] : [100_000, 1_000_000]) {
   }
 }
 
+const inFlightCapacity = 10_000;
+console.log(
+  `\n## Heap per in-flight call: ${inFlightCapacity} calls pending, own process`,
+);
+const inFlight: InFlightMemory[] = [];
+for (
+  const pipeline of [
+    "user's promises",
+    "mapAsync, ordered",
+    "mapAsync, unordered",
+    "AsyncIOTransformStream, ordered",
+    "p-map pMapIterable",
+  ]
+) {
+  const result = await inFlightRun(pipeline, inFlightCapacity);
+  inFlight.push(result);
+  console.log(
+    `${pipeline.padEnd(36)} ${result.bytesPerItem.toFixed(0).padStart(6)} B`,
+  );
+}
+
 const results: Results = {
   machine: await machine(),
   quick,
   seconds: (performance.now() - started) / 1000,
   fixedLoneMs: fixedLone,
   skewedLoneMeanMs: skewedMean,
-  scenarios: [overhead, timeout, fixedLatency, skewed],
+  scenarios: [overhead, timeout, fixedLatency, skewed, iterable],
   sweep: { latencyMs: fixedLone, capacities: sweepCapacities, series: sweep },
   memory,
+  inFlight,
 };
 console.log(`\ndone in ${results.seconds.toFixed(0)} s`);
 if (write) {
