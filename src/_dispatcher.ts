@@ -6,7 +6,9 @@
 //
 // Calls start from a microtask, never from the stack that asked for them: a
 // user function that completes synchronously cannot re-enter the engine or
-// grow the stack, however many results come back at once.
+// grow the stack, however many results come back at once. The one exception
+// is a written input with a free slot: writes never come from our own stack,
+// so it starts its call at once, which saves a microtask per input.
 import type { Counters, Element } from "./_element.ts";
 import { Fifo } from "./_fifo.ts";
 import { RateLimiter } from "./_rate_limiter.ts";
@@ -58,9 +60,10 @@ export class Dispatcher<I, O> {
 
   /**
    * A newly accepted record: it starts once its key is free. Throws what
-   * `options.key` throws.
+   * `options.key` throws. With `now`, from a stack that is not ours (a
+   * write), a free slot starts its call before this returns.
    */
-  admit(element: Element<I, O>): void {
+  admit(element: Element<I, O>, now: boolean): void {
     const keyTails = this.#keyTails;
     if (keyTails !== undefined) {
       const key = this.#keyOf!(element.input);
@@ -72,7 +75,24 @@ export class Dispatcher<I, O> {
         return;
       }
     }
-    this.requestStart(element);
+    if (this.#stopped) return;
+    if (
+      !now || this.#scheduled || this.#draining || this.#limiterTimer?.armed
+    ) {
+      return this.requestStart(element);
+    }
+    if (
+      this.#ready.size > 0 || this.#limiter !== undefined ||
+      this.#counters.inFlight >= this.#concurrency
+    ) {
+      this.#ready.push(element);
+      return this.#drain();
+    }
+    // The common case, a free slot and no one ahead: no queue at all.
+    this.#draining = true;
+    element.start(); // user code; what it makes ready is started below
+    this.#draining = false;
+    if (this.#ready.size > 0) this.#drain();
   }
 
   /** The element wants a call slot, for its first attempt or a retry. */

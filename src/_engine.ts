@@ -136,6 +136,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
             undefined as I,
             new Watermark(entry.timestamp),
           ),
+        false,
       );
       if (room !== undefined) await room;
     }
@@ -251,13 +252,22 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   /** Queues an element; resolves once there is room for the next one. */
-  #admit(element: Element<I, O>): Promise<void> | undefined {
+  /**
+   * Queues an element; resolves once there is room for the next one. A
+   * written input may start its call at once (`startNow`): writes never
+   * come from our own stack. Restored ones start from a microtask, since
+   * start() runs inside the constructor.
+   */
+  #admit(
+    element: Element<I, O>,
+    startNow = true,
+  ): Promise<void> | undefined {
     if (this.#ended) return Promise.reject(this.#endReason);
     this.#queue.push(element); // a watermark may leave at once
     if (element.marker === undefined) {
       this.counters.accepted++;
       try {
-        this.#dispatcher.admit(element);
+        this.#dispatcher.admit(element, startNow);
       } catch (error) {
         element.failBeforeStart(error); // options.key threw
       }

@@ -491,9 +491,10 @@ export interface AsyncIOOptions<
     barrier: CheckpointBarrier,
   ) => void | Promise<void>;
   /**
-   * The queuing strategy of the writable side.
+   * The queuing strategy of the writable side. At 2, a pipe hands over the
+   * next input while the last one is being accepted.
    *
-   * @default {{ highWaterMark: 1 }}
+   * @default {{ highWaterMark: 2 }}
    */
   writableStrategy?: QueuingStrategy<I | M>;
   /**
