@@ -1,7 +1,7 @@
 import { configOf } from "./_config.ts";
 import { describe } from "./_describe.ts";
 import { Engine, type Output } from "./_engine.ts";
-import { Fifo } from "./_fifo.ts";
+import { RingBuffer } from "./_ring_buffer.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type {
   AsyncFunction,
@@ -266,8 +266,8 @@ class Mapped<I, O, M> implements MapAsyncIterator<O | M, I>, Output<O | M> {
   readonly #engine: Engine<I, O, M>;
   readonly #source: Iterator<I | M> | AsyncIterator<I | M>;
   readonly #sync: boolean;
-  readonly #buffer = new Fifo<O | M>();
-  readonly #requests = new Fifo<Request<O | M>>();
+  readonly #buffer = new RingBuffer<O | M>();
+  readonly #requests = new RingBuffer<Request<O | M>>();
   #state: State = IDLE;
   #reason: unknown = undefined;
   /** Whether the source ended or threw, or was released: never touch it. */
