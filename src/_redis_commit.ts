@@ -76,7 +76,15 @@ for k = 3, #KEYS, 2 do
   local stream, done = KEYS[k], KEYS[k + 1]
   local id, kind, outputs = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
-  local fresh = redis.call('XACK', stream, group, id) == 1 or kind == '2'
+  local acked = redis.call('XACK', stream, group, id) == 1
+  if not acked then
+    -- Not pending: committed by another consumer, or no such group at all.
+    local pending = redis.pcall('XPENDING', stream, group)
+    if type(pending) == 'table' and pending['err'] then
+      return redis.error_reply('NOGROUP Cannot commit entry ' .. id .. ' of stream ' .. stream .. ' as consumer group ' .. group .. ' does not exist')
+    end
+  end
+  local fresh = acked or kind == '2'
   if fresh and retention > 0 then
     if redis.call('ZSCORE', done, id) then
       fresh = false
@@ -152,7 +160,9 @@ export async function commit(
   } catch (error) {
     const first = commits[0];
     throw new Error(
-      `Cannot commit ${commits.length} entries of stream ${first?.stream} to stream ${target.output}: ${
+      `Cannot commit ${commits.length} ${
+        commits.length === 1 ? "entry" : "entries"
+      } of stream ${first?.stream} to stream ${target.output}: ${
         messageOf(error)
       }`,
       { cause: error },
