@@ -262,6 +262,14 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ? halt.signal
     : AbortSignal.any([userSignal, halt.signal]);
 
+  // Before anything starts: the source talks to Redis once constructed.
+  const wrapped = wrapFunction(
+    fn,
+    asyncOptions,
+    target.deadLetter,
+    halt.signal,
+  );
+
   const onDeleted = async (stream: string, ids: string[]) => {
     if (target.deadLetter === undefined) {
       throw new Error(
@@ -326,7 +334,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   }
 
   const transform = new AsyncIOTransformStream<RedisStreamEntry, RedisCommit>(
-    wrapFunction(fn, asyncOptions, target.deadLetter, halt.signal),
+    wrapped,
     {
       ...engineOptions,
       ...wrapPolicies(asyncOptions, target.deadLetter),
