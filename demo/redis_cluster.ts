@@ -169,7 +169,7 @@ export async function loadInputs(
   for (let start = 0; start < options.count; start += batch) {
     const sends: Promise<unknown>[] = [];
     for (let seq = start; seq < Math.min(options.count, start + batch); seq++) {
-      const key = `k${seq % options.keys}`;
+      const key = String(seq % options.keys);
       const stream = options.partitions === undefined
         ? options.input
         : redisPartition(options.input, key, options.partitions);

@@ -12,6 +12,8 @@ import { emitOrThrow, WEB_LIBS } from "./_tsc.ts";
 const root = new URL("..", import.meta.url).pathname;
 const out = `${root}dist/npm/`;
 const entry = `${root}mod.ts`;
+/** The second entry point, `@async-io/async-io/redis`. */
+const redisEntry = `${root}src/redis.ts`;
 
 /** The goal for the minified and gzipped library, in bytes. */
 const SIZE_GOAL = 6 * 1024;
@@ -39,6 +41,12 @@ const common: esbuild.BuildOptions = {
 };
 try {
   await esbuild.build({ ...common, outfile: `${out}mod.js` });
+  // Self-contained: it carries its own copy of the engine.
+  await esbuild.build({
+    ...common,
+    entryPoints: [redisEntry],
+    outfile: `${out}redis.js`,
+  });
   const minified = await esbuild.build({
     ...common,
     minify: true,
@@ -66,9 +74,19 @@ const packageJson = {
   description: moduleDoc?.[1] ?? "",
   license: denoConfig.license,
   type: "module",
-  exports: { ".": { types: "./mod.d.ts", default: "./mod.js" } },
+  exports: {
+    ".": { types: "./mod.d.ts", default: "./mod.js" },
+    "./redis": { types: "./src/redis.d.ts", default: "./redis.js" },
+  },
   types: "./mod.d.ts",
-  files: ["mod.js", "mod.d.ts", "src/**/*.d.ts", "README.md", "LICENSE"],
+  files: [
+    "mod.js",
+    "mod.d.ts",
+    "redis.js",
+    "src/**/*.d.ts",
+    "README.md",
+    "LICENSE",
+  ],
   sideEffects: false,
   engines: { node: ">=20" },
   keywords: [
@@ -119,7 +137,11 @@ function emitDeclarations(): void {
         ts.ScriptTarget.ES2022,
       )
       : getSourceFile(name, ...rest);
-  const program = ts.createProgram([entry, TRANSFORMER_CANCEL], options, host);
+  const program = ts.createProgram(
+    [entry, redisEntry, TRANSFORMER_CANCEL],
+    options,
+    host,
+  );
   emitOrThrow(program, host, "emit declarations", (name, text) => {
     const rewritten = text.replace(
       /((?:from |import\()\s*["'])(\.\.?\/[^"']+)\.ts(["'])/g,
