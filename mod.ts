@@ -45,13 +45,12 @@ export { Watermark } from "./src/watermark.ts";
 export { CheckpointBarrier } from "./src/checkpoint_barrier.ts";
 export type {
   AsyncFunction,
-  AsyncIOFunction,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStateEntry,
   AsyncIOStats,
-  AsyncMapFunction,
   CallContext,
+  Mapper,
   OutputOrder,
   RateLimitOptions,
   ResultFuture,
