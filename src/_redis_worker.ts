@@ -19,10 +19,10 @@ import { commitTargetOf, Committer } from "./_redis_sink.ts";
 import { pullStream, redisStreamSource } from "./_redis_source.ts";
 import type {
   AsyncFunction,
-  AsyncIOFunction,
   AsyncIOOptions,
   AsyncIOStats,
   CallContext,
+  Mapper,
   ResultFuture,
 } from "./types.ts";
 
@@ -75,7 +75,9 @@ export interface RedisWorkerOptions extends
    * the {@linkcode AsyncFunction} form zero or more; each output is an
    * object of string fields for `XADD`.
    */
-  fn: AsyncIOFunction<RedisStreamEntry, RedisFields>;
+  fn:
+    | Mapper<RedisStreamEntry, RedisFields>
+    | AsyncFunction<RedisStreamEntry, RedisFields>;
   /**
    * Reads `partitions` streams `<input>:0` … `<input>:<P-1>` (fill them with
    * {@linkcode redisPartition}), each leased to one worker at a time, so
@@ -434,11 +436,15 @@ function deadLetterOf(entry: RedisStreamEntry, error: unknown): RedisCommit {
  * stream, a failure that will not be retried becomes a dead letter.
  */
 function wrapFunction(
-  fn: AsyncIOFunction<RedisStreamEntry, RedisFields>,
+  fn:
+    | Mapper<RedisStreamEntry, RedisFields>
+    | AsyncFunction<RedisStreamEntry, RedisFields>,
   options: Options,
   deadLetter: string | undefined,
   halted: AbortSignal,
-): AsyncIOFunction<RedisStreamEntry, RedisCommit> {
+):
+  | Mapper<RedisStreamEntry, RedisCommit>
+  | AsyncFunction<RedisStreamEntry, RedisCommit> {
   const maxAttempts = options.retry?.maxAttempts ?? 1;
   const retryOnError = options.retry?.retryOnError ?? (() => true);
   const failed = (
