@@ -62,20 +62,6 @@ export function milliseconds(
   return value;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts; leaves no timer. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
-}
-
 /**
  * `promise`, or `undefined` as soon as `signal` aborts. A command cannot be
  * taken back once sent, so a late reply is dropped by the caller.

@@ -313,6 +313,29 @@ test("redisWorker() hands a stopped worker's partitions to another, which resume
   }
 });
 
+test("redisWorker() stops reading a partition at once when its lease is taken", async () => {
+  const { input, output, base } = setup("worker-lease-lost");
+  const worker = redisWorker({
+    ...base,
+    partitions: 1,
+    leaseMs: 60_000, // no heartbeat during the test: only the read fences
+    pollMs: 10,
+    fn: double,
+  });
+  try {
+    await eventually(() => worker.stats.partitions.length === 1);
+    await redis.client.send(["SET", `${input}:0:g:lease`, "another worker"]);
+    await addEntries(redis.client, `${input}:0`, 5);
+    await eventually(() => worker.stats.partitions.length === 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await redis.client.send(["EXISTS", output]), 0);
+    assert.equal(await pending(redis.client, `${input}:0`, "g"), 0);
+    assert.equal(worker.stats.accepted, 0);
+  } finally {
+    await worker.stop();
+  }
+});
+
 test("redisWorker() validates its options", () => {
   const { base } = setup("worker-validate");
   assert.throws(
