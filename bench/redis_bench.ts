@@ -106,7 +106,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const loadBefore = Deno.loadavg()[0];
+const loadBefore = Deno.loadavg()[0] ?? NaN;
 const server = await startRedisServer();
 const client = new RespClient(server.url);
 const table: Record<string, Result[]> = {};
@@ -172,7 +172,7 @@ const lines = [
     version.split(" ").slice(0, 3).join(" ")
   }. Median of ${rounds} rounds. Load average (1 min) before the run: ${
     loadBefore.toFixed(1)
-  }, after: ${Deno.loadavg()[0].toFixed(1)}.`,
+  }, after: ${(Deno.loadavg()[0] ?? NaN).toFixed(1)}.`,
   "Redis, the worker processes and the benchmark share the same cores. Throughput is outputs per",
   "second between the first and the last output entry (server time), so process start-up is",
   "excluded. Latency-bound runs: each call waits on a 5 ms timer, capacity 10 per worker.",
