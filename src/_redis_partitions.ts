@@ -119,9 +119,11 @@ end
 return {'read', redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')}
 `;
 
-// KEYS: leases; ARGV: tokens. Deletes the leases still held.
+// KEYS[1]: live workers, KEYS[2..]: leases; ARGV[1]: this worker,
+// ARGV[2..]: tokens. Leaves the live set, deletes the leases still held.
 const RELEASE_SCRIPT = `
-for i = 1, #KEYS do
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]) end
 end
 return 0
@@ -169,7 +171,6 @@ export class PartitionReader {
   #acquisitions = 0;
   #next = 0;
   #wake: (() => void) | undefined;
-  #heartbeat: Promise<void> | undefined;
   readonly #groups = new Set<number>();
 
   constructor(options: PartitionReaderOptions) {
@@ -190,7 +191,7 @@ export class PartitionReader {
     if (this.#stopped.signal.aborted) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#heartbeat = this.#beat().then(
+      this.#beat().then(
         () => this.#schedule(),
         (error) => {
           if (!this.#stopped.signal.aborted) this.#options.onError(error);
@@ -201,7 +202,7 @@ export class PartitionReader {
 
   async #beat(): Promise<void> {
     const { send, input, group, consumer, partitions, leaseMs } = this.#options;
-    const keys = [`${input}:${group}:workers`];
+    const keys = [workersKey(input, group)];
     const tokens: string[] = [];
     for (let i = 0; i < partitions; i++) {
       keys.push(leaseKey(input, group, i));
@@ -328,17 +329,31 @@ export class PartitionReader {
     this.#stopped.abort();
     clearTimeout(this.#timer);
     this.#wake?.();
-    await this.#heartbeat?.catch(() => {});
+    // A heartbeat in flight is not awaited: its reply is ignored once stopped.
     const leases = [...this.#leases.values()];
     this.#leases.clear();
-    if (leases.length === 0) return;
-    const { send, input, group } = this.#options;
-    await releaseScript.run(
+    const { send, input, group, consumer } = this.#options;
+    const release = releaseScript.run(
       send,
-      leases.map((lease) => leaseKey(input, group, lease.index)),
-      leases.map((lease) => lease.token),
+      [
+        workersKey(input, group),
+        ...leases.map((lease) => leaseKey(input, group, lease.index)),
+      ],
+      [consumer, ...leases.map((lease) => lease.token)],
     ).catch(() => {});
+    // Best effort: a client that queues commands while Redis is down must not
+    // hold the stop; the leases then expire by themselves.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      release,
+      new Promise((resolve) => timer = setTimeout(resolve, 1_000)),
+    ]);
+    clearTimeout(timer);
   }
+}
+
+function workersKey(input: string, group: string): string {
+  return `${input}:${group}:workers`;
 }
 
 function leaseKey(input: string, group: string, index: number): string {
