@@ -21,7 +21,7 @@ import type {
   AsyncFunction,
   AsyncIOOptions,
   AsyncIOStats,
-  CallContext,
+  ErrorHandler,
   Mapper,
   ResultFuture,
 } from "./types.ts";
@@ -50,8 +50,22 @@ import type {
 export interface RedisWorkerOptions extends
   Omit<
     AsyncIOOptions<RedisStreamEntry, RedisFields>,
-    "restore" | "onCheckpoint" | "writableStrategy" | "readableStrategy"
+    | "restore"
+    | "onCheckpoint"
+    | "writableStrategy"
+    | "readableStrategy"
+    | "onError"
   > {
+  /**
+   * What happens to an entry that failed for good (after its retries, or on
+   * a timeout without a fallback): `"fail"` stops the worker with the error
+   * and leaves the entry pending; an {@linkcode ErrorHandler} gives the
+   * entry's outputs instead (returning nothing commits it with none). It
+   * takes precedence over `deadLetter`.
+   *
+   * @default {"fail", or dead-lettering when `deadLetter` is set}
+   */
+  onError?: "fail" | ErrorHandler<RedisStreamEntry, RedisFields>;
   /** Sends one command; see {@linkcode RedisSend}. */
   send: RedisSend;
   /**
@@ -100,10 +114,10 @@ export interface RedisWorkerOptions extends
    */
   pollMs?: number;
   /**
-   * A stream for inputs that cannot be processed: the entries `fn` failed
-   * on after its last retry (or timed out on without `onTimeout`), whose
-   * outputs are malformed, or that were deleted from the input stream
-   * while pending. Each dead letter has fields `stream`, `id`, `error` and
+   * A stream for inputs that cannot be processed: the entries that failed
+   * for good (`fn` failed after its last retry, or timed out without
+   * `onTimeout`; malformed outputs count as failures), and those deleted
+   * from the input stream while pending. Each dead letter has fields `stream`, `id`, `error` and
    * `fields` (the input's fields as JSON), and is committed atomically with
    * the input's acknowledgement. Without it such an input fails the worker
    * with a clear error and stays pending.
@@ -255,8 +269,12 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ...(doneRetentionMs === undefined ? {} : { doneRetentionMs }),
     ...(batchSize === undefined ? {} : { batchSize }),
   }, WHERE);
-  const { onTimeout: _onTimeout, retry: _retry, ...engineOptions } =
-    asyncOptions;
+  const {
+    onTimeout: _onTimeout,
+    retry: _retry,
+    onError: _onError,
+    ...engineOptions
+  } = asyncOptions;
   const counts = { committed: 0, duplicates: 0, deadLettered: 0 };
   const halt = new AbortController();
   const stopReason = new DOMException("redisWorker stopped", "AbortError");
@@ -264,13 +282,19 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ? halt.signal
     : AbortSignal.any([userSignal, halt.signal]);
 
+  const onError: unknown = asyncOptions.onError;
+  if (
+    onError !== undefined && onError !== "fail" &&
+    typeof onError !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${WHERE} as onError must be "fail" or a function: current value is ${
+        describe(onError)
+      }`,
+    );
+  }
   // Before anything starts: the source talks to Redis once constructed.
-  const wrapped = wrapFunction(
-    fn,
-    asyncOptions,
-    target.deadLetter,
-    halt.signal,
-  );
+  const wrapped = wrapFunction(fn);
 
   const onDeleted = async (stream: string, ids: string[]) => {
     if (target.deadLetter === undefined) {
@@ -430,49 +454,29 @@ function deadLetterOf(entry: RedisStreamEntry, error: unknown): RedisCommit {
   };
 }
 
+function commitOf(entry: RedisStreamEntry, outputs: unknown): RedisCommit {
+  return {
+    stream: entry.stream,
+    id: entry.id,
+    outputs: outputsOf(entry, outputs),
+  };
+}
+
 /**
  * Turns `fn` into one that completes each entry with a single RedisCommit,
- * so all of an entry's outputs reach the sink together. With a dead-letter
- * stream, a failure that will not be retried becomes a dead letter.
+ * so all of an entry's outputs reach the sink together. Malformed outputs
+ * fail the attempt, as a throw would.
  */
 function wrapFunction(
   fn:
     | Mapper<RedisStreamEntry, RedisFields>
     | AsyncFunction<RedisStreamEntry, RedisFields>,
-  options: Options,
-  deadLetter: string | undefined,
-  halted: AbortSignal,
 ):
   | Mapper<RedisStreamEntry, RedisCommit>
   | AsyncFunction<RedisStreamEntry, RedisCommit> {
-  const maxAttempts = options.retry?.maxAttempts ?? 1;
-  const retryOnError = options.retry?.retryOnError ?? (() => true);
-  const failed = (
-    entry: RedisStreamEntry,
-    error: unknown,
-    context: CallContext,
-  ): RedisCommit => {
-    if (
-      deadLetter === undefined || halted.aborted ||
-      (context.attempt < maxAttempts && retryOnError(error, entry))
-    ) {
-      throw error;
-    }
-    return deadLetterOf(entry, error);
-  };
   if (typeof fn === "function") {
-    return async (entry, context) => {
-      try {
-        const output = await fn(entry, context);
-        return {
-          stream: entry.stream,
-          id: entry.id,
-          outputs: outputsOf(entry, [output]),
-        };
-      } catch (error) {
-        return failed(entry, error, context);
-      }
-    };
+    return async (entry, context) =>
+      commitOf(entry, [await fn(entry, context)]);
   }
   if (typeof fn !== "object" || fn === null) {
     throw new TypeError(
@@ -482,41 +486,6 @@ function wrapFunction(
     );
   }
   const object: AsyncFunction<RedisStreamEntry, RedisFields> = fn;
-  const adapt = (
-    entry: RedisStreamEntry,
-    result: ResultFuture<RedisCommit>,
-  ): ResultFuture<RedisFields> => ({
-    get signal() {
-      return result.signal;
-    },
-    get attempt() {
-      return result.attempt;
-    },
-    complete(outputs) {
-      let commit: RedisCommit;
-      try {
-        commit = {
-          stream: entry.stream,
-          id: entry.id,
-          outputs: outputsOf(entry, outputs),
-        };
-      } catch (error) {
-        this.completeExceptionally(error);
-        return;
-      }
-      result.complete([commit]);
-    },
-    completeExceptionally(error) {
-      let commit: RedisCommit;
-      try {
-        commit = failed(entry, error, result);
-      } catch (rethrown) {
-        result.completeExceptionally(rethrown);
-        return;
-      }
-      result.complete([commit]);
-    },
-  });
   const wrapped: AsyncFunction<RedisStreamEntry, RedisCommit> = {
     asyncInvoke: (entry, result) =>
       object.asyncInvoke(entry, adapt(entry, result)),
@@ -527,51 +496,61 @@ function wrapFunction(
   if (timeout !== undefined) {
     wrapped.timeout = (entry, result) =>
       timeout.call(object, entry, adapt(entry, result));
-  } else if (deadLetter !== undefined) {
-    wrapped.timeout = (entry, result) =>
-      result.complete([
-        deadLetterOf(entry, new DOMException("Timed out", "TimeoutError")),
-      ]);
   }
   return wrapped;
 }
 
-/** The options whose callbacks see outputs: translated to RedisCommits. */
+/** A ResultFuture of outputs over one of the entry's single commit. */
+function adapt(
+  entry: RedisStreamEntry,
+  result: ResultFuture<RedisCommit>,
+): ResultFuture<RedisFields> {
+  return {
+    get signal() {
+      return result.signal;
+    },
+    get attempt() {
+      return result.attempt;
+    },
+    complete(outputs) {
+      let commit: RedisCommit;
+      try {
+        commit = commitOf(entry, outputs);
+      } catch (error) {
+        result.completeExceptionally(error);
+        return;
+      }
+      result.complete([commit]);
+    },
+    completeExceptionally: (error) => result.completeExceptionally(error),
+  };
+}
+
+/** The options whose callbacks see outputs, translated to RedisCommits. */
 function wrapPolicies(
   options: Options,
   deadLetter: string | undefined,
 ): Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> {
   const policies: Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> = {};
-  const { onTimeout, retry } = options;
+  const { onTimeout, retry, onError } = options;
   if (onTimeout !== undefined) {
     policies.onTimeout = (entry, result) =>
-      onTimeout(entry, {
-        get signal() {
-          return result.signal;
-        },
-        get attempt() {
-          return result.attempt;
-        },
-        complete: (outputs) =>
-          result.complete([{
-            stream: entry.stream,
-            id: entry.id,
-            outputs: outputsOf(entry, outputs),
-          }]),
-        completeExceptionally: (error) => result.completeExceptionally(error),
-      });
-  } else if (deadLetter !== undefined) {
-    policies.onTimeout = (entry, result) =>
-      result.complete([
-        deadLetterOf(entry, new DOMException("Timed out", "TimeoutError")),
-      ]);
+      onTimeout(entry, adapt(entry, result));
+  }
+  if (typeof onError === "function") {
+    policies.onError = async (error, entry, context) => {
+      const outputs = await onError(error, entry, context);
+      // Nothing: the entry is dropped on purpose, so it is committed empty.
+      return [commitOf(entry, outputs ?? [])];
+    };
+  } else if (onError === undefined && deadLetter !== undefined) {
+    policies.onError = (error, entry) => [deadLetterOf(entry, error)];
   }
   if (retry !== undefined) {
     const { retryOnResult, ...rest } = retry;
     policies.retry = retryOnResult === undefined ? rest : {
       ...rest,
       retryOnResult: (results, entry) =>
-        !results.some((r) => r.deadLetter !== undefined) &&
         retryOnResult(results.flatMap((r) => r.outputs), entry),
     };
   }

@@ -42,9 +42,20 @@ async function runUntil(
 ) {
   const worker = redisWorker(options);
   try {
-    await eventually(async () =>
-      Number(await redis.client.send(["XLEN", stream])) >= outputs
-    );
+    // Enough outputs, and every entry read so far committed.
+    const inputs = options.partitions === undefined
+      ? [options.input]
+      : Array.from({ length: options.partitions }, (_, p) =>
+        `${options.input}:${p}`);
+    await eventually(async () => {
+      if (Number(await redis.client.send(["XLEN", stream])) < outputs) {
+        return false;
+      }
+      for (const input of inputs) {
+        if (await pending(redis.client, input, options.group) > 0) return false;
+      }
+      return true;
+    });
   } finally {
     await worker.stop();
   }
@@ -107,7 +118,7 @@ test("redisWorker() retries, times out to a fallback and rate-limits inside a wo
     },
     retry: { maxAttempts: 2 },
     timeout: 200,
-    onTimeout: (entry, result) => result.complete([{ n: "timeout" }]),
+    onTimeout: (_entry, result) => result.complete([{ n: "timeout" }]),
     rateLimit: { limit: 10, interval: 50 },
   }, 30);
   const outputs = (await readAll(redis.client, output)).map((e) => e.fields.n);
@@ -217,6 +228,53 @@ test("redisWorker() dead-letters an output that is not an object of strings", as
   );
   const [dead] = await readAll(redis.client, deadLetter);
   assert.match(dead!.fields.error!, /each a string/);
+});
+
+test("redisWorker() dead-letters an entry whose timeout ran out without a fallback", async () => {
+  const { input, output, deadLetter, base } = setup("worker-timeout-dead");
+  await addEntries(redis.client, input, 3);
+  await runUntil(
+    {
+      ...base,
+      deadLetter,
+      timeout: 100,
+      fn: (entry) =>
+        entry.fields.n === "1"
+          ? new Promise<RedisFields>(() => {})
+          : double(entry),
+    },
+    1,
+    deadLetter,
+  );
+  await eventually(async () =>
+    Number(await redis.client.send(["XLEN", output])) === 2
+  );
+  const [dead] = await readAll(redis.client, deadLetter);
+  assert.equal(dead?.fields.fields, JSON.stringify({ n: "1" }));
+  assert.equal(await pending(redis.client, input, "g"), 0);
+});
+
+test("redisWorker() commits what an onError handler gives, and an empty commit when it gives nothing", async () => {
+  const { input, output, deadLetter, base } = setup("worker-on-error");
+  await addEntries(redis.client, input, 4);
+  const worker = await runUntil({
+    ...base,
+    deadLetter, // the handler takes precedence
+    fn: (entry) => {
+      if (Number(entry.fields.n) % 2 === 1) throw new Error("odd");
+      return double(entry);
+    },
+    onError: (error, entry) =>
+      entry.fields.n === "1"
+        ? [{ n: `fallback: ${(error as Error).message}` }]
+        : undefined,
+  }, 3);
+  assert.deepEqual(
+    (await readAll(redis.client, output)).map((e) => e.fields.n).sort(),
+    ["0", "4", "fallback: odd"],
+  );
+  assert.equal(await redis.client.send(["EXISTS", deadLetter]), 0);
+  assert.equal(worker.stats.failed, 2);
 });
 
 test("redisWorker() dead-letters entries deleted from the stream while pending", async () => {
@@ -345,6 +403,10 @@ test("redisWorker() validates its options", () => {
   assert.throws(
     () => redisWorker({ ...base, input: "", fn: double }),
     TypeError,
+  );
+  assert.throws(
+    () => redisWorker({ ...base, fn: double, onError: "settle" as never }),
+    /Cannot construct redisWorker as onError must be "fail" or a function: current value is "settle"/,
   );
   assert.throws(
     () => redisWorker({ ...base, fn: double, partitions: 0 }),
