@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { createClient } from "redis";
+import { createClient } from "npm:redis@6.3.1";
 import {
   type AsyncFunction,
   AsyncIOTransformStream,
