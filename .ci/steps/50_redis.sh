@@ -60,7 +60,7 @@ for name in Ada Grace Edsger Barbara Donald Frances John Katherine Alan; do
 done
 
 REDIS_URL="redis://127.0.0.1:$port" timeout 600 \
-  deno test --allow-net=127.0.0.1 --allow-env --allow-read --allow-run \
-  --allow-write tests/redis/
+  deno test --lock=dev_deps.lock --allow-net=127.0.0.1 --allow-env --allow-read \
+  --allow-run --allow-write tests/redis/
 
 timeout 300 deno task demo:redis --events 5000 --scaling-events 2000
