@@ -151,7 +151,10 @@ export interface RedisWorkerStats extends AsyncIOStats {
   readonly committed: number;
   /** Inputs that another worker had committed first: dropped. */
   readonly duplicates: number;
-  /** Inputs written to the dead-letter stream. */
+  /**
+   * Inputs sent to the dead-letter stream (a duplicate of one that another
+   * worker committed first counts here too, but is not written twice).
+   */
   readonly deadLettered: number;
   /** The partitions this worker leases now (partitioned mode). */
   readonly partitions: readonly number[];
@@ -363,7 +366,11 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     wrapped,
     {
       ...engineOptions,
-      ...wrapPolicies(asyncOptions, target.deadLetter),
+      ...wrapPolicies(
+        asyncOptions,
+        target.deadLetter,
+        () => counts.deadLettered++,
+      ),
       signal,
     },
   );
@@ -371,17 +378,8 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     counts.committed += committed;
     counts.duplicates += duplicates;
   }).writable();
-  let deadLettered = 0;
-  const counted = new TransformStream<RedisCommit, RedisCommit>({
-    transform(item, controller) {
-      if (item.deadLetter !== undefined) deadLettered++;
-      controller.enqueue(item);
-    },
-  });
-
   const done = source
     .pipeThrough(transform, { signal })
-    .pipeThrough(counted, { signal })
     .pipeTo(sink, { signal })
     .then(
       () => undefined,
@@ -404,7 +402,6 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       return {
         ...transform.stats,
         ...counts,
-        deadLettered: counts.deadLettered + deadLettered,
         partitions: reader?.owned ?? [],
       };
     },
@@ -530,6 +527,7 @@ function adapt(
 function wrapPolicies(
   options: Options,
   deadLetter: string | undefined,
+  onDeadLetter: () => void,
 ): Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> {
   const policies: Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> = {};
   const { onTimeout, retry, onError } = options;
@@ -544,7 +542,10 @@ function wrapPolicies(
       return [commitOf(entry, outputs ?? [])];
     };
   } else if (onError === undefined && deadLetter !== undefined) {
-    policies.onError = (error, entry) => [deadLetterOf(entry, error)];
+    policies.onError = (error, entry) => {
+      onDeadLetter();
+      return [deadLetterOf(entry, error)];
+    };
   }
   if (retry !== undefined) {
     const { retryOnResult, ...rest } = retry;
