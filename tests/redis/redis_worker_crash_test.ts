@@ -80,6 +80,10 @@ async function crashRun(name: string, partitions?: number) {
     await pool.stop();
   }
   const verdict = await verifyOutputs(client.send, output, COUNT);
+  // For the CI log: how much chaos this run saw.
+  console.log(
+    `${name}: ${pool.kills} SIGKILLs, ${pool.stalls} SIGSTOP stalls, ${pool.restarts} restarts, ${verdict.outputs} outputs`,
+  );
   return {
     verdict,
     pool,
