@@ -12,6 +12,7 @@ import { type AsyncIOOptions, AsyncIOTransformStream } from "../mod.ts";
 import { deferred, settle } from "./_deferred.ts";
 
 const N = "document" in globalThis ? 100_000 : 1_000_000;
+const COUNT = N.toLocaleString("en-US");
 /** Seconds, not milliseconds, per case: Bun's default 5 s is too short. */
 const SLOW = { timeout: 120_000 };
 
@@ -53,7 +54,7 @@ async function run(
 }
 
 test(
-  "AsyncIOTransformStream() emits 1,000,000 synchronous results in order with concurrency 1",
+  `AsyncIOTransformStream() emits ${COUNT} synchronous results in order with concurrency 1`,
   SLOW,
   async () => {
     const count = await run(
@@ -67,7 +68,7 @@ test(
 );
 
 test(
-  "AsyncIOTransformStream() emits 1,000,000 synchronous results of one key in order",
+  `AsyncIOTransformStream() emits ${COUNT} synchronous results of one key in order`,
   SLOW,
   async () => {
     const count = await run(
@@ -81,7 +82,7 @@ test(
 );
 
 test(
-  "AsyncIOTransformStream() emits 1,000,000 synchronous results unordered, each once",
+  `AsyncIOTransformStream() emits ${COUNT} synchronous results unordered, each once`,
   SLOW,
   async () => {
     const seen = new Uint8Array(N);
@@ -97,7 +98,7 @@ test(
 );
 
 test(
-  "AsyncIOTransformStream() emits 1,000,000 results in order when most are cache hits at capacity 1000",
+  `AsyncIOTransformStream() emits ${COUNT} results in order when most are cache hits at capacity 1000`,
   SLOW,
   async () => {
     // Every thousandth input misses the cache and waits a macrotask.
