@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type AsyncIOOptions, AsyncIOTransformStream } from "../mod.ts";
-import { within } from "./_stop_scenarios.ts";
+import { within } from "./_within.ts";
 
 async function startsOf(
   options: AsyncIOOptions<number, number>,
