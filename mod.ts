@@ -43,6 +43,15 @@ export { AsyncIOTransformStream } from "./src/async_io_transform_stream.ts";
 export { orderedWait, unorderedWait } from "./src/wait.ts";
 export { Watermark } from "./src/watermark.ts";
 export { CheckpointBarrier } from "./src/checkpoint_barrier.ts";
+export { aimd, gradient2, vegas } from "./src/concurrency_limit.ts";
+export type {
+  AimdOptions,
+  ConcurrencyLimit,
+  ConcurrencySample,
+  Gradient2Options,
+  LimitBounds,
+  VegasOptions,
+} from "./src/concurrency_limit.ts";
 export type {
   AsyncFunction,
   AsyncIOFunction,
