@@ -462,8 +462,9 @@ class Gradient2Limit extends BoundedLimit {
   readonly #rttTolerance: number;
   readonly #longWindow: number;
   readonly #queueSize: number;
-  /** The long-term latency: a plain mean over the first 10 windows, then an EMA. */
+  /** The long-term latency: the mean of the first 10 windows, then an EMA. */
   #longRtt = 0;
+  #warmupSum = 0;
   #warmup = 0;
 
   constructor(options: Gradient2Options) {
@@ -519,8 +520,9 @@ class Gradient2Limit extends BoundedLimit {
 
   #addLong(rtt: number): number {
     if (this.#warmup < 10) {
-      this.#warmup++;
-      this.#longRtt += (rtt - this.#longRtt) / this.#warmup;
+      // As in Netflix's ExpAvgMeasurement: the warm-up mean overrides a decay.
+      this.#warmupSum += rtt;
+      this.#longRtt = this.#warmupSum / ++this.#warmup;
     } else {
       const factor = 2 / (this.#longWindow + 1);
       this.#longRtt = this.#longRtt * (1 - factor) + rtt * factor;
