@@ -54,13 +54,12 @@ export type {
 } from "./src/concurrency_limit.ts";
 export type {
   AsyncFunction,
-  AsyncIOFunction,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStateEntry,
   AsyncIOStats,
-  AsyncMapFunction,
   CallContext,
+  Mapper,
   OutputOrder,
   RateLimitOptions,
   ResultFuture,

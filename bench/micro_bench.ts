@@ -1,9 +1,14 @@
 // `deno task bench`: micro-benchmarks of the hot paths. The internal modules
 // are reached directly; the last group goes through the public API.
 import { DeadlineQueue } from "../src/_deadline_queue.ts";
-import { Element, type ElementHost, newCounters } from "../src/_element.ts";
+import {
+  Element,
+  type ElementHost,
+  newCounters,
+  SignalSource,
+} from "../src/_element.ts";
 import { Fifo } from "../src/_fifo.ts";
-import { configOf } from "../src/_options.ts";
+import { configOf } from "../src/_config.ts";
 import { OrderedQueue } from "../src/_ordered_queue.ts";
 import { ElementList } from "../src/_queue.ts";
 import { UnorderedQueue } from "../src/_unordered_queue.ts";
@@ -29,10 +34,11 @@ function host(
       ? undefined
       : new DeadlineQueue<Element<number, number>>(timeout),
     attemptDeadlines: undefined,
+    signals: new SignalSource(timeout === undefined),
     requestStart: (element: Element<number, number>) => element.start(),
     callEnded: () => {},
     completed,
-    failed: (error: unknown) => {
+    failed: (_element: Element<number, number>, error: unknown) => {
       throw error;
     },
   };
@@ -51,44 +57,39 @@ Deno.bench("ElementList: append then remove 100", { group: "queue" }, () => {
   for (const element of elements) list.remove(element);
 });
 
+// Elements reach DONE through the real state machine (a synchronous
+// function), and the host hands them to the queue under test.
+function queueBench(
+  queue: OrderedQueue<number, number> | UnorderedQueue<number, number>,
+  reverse: boolean,
+) {
+  const completing = host(undefined, (element) => queue.completed(element));
+  const batch = Array.from(
+    { length: BATCH },
+    (_, i) => new Element<number, number>(completing, i),
+  );
+  for (const element of batch) queue.push(element);
+  if (reverse) batch.reverse();
+  for (const element of batch) element.start();
+}
+
 Deno.bench(
   "OrderedQueue: push 100, complete in order",
   { group: "queue", baseline: true },
-  () => {
-    const queue = new OrderedQueue<number, number>(() => true);
-    for (const element of elements) {
-      element.state = 1;
-      queue.push(element);
-    }
-    for (const element of elements) {
-      element.state = 4;
-      queue.completed(element);
-    }
-  },
+  () => queueBench(new OrderedQueue<number, number>(() => true), false),
 );
 
 Deno.bench(
   "OrderedQueue: push 100, complete in reverse",
   { group: "queue" },
-  () => {
-    const queue = new OrderedQueue<number, number>(() => true);
-    for (const element of elements) {
-      element.state = 1;
-      queue.push(element);
-    }
-    for (let i = elements.length - 1; i >= 0; i--) {
-      const element = elements[i]!;
-      element.state = 4;
-      queue.completed(element);
-    }
-  },
+  () => queueBench(new OrderedQueue<number, number>(() => true), true),
 );
 
-Deno.bench("UnorderedQueue: push 100, complete 100", { group: "queue" }, () => {
-  const queue = new UnorderedQueue<number, number>(() => true);
-  for (const element of elements) queue.push(element);
-  for (const element of elements) queue.completed(element);
-});
+Deno.bench(
+  "UnorderedQueue: push 100, complete 100",
+  { group: "queue" },
+  () => queueBench(new UnorderedQueue<number, number>(() => true), false),
+);
 
 Deno.bench("DeadlineQueue: add then remove 100", { group: "queue" }, () => {
   const deadlines = new DeadlineQueue<Element<number, number>>(60_000);

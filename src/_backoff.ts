@@ -1,14 +1,21 @@
 // The delay before a retry. It depends only on the attempt number and the
 // policy, so no state is shared between elements.
-import type { RetryPolicy } from "./_options.ts";
+
+/** The numbers that shape the delays between attempts. */
+export interface BackoffPolicy {
+  readonly delay: number;
+  readonly multiplier: number;
+  readonly maxDelay: number;
+  readonly jitter: number;
+}
 
 /**
  * The delay in ms before attempt `attempt + 1`:
  * `min(delay * multiplier ** (attempt - 1), maxDelay)`, of which the fraction
  * `jitter` is drawn at random.
  */
-export function retryDelay<I, O>(
-  policy: RetryPolicy<I, O>,
+export function retryDelay(
+  policy: BackoffPolicy,
   attempt: number,
   random: () => number = Math.random,
 ): number {

@@ -1,28 +1,35 @@
 // The lifecycle of one accepted input, as one explicit state machine. Every
-// race (a late result against a timeout, a retry against a cancel, a second
-// completion) is decided here, by checking the state and the current attempt.
-import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
-import type { Config } from "./_options.ts";
+// race (a late result against a timeout, a retry against a stop, a second
+// completion, a completion from inside an abort listener) is decided here.
+//
+// The rule that settles them all: an attempt is detached (`#current` cleared,
+// its call slot released) *before* any user code runs for it, whether that
+// code is an abort listener, an iterator or a retry predicate. A completion
+// that arrives afterwards finds the attempt no longer current and is ignored,
+// and a stop that arrives meanwhile finds no call left to release.
 import { retryDelay } from "./_backoff.ts";
+import type { Config } from "./_config.ts";
+import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
 import { describe } from "./_describe.ts";
-import type { ResultFuture } from "./types.ts";
+import { Timer } from "./_timer.ts";
+import type { CallContext, ResultFuture } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
-/** Accepted; waiting for its key, the rate limit or a restore to start. */
-export const QUEUED = 0;
+/** Accepted; waiting for its key, a call slot or the rate limit. */
+const QUEUED = 0;
 /** An attempt is in flight. */
-export const RUNNING = 1;
-/** Waiting for the delay before a retry (or, after it, for the rate limit). */
-export const BACKOFF = 2;
+const RUNNING = 1;
+/** Waiting for the delay before a retry (or, after it, for a slot). */
+const BACKOFF = 2;
 /** The total timeout ran out and the timeout handler may still complete it. */
-export const TIMING_OUT = 3;
+const TIMING_OUT = 3;
 /** Completed; its outputs wait for their turn to be emitted. */
-export const DONE = 4;
+const DONE = 4;
 /** Completed exceptionally; the stream fails with its error. */
-export const FAILED = 5;
-/** The stream ended (error or cancel) before this element completed. */
-export const ABORTED = 6;
-export type ElementState = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+const FAILED = 5;
+/** The stream stopped before this element completed. */
+const ABORTED = 6;
+type State = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 
 /** How an attempt settled. */
 const ONE = 0; // the function form's single output
@@ -37,6 +44,7 @@ export interface Counters {
   emitted: number;
   outputs: number;
   timedOut: number;
+  failedAttempts: number;
   failed: number;
   retries: number;
   rateLimited: number;
@@ -50,48 +58,45 @@ export function newCounters(): Counters {
     emitted: 0,
     outputs: 0,
     timedOut: 0,
+    failedAttempts: 0,
     failed: 0,
     retries: 0,
     rateLimited: 0,
   };
 }
 
-/** What an element needs from the operator that owns it. */
+/** What an element needs from the engine that owns it. */
 export interface ElementHost<I, O> {
   readonly config: Config<I, O>;
+  readonly counters: Counters;
   readonly deadlines: DeadlineQueue<Element<I, O>> | undefined;
   readonly attemptDeadlines: DeadlineQueue<Attempt<I, O>> | undefined;
-  readonly counters: Counters;
-  /** The element may start its next attempt once the rate limit allows. */
+  readonly signals: SignalSource;
+  /** The element wants a call slot for its next attempt. */
   requestStart(element: Element<I, O>): void;
-  /** An attempt stopped running, so another call may start. */
+  /** An attempt stopped holding its call slot. */
   callEnded(): void;
   /** The element reached DONE. */
   completed(element: Element<I, O>): void;
-  /** The element reached FAILED; the stream must fail with `error`. */
-  failed(error: unknown): void;
+  /** The element failed for good; the stream must fail with `error`. */
+  failed(element: Element<I, O>, error: unknown): void;
 }
 
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  value instanceof Promise ||
-  (value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function");
-
 export class Element<I, O> implements DeadlineNode<Element<I, O>> {
-  readonly host: ElementHost<I, O>;
+  readonly #host: ElementHost<I, O>;
   readonly input: I;
   /** Set for a watermark, which is DONE from the start and has no input. */
   readonly marker: Watermark | undefined;
-  state: ElementState;
-  attempts = 0;
-  current: Attempt<I, O> | undefined = undefined;
-  /** A single output, or an array of them when `many` is set. */
-  outputs: unknown = undefined;
-  many = false;
-  #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #state: State;
+  #attempts = 0;
+  #current: Attempt<I, O> | undefined = undefined;
+  /** A single output, or an array of them when `#many` is set. */
+  #outputs: unknown = undefined;
+  #many = false;
+  #backoffTimer: Timer | undefined = undefined;
 
-  // Intrusive links, so the queues allocate nothing per element.
+  // Intrusive links owned by the queues and the dispatcher, so that they
+  // allocate nothing per element.
   prev: Element<I, O> | undefined = undefined;
   next: Element<I, O> | undefined = undefined;
   deadline = 0;
@@ -105,77 +110,196 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   nextSameKey: Element<I, O> | undefined = undefined;
 
   constructor(host: ElementHost<I, O>, input: I, marker?: Watermark) {
-    this.host = host;
+    this.#host = host;
     this.input = input;
     this.marker = marker;
-    this.state = marker === undefined ? QUEUED : DONE;
+    this.#state = marker === undefined ? QUEUED : DONE;
   }
 
-  /** Re-read after user code ran, which may have ended the stream. */
+  /** Read after user code ran, which may have stopped the stream. */
   get #aborted(): boolean {
-    return this.state === ABORTED;
+    return this.#state === ABORTED;
   }
 
+  get done(): boolean {
+    return this.#state === DONE;
+  }
+
+  /** Whether a call slot may start this element's next attempt now. */
   get startable(): boolean {
-    return (this.state === QUEUED || this.state === BACKOFF) &&
-      this.#backoffTimer === undefined;
+    return (this.#state === QUEUED || this.#state === BACKOFF) &&
+      this.#backoffTimer?.armed !== true;
   }
 
-  /** QUEUED or BACKOFF → RUNNING: starts the next attempt. */
+  /** Hands the outputs to `emit` one by one; returns how many there were. */
+  emitOutputs(emit: (output: O) => boolean): number {
+    if (!this.#many) return emit(this.#outputs as O) ? 1 : -1;
+    const outputs = this.#outputs as O[];
+    for (let i = 0; i < outputs.length; i++) {
+      if (!emit(outputs[i]!)) return -1;
+    }
+    return outputs.length;
+  }
+
+  /** Releases the outputs once they have left the stream. */
+  emitted(): void {
+    this.#outputs = undefined;
+  }
+
+  /** QUEUED or BACKOFF → RUNNING: starts the next attempt, running user code. */
   start(): void {
-    const host = this.host;
-    const attempt = new Attempt<I, O>(this, ++this.attempts);
-    this.current = attempt;
-    this.state = RUNNING;
+    const host = this.#host;
+    const attempt = new Attempt<I, O>(
+      this,
+      ++this.#attempts,
+      host.signals.next(),
+    );
+    this.#current = attempt;
+    this.#state = RUNNING;
     host.counters.inFlight++;
-    if (this.attempts === 1) host.deadlines?.add(this);
+    if (this.#attempts === 1) host.deadlines?.add(this);
     else host.counters.retries++;
     host.attemptDeadlines?.add(attempt);
-    host.config.invoke(this.input, attempt);
+    const { mapper, asyncFunction } = host.config;
+    let returned: unknown;
+    try {
+      returned = mapper !== undefined
+        ? mapper(this.input, attempt.context())
+        : asyncFunction!.asyncInvoke(this.input, attempt.future());
+    } catch (error) {
+      return this.settle(attempt, ERROR, error);
+    }
+    attempt.follow(returned, mapper !== undefined);
   }
 
   /**
-   * The single place where an attempt's outcome is decided. User code runs
-   * in here (an iterable's iterator, the retry predicates) and may end the
-   * stream; the state is checked after each, so an aborted element stays so.
+   * The single place where a current attempt's outcome is decided. A late,
+   * duplicate or stale completion (the first one won already, or the attempt
+   * was detached by a timeout or a stop) is ignored.
    */
   settle(attempt: Attempt<I, O>, outcome: Outcome, payload: unknown): void {
-    // A late, duplicate or stale completion: the first one won already.
-    if (attempt !== this.current) return;
-    this.current = undefined;
-    const host = this.host;
-    const timingOut = this.state === TIMING_OUT; // its call ended in expire()
-    if (!timingOut) {
-      host.counters.inFlight--;
-      host.attemptDeadlines?.remove(attempt);
+    if (attempt !== this.#current) return;
+    this.#current = undefined;
+    const final = this.#state === TIMING_OUT; // its call ended in expire()
+    if (!final) {
+      this.#host.counters.inFlight--;
+      this.#host.attemptDeadlines?.remove(attempt);
     }
+    this.#decide(outcome, payload, final);
+  }
+
+  /** The total timeout ran out (called by the deadline queue). */
+  expire(): void {
+    const host = this.#host;
+    const wasRunning = this.#state === RUNNING;
+    if (!wasRunning && this.#state !== BACKOFF) return;
+    const timeoutError = new DOMException(
+      `The element timed out after ${host.config.timeout} ms`,
+      "TimeoutError",
+    );
+    this.#state = TIMING_OUT;
+    host.counters.timedOut++;
+    if (wasRunning) {
+      const attempt = this.#detach();
+      attempt.abort(timeoutError);
+      if (this.#aborted) return; // an abort listener stopped the stream
+    } else {
+      this.#backoffTimer!.clear();
+    }
+    host.callEnded();
+    const handler = host.config.timeoutHandler;
+    if (handler === undefined) return this.#fail(timeoutError);
+    const aborted = new AbortController();
+    aborted.abort(timeoutError);
+    const future = new Attempt<I, O>(this, this.#attempts, aborted);
+    this.#current = future;
+    let returned: unknown;
+    try {
+      returned = handler(this.input, future.future());
+    } catch (error) {
+      return this.settle(future, ERROR, error);
+    }
+    // Left incomplete by the handler: the element fails with the timeout.
+    if (isThenable(returned)) {
+      Promise.resolve(returned).then(
+        () => this.settle(future, ERROR, timeoutError),
+        (error) => this.settle(future, ERROR, error),
+      );
+    } else {
+      this.settle(future, ERROR, timeoutError);
+    }
+  }
+
+  /** An attempt's own time budget ran out: a failed, retryable attempt. */
+  attemptExpired(attempt: Attempt<I, O>): void {
+    if (attempt !== this.#current || this.#state !== RUNNING) return;
+    const error = new DOMException(
+      `The attempt timed out after ${this.#host.config.attemptTimeout} ms`,
+      "TimeoutError",
+    );
+    this.#detach();
+    attempt.abort(error);
+    if (this.#aborted) return;
+    this.#decide(ERROR, error, false);
+  }
+
+  /** The stream stopped: abort whatever runs; the input stays for snapshots. */
+  abort(reason: unknown): void {
+    const attempt = this.#current;
+    this.#current = undefined;
+    if (this.#state === RUNNING && attempt !== undefined) {
+      this.#host.counters.inFlight--;
+    }
+    this.#backoffTimer?.clear();
+    if (this.#state < DONE) this.#state = ABORTED;
+    attempt?.abort(reason); // last: its listeners find the element aborted
+  }
+
+  /** Fails the element for a reason found outside its calls (its key threw). */
+  failBeforeStart(error: unknown): void {
+    this.#state = FAILED;
+    this.#host.failed(this, error);
+  }
+
+  /** Releases the running attempt's call slot before its signal aborts. */
+  #detach(): Attempt<I, O> {
+    const attempt = this.#current!;
+    this.#current = undefined;
+    this.#host.counters.inFlight--;
+    this.#host.attemptDeadlines?.remove(attempt);
+    return attempt;
+  }
+
+  /**
+   * Decides what follows an attempt that no longer holds its slot. User code
+   * runs in here (an iterable's iterator, the retry predicates) and may stop
+   * the stream, so the state is checked after each.
+   */
+  #decide(outcome: Outcome, payload: unknown, final: boolean): void {
     if (outcome === MANY) {
-      const outputs = toOutputs(payload);
-      if (outputs === undefined) {
+      try {
+        payload = toArray(payload);
+      } catch (error) {
         outcome = ERROR;
-        payload = new TypeError(
-          `Cannot complete the element as results must be iterable: current value is ${
-            describe(payload)
-          }`,
-        );
-      } else {
-        payload = outputs;
+        payload = error;
       }
     }
     if (this.#aborted) return;
-    if (timingOut) {
+    if (final) {
       // The timeout handler's verdict is final: no retry after the budget.
       if (outcome === ERROR) this.#fail(payload);
       else this.#finish(outcome, payload);
       return;
     }
-    if (outcome === ERROR) host.counters.failed++;
-    let retry: boolean;
+    const host = this.#host;
+    if (outcome === ERROR) host.counters.failedAttempts++;
+    let retry = false;
     try {
       retry = this.#shouldRetry(outcome, payload);
     } catch (error) {
       // A throwing retry predicate fails the element with its error.
-      [retry, outcome, payload] = [false, ERROR, error];
+      outcome = ERROR;
+      payload = error;
     }
     if (this.#aborted) return;
     if (retry) this.#backoff();
@@ -184,78 +308,11 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     host.callEnded(); // only now, so a waiting input starts after the verdict
   }
 
-  /** The total timeout ran out (called by the deadline queue). */
-  expire(): void {
-    const host = this.host;
-    const wasRunning = this.state === RUNNING;
-    if (!wasRunning && this.state !== BACKOFF) return;
-    const timeoutError = new DOMException(
-      `The element timed out after ${host.config.timeout} ms`,
-      "TimeoutError",
-    );
-    // Decided before any user code runs (abort listeners, the handler), so a
-    // stream that ends meanwhile finds this element no longer holding a call.
-    this.state = TIMING_OUT;
-    host.counters.timedOut++;
-    if (wasRunning) {
-      const attempt = this.current!;
-      this.current = undefined;
-      host.counters.inFlight--;
-      host.attemptDeadlines?.remove(attempt);
-      attempt.abort(timeoutError);
-      if (this.#aborted) return; // an abort listener ended the stream
-    } else {
-      this.#clearBackoff();
-    }
-    const handler = host.config.timeoutHandler;
-    if (handler === undefined) return this.#fail(timeoutError);
-    const future = new Attempt<I, O>(this, this.attempts, timeoutError);
-    this.current = future;
-    let returned: unknown;
-    try {
-      returned = handler(this.input, future);
-    } catch (error) {
-      return this.settle(future, ERROR, error);
-    }
-    // Left incomplete by the handler: the stream fails with the timeout.
-    if (isThenable(returned)) {
-      returned.then(
-        () => this.settle(future, ERROR, timeoutError),
-        (error) => this.settle(future, ERROR, error),
-      );
-    } else {
-      this.settle(future, ERROR, timeoutError);
-    }
-    host.callEnded();
-  }
-
-  /** An attempt's own time budget ran out: a failed, retryable attempt. */
-  attemptExpired(attempt: Attempt<I, O>): void {
-    if (attempt !== this.current || this.state !== RUNNING) return;
-    const error = new DOMException(
-      `The attempt timed out after ${this.host.config.attemptTimeout} ms`,
-      "TimeoutError",
-    );
-    attempt.abort(error);
-    this.settle(attempt, ERROR, error);
-  }
-
-  /** The stream ended: stop whatever is running, keep the input for snapshots. */
-  abort(reason: unknown): void {
-    // Only a call that is still current holds a slot: settle() and expire()
-    // release theirs before they run user code that might end the stream.
-    if (this.state === RUNNING && this.current !== undefined) {
-      this.host.counters.inFlight--;
-    }
-    if (this.state === BACKOFF) this.#clearBackoff();
-    this.current?.abort(reason);
-    this.current = undefined;
-    if (this.state < DONE) this.state = ABORTED;
-  }
-
   #shouldRetry(outcome: Outcome, payload: unknown): boolean {
-    const retry = this.host.config.retry;
-    if (retry === undefined || this.attempts >= retry.maxAttempts) return false;
+    const retry = this.#host.config.retry;
+    if (retry === undefined || this.#attempts >= retry.maxAttempts) {
+      return false;
+    }
     if (outcome === ERROR) return retry.retryOnError(payload, this.input);
     if (retry.retryOnResult === undefined) return false;
     const results = outcome === ONE ? [payload as O] : payload as O[];
@@ -263,114 +320,156 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   }
 
   #backoff(): void {
-    this.state = BACKOFF;
-    const delay = retryDelay(this.host.config.retry!, this.attempts);
-    this.#backoffTimer = setTimeout(() => {
-      this.#backoffTimer = undefined;
-      if (this.state === BACKOFF) this.host.requestStart(this);
-    }, delay);
-  }
-
-  #clearBackoff(): void {
-    clearTimeout(this.#backoffTimer);
-    this.#backoffTimer = undefined;
+    this.#state = BACKOFF;
+    this.#backoffTimer ??= new Timer(() => {
+      if (this.#state === BACKOFF) this.#host.requestStart(this);
+    });
+    this.#backoffTimer.set(
+      retryDelay(this.#host.config.retry!, this.#attempts),
+    );
   }
 
   #finish(outcome: Outcome, payload: unknown): void {
-    this.state = DONE;
-    this.outputs = payload;
-    this.many = outcome === MANY;
-    this.host.deadlines?.remove(this);
-    this.host.completed(this);
+    this.#state = DONE;
+    this.#outputs = payload;
+    this.#many = outcome === MANY;
+    this.#host.deadlines?.remove(this);
+    this.#host.completed(this);
   }
 
   #fail(error: unknown): void {
-    this.state = FAILED;
-    this.host.deadlines?.remove(this);
-    this.host.failed(error);
+    this.#state = FAILED;
+    this.#host.deadlines?.remove(this);
+    this.#host.counters.failed++;
+    this.#host.failed(this, error);
   }
 }
 
 /**
- * One call of the async function: its `ResultFuture` in the object form and
- * its context in the function form. The signal is created on first access.
+ * Where attempts get their signals. With no per-call timeout, a call's
+ * signal can only abort when the whole stream stops, with the same reason
+ * for every call: then up to SHARED_SIGNAL_USES calls share one controller
+ * (an AbortController costs microseconds on some runtimes). Listeners that
+ * calls leave on it are released with it, so they stay bounded.
  */
-export class Attempt<I, O>
-  implements ResultFuture<O>, DeadlineNode<Attempt<I, O>> {
-  readonly attempt: number;
-  readonly #element: Element<I, O>;
+export class SignalSource {
+  readonly #shared: boolean;
   #controller: AbortController | undefined = undefined;
-  #aborted: boolean;
-  #reason: unknown;
+  #uses = 0;
+
+  constructor(shared: boolean) {
+    this.#shared = shared;
+  }
+
+  next(): AbortController {
+    if (!this.#shared) return new AbortController();
+    if (this.#controller === undefined || ++this.#uses > SHARED_SIGNAL_USES) {
+      this.#controller = new AbortController();
+      this.#uses = 1;
+    }
+    return this.#controller;
+  }
+}
+
+const SHARED_SIGNAL_USES = 64;
+
+/**
+ * One call of the async function. Internal: user code sees only the plain
+ * objects that `context()` and `future()` make, never this one.
+ */
+export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
+  readonly #element: Element<I, O>;
+  readonly number: number;
+  readonly #controller: AbortController;
   deadline = 0;
   prevDue: Attempt<I, O> | undefined = undefined;
   nextDue: Attempt<I, O> | undefined = undefined;
 
-  constructor(element: Element<I, O>, attempt: number, abortedWith?: unknown) {
+  constructor(
+    element: Element<I, O>,
+    number: number,
+    controller: AbortController,
+  ) {
     this.#element = element;
-    this.attempt = attempt;
-    this.#aborted = abortedWith !== undefined;
-    this.#reason = abortedWith;
+    this.number = number;
+    this.#controller = controller;
   }
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
+  /** The function form's context: own data properties only, so it spreads. */
+  context(): CallContext {
+    return { signal: this.#controller.signal, attempt: this.number };
   }
 
-  // Bound on first access, so `promise.then(result.complete)` works too;
-  // the function form never reads them and pays nothing.
-  #complete: ((results: Iterable<O>) => void) | undefined = undefined;
-  #completeExceptionally: ((error: unknown) => void) | undefined = undefined;
-
-  get complete(): (results: Iterable<O>) => void {
-    return this.#complete ??= (results) =>
-      this.#element.settle(this, MANY, results);
+  /** The object form's `ResultFuture`, with detachable methods. */
+  future(): ResultFuture<O> {
+    const element = this.#element;
+    return {
+      signal: this.#controller.signal,
+      attempt: this.number,
+      complete: (results) => element.settle(this, MANY, results),
+      completeExceptionally: (error) => element.settle(this, ERROR, error),
+    };
   }
 
-  get completeExceptionally(): (error: unknown) => void {
-    return this.#completeExceptionally ??= (error) =>
-      this.#element.settle(this, ERROR, error);
-  }
-
-  /** Settles with the function form's single output. */
-  resolve(output: O): void {
-    this.#element.settle(this, ONE, output);
-  }
-
+  /** Idempotent; a shared controller aborts only when the stream stops. */
   abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
+    this.#controller.abort(reason);
   }
 
   expire(): void {
     this.#element.attemptExpired(this);
   }
 
-  /** Wires what the user's function returned to this attempt. */
-  settleWith(returned: unknown, single: boolean): void {
-    if (isThenable(returned)) {
-      returned.then(
-        single ? (output) => this.resolve(output as O) : undefined,
-        (error) => this.completeExceptionally(error),
+  /**
+   * Wires what the user's function returned to this attempt. A thenable that
+   * is not a native promise is adopted by `Promise.resolve`, so a `then` that
+   * throws or calls back twice cannot reach the engine unguarded.
+   */
+  follow(returned: unknown, single: boolean): void {
+    const element = this.#element;
+    if (!isThenable(returned)) {
+      if (single) element.settle(this, ONE, returned);
+      return;
+    }
+    const promise = returned instanceof Promise
+      ? returned
+      : Promise.resolve(returned);
+    try {
+      promise.then(
+        single ? (output) => element.settle(this, ONE, output) : undefined,
+        (error) => element.settle(this, ERROR, error),
       );
-    } else if (single) {
-      this.resolve(returned as O);
+    } catch (error) {
+      // A native promise whose own `then` was replaced by one that throws.
+      element.settle(this, ERROR, error);
     }
   }
 }
 
-function toOutputs(results: unknown): unknown[] | undefined {
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value instanceof Promise) return true;
+  if (value === null) return false;
+  if (typeof value !== "object" && typeof value !== "function") return false;
+  try {
+    return typeof (value as { then?: unknown }).then === "function";
+  } catch {
+    return true; // a throwing `then` getter: Promise.resolve rejects with it
+  }
+}
+
+/** An iterable's values; throws what its iterator throws, or a TypeError. */
+function toArray(results: unknown): unknown[] {
   if (Array.isArray(results)) return results;
   if (
     results === null || results === undefined ||
     typeof (results as { [Symbol.iterator]?: unknown })[Symbol.iterator] !==
       "function"
-  ) return undefined;
+  ) {
+    throw new TypeError(
+      `Cannot complete the element as results must be iterable: current value is ${
+        describe(results)
+      }`,
+    );
+  }
   return Array.from(results as Iterable<unknown>);
 }

@@ -1,11 +1,11 @@
 // Ordered emission: FIFO, and only the head leaves, once it is DONE.
-import { DONE, type Element } from "./_element.ts";
+import type { Element } from "./_element.ts";
 import { ListQueue } from "./_queue.ts";
 
 export class OrderedQueue<I, O> extends ListQueue<I, O> {
   push(element: Element<I, O>): void {
     this.list.append(element);
-    if (element.state === DONE && this.list.head === element) this.#drain();
+    if (element.done && this.list.head === element) this.#drain();
   }
 
   completed(element: Element<I, O>): void {
@@ -15,7 +15,7 @@ export class OrderedQueue<I, O> extends ListQueue<I, O> {
   #drain(): void {
     const list = this.list;
     let head = list.head;
-    while (head !== undefined && head.state === DONE && this.emit(head)) {
+    while (head !== undefined && head.done && this.emit(head)) {
       list.remove(head);
       head = list.head;
     }

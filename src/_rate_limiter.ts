@@ -1,79 +1,68 @@
-// A sliding-window limit on call starts: no more than `limit` starts in any
-// window of `interval` ms. The start times of the last `limit` starts sit in
-// a ring; a new start is allowed once the oldest of them left the window.
-import { Fifo } from "./_fifo.ts";
+// At most `limit` starts in any window of `interval` ms, in O(1) memory.
+//
+// An exact sliding window must remember the last `limit` start times, which
+// costs 8 bytes per unit of limit. Here starts are counted in at most BUCKETS
+// buckets of `size` starts each, and a bucket leaves the window only when its
+// *latest* start does. That can only delay a start, never allow one early, so
+// the guarantee holds. Up to BUCKETS the limit is exact (one start a bucket);
+// above, a burst may wait up to 1/BUCKETS of a window longer than needed.
 
-const now = () => performance.now();
+const BUCKETS = 64;
 
-export class RateLimiter<T> {
+export class RateLimiter {
+  readonly #limit: number;
   readonly #interval: number;
-  readonly #starts: Float64Array;
-  #next = 0; // the ring slot of the oldest of the last `limit` starts
-  readonly #waiting = new Fifo<T>();
-  readonly #stillWaiting: (item: T) => boolean;
-  readonly #start: (item: T) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Starts per bucket. */
+  readonly #size: number;
+  /** Time of each bucket's latest start. */
+  readonly #latest: Float64Array;
+  readonly #counts: Float64Array;
+  #oldest = 0; // ring index of the oldest bucket in the window
+  #buckets = 0; // buckets in the window
+  #inWindow = 0; // starts in the window
 
-  /**
-   * @param stillWaiting Whether a queued item still wants to start; one that
-   * no longer does (it timed out or was cancelled) is dropped without using
-   * a start.
-   * @param start Called, in request order, for each waiting item whose turn
-   * has come.
-   */
-  constructor(
-    limit: number,
-    interval: number,
-    stillWaiting: (item: T) => boolean,
-    start: (item: T) => void,
-  ) {
+  constructor(limit: number, interval: number) {
+    this.#limit = limit;
     this.#interval = interval;
-    this.#starts = new Float64Array(limit).fill(-Infinity);
-    this.#stillWaiting = stillWaiting;
-    this.#start = start;
+    this.#size = Math.ceil(limit / BUCKETS);
+    const buckets = Math.ceil(limit / this.#size);
+    this.#latest = new Float64Array(buckets);
+    this.#counts = new Float64Array(buckets);
   }
 
-  /** Takes a start now if the window allows it and nobody waits before us. */
-  tryAcquire(): boolean {
-    return this.#waiting.size === 0 && this.#take(now());
-  }
-
-  /** Queues an item that could not start; `admit` is called when it may. */
-  wait(item: T): void {
-    this.#waiting.push(item);
-    if (this.#timer === undefined) this.#arm(now());
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#waiting.clear();
-  }
-
-  #take(time: number): boolean {
-    if (time - this.#starts[this.#next]! < this.#interval) return false;
-    this.#starts[this.#next] = time;
-    this.#next = (this.#next + 1) % this.#starts.length;
+  /** Takes a start at `time` if the window has room for one. */
+  tryAcquire(time: number): boolean {
+    this.#expire(time);
+    if (this.#inWindow >= this.#limit) return false;
+    const ring = this.#latest.length;
+    let newest = (this.#oldest + this.#buckets - 1) % ring;
+    if (this.#buckets === 0 || this.#counts[newest]! >= this.#size) {
+      newest = (this.#oldest + this.#buckets) % ring;
+      this.#buckets++;
+      this.#counts[newest] = 0;
+    }
+    this.#counts[newest]!++;
+    this.#latest[newest] = time;
+    this.#inWindow++;
     return true;
   }
 
-  #arm(time: number): void {
-    const wait = this.#starts[this.#next]! + this.#interval - time;
-    this.#timer = setTimeout(this.#release, Math.max(1, Math.ceil(wait)));
+  /** How many ms after `time` the next start may be taken (0 if now). */
+  waitAfter(time: number): number {
+    this.#expire(time);
+    if (this.#inWindow < this.#limit) return 0;
+    return this.#latest[this.#oldest]! + this.#interval - time;
   }
 
-  #release = (): void => {
-    this.#timer = undefined;
-    while (this.#waiting.size > 0) {
-      const item = this.#waiting.peek()!;
-      if (this.#stillWaiting(item)) {
-        if (!this.#take(now())) break;
-        this.#waiting.shift();
-        this.#start(item);
-      } else {
-        this.#waiting.shift();
-      }
+  #expire(time: number): void {
+    const latest = this.#latest;
+    while (
+      this.#buckets > 0 &&
+      time - latest[this.#oldest]! >= this.#interval
+    ) {
+      this.#inWindow -= this.#counts[this.#oldest]!;
+      this.#oldest = (this.#oldest + 1) % latest.length;
+      this.#buckets--;
     }
-    if (this.#waiting.size > 0 && this.#timer === undefined) this.#arm(now());
-  };
+  }
 }

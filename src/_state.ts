@@ -1,6 +1,6 @@
 // The snapshot format: plain data that survives JSON and structuredClone.
 import { describe } from "./_describe.ts";
-import type { AsyncIOState, AsyncIOStateEntry } from "./types.ts";
+import type { AsyncIOStateEntry } from "./types.ts";
 
 export const STATE_VERSION = 1;
 
@@ -12,8 +12,12 @@ function malformed(what: string, value: unknown): TypeError {
   );
 }
 
-/** Checks a state handed to `options.restore`; throws a TypeError saying what is wrong. */
-export function validateState<I>(state: unknown): AsyncIOState<I> {
+/**
+ * Checks a state handed to `options.restore` and copies its entries, so a
+ * later change to the caller's object cannot reach the stream. Throws a
+ * TypeError that says what is wrong.
+ */
+export function validateState<I>(state: unknown): AsyncIOStateEntry<I>[] {
   if (state === null || typeof state !== "object") {
     throw malformed("restore must be a state from snapshot()", state);
   }
@@ -30,26 +34,33 @@ export function validateState<I>(state: unknown): AsyncIOState<I> {
   if (!Array.isArray(entries)) {
     throw malformed("restore.entries must be an array", entries);
   }
-  entries.forEach((entry: unknown, index) => {
-    const at = `restore.entries[${index}]`;
-    if (entry === null || typeof entry !== "object") {
-      throw malformed(`${at} must be an object`, entry);
+  const copies: AsyncIOStateEntry<I>[] = [];
+  // An index loop, not forEach: forEach skips the holes of a sparse array.
+  for (let index = 0; index < entries.length; index++) {
+    copies.push(validateEntry<I>(entries[index], `restore.entries[${index}]`));
+  }
+  return copies;
+}
+
+function validateEntry<I>(entry: unknown, at: string): AsyncIOStateEntry<I> {
+  if (entry === null || typeof entry !== "object") {
+    throw malformed(`${at} must be an object`, entry);
+  }
+  const { kind } = entry as { kind?: unknown };
+  if (kind === "record") {
+    if (!("input" in entry)) {
+      throw malformed(`${at}.input must be present`, undefined);
     }
-    const { kind } = entry as { kind?: unknown };
-    if (kind === "record") {
-      if (!("input" in entry)) {
-        throw malformed(`${at}.input must be present`, undefined);
-      }
-    } else if (kind === "watermark") {
-      const { timestamp } = entry as { timestamp?: unknown };
-      if (typeof timestamp !== "number") {
-        throw malformed(`${at}.timestamp must be a number`, timestamp);
-      }
-    } else {
-      throw malformed(`${at}.kind must be "record" or "watermark"`, kind);
+    return recordEntry((entry as { input: I }).input);
+  }
+  if (kind === "watermark") {
+    const { timestamp } = entry as { timestamp?: unknown };
+    if (typeof timestamp !== "number") {
+      throw malformed(`${at}.timestamp must be a number`, timestamp);
     }
-  });
-  return state as AsyncIOState<I>;
+    return watermarkEntry(timestamp);
+  }
+  throw malformed(`${at}.kind must be "record" or "watermark"`, kind);
 }
 
 export function recordEntry<I>(input: I): AsyncIOStateEntry<I> {

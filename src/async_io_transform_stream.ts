@@ -1,15 +1,13 @@
-import {
-  shadowWithCancelHooks,
-  transformerCancelIsCalled,
-} from "./_cancel_hooks.ts";
-import { configOf } from "./_options.ts";
-import { Operator } from "./_operator.ts";
+import { configOf } from "./_config.ts";
+import { Engine } from "./_engine.ts";
+import { connectStreams } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type {
-  AsyncIOFunction,
+  AsyncFunction,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStats,
+  Mapper,
 } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
@@ -70,13 +68,13 @@ export class AsyncIOTransformStream<
   I,
   O,
   M extends Watermark | CheckpointBarrier = never,
-> extends TransformStream<I | M, O | M> {
-  readonly #operator: Operator<I, O, M>;
+> extends TransformStream<I | NoInfer<M>, O | NoInfer<M>> {
+  readonly #engine: Engine<I, O, M>;
 
   /**
    * Creates the stream. Options are validated here, before any call.
    *
-   * @param fn The function called for each input, or an
+   * @param fn The function called for each input ({@linkcode Mapper}), or an
    * {@linkcode AsyncFunction} object.
    * @param options The {@linkcode AsyncIOOptions}.
    * @throws {RangeError} If a number is out of range, such as a `capacity`
@@ -85,30 +83,25 @@ export class AsyncIOTransformStream<
    * `order`, an `fn` that is neither a function nor an object with
    * `asyncInvoke`, or a malformed `restore` state.
    */
-  constructor(fn: AsyncIOFunction<I, O>, options?: AsyncIOOptions<I, O, M>) {
-    // A readable high-water mark of 0 would put the stream in backpressure at
-    // every result we enqueue, and hold the next transform() back until the
-    // reader's next read: a promise round trip per item that cost a fifth of
-    // the throughput. At 1 it does so only while an unread result waits.
-    const operator = new Operator<I, O, M>(configOf(fn, options));
-    super(
-      {
-        start: (controller) => operator.start(controller),
-        transform: (chunk) => operator.transform(chunk),
-        flush: () => operator.flush(),
-        cancel: (reason) => operator.cancel(reason),
-      },
+  constructor(
+    fn: Mapper<I, O> | AsyncFunction<I, O>,
+    options?: AsyncIOOptions<I, O, M>,
+  ) {
+    const config = configOf(fn, options);
+    // The base class's own sides stay unused: the stream owns both of its
+    // sides itself, so that every stop reaches it at once (a TransformStream
+    // defers cancel while flushing, and abort while a write is pending).
+    super();
+    const { engine, readable, writable } = connectStreams<I, O, M>(
+      (output) => new Engine<I, O, M>(config, output),
       options?.writableStrategy,
-      options?.readableStrategy ?? { highWaterMark: 1 },
+      options?.readableStrategy,
     );
-    this.#operator = operator;
-    if (!transformerCancelIsCalled()) {
-      shadowWithCancelHooks(
-        this,
-        (reason) => operator.cancel(reason),
-        options?.writableStrategy,
-      );
-    }
+    this.#engine = engine;
+    Object.defineProperties(this, {
+      readable: { value: readable, enumerable: true },
+      writable: { value: writable, enumerable: true },
+    });
   }
 
   /**
@@ -126,7 +119,7 @@ export class AsyncIOTransformStream<
    * ```
    */
   get stats(): AsyncIOStats {
-    return this.#operator.stats;
+    return this.#engine.stats;
   }
 
   /**
@@ -154,6 +147,6 @@ export class AsyncIOTransformStream<
    * ```
    */
   snapshot(): AsyncIOState<I> {
-    return this.#operator.snapshot();
+    return this.#engine.snapshot();
   }
 }

@@ -2,8 +2,8 @@
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 
 /**
- * The per-call context that the function form of {@linkcode AsyncIOFunction}
- * receives.
+ * The per-call context that the function form ({@linkcode Mapper}) receives:
+ * a plain object whose own properties are `signal` and `attempt`.
  *
  * @example Passing the signal on to `fetch`
  * ```ts
@@ -99,45 +99,23 @@ export interface AsyncFunction<I, O> {
 
 /**
  * The function form: one output per input, returned or awaited. A throw or a
- * rejection counts as `completeExceptionally`.
+ * rejection counts as `completeExceptionally`. Its context is a plain object
+ * whose own properties are `signal` and `attempt`.
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
  *
  * @example
  * ```ts
- * import type { AsyncMapFunction } from "@async-io/async-io";
+ * import type { Mapper } from "@async-io/async-io";
  *
- * const double: AsyncMapFunction<number, number> = async (n) => n * 2;
+ * const double: Mapper<number, number> = async (n) => n * 2;
  * ```
  */
-export type AsyncMapFunction<I, O> = (
+export type Mapper<I, O> = (
   input: I,
   context: CallContext,
-) => O | Promise<O>;
-
-/**
- * What `AsyncIOTransformStream` calls for each input: a function or an
- * {@linkcode AsyncFunction} object.
- *
- * @typeParam I The type of the inputs.
- * @typeParam O The type of the outputs.
- *
- * @example
- * ```ts
- * import type { AsyncIOFunction } from "@async-io/async-io";
- *
- * const asFunction: AsyncIOFunction<number, number> = (n) => n + 1;
- * const asObject: AsyncIOFunction<number, number> = {
- *   asyncInvoke(n, result) {
- *     result.complete([n + 1]);
- *   },
- * };
- * ```
- */
-export type AsyncIOFunction<I, O> =
-  | AsyncMapFunction<I, O>
-  | AsyncFunction<I, O>;
+) => O | PromiseLike<O>;
 
 /**
  * How results leave the stream.
@@ -288,7 +266,7 @@ export interface AsyncIOState<I> {
  * import { AsyncIOTransformStream } from "@async-io/async-io";
  *
  * const stream = new AsyncIOTransformStream((n: number) => n);
- * const { inFlight, emitted, timedOut, failed } = stream.stats;
+ * const { inFlight, emitted, timedOut, failedAttempts } = stream.stats;
  * ```
  */
 export interface AsyncIOStats {
@@ -305,6 +283,8 @@ export interface AsyncIOStats {
   /** Records whose total `timeout` ran out. */
   readonly timedOut: number;
   /** Attempts that failed: a throw, `completeExceptionally` or `attemptTimeout`. */
+  readonly failedAttempts: number;
+  /** Inputs that failed for good, after their retries (or their timeout). */
   readonly failed: number;
   /** Attempts that were retries (attempt 2 and later). */
   readonly retries: number;

@@ -1,6 +1,6 @@
 import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import type { AsyncIOFunction, AsyncIOOptions } from "./types.ts";
+import type { AsyncFunction, AsyncIOOptions, Mapper } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
 /**
@@ -32,7 +32,7 @@ export function orderedWait<
   O,
   M extends Watermark | CheckpointBarrier = never,
 >(
-  fn: AsyncIOFunction<I, O>,
+  fn: Mapper<I, O> | AsyncFunction<I, O>,
   options?: Omit<AsyncIOOptions<I, O, M>, "order">,
 ): AsyncIOTransformStream<I, O, M> {
   return new AsyncIOTransformStream<I, O, M>(fn, {
@@ -71,7 +71,7 @@ export function unorderedWait<
   O,
   M extends Watermark | CheckpointBarrier = never,
 >(
-  fn: AsyncIOFunction<I, O>,
+  fn: Mapper<I, O> | AsyncFunction<I, O>,
   options?: Omit<AsyncIOOptions<I, O, M>, "order">,
 ): AsyncIOTransformStream<I, O, M> {
   return new AsyncIOTransformStream<I, O, M>(fn, {

@@ -22,7 +22,7 @@ test("AsyncIOTransformStream() aborts an attempt that outlives attemptTimeout an
     ReadableStream.from([1, 2]).pipeThrough(stream),
   );
   assert.deepEqual(output, [10, 20]);
-  assert.equal(stream.stats.failed, 2);
+  assert.equal(stream.stats.failedAttempts, 2);
   assert.equal(stream.stats.retries, 2);
   assert.equal(stream.stats.timedOut, 0, "the total budget did not run out");
 });

@@ -126,6 +126,7 @@ test("AsyncIOTransformStream() counts its work in stats", async () => {
     emitted: 0,
     outputs: 0,
     timedOut: 0,
+    failedAttempts: 0,
     failed: 0,
     retries: 0,
     rateLimited: 0,

@@ -7,7 +7,7 @@ import {
   type ResultFuture,
 } from "../mod.ts";
 import { retryDelay } from "../src/_backoff.ts";
-import type { RetryPolicy } from "../src/_options.ts";
+import type { RetryPolicy } from "../src/_config.ts";
 import { collect, controlledFn, deferred, settle } from "./_deferred.ts";
 
 const ORDERS: OutputOrder[] = ["ordered", "unordered"];
@@ -183,7 +183,7 @@ test("AsyncIOTransformStream() fails with the last error once maxAttempts are sp
     Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
     { message: "attempt 3" },
   );
-  assert.equal(stream.stats.failed, 3);
+  assert.equal(stream.stats.failedAttempts, 3);
   assert.equal(stream.stats.retries, 2);
 });
 

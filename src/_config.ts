@@ -1,14 +1,15 @@
 // Validates the raw user input (the function and the options) in one place,
 // and normalises it into a Config that the rest of the code can trust.
+import type { BackoffPolicy } from "./_backoff.ts";
 import { describe } from "./_describe.ts";
-import type { Attempt } from "./_element.ts";
 import { validateState } from "./_state.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type {
   AsyncFunction,
-  AsyncIOFunction,
   AsyncIOOptions,
   AsyncIOState,
+  AsyncIOStateEntry,
+  Mapper,
   OutputOrder,
   RateLimitOptions,
   ResultFuture,
@@ -19,12 +20,8 @@ export type TimeoutHandler<I, O> = (
   result: ResultFuture<O>,
 ) => void | Promise<void>;
 
-export interface RetryPolicy<I, O> {
+export interface RetryPolicy<I, O> extends BackoffPolicy {
   readonly maxAttempts: number;
-  readonly delay: number;
-  readonly multiplier: number;
-  readonly maxDelay: number;
-  readonly jitter: number;
   readonly retryOnError: (error: unknown, input: I) => boolean;
   readonly retryOnResult:
     | ((results: readonly O[], input: I) => boolean)
@@ -32,8 +29,10 @@ export interface RetryPolicy<I, O> {
 }
 
 export interface Config<I, O> {
-  /** Starts one attempt; never throws (a throw becomes the attempt's error). */
-  readonly invoke: (input: I, attempt: Attempt<I, O>) => void;
+  /** The function form, or undefined when `asyncFunction` is set. */
+  readonly mapper: Mapper<I, O> | undefined;
+  /** Flink's object form, or undefined when `mapper` is set. */
+  readonly asyncFunction: AsyncFunction<I, O> | undefined;
   readonly open: (() => void | Promise<void>) | undefined;
   readonly close: (() => void | Promise<void>) | undefined;
   readonly timeoutHandler: TimeoutHandler<I, O> | undefined;
@@ -46,7 +45,8 @@ export interface Config<I, O> {
   readonly key: ((input: I) => unknown) | undefined;
   readonly rateLimit: RateLimitOptions | undefined;
   readonly signal: AbortSignal | undefined;
-  readonly restore: AsyncIOState<I> | undefined;
+  /** The restored entries, copied. */
+  readonly restore: readonly AsyncIOStateEntry<I>[];
   readonly onCheckpoint:
     | ((
       state: AsyncIOState<I>,
@@ -96,29 +96,6 @@ function optionalFunction<F>(name: string, value: unknown): F | undefined {
 function isAsyncFunction<I, O>(fn: unknown): fn is AsyncFunction<I, O> {
   return fn !== null && typeof fn === "object" &&
     typeof (fn as { asyncInvoke?: unknown }).asyncInvoke === "function";
-}
-
-function invokerOf<I, O>(fn: AsyncIOFunction<I, O>): Config<I, O>["invoke"] {
-  if (typeof fn === "function") {
-    return (input, attempt) => {
-      let returned: unknown;
-      try {
-        returned = fn(input, attempt);
-      } catch (error) {
-        return attempt.completeExceptionally(error);
-      }
-      attempt.settleWith(returned, true);
-    };
-  }
-  return (input, attempt) => {
-    let returned: unknown;
-    try {
-      returned = fn.asyncInvoke(input, attempt);
-    } catch (error) {
-      return attempt.completeExceptionally(error);
-    }
-    attempt.settleWith(returned, false);
-  };
 }
 
 function retryPolicyOf<I, O>(
@@ -179,7 +156,7 @@ function rateLimitOf(rateLimit: unknown): RateLimitOptions | undefined {
 
 /** Validates the constructor's arguments; throws the first problem found. */
 export function configOf<I, O, M>(
-  fn: AsyncIOFunction<I, O>,
+  fn: Mapper<I, O> | AsyncFunction<I, O>,
   options: AsyncIOOptions<I, O, M> | undefined,
 ): Config<I, O> {
   const isFunction = typeof fn === "function";
@@ -201,10 +178,16 @@ export function configOf<I, O, M>(
     );
   }
   const capacity = positiveInteger("capacity", options.capacity ?? 100);
-  const concurrency = Math.min(
-    capacity,
-    positiveInteger("concurrency", options.concurrency ?? capacity),
+  const concurrency = positiveInteger(
+    "concurrency",
+    options.concurrency ?? capacity,
   );
+  if (concurrency > capacity) {
+    throw rangeError(
+      `concurrency must be at most capacity (${capacity})`,
+      concurrency,
+    );
+  }
   const timeout = duration("timeout", options.timeout, Infinity);
   const attemptTimeout = duration(
     "attemptTimeout",
@@ -247,7 +230,8 @@ export function configOf<I, O, M>(
     throw typeError("signal must be an AbortSignal", signal);
   }
   return {
-    invoke: invokerOf(fn),
+    mapper: isFunction ? fn as Mapper<I, O> : undefined,
+    asyncFunction: isFunction ? undefined : fn as AsyncFunction<I, O>,
     open,
     close,
     timeoutHandler,
@@ -261,7 +245,7 @@ export function configOf<I, O, M>(
     rateLimit: rateLimitOf(options.rateLimit),
     signal,
     restore: options.restore === undefined
-      ? undefined
+      ? []
       : validateState<I>(options.restore),
     onCheckpoint: optionalFunction("onCheckpoint", options.onCheckpoint),
   };

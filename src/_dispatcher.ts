@@ -1,0 +1,150 @@
+// Decides when each accepted input's calls start: one call per key at a time
+// (key-ordered mode), at most `concurrency` calls in flight, and no more
+// starts than the rate limit allows. Elements wait in one FIFO, so starts
+// keep input order (retries join at the back), and a rate-limit token is
+// taken only by the call that then starts.
+//
+// Calls start from a microtask, never from the stack that asked for them: a
+// user function that completes synchronously cannot re-enter the engine or
+// grow the stack, however many results come back at once.
+import type { Counters, Element } from "./_element.ts";
+import { Fifo } from "./_fifo.ts";
+import { RateLimiter } from "./_rate_limiter.ts";
+import { Timer } from "./_timer.ts";
+import type { RateLimitOptions } from "./types.ts";
+
+export class Dispatcher<I, O> {
+  readonly #counters: Counters;
+  #concurrency: number;
+  readonly #ready = new Fifo<Element<I, O>>();
+  readonly #limiter: RateLimiter | undefined;
+  readonly #limiterTimer: Timer | undefined;
+  /** The first ready elements, which wait for a rate-limit token. */
+  #throttled = 0;
+  /** Key-ordered mode: each busy key's last element, which chains the rest. */
+  readonly #keyTails: Map<unknown, Element<I, O>> | undefined;
+  readonly #keyOf: ((input: I) => unknown) | undefined;
+  #scheduled = false;
+  #draining = false;
+  #stopped = false;
+
+  constructor(
+    counters: Counters,
+    concurrency: number,
+    rateLimit: RateLimitOptions | undefined,
+    keyOf: ((input: I) => unknown) | undefined,
+  ) {
+    this.#counters = counters;
+    this.#concurrency = concurrency;
+    if (rateLimit !== undefined) {
+      this.#limiter = new RateLimiter(rateLimit.limit, rateLimit.interval);
+      this.#limiterTimer = new Timer(this.#drain);
+    }
+    if (keyOf !== undefined) {
+      this.#keyTails = new Map();
+      this.#keyOf = keyOf;
+    }
+  }
+
+  get concurrency(): number {
+    return this.#concurrency;
+  }
+
+  /** Changes the most calls in flight; running calls are never aborted. */
+  set concurrency(value: number) {
+    this.#concurrency = value;
+    this.#schedule();
+  }
+
+  /**
+   * A newly accepted record: it starts once its key is free. Throws what
+   * `options.key` throws.
+   */
+  admit(element: Element<I, O>): void {
+    const keyTails = this.#keyTails;
+    if (keyTails !== undefined) {
+      const key = this.#keyOf!(element.input);
+      element.key = key;
+      const busy = keyTails.get(key);
+      keyTails.set(key, element);
+      if (busy !== undefined) {
+        busy.nextSameKey = element; // starts when `busy` completes
+        return;
+      }
+    }
+    this.requestStart(element);
+  }
+
+  /** The element wants a call slot, for its first attempt or a retry. */
+  requestStart(element: Element<I, O>): void {
+    if (this.#stopped) return;
+    this.#ready.push(element);
+    if (this.#limiterTimer?.armed) {
+      this.#throttled++;
+      this.#counters.rateLimited++;
+    }
+    this.#schedule();
+  }
+
+  /** A call slot is free. */
+  callEnded(): void {
+    if (this.#ready.size > 0) this.#schedule();
+  }
+
+  /** The element completed: in key-ordered mode its key passes on. */
+  completed(element: Element<I, O>): void {
+    if (this.#keyTails === undefined) return;
+    const next = element.nextSameKey;
+    element.nextSameKey = undefined;
+    if (next !== undefined) this.requestStart(next);
+    else this.#keyTails.delete(element.key);
+  }
+
+  /** Nothing starts after this, and no timer of ours stays armed. */
+  stop(): void {
+    this.#stopped = true;
+    this.#limiterTimer?.clear();
+    this.#ready.clear();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#draining || this.#stopped) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#drain);
+  }
+
+  #drain = (): void => {
+    this.#scheduled = false;
+    this.#draining = true;
+    const ready = this.#ready;
+    const counters = this.#counters;
+    const limiter = this.#limiter;
+    while (
+      ready.size > 0 && counters.inFlight < this.#concurrency && !this.#stopped
+    ) {
+      const element = ready.peek()!;
+      if (element.startable) {
+        if (limiter !== undefined && !this.#takeToken(limiter)) break;
+        ready.shift();
+        if (this.#throttled > 0) this.#throttled--;
+        element.start(); // user code; a synchronous result loops back here
+      } else {
+        ready.shift(); // it timed out while it waited
+        if (this.#throttled > 0) this.#throttled--;
+      }
+    }
+    this.#draining = false;
+  };
+
+  #takeToken(limiter: RateLimiter): boolean {
+    const time = performance.now();
+    if (limiter.tryAcquire(time)) return true;
+    // Everyone ready now waits for the limit, the head first.
+    this.#counters.rateLimited += this.#ready.size - this.#throttled;
+    this.#throttled = this.#ready.size;
+    if (!this.#limiterTimer!.armed) {
+      this.#limiterTimer!.set(Math.max(1, limiter.waitAfter(time)));
+    }
+    return false;
+  }
+}

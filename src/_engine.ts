@@ -1,0 +1,386 @@
+// The engine behind every front end: it accepts inputs into an emission
+// queue within `capacity`, hands them to the dispatcher, and emits results
+// to an Output. It owns the lifecycle, in one place:
+//
+//   start()  open(), then the restored inputs          (or a stop)
+//   write()  accept one chunk; resolves when there is room for the next
+//   end()    input ended: wait until all is emitted, close(), close output
+//   stop()   any stop (cancel, abort, a signal) or a failure: #terminate()
+//
+// Every way out runs #terminate() or #finish(), and both go through
+// #dispose(): no call, timer or listener of ours outlives the stream, and
+// close() runs exactly once, after open() has settled.
+import type { Config } from "./_config.ts";
+import { DeadlineQueue } from "./_deadline_queue.ts";
+import { Dispatcher } from "./_dispatcher.ts";
+import {
+  type Attempt,
+  type Counters,
+  Element,
+  type ElementHost,
+  newCounters,
+  SignalSource,
+} from "./_element.ts";
+import { OrderedQueue } from "./_ordered_queue.ts";
+import type { EmissionQueue } from "./_queue.ts";
+import { recordEntry, STATE_VERSION, watermarkEntry } from "./_state.ts";
+import { UnorderedQueue } from "./_unordered_queue.ts";
+import { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import type { AsyncIOState, AsyncIOStateEntry, AsyncIOStats } from "./types.ts";
+import { Watermark } from "./watermark.ts";
+
+/** Where the engine's chunks go: a readable side, or an iterator's buffer. */
+export interface Output<T> {
+  /**
+   * Whether downstream is full: no input is accepted until `pulled()`, as
+   * a TransformStream calls no `transform` while its readable side is full.
+   */
+  readonly backpressure: boolean;
+  /** May throw (a strategy's `size()`): the engine then fails with it. */
+  enqueue(chunk: T): void;
+  /** Every result was emitted and `close()` succeeded. */
+  close(): void;
+  /** The stream stopped or failed with `reason`: error every side. */
+  error(reason: unknown): void;
+}
+
+// What the single pending operation of the input side waits for. Web
+// streams run start, write and close one at a time, and so does mapAsync.
+const ROOM = 0; // capacity
+const PULL = 1; // the output's demand
+const DRAIN = 2; // an empty queue, at end of input
+const SETTLED = 3; // open() or onCheckpoint's promise
+type Awaited = 0 | 1 | 2 | 3;
+
+interface Waiter {
+  readonly awaited: Awaited;
+  resolve(): void;
+  reject(reason: unknown): void;
+}
+
+const ignore = () => {};
+
+export class Engine<I, O, M> implements ElementHost<I, O> {
+  readonly config: Config<I, O>;
+  readonly counters: Counters = newCounters();
+  readonly deadlines: DeadlineQueue<Element<I, O>> | undefined;
+  readonly attemptDeadlines: DeadlineQueue<Attempt<I, O>> | undefined;
+  readonly signals: SignalSource;
+  readonly #output: Output<O | M>;
+  readonly #queue: EmissionQueue<I, O>;
+  readonly #dispatcher: Dispatcher<I, O>;
+  #waiter: Waiter | undefined = undefined;
+  /** Restored entries not admitted yet; they still count in snapshots. */
+  #backlogIndex = 0;
+  #ended = false;
+  /** Why the stream stopped or failed; later writes reject with it. */
+  #endReason: unknown = undefined;
+  /** Set while open() runs: close() must wait for it. */
+  #opening: Promise<unknown> | undefined = undefined;
+  #closeCalled = false;
+
+  constructor(config: Config<I, O>, output: Output<O | M>) {
+    this.config = config;
+    this.#output = output;
+    const emit = (element: Element<I, O>) => this.#emit(element);
+    this.#queue = config.order === "ordered"
+      ? new OrderedQueue(emit)
+      : new UnorderedQueue(emit);
+    if (config.timeout !== Infinity) {
+      this.deadlines = new DeadlineQueue(config.timeout);
+    }
+    if (config.attemptTimeout !== Infinity) {
+      this.attemptDeadlines = new DeadlineQueue(config.attemptTimeout);
+    }
+    this.signals = new SignalSource(
+      config.timeout === Infinity && config.attemptTimeout === Infinity &&
+        config.retry === undefined,
+    );
+    this.#dispatcher = new Dispatcher(
+      this.counters,
+      config.concurrency,
+      config.rateLimit,
+      config.order === "key-ordered" ? config.key : undefined,
+    );
+  }
+
+  // --- the input side ---
+
+  /** Runs open(), then admits the restored inputs; a stop ends it early. */
+  async start(): Promise<void> {
+    const { signal, open } = this.config;
+    if (signal !== undefined) {
+      // Before open(): on a pre-aborted signal, neither open() nor close() runs.
+      if (signal.aborted) return this.stop(signal.reason);
+      signal.addEventListener("abort", this.#onSignalAbort, { once: true });
+    }
+    if (open !== undefined) {
+      const opening = this.#opening = new Promise<void>((resolve) =>
+        resolve(open())
+      ).finally(() => this.#opening = undefined);
+      await this.#settled(opening);
+    }
+    const backlog = this.config.restore;
+    while (this.#backlogIndex < backlog.length && !this.#ended) {
+      const entry = backlog[this.#backlogIndex++]!;
+      const room = this.#admit(
+        entry.kind === "record"
+          ? new Element<I, O>(this, entry.input)
+          : new Element<I, O>(
+            this,
+            undefined as I,
+            new Watermark(entry.timestamp),
+          ),
+      );
+      if (room !== undefined) await room;
+    }
+  }
+
+  /** Accepts one chunk; the promise, if any, resolves when there is room. */
+  write(chunk: I | M): Promise<void> | undefined {
+    if (this.#ended) return Promise.reject(this.#endReason);
+    if (this.#output.backpressure) {
+      return this.#wait(PULL).then(() => this.#accept(chunk));
+    }
+    return this.#accept(chunk);
+  }
+
+  /** The input ended: resolves once every result is out and close() ran. */
+  async end(): Promise<void> {
+    if (this.#ended) throw this.#endReason;
+    if (this.#queue.size > 0) await this.#wait(DRAIN);
+    this.#ended = true;
+    this.#dispose();
+    try {
+      await this.#close();
+    } catch (error) {
+      this.#endReason = error;
+      this.#output.error(error);
+      throw error;
+    }
+    this.#output.close();
+  }
+
+  /** Every stop and every failure: see {@linkcode Engine.#terminate}. */
+  stop(reason: unknown): void {
+    this.#terminate(reason);
+  }
+
+  /** The output wants more. */
+  pulled(): void {
+    if (this.#waiter?.awaited === PULL) this.#wake();
+  }
+
+  // --- what elements call back ---
+
+  requestStart(element: Element<I, O>): void {
+    this.#dispatcher.requestStart(element);
+  }
+
+  callEnded(): void {
+    this.#dispatcher.callEnded();
+  }
+
+  completed(element: Element<I, O>): void {
+    // Emit before the key passes on, so the next same-key result, which may
+    // come at once, cannot overtake this one.
+    this.#queue.completed(element);
+    this.#afterEmission();
+    this.#dispatcher.completed(element);
+  }
+
+  failed(_element: Element<I, O>, error: unknown): void {
+    this.#terminate(error);
+  }
+
+  // --- public views ---
+
+  get concurrency(): number {
+    return this.#dispatcher.concurrency;
+  }
+
+  set concurrency(value: number) {
+    this.#dispatcher.concurrency = value;
+  }
+
+  snapshot(): AsyncIOState<I> {
+    const entries: AsyncIOStateEntry<I>[] = [];
+    for (let e = this.#queue.head; e !== undefined; e = e.next) {
+      entries.push(
+        e.marker === undefined
+          ? recordEntry(e.input)
+          : watermarkEntry(e.marker.timestamp),
+      );
+    }
+    const backlog = this.config.restore;
+    for (let i = this.#backlogIndex; i < backlog.length; i++) {
+      entries.push({ ...backlog[i]! });
+    }
+    return { version: STATE_VERSION, entries };
+  }
+
+  get stats(): AsyncIOStats {
+    const c = this.counters;
+    return {
+      accepted: c.accepted,
+      pending: c.accepted - c.emitted,
+      inFlight: c.inFlight,
+      emitted: c.emitted,
+      outputs: c.outputs,
+      timedOut: c.timedOut,
+      failedAttempts: c.failedAttempts,
+      failed: c.failed,
+      retries: c.retries,
+      rateLimited: c.rateLimited,
+    };
+  }
+
+  // --- internals ---
+
+  #accept(chunk: I | M): Promise<void> | undefined {
+    if (chunk instanceof CheckpointBarrier) return this.#checkpoint(chunk);
+    if (chunk instanceof Watermark) {
+      return this.#admit(new Element<I, O>(this, undefined as I, chunk));
+    }
+    return this.#admit(new Element<I, O>(this, chunk as I));
+  }
+
+  /** Queues an element; resolves once there is room for the next one. */
+  #admit(element: Element<I, O>): Promise<void> | undefined {
+    if (this.#ended) return Promise.reject(this.#endReason);
+    this.#queue.push(element); // a watermark may leave at once
+    if (element.marker === undefined) {
+      this.counters.accepted++;
+      try {
+        this.#dispatcher.admit(element);
+      } catch (error) {
+        element.failBeforeStart(error); // options.key threw
+      }
+    }
+    if (this.#ended) return Promise.reject(this.#endReason);
+    if (this.#queue.size < this.config.capacity) return;
+    return this.#wait(ROOM);
+  }
+
+  #checkpoint(barrier: CheckpointBarrier): Promise<void> | undefined {
+    let returned: unknown;
+    try {
+      returned = this.config.onCheckpoint?.(this.snapshot(), barrier);
+    } catch (error) {
+      this.#terminate(error);
+    }
+    // Ahead of the pending results: their inputs are in the snapshot.
+    if (this.#ended || !this.#enqueue(barrier as M)) {
+      return Promise.reject(this.#endReason);
+    }
+    if (returned === undefined) return;
+    return this.#settled(Promise.resolve(returned));
+  }
+
+  #emit(element: Element<I, O>): boolean {
+    if (this.#ended) return false;
+    if (element.marker !== undefined) {
+      return this.#enqueue(element.marker as M);
+    }
+    const count = element.emitOutputs(this.#enqueueOutput);
+    if (count < 0) return false;
+    this.counters.outputs += count;
+    this.counters.emitted++;
+    element.emitted();
+    return true;
+  }
+
+  #enqueueOutput = (output: O): boolean => this.#enqueue(output);
+
+  /** The only place chunks leave; a throwing `size()` fails the stream. */
+  #enqueue(chunk: O | M): boolean {
+    try {
+      this.#output.enqueue(chunk);
+      return true;
+    } catch (error) {
+      this.#terminate(error);
+      return false;
+    }
+  }
+
+  /** Wakes the input side if what it waits for has come. */
+  #afterEmission(): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    const size = this.#queue.size;
+    if (
+      (waiter.awaited === ROOM && size < this.config.capacity) ||
+      (waiter.awaited === DRAIN && size === 0)
+    ) {
+      this.#wake();
+    }
+  }
+
+  #wait(awaited: Awaited): Promise<void> {
+    if (this.#ended) return Promise.reject(this.#endReason);
+    return new Promise<void>((resolve, reject) => {
+      this.#waiter = { awaited, resolve, reject };
+    });
+  }
+
+  /** Waits for user code's promise, or for a stop, whichever comes first. */
+  #settled(promise: Promise<unknown>): Promise<void> {
+    const settled = this.#wait(SETTLED);
+    promise.then(
+      () => {
+        if (this.#waiter?.awaited === SETTLED) this.#wake();
+      },
+      (error) => this.#terminate(error),
+    );
+    return settled;
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter!;
+    this.#waiter = undefined;
+    waiter.resolve();
+  }
+
+  #onSignalAbort = (): void => {
+    this.#terminate(this.config.signal!.reason);
+  };
+
+  /** Nothing starts, fires or listens after this. */
+  #dispose(): void {
+    this.#dispatcher.stop();
+    this.deadlines?.dispose();
+    this.attemptDeadlines?.dispose();
+    this.config.signal?.removeEventListener("abort", this.#onSignalAbort);
+  }
+
+  /**
+   * A stop or a failure: aborts every call at once with `reason`, clears
+   * every timer, errors every side, and releases the waiting input side,
+   * all synchronously; then close() runs once. The queue is kept, so
+   * snapshots still hold every input that was not emitted.
+   */
+  #terminate(reason: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#endReason = reason;
+    this.#dispose();
+    for (let e = this.#queue.head; e !== undefined; e = e.next) {
+      e.abort(reason);
+    }
+    this.#output.error(reason);
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(reason);
+    // The stream already carries the first error; a close error is dropped.
+    this.#close().catch(ignore);
+  }
+
+  /** Runs close() once, after open() has settled. */
+  #close(): Promise<void> {
+    const close = this.config.close;
+    if (close === undefined || this.#closeCalled) return Promise.resolve();
+    this.#closeCalled = true;
+    const opening = this.#opening ?? Promise.resolve();
+    return opening.then(close, close);
+  }
+}

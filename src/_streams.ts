@@ -1,0 +1,95 @@
+// The web streams front end of the engine: a writable side and a readable
+// side that the stream owns directly, rather than a TransformStream's. That
+// is what lets every stop reach the engine at once, on every runtime:
+// - a TransformStream defers `transformer.cancel` while its flush is
+//   pending, and browsers do not call it at all; a ReadableStream calls its
+//   source's `cancel` synchronously, in any state;
+// - a WritableStream defers `sink.abort` while a write is pending, but its
+//   controller's `signal` aborts synchronously.
+// Either side's stop errors the other, as a TransformStream's would.
+import type { Engine, Output } from "./_engine.ts";
+
+class StreamOutput<T> implements Output<T> {
+  readable!: ReadableStreamDefaultController<T>;
+  writable!: WritableStreamDefaultController;
+  /** As a TransformStream's: set while full, cleared when pulled. */
+  backpressure = true;
+
+  enqueue(chunk: T): void {
+    const readable = this.readable;
+    readable.enqueue(chunk);
+    if (readable.desiredSize! <= 0) this.backpressure = true;
+  }
+
+  close(): void {
+    this.readable.close();
+  }
+
+  error(reason: unknown): void {
+    // Each is a no-op on a side that has already closed or errored. A side
+    // being aborted errors itself: erroring it first would make its abort()
+    // promise reject.
+    this.readable.error(reason);
+    if (!this.writable.signal.aborted) this.writable.error(reason);
+  }
+}
+
+/** Builds an engine and the two sides that feed it and read from it. */
+export function connectStreams<I, O, M>(
+  engineFor: (output: Output<O | M>) => Engine<I, O, M>,
+  writableStrategy: QueuingStrategy<I | M> | undefined,
+  readableStrategy: QueuingStrategy<O | M> | undefined,
+): {
+  engine: Engine<I, O, M>;
+  readable: ReadableStream<O | M>;
+  writable: WritableStream<I | M>;
+} {
+  const output = new StreamOutput<O | M>();
+  const engine = engineFor(output);
+  // A readable high-water mark of 0 would put the stream in backpressure at
+  // every result, and hold the next write back until the reader's next read:
+  // a promise round trip per item. At 1 it does so only while a result waits.
+  const readable = new ReadableStream<O | M>({
+    start: (controller) => void (output.readable = controller),
+    pull() {
+      output.backpressure = false;
+      engine.pulled();
+    },
+    cancel: (reason) => engine.stop(reason),
+  }, readableStrategy ?? { highWaterMark: 1 });
+  const writable = new WritableStream<I | M>({
+    start(controller) {
+      output.writable = controller;
+      const signal = controller.signal;
+      signal.addEventListener("abort", () => engine.stop(signal.reason));
+      return engine.start();
+    },
+    write: (chunk) => engine.write(chunk),
+    close: () => engine.end(),
+    abort: (reason) => engine.stop(reason),
+  }, guardSize(writableStrategy, engine));
+  return { engine, readable, writable };
+}
+
+/**
+ * A writable strategy's `size()` runs inside `writer.write()`, and a throw
+ * there errors the writable side without telling its sink: stop first.
+ */
+function guardSize<T>(
+  strategy: QueuingStrategy<T> | undefined,
+  engine: { stop(reason: unknown): void },
+): QueuingStrategy<T> | undefined {
+  const size = strategy?.size;
+  if (size === undefined) return strategy;
+  return {
+    highWaterMark: strategy!.highWaterMark ?? 1,
+    size(chunk) {
+      try {
+        return size.call(strategy, chunk);
+      } catch (error) {
+        engine.stop(error);
+        throw error;
+      }
+    },
+  };
+}
