@@ -79,8 +79,7 @@ function start(setting: Setting, t0: number, signal: AbortSignal): Run {
   const options: AsyncIOOptions<number, number> = {
     order: "unordered",
     capacity: CAPACITY,
-    // TODO(phase 2): drop the cast once the engine takes a ConcurrencyLimit.
-    concurrency: setting.concurrency() as number,
+    concurrency: setting.concurrency(),
     timeout: DEADLINE_MS,
     onTimeout: (_input, result) => result.complete([TIMED_OUT]),
     signal,
@@ -122,11 +121,6 @@ function start(setting: Setting, t0: number, signal: AbortSignal): Run {
     }),
   ).catch(() => {}); // stopped through the signal at the end
   return run;
-}
-
-// TODO(phase 2): read stream.stats.concurrency directly.
-function concurrencyOf(stream: AsyncIOTransformStream<number, number>): number {
-  return (stream.stats as unknown as { concurrency: number }).concurrency;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -197,7 +191,7 @@ const runs = settings.map((setting) => start(setting, t0, controller.signal));
 const sampler = setInterval(() => {
   const at = performance.now() - t0;
   for (const run of runs) {
-    run.limits.push([at, concurrencyOf(run.stream)]);
+    run.limits.push([at, run.stream.stats.concurrency]);
   }
 }, SAMPLE_EVERY_MS);
 for (let phase = 1; phase < SERVERS.length; phase++) {
