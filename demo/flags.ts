@@ -18,6 +18,10 @@ export interface Flags {
   checkpointEvery: number;
   crashAt: number | undefined;
   help: boolean;
+  /** Calls in flight: a number, "auto" for an adaptive limit, or capacity. */
+  concurrency: number | "auto" | undefined;
+  /** Embedded service: requests served at once, the rest queue. */
+  serviceSlots: number;
 }
 
 /** A bad command line; the demo prints it and exits with code 2. */
@@ -57,6 +61,11 @@ Flags:
                           from the last checkpoint and check that the output
                           has every event exactly once (needs a file output)
   --checkpoint-every <n>  events between checkpoint barriers (default 100)
+  --concurrency <n|auto>  most calls in flight, at most --capacity; "auto"
+                          finds it as the service's latency moves (vegas(),
+                          and prints how the limit moved) (default: capacity)
+  --service-slots <n>     embedded service: requests served at once; the
+                          rest wait in a queue (default: no limit)
   -h, --help              show this help
 
 Progress goes to stderr: a live line on a terminal, a line per second
@@ -122,6 +131,15 @@ function order(value: string | undefined): OutputOrder {
   throw invalid("order", "ordered, unordered or key-ordered", value);
 }
 
+function concurrency(value: string | undefined): number | "auto" | undefined {
+  if (value === undefined || value === "auto") return value;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw invalid("concurrency", 'a positive integer or "auto"', value);
+  }
+  return n;
+}
+
 function serviceUrl(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   let url: URL;
@@ -162,6 +180,8 @@ export function parseFlags(args: readonly string[]): Flags {
         "crash-at": { type: "string" },
         "checkpoint-every": { type: "string" },
         help: { type: "boolean", short: "h" },
+        concurrency: { type: "string" },
+        "service-slots": { type: "string" },
       },
     }));
   } catch (error) {
@@ -181,10 +201,19 @@ export function parseFlags(args: readonly string[]): Flags {
     throw invalid("out", "a file when --crash-at is given", out);
   }
   if (out === "") throw invalid("out", 'a file path or "-"', out);
+  const capacity = integer("capacity", text("capacity"), 100, 1);
+  const calls = concurrency(text("concurrency"));
+  if (typeof calls === "number" && calls > capacity) {
+    throw invalid(
+      "concurrency",
+      `at most --capacity (${capacity})`,
+      text("concurrency")!,
+    );
+  }
   return {
     events,
     order: order(text("order")),
-    capacity: integer("capacity", text("capacity"), 100, 1),
+    capacity,
     timeout: milliseconds("timeout", text("timeout"), 1000, true),
     latency: milliseconds("latency", text("latency"), 20, false),
     jitter: milliseconds("jitter", text("jitter"), 10, false),
@@ -200,5 +229,12 @@ export function parseFlags(args: readonly string[]): Flags {
     ),
     crashAt,
     help: values.help === true,
+    concurrency: calls,
+    serviceSlots: integer(
+      "service-slots",
+      text("service-slots"),
+      Infinity,
+      1,
+    ),
   };
 }
