@@ -31,9 +31,9 @@ const SERVERS = [50, 20, 80];
 const PHASE_MS = quick ? 12_000 : 50_000;
 /** Each phase's first part is the transition; goodput and p99 are from the rest. */
 const SETTLE_MS = quick ? 4_000 : 15_000;
-const MEDIAN_MS = 40;
+const MEDIAN_MS = 80;
 const SIGMA = 0.4;
-const DEADLINE_MS = 300;
+const DEADLINE_MS = 600;
 const CAPACITY = 200;
 const SAMPLE_EVERY_MS = 250;
 

@@ -439,8 +439,9 @@ class VegasLimit extends BoundedLimit {
     const queue = Math.ceil(this.estimate * (1 - this.#rttNoLoad / rtt));
     const alpha = this.#alpha ?? Math.max(3, limit / 10);
     const beta = this.#beta ?? Math.max(6, limit / 5);
-    // One window stands for many per-call steps: move the queue to alpha or
-    // beta at once, and by at least the published step.
+    // One window stands for many per-call steps: shrink the queue back to
+    // beta at once, and grow by alpha (beta with no queue at all), where
+    // Netflix steps by log10(limit) per call.
     let next: number;
     if (dropped > 0 || queue > beta) {
       next = this.estimate - Math.max(step, queue - beta);
@@ -449,7 +450,7 @@ class VegasLimit extends BoundedLimit {
     } else if (queue <= step) {
       next = this.estimate + beta;
     } else if (queue < alpha) {
-      next = this.estimate + Math.max(step, alpha - queue);
+      next = this.estimate + Math.max(step, alpha);
     } else {
       return;
     }
@@ -581,10 +582,11 @@ export function aimd(options?: AimdOptions): ConcurrencyLimit {
  * max(3, 10% of the limit) and beta max(6, 20% of the limit) as its
  * documentation gives them, a new no-load latency probed every 15 to 30 ×
  * limit windows. Netflix steps by log10(limit) per call; a window stands
- * for many calls, so here one window moves the estimated queue back to
- * alpha or beta at once (and by at least that step). Its code uses
- * 3·log10(limit) and 6·log10(limit), which a window's mean latency cannot
- * resolve beyond about 70 calls: the noise alone looks like a queue of 3.
+ * for many calls, so here one window grows the limit by alpha (by beta when
+ * there is no queue at all) and shrinks it by the excess queue above beta,
+ * each by at least that step. Its code uses 3·log10(limit) and
+ * 6·log10(limit), which a window's mean latency cannot resolve beyond about
+ * 70 calls: the noise alone looks like a queue of 3.
  *
  * @param options The bounds and the queue thresholds.
  * @returns A fresh limit, to give to one stream.

@@ -60,7 +60,7 @@ test("aimd() ignores timeouts with timeoutIsDrop: false, not other drops", () =>
   );
 });
 
-test("vegas() moves its queue estimate into [alpha, beta] in one window", () => {
+test("vegas() grows by alpha or beta and shrinks its queue back to beta per window", () => {
   const limit = bound(vegas());
   assert.equal(limit.limit, 20);
   assert.deepEqual(
@@ -70,12 +70,15 @@ test("vegas() moves its queue estimate into [alpha, beta] in one window", () => 
       sample(110, 26), // queue ceil(26 × (1 - 100 / 110)) = 3 in [3, 6]: hold
       sample(200, 26), // queue 13 > beta 6: back to beta, 26 - 7
       sample(105, 19), // queue ceil(0.90) = 1: + beta (6)
-      sample(107, 25), // queue ceil(1.64) = 2 < alpha 3: + 1
-      sample(100, 26, 1, 1), // a drop: - max(1, 0 - 6)
-      sample(100, 12), // under-used (12 × 2 < 25): unchanged
-      sample(90, 25), // a lower latency is the new no-load latency
+      sample(107, 25), // queue ceil(1.64) = 2 < alpha 3: + alpha
+      sample(100, 28, 1, 1), // a drop: - max(1, 0 - 6)
+      sample(100, 13), // under-used (13 × 2 < 27): unchanged
+      sample(90, 27), // a lower latency is the new no-load latency
+      sample(100, 27), // queue ceil(27 × 0.1) = 3 < alpha 3? no: hold
+      sample(95, 27), // queue ceil(27 × 0.0526) = 2: + alpha 3
+      sample(91, 30), // queue ceil(30 × 0.011) = 1 <= 1: + beta 6
     ]),
-    [20, 26, 26, 19, 25, 26, 25, 25, 25],
+    [20, 26, 26, 19, 25, 28, 27, 27, 27, 27, 30, 36],
   );
 });
 
