@@ -131,11 +131,17 @@ function order(value: string | undefined): OutputOrder {
   throw invalid("order", "ordered, unordered or key-ordered", value);
 }
 
-function concurrency(value: string | undefined): number | "auto" | undefined {
+function concurrency(
+  value: string | undefined,
+  capacity: number,
+): number | "auto" | undefined {
   if (value === undefined || value === "auto") return value;
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
     throw invalid("concurrency", 'a positive integer or "auto"', value);
+  }
+  if (n > capacity) {
+    throw invalid("concurrency", `at most --capacity (${capacity})`, value);
   }
   return n;
 }
@@ -201,19 +207,10 @@ export function parseFlags(args: readonly string[]): Flags {
     throw invalid("out", "a file when --crash-at is given", out);
   }
   if (out === "") throw invalid("out", 'a file path or "-"', out);
-  const capacity = integer("capacity", text("capacity"), 100, 1);
-  const calls = concurrency(text("concurrency"));
-  if (typeof calls === "number" && calls > capacity) {
-    throw invalid(
-      "concurrency",
-      `at most --capacity (${capacity})`,
-      text("concurrency")!,
-    );
-  }
   return {
     events,
     order: order(text("order")),
-    capacity,
+    capacity: integer("capacity", text("capacity"), 100, 1),
     timeout: milliseconds("timeout", text("timeout"), 1000, true),
     latency: milliseconds("latency", text("latency"), 20, false),
     jitter: milliseconds("jitter", text("jitter"), 10, false),
@@ -229,7 +226,10 @@ export function parseFlags(args: readonly string[]): Flags {
     ),
     crashAt,
     help: values.help === true,
-    concurrency: calls,
+    concurrency: concurrency(
+      text("concurrency"),
+      integer("capacity", text("capacity"), 100, 1),
+    ),
     serviceSlots: integer(
       "service-slots",
       text("service-slots"),
