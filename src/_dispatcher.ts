@@ -85,7 +85,9 @@ export class Dispatcher<I, O> {
   sample(startedAt: number, inFlight: number, outcome: SampleOutcome): void {
     const limit = this.#limit;
     if (limit === undefined || this.#stopped) return;
-    if (!limit.record(startedAt, inFlight, outcome)) return;
+    const changed = limit.record(startedAt, inFlight, outcome);
+    // The update may have fixed the concurrency (setConcurrency) meanwhile.
+    if (!changed || this.#limit !== limit) return;
     this.#concurrency = limit.limit;
     this.#schedule();
   }

@@ -249,6 +249,25 @@ test("a limit whose update throws fails the stream with its error", async () => 
   );
 });
 
+test("setConcurrency() called from a limit's update wins over that update", async () => {
+  const limit = {
+    limit: 3,
+    update() {
+      this.limit = 50; // what it says...
+      stream.setConcurrency(2); // ...and what it then fixes
+    },
+  };
+  const stream = new AsyncIOTransformStream(
+    (n: number) => new Promise<number>((resolve) => setTimeout(resolve, 50, n)),
+    { capacity: 60, concurrency: limit },
+  );
+  const input = Array.from({ length: 90 }, (_, i) => i); // > 1 s at 3 × 50 ms
+  await ReadableStream.from(input).pipeThrough(stream).pipeTo(
+    new WritableStream(),
+  );
+  assert.equal(stream.stats.concurrency, 2);
+});
+
 test("an adaptive limit leaves stop semantics unchanged: cancel aborts every call", async () => {
   const { fn, calls, callsReach } = controlledFn<number, number>();
   const stream = new AsyncIOTransformStream(fn, {
