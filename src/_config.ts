@@ -10,6 +10,7 @@ import type {
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStateEntry,
+  ErrorPolicy,
   Mapper,
   OutputOrder,
   RateLimitOptions,
@@ -46,6 +47,7 @@ export interface Config<I, O> {
   readonly timeout: number;
   readonly attemptTimeout: number;
   readonly retry: RetryPolicy<I, O> | undefined;
+  readonly onError: ErrorPolicy<I, O>;
   readonly key: ((input: I) => unknown) | undefined;
   readonly rateLimit: RateLimitOptions | undefined;
   readonly signal: AbortSignal | undefined;
@@ -206,7 +208,7 @@ function rateLimitOf(rateLimit: unknown): RateLimitOptions | undefined {
 /** Validates the constructor's arguments; throws the first problem found. */
 export function configOf<I, O, M>(
   fn: Mapper<I, O> | AsyncFunction<I, O>,
-  options: AsyncIOOptions<I, O, M> | undefined,
+  options: AsyncIOOptions<I, O, M, "fail" | "settle"> | undefined,
 ): Config<I, O> {
   const isFunction = typeof fn === "function";
   if (!isFunction && !isAsyncFunction<I, O>(fn)) {
@@ -268,6 +270,12 @@ export function configOf<I, O, M>(
       close = () => object.close!();
     }
   }
+  const onError = options.onError ?? "fail";
+  if (
+    onError !== "fail" && onError !== "settle" && typeof onError !== "function"
+  ) {
+    throw typeError('onError must be "fail", "settle" or a function', onError);
+  }
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw typeError("signal must be an AbortSignal", signal);
@@ -285,6 +293,7 @@ export function configOf<I, O, M>(
     timeout,
     attemptTimeout,
     retry: retryPolicyOf<I, O>(options.retry),
+    onError,
     key,
     rateLimit: rateLimitOf(options.rateLimit),
     signal,

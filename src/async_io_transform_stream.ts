@@ -7,6 +7,7 @@ import type {
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStats,
+  Emitted,
   Mapper,
 } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
@@ -26,6 +27,8 @@ import type { Watermark } from "./watermark.ts";
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through ({@linkcode Watermark},
  * {@linkcode CheckpointBarrier}); `never` unless you use them.
+ * @typeParam E The error policy (`options.onError`); under `"settle"` the
+ * stream emits {@linkcode Settled} records.
  *
  * @example Enriching with a function, ten calls at a time
  * ```ts
@@ -37,10 +40,10 @@ import type { Watermark } from "./watermark.ts";
  *   signal.throwIfAborted();
  *   return { id, name: `user ${id}` };
  * };
- * const users = await Array.fromAsync(
- *   ReadableStream.from([1, 2, 3])
- *     .pipeThrough(new AsyncIOTransformStream(lookup, { capacity: 10, timeout: 1_000 })),
- * );
+ * const usersStream = ReadableStream.from([1, 2, 3])
+ *   .pipeThrough(new AsyncIOTransformStream(lookup, { capacity: 10, timeout: 1_000 }));
+ * const users = [];
+ * for await (const chunk of usersStream) users.push(chunk);
  * assert.deepEqual(users.map((user) => user.id), [1, 2, 3]);
  * ```
  *
@@ -58,9 +61,9 @@ import type { Watermark } from "./watermark.ts";
  *     });
  *   },
  * });
- * const pairs = await Array.fromAsync(
- *   ReadableStream.from(["a", "b", "c"]).pipeThrough(lookup),
- * );
+ * const pairsStream = ReadableStream.from(["a", "b", "c"]).pipeThrough(lookup);
+ * const pairs = [];
+ * for await (const chunk of pairsStream) pairs.push(chunk);
  * assert.deepEqual(pairs, [["a", "apple"], ["c", "cherry"]]);
  * ```
  */
@@ -68,7 +71,8 @@ export class AsyncIOTransformStream<
   I,
   O,
   M extends Watermark | CheckpointBarrier = never,
-> extends TransformStream<I | NoInfer<M>, O | NoInfer<M>> {
+  E extends "fail" | "settle" = "fail",
+> extends TransformStream<I | NoInfer<M>, Emitted<I, O, E> | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
   readonly #capacity: number;
 
@@ -86,9 +90,9 @@ export class AsyncIOTransformStream<
    */
   constructor(
     fn: Mapper<I, O> | AsyncFunction<I, O>,
-    options?: AsyncIOOptions<I, O, M>,
+    options?: AsyncIOOptions<I, O, M, E>,
   ) {
-    const config = configOf(fn, options);
+    const config = configOf<I, O, M>(fn, options);
     // The base class's own sides stay unused: the stream owns both of its
     // sides itself, so that every stop reaches it at once (a TransformStream
     // defers cancel while flushing, and abort while a write is pending).
