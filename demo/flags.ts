@@ -18,6 +18,10 @@ export interface Flags {
   checkpointEvery: number;
   crashAt: number | undefined;
   help: boolean;
+  /** Calls in flight: a number, "auto" for an adaptive limit, or capacity. */
+  concurrency: number | "auto" | undefined;
+  /** Embedded service: requests served at once, the rest queue. */
+  serviceSlots: number;
 }
 
 /** A bad command line; the demo prints it and exits with code 2. */
@@ -60,6 +64,11 @@ Flags:
                           from the last checkpoint and check that the output
                           has every event exactly once (needs a file output)
   --checkpoint-every <n>  events between checkpoint barriers (default 100)
+  --concurrency <n|auto>  most calls in flight, at most --capacity; "auto"
+                          finds it as the service's latency moves (vegas(),
+                          and prints how the limit moved) (default: capacity)
+  --service-slots <n>     embedded service: requests served at once; the
+                          rest wait in a queue (default: no limit)
   -h, --help              show this help
 
 Progress goes to stderr: a live line on a terminal, a line per second
@@ -128,6 +137,21 @@ function order(value: string | undefined): OutputOrder {
   throw invalid("order", "ordered, unordered or key-ordered", value);
 }
 
+function concurrency(
+  value: string | undefined,
+  capacity: number,
+): number | "auto" | undefined {
+  if (value === undefined || value === "auto") return value;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw invalid("concurrency", 'a positive integer or "auto"', value);
+  }
+  if (n > capacity) {
+    throw invalid("concurrency", `at most --capacity (${capacity})`, value);
+  }
+  return n;
+}
+
 function serviceUrl(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   let url: URL;
@@ -168,6 +192,8 @@ export function parseFlags(args: readonly string[]): Flags {
         "crash-at": { type: "string" },
         "checkpoint-every": { type: "string" },
         help: { type: "boolean", short: "h" },
+        concurrency: { type: "string" },
+        "service-slots": { type: "string" },
       },
     }));
   } catch (error) {
@@ -219,5 +245,15 @@ export function parseFlags(args: readonly string[]): Flags {
     ),
     crashAt,
     help: values.help === true,
+    concurrency: concurrency(
+      text("concurrency"),
+      integer("capacity", text("capacity"), 100, 1),
+    ),
+    serviceSlots: integer(
+      "service-slots",
+      text("service-slots"),
+      Infinity,
+      1,
+    ),
   };
 }

@@ -6,6 +6,7 @@ import {
   type CallContext,
   type CheckpointBarrier,
   type OutputOrder,
+  vegas,
 } from "../mod.ts";
 import type { DemoEvent, EnrichedEvent, User } from "./events.ts";
 import { ServiceHealth } from "./reachability.ts";
@@ -16,6 +17,12 @@ export interface EnrichOptions {
   url: string;
   order: OutputOrder;
   capacity: number;
+  /**
+   * The most calls in flight (at most `capacity`); "auto" for an adaptive
+   * limit, vegas(), which suits a service whose latency is steady until it
+   * queues. Undefined: capacity.
+   */
+  concurrency?: number | "auto" | undefined;
   /** The budget of one event over all its attempts, in milliseconds. */
   timeout: number;
   restore?: AsyncIOState<DemoEvent>;
@@ -72,6 +79,11 @@ export function enrichStream(
     order: options.order,
     key: (event) => event.userId,
     capacity: options.capacity,
+    ...(options.concurrency === undefined ? {} : {
+      concurrency: options.concurrency === "auto"
+        ? vegas()
+        : options.concurrency,
+    }),
     timeout: options.timeout,
     retry: {
       maxAttempts: 100, // the timeout is what really bounds the retries
