@@ -18,14 +18,6 @@ const redisEntry = `${root}src/redis.ts`;
 /** The goal for the minified and gzipped library, in bytes. */
 const SIZE_GOAL = 6 * 1024;
 
-/**
- * The Streams spec's `Transformer.cancel`, which the library uses and which
- * TypeScript's lib.dom does not declare yet (Deno's lib does).
- */
-const TRANSFORMER_CANCEL = `${root}transformer_cancel.d.ts`;
-const TRANSFORMER_CANCEL_SOURCE =
-  "interface Transformer<I = any, O = any> { cancel?: (reason: any) => void | PromiseLike<void>; }";
-
 await Deno.remove(out, { recursive: true }).catch((error) => {
   if (!(error instanceof Deno.errors.NotFound)) throw error;
 });
@@ -131,17 +123,8 @@ function emitDeclarations(): void {
     types: [],
   };
   const host = ts.createCompilerHost(options);
-  const getSourceFile = host.getSourceFile;
-  host.getSourceFile = (name, ...rest) =>
-    name === TRANSFORMER_CANCEL
-      ? ts.createSourceFile(
-        name,
-        TRANSFORMER_CANCEL_SOURCE,
-        ts.ScriptTarget.ES2022,
-      )
-      : getSourceFile(name, ...rest);
   const program = ts.createProgram(
-    [entry, redisEntry, TRANSFORMER_CANCEL],
+    [entry, redisEntry],
     options,
     host,
   );

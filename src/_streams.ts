@@ -9,9 +9,14 @@
 // Either side's stop errors the other, as a TransformStream's would.
 import type { Engine, Output } from "./_engine.ts";
 
+/** The spec's controller: bun-types 1.4 does not declare its `signal` yet. */
+type WritableController = WritableStreamDefaultController & {
+  readonly signal: AbortSignal;
+};
+
 class StreamOutput<T> implements Output<T> {
   readable!: ReadableStreamDefaultController<T>;
-  writable!: WritableStreamDefaultController;
+  writable!: WritableController;
   /** As a TransformStream's: set while full, cleared when pulled. */
   backpressure = true;
 
@@ -59,8 +64,8 @@ export function connectStreams<I, O, M>(
   }, readableStrategy ?? { highWaterMark: 1 });
   const writable = new WritableStream<I | M>({
     start(controller) {
-      output.writable = controller;
-      const signal = controller.signal;
+      output.writable = controller as WritableController;
+      const signal = output.writable.signal;
       signal.addEventListener("abort", () => engine.stop(signal.reason));
       return engine.start();
     },
