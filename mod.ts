@@ -44,11 +44,15 @@ export { orderedWait, unorderedWait } from "./src/wait.ts";
 export { Watermark } from "./src/watermark.ts";
 export { CheckpointBarrier } from "./src/checkpoint_barrier.ts";
 export type {
+  AsyncBatchFunction,
   AsyncFunction,
+  AsyncIOBatchOptions,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStateEntry,
   AsyncIOStats,
+  BatchMapper,
+  BatchOptions,
   CallContext,
   Mapper,
   OutputOrder,

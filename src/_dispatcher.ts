@@ -4,19 +4,33 @@
 // keep input order (retries join at the back), and a rate-limit token is
 // taken only by the call that then starts.
 //
+// With batching, ready elements join the batcher's open batch instead, and
+// the FIFO holds closed batches: each is one call for `concurrency` and the
+// rate limit.
+//
 // Calls start from a microtask, never from the stack that asked for them: a
 // user function that completes synchronously cannot re-enter the engine or
 // grow the stack, however many results come back at once.
+import type { Batcher } from "./_batcher.ts";
 import type { Counters, Element } from "./_element.ts";
 import { Fifo } from "./_fifo.ts";
 import { RateLimiter } from "./_rate_limiter.ts";
 import { Timer } from "./_timer.ts";
 import type { RateLimitOptions } from "./types.ts";
 
+/** What waits for a call slot: an element, or a closed batch of them. */
+export interface Startable {
+  /** False once nothing of it may start (it timed out while waiting). */
+  readonly startable: boolean;
+  /** Starts the call, running user code. */
+  start(): void;
+}
+
 export class Dispatcher<I, O> {
   readonly #counters: Counters;
   #concurrency: number;
-  readonly #ready = new Fifo<Element<I, O>>();
+  readonly #ready = new Fifo<Startable>();
+  readonly #batcher: Batcher<I, O> | undefined;
   readonly #limiter: RateLimiter | undefined;
   readonly #limiterTimer: Timer | undefined;
   /** The first ready elements, which wait for a rate-limit token. */
@@ -33,8 +47,10 @@ export class Dispatcher<I, O> {
     concurrency: number,
     rateLimit: RateLimitOptions | undefined,
     keyOf: ((input: I) => unknown) | undefined,
+    batcher?: Batcher<I, O>,
   ) {
     this.#counters = counters;
+    this.#batcher = batcher;
     this.#concurrency = concurrency;
     if (rateLimit !== undefined) {
       this.#limiter = new RateLimiter(rateLimit.limit, rateLimit.interval);
@@ -78,7 +94,14 @@ export class Dispatcher<I, O> {
   /** The element wants a call slot, for its first attempt or a retry. */
   requestStart(element: Element<I, O>): void {
     if (this.#stopped) return;
-    this.#ready.push(element);
+    if (this.#batcher !== undefined) return this.#batcher.add(element);
+    this.enqueue(element);
+  }
+
+  /** An element, or a closed batch, waits for a call slot. */
+  enqueue(unit: Startable): void {
+    if (this.#stopped) return;
+    this.#ready.push(unit);
     if (this.#limiterTimer?.armed) {
       this.#throttled++;
       this.#counters.rateLimited++;
@@ -103,6 +126,7 @@ export class Dispatcher<I, O> {
   /** Nothing starts after this, and no timer of ours stays armed. */
   stop(): void {
     this.#stopped = true;
+    this.#batcher?.stop();
     this.#limiterTimer?.clear();
     this.#ready.clear();
   }
@@ -119,15 +143,20 @@ export class Dispatcher<I, O> {
     const ready = this.#ready;
     const counters = this.#counters;
     const limiter = this.#limiter;
+    const batcher = this.#batcher;
     while (
-      ready.size > 0 && counters.inFlight < this.#concurrency && !this.#stopped
+      ready.size > 0 &&
+      // A batch is one call however many inputs it carries.
+      (batcher === undefined ? counters.inFlight : batcher.calls) <
+        this.#concurrency &&
+      !this.#stopped
     ) {
-      const element = ready.peek()!;
-      if (element.startable) {
+      const unit = ready.peek()!;
+      if (unit.startable) {
         if (limiter !== undefined && !this.#takeToken(limiter)) break;
         ready.shift();
         if (this.#throttled > 0) this.#throttled--;
-        element.start(); // user code; a synchronous result loops back here
+        unit.start(); // user code; a synchronous result loops back here
       } else {
         ready.shift(); // it timed out while it waited
         if (this.#throttled > 0) this.#throttled--;

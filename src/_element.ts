@@ -9,6 +9,7 @@
 // and a stop that arrives meanwhile finds no call left to release.
 import { retryDelay } from "./_backoff.ts";
 import type { Config } from "./_config.ts";
+import type { BatchCall } from "./_batcher.ts";
 import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
 import { describe } from "./_describe.ts";
 import { Timer } from "./_timer.ts";
@@ -48,6 +49,8 @@ export interface Counters {
   failed: number;
   retries: number;
   rateLimited: number;
+  batches: number;
+  batchedInputs: number;
 }
 
 /** Fresh counters, all zero. */
@@ -62,6 +65,8 @@ export function newCounters(): Counters {
     failed: 0,
     retries: 0,
     rateLimited: 0,
+    batches: 0,
+    batchedInputs: 0,
   };
 }
 
@@ -173,6 +178,21 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   }
 
   /**
+   * QUEUED or BACKOFF → RUNNING as one input of a batch call, which then runs
+   * the user code; the attempt shares the call's controller.
+   */
+  joinBatch(call: BatchCall<I, O>, controller: AbortController): Attempt<I, O> {
+    const host = this.#host;
+    const attempt = new Attempt<I, O>(this, ++this.#attempts, controller, call);
+    this.#current = attempt;
+    this.#state = RUNNING;
+    host.counters.inFlight++;
+    if (this.#attempts === 1) host.deadlines?.add(this);
+    else host.counters.retries++;
+    return attempt;
+  }
+
+  /**
    * The single place where a current attempt's outcome is decided. A late,
    * duplicate or stale completion (the first one won already, or the attempt
    * was detached by a timeout or a stop) is ignored.
@@ -184,6 +204,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     if (!final) {
       this.#host.counters.inFlight--;
       this.#host.attemptDeadlines?.remove(attempt);
+      if (attempt.call !== undefined) attempt.leaveCall(undefined, true);
     }
     this.#decide(outcome, payload, final);
   }
@@ -381,6 +402,9 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
   readonly #element: Element<I, O>;
   readonly number: number;
   readonly #controller: AbortController;
+  /** The batch call this attempt is one input of, if any. */
+  readonly call: BatchCall<I, O> | undefined;
+  #left = false;
   deadline = 0;
   prevDue: Attempt<I, O> | undefined = undefined;
   nextDue: Attempt<I, O> | undefined = undefined;
@@ -389,10 +413,12 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
     element: Element<I, O>,
     number: number,
     controller: AbortController,
+    call?: BatchCall<I, O>,
   ) {
     this.#element = element;
     this.number = number;
     this.#controller = controller;
+    this.call = call;
   }
 
   /** The function form's context: own data properties only, so it spreads. */
@@ -411,9 +437,30 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
     };
   }
 
-  /** Idempotent; a shared controller aborts only when the stream stops. */
+  /**
+   * Idempotent; a shared controller aborts only when the stream stops, and
+   * a batch call's only once none of its inputs waits for it.
+   */
   abort(reason: unknown): void {
-    this.#controller.abort(reason);
+    if (this.call !== undefined) this.leaveCall(reason, false);
+    else this.#controller.abort(reason);
+  }
+
+  /** This input no longer waits for its batch call; at most once. */
+  leaveCall(reason: unknown, settled: boolean): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.call!.left(reason, settled);
+  }
+
+  /** A batch call's output for this input. */
+  resolve(output: O): void {
+    this.#element.settle(this, ONE, output);
+  }
+
+  /** A batch call's failure, for this input. */
+  reject(error: unknown): void {
+    this.#element.settle(this, ERROR, error);
   }
 
   expire(): void {
@@ -446,7 +493,7 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   if (value instanceof Promise) return true;
   if (value === null) return false;
   if (typeof value !== "object" && typeof value !== "function") return false;

@@ -10,6 +10,7 @@
 // Every way out runs #terminate() or #finish(), and both go through
 // #dispose(): no call, timer or listener of ours outlives the stream, and
 // close() runs exactly once, after open() has settled.
+import { Batcher } from "./_batcher.ts";
 import type { Config } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
@@ -69,6 +70,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #output: Output<O | M>;
   readonly #queue: EmissionQueue<I, O>;
   readonly #dispatcher: Dispatcher<I, O>;
+  readonly #batcher: Batcher<I, O> | undefined;
   #waiter: Waiter | undefined = undefined;
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;
@@ -89,7 +91,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (config.timeout !== Infinity) {
       this.deadlines = new DeadlineQueue(config.timeout);
     }
-    if (config.attemptTimeout !== Infinity) {
+    if (config.batch !== undefined) {
+      // attemptTimeout then runs per batch call, in the batcher.
+      this.#batcher = new Batcher(
+        config,
+        this.counters,
+        (call) => this.#dispatcher.enqueue(call),
+      );
+    } else if (config.attemptTimeout !== Infinity) {
       this.attemptDeadlines = new DeadlineQueue(config.attemptTimeout);
     }
     this.signals = new SignalSource(
@@ -101,6 +110,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       config.concurrency,
       config.rateLimit,
       config.order === "key-ordered" ? config.key : undefined,
+      this.#batcher,
     );
   }
 
@@ -148,6 +158,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** The input ended: resolves once every result is out and close() ran. */
   async end(): Promise<void> {
     if (this.#ended) throw this.#endReason;
+    this.#batcher?.inputEnded();
     if (this.#queue.size > 0) await this.#wait(DRAIN);
     this.#ended = true;
     this.#dispose();
@@ -232,6 +243,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       failed: c.failed,
       retries: c.retries,
       rateLimited: c.rateLimited,
+      batches: c.batches,
+      batchedInputs: c.batchedInputs,
     };
   }
 
@@ -256,9 +269,12 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       } catch (error) {
         element.failBeforeStart(error); // options.key threw
       }
+    } else {
+      this.#batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return Promise.reject(this.#endReason);
     if (this.#queue.size < this.config.capacity) return;
+    this.#batcher?.inputBlocked(true);
     return this.#wait(ROOM);
   }
 
@@ -312,6 +328,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       (waiter.awaited === ROOM && size < this.config.capacity) ||
       (waiter.awaited === DRAIN && size === 0)
     ) {
+      this.#batcher?.inputBlocked(false);
       this.#wake();
     }
   }

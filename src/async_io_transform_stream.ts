@@ -3,10 +3,13 @@ import { Engine } from "./_engine.ts";
 import { connectStreams } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type {
+  AsyncBatchFunction,
   AsyncFunction,
+  AsyncIOBatchOptions,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStats,
+  BatchMapper,
   Mapper,
 } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
@@ -63,6 +66,23 @@ import type { Watermark } from "./watermark.ts";
  * );
  * assert.deepEqual(pairs, [["a", "apple"], ["c", "cherry"]]);
  * ```
+ *
+ * @example Batching: up to 50 inputs per call, as with Redis `MGET`
+ * ```ts
+ * import { AsyncIOTransformStream } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const names = new Map([[1, "Ada"], [2, "Grace"], [3, "Alan"]]);
+ * const lookup = new AsyncIOTransformStream(
+ *   async (ids: number[]) => ids.map((id) => names.get(id) ?? "unknown"),
+ *   { batch: { maxSize: 50, maxWait: 5 } },
+ * );
+ * const output = await Array.fromAsync(
+ *   ReadableStream.from([1, 2, 3, 4]).pipeThrough(lookup),
+ * );
+ * assert.deepEqual(output, ["Ada", "Grace", "Alan", "unknown"]);
+ * assert.equal(lookup.stats.batches, 1);
+ * ```
  */
 export class AsyncIOTransformStream<
   I,
@@ -71,6 +91,20 @@ export class AsyncIOTransformStream<
 > extends TransformStream<I | NoInfer<M>, O | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
 
+  /**
+   * Creates a batching stream: `fn` gets many inputs per call.
+   *
+   * @param fn The function called for each batch ({@linkcode BatchMapper}),
+   * or an {@linkcode AsyncBatchFunction} object.
+   * @param options The {@linkcode AsyncIOBatchOptions}.
+   * @throws {RangeError} If a number is out of range, such as a
+   * `batch.maxSize` above `capacity`.
+   * @throws {TypeError} If an option has the wrong shape.
+   */
+  constructor(
+    fn: BatchMapper<I, O> | AsyncBatchFunction<I, O>,
+    options: AsyncIOBatchOptions<I, O, M>,
+  );
   /**
    * Creates the stream. Options are validated here, before any call.
    *
@@ -86,6 +120,14 @@ export class AsyncIOTransformStream<
   constructor(
     fn: Mapper<I, O> | AsyncFunction<I, O>,
     options?: AsyncIOOptions<I, O, M>,
+  );
+  constructor(
+    fn:
+      | Mapper<I, O>
+      | AsyncFunction<I, O>
+      | BatchMapper<I, O>
+      | AsyncBatchFunction<I, O>,
+    options?: AsyncIOOptions<I, O, M> | AsyncIOBatchOptions<I, O, M>,
   ) {
     const config = configOf(fn, options);
     // The base class's own sides stay unused: the stream owns both of its
