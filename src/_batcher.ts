@@ -31,6 +31,8 @@ export class Batcher<I, O> {
   /** `attemptTimeout`, per batch call. */
   readonly #deadlines: DeadlineQueue<BatchCall<I, O>> | undefined;
   #open: BatchCall<I, O> | undefined = undefined;
+  /** Per failed call, the call that gathers its retries until its delay ends. */
+  readonly #retries = new Map<BatchCall<I, O>, RetryCall<I, O>>();
   /** Batch calls in flight: what `concurrency` counts. */
   calls = 0;
   /** The input side waits for room: no new input can join. */
@@ -102,10 +104,36 @@ export class Batcher<I, O> {
     this.#closeIfStuck();
   }
 
+  /**
+   * An input of `failed` waits `delay` ms to retry. The inputs of one call
+   * that retry together are re-sent as one call, after the first one's
+   * delay, without waiting for `maxWait`.
+   */
+  retryLater(
+    failed: BatchCall<I, O>,
+    element: Element<I, O>,
+    delay: number,
+  ): void {
+    if (this.#stopped) return;
+    let retry = this.#retries.get(failed);
+    if (retry === undefined) {
+      const call = new BatchCall(this);
+      const timer = new Timer(() => {
+        this.#retries.delete(failed);
+        this.#enqueue(call);
+      });
+      this.#retries.set(failed, retry = { call, timer });
+      timer.set(delay);
+    }
+    retry.call.elements.push(element);
+  }
+
   /** Nothing closes, starts or fires after this. */
   stop(): void {
     this.#stopped = true;
     this.#open = undefined;
+    for (const retry of this.#retries.values()) retry.timer.clear();
+    this.#retries.clear();
     this.#timer?.clear();
     this.#deadlines?.dispose();
   }
@@ -126,6 +154,11 @@ export class Batcher<I, O> {
       this.close();
     });
   }
+}
+
+interface RetryCall<I, O> {
+  readonly call: BatchCall<I, O>;
+  readonly timer: Timer;
 }
 
 /** One call for many inputs; until it starts, the batch that gathers them. */
@@ -202,6 +235,11 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
         )
         : reason,
     );
+  }
+
+  /** One of this call's inputs waits `delay` ms to retry. */
+  retryLater(element: Element<I, O>, delay: number): void {
+    this.#batcher.retryLater(this, element, delay);
   }
 
   /** `attemptTimeout` ran out: a failed attempt for each input still in it. */

@@ -113,6 +113,8 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   /** Key-ordered mode: this input's key and the next input with that key. */
   key: unknown = undefined;
   nextSameKey: Element<I, O> | undefined = undefined;
+  /** Batching: the last batch call this input joined; its retries group there. */
+  lastCall: BatchCall<I, O> | undefined = undefined;
 
   constructor(host: ElementHost<I, O>, input: I, marker?: Watermark) {
     this.#host = host;
@@ -186,6 +188,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     const attempt = new Attempt<I, O>(this, ++this.#attempts, controller, call);
     this.#current = attempt;
     this.#state = RUNNING;
+    this.lastCall = call;
     host.counters.inFlight++;
     if (this.#attempts === 1) host.deadlines?.add(this);
     else host.counters.retries++;
@@ -225,7 +228,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
       attempt.abort(timeoutError);
       if (this.#aborted) return; // an abort listener stopped the stream
     } else {
-      this.#backoffTimer!.clear();
+      this.#backoffTimer?.clear(); // a batch's retry skips it when it starts
     }
     host.callEnded();
     const handler = host.config.timeoutHandler;
@@ -342,12 +345,15 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
 
   #backoff(): void {
     this.#state = BACKOFF;
+    const delay = retryDelay(this.#host.config.retry!, this.#attempts);
+    // The inputs that a batch call retries are re-sent together.
+    if (this.lastCall !== undefined) {
+      return this.lastCall.retryLater(this, delay);
+    }
     this.#backoffTimer ??= new Timer(() => {
       if (this.#state === BACKOFF) this.#host.requestStart(this);
     });
-    this.#backoffTimer.set(
-      retryDelay(this.#host.config.retry!, this.#attempts),
-    );
+    this.#backoffTimer.set(delay);
   }
 
   #finish(outcome: Outcome, payload: unknown): void {
