@@ -31,9 +31,9 @@
  *
  * const slowFirst = (n: number) =>
  *   new Promise<number>((resolve) => setTimeout(() => resolve(n * 10), 30 - n * 10));
- * const output = await Array.fromAsync(
- *   ReadableStream.from([1, 2, 3]).pipeThrough(new AsyncIOTransformStream(slowFirst)),
- * );
+ * const outputStream = ReadableStream.from([1, 2, 3]).pipeThrough(new AsyncIOTransformStream(slowFirst));
+ * const output = [];
+ * for await (const chunk of outputStream) output.push(chunk);
  * assert.deepEqual(output, [10, 20, 30]);
  * ```
  *
@@ -54,9 +54,13 @@ export type {
   BatchMapper,
   BatchOptions,
   CallContext,
+  Emitted,
+  ErrorHandler,
+  ErrorPolicy,
   Mapper,
   OutputOrder,
   RateLimitOptions,
   ResultFuture,
   RetryOptions,
+  Settled,
 } from "./src/types.ts";

@@ -27,6 +27,8 @@ import {
 const SKIP_FILES: Record<string, string> = {
   "tests/no_leak_test.ts": "it spawns a child runtime (node:child_process) " +
     "to prove that nothing keeps the process alive; a page has no process",
+  "tests/stop_exit_test.ts": "it spawns a child runtime (node:child_process) " +
+    "per stop state to prove the process exits at once; a page has no process",
 };
 
 /** Single tests ("file > test name") that cannot run in a page, and why. */

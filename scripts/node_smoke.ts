@@ -4,12 +4,27 @@
 // `.d.ts` files (NodeNext resolution, so through `exports`), and plain `node`
 // runs the output. Exits non-zero on a type error or a failed check.
 //
+// Then it does the same with tests/fixtures/stop_child.ts (its import
+// rewritten to the package) and runs it once per state of issue 12's stop
+// matrix: each run must exit by itself within 5 s, every stop "ok".
+//
 //   deno task test:node
 import ts from "typescript";
 import { emitOrThrow, WEB_LIBS } from "./_tsc.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const MIN_NODE_MAJOR = 20;
+/** The states of tests/fixtures/stop_child.ts (see tests/_stop_scenarios.ts). */
+const STOP_STATES = [
+  "running",
+  "flushing",
+  "blocked",
+  "backoff",
+  "rateLimited",
+  "opening",
+  "checkpointing",
+];
+const EXIT_LIMIT_MS = 5_000;
 
 const work = await Deno.makeTempDir({ prefix: "async-io-node-" });
 try {
@@ -52,6 +67,7 @@ try {
   const { code } = await smoke.output();
   if (code !== 0) console.error(`node smoke.js exited with code ${code}`);
   Deno.exitCode = code;
+  if (!await stopChildExits(work)) Deno.exitCode = 1;
 } finally {
   await Deno.remove(work, { recursive: true });
 }
@@ -72,6 +88,59 @@ async function run(
     );
   }
   return decoder.decode(stdout);
+}
+
+/**
+ * Runs the stop child under Node once per state; each run must exit by
+ * itself within EXIT_LIMIT_MS and print only "ok" stops.
+ */
+async function stopChildExits(work: string): Promise<boolean> {
+  const source = await Deno.readTextFile(
+    `${root}tests/fixtures/stop_child.ts`,
+  );
+  const rewritten = source.replace(
+    'from "../../mod.ts"',
+    'from "@async-io/async-io"',
+  );
+  if (rewritten === source) {
+    throw new Error("Cannot find the mod.ts import in stop_child.ts");
+  }
+  await Deno.writeTextFile(`${work}/stop_child.ts`, rewritten);
+  compile(`${work}/stop_child.ts`);
+  let passed = true;
+  for (const state of STOP_STATES) {
+    const start = performance.now();
+    const child = new Deno.Command("node", {
+      args: ["stop_child.js", state],
+      cwd: work,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, EXIT_LIMIT_MS);
+    const { code, stdout, stderr } = await child.output();
+    clearTimeout(timer);
+    const ms = Math.round(performance.now() - start);
+    const out = new TextDecoder().decode(stdout).trim();
+    const lines = out.split("\n");
+    const ok = !killed && code === 0 && lines.at(-1) === "every stop ended" &&
+      lines.slice(0, -1).every((line) => line.endsWith(": ok"));
+    if (!ok) passed = false;
+    console.log(
+      `${ok ? "ok" : "FAIL"}  node stop_child.js ${state}: ${
+        killed
+          ? `killed after ${EXIT_LIMIT_MS} ms`
+          : `exited ${code} in ${ms} ms`
+      }`,
+    );
+    if (!ok) {
+      console.log(`${out}\n${new TextDecoder().decode(stderr)}`.trim());
+    }
+  }
+  return passed;
 }
 
 /** Type-checks `file` as a Node ESM consumer would, and writes the `.js`. */

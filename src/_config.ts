@@ -13,6 +13,7 @@ import type {
   AsyncIOStateEntry,
   BatchMapper,
   BatchOptions,
+  ErrorPolicy,
   Mapper,
   OutputOrder,
   RateLimitOptions,
@@ -50,6 +51,7 @@ export interface Config<I, O> {
   readonly timeout: number;
   readonly attemptTimeout: number;
   readonly retry: RetryPolicy<I, O> | undefined;
+  readonly onError: ErrorPolicy<I, O>;
   readonly key: ((input: I) => unknown) | undefined;
   readonly rateLimit: RateLimitOptions | undefined;
   readonly signal: AbortSignal | undefined;
@@ -196,7 +198,10 @@ export function configOf<I, O, M>(
     | AsyncFunction<I, O>
     | BatchMapper<I, O>
     | AsyncBatchFunction<I, O>,
-  options: AsyncIOOptions<I, O, M> | AsyncIOBatchOptions<I, O, M> | undefined,
+  options:
+    | AsyncIOOptions<I, O, M, "fail" | "settle">
+    | AsyncIOBatchOptions<I, O, M, "fail" | "settle">
+    | undefined,
 ): Config<I, O> {
   if (options === undefined) options = {};
   else if (options === null || typeof options !== "object") {
@@ -235,7 +240,10 @@ export function configOf<I, O, M>(
     );
   }
   const batch = batched
-    ? batchOf((options as AsyncIOBatchOptions<I, O, M>).batch, capacity)
+    ? batchOf(
+      (options as AsyncIOBatchOptions<I, O, M, "fail" | "settle">).batch,
+      capacity,
+    )
     : undefined;
   const timeout = duration("timeout", options.timeout, Infinity);
   const attemptTimeout = duration(
@@ -274,6 +282,12 @@ export function configOf<I, O, M>(
       close = () => object.close!();
     }
   }
+  const onError = options.onError ?? "fail";
+  if (
+    onError !== "fail" && onError !== "settle" && typeof onError !== "function"
+  ) {
+    throw typeError('onError must be "fail", "settle" or a function', onError);
+  }
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw typeError("signal must be an AbortSignal", signal);
@@ -297,6 +311,7 @@ export function configOf<I, O, M>(
     timeout,
     attemptTimeout,
     retry: retryPolicyOf<I, O>(options.retry),
+    onError,
     key,
     rateLimit: rateLimitOf(options.rateLimit),
     signal,

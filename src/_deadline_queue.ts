@@ -6,6 +6,7 @@
 // a reading taken after they were added (every STAMP_EVERY adds, or by a
 // short timer at most `slack` ms later). A deadline may so be late by up to
 // `slack`, never early.
+import { MAX_TIMER_DELAY } from "./_timer.ts";
 
 /** A node that can wait in a {@linkcode DeadlineQueue}; the links are intrusive. */
 export interface DeadlineNode<T> {
@@ -101,7 +102,10 @@ export class DeadlineQueue<T extends DeadlineNode<T>> {
   };
 
   #arm(delay: number): void {
-    this.#timer = setTimeout(this.#fire, Math.max(0, Math.ceil(delay)));
+    // Capped, since setTimeout fires at once past 2^31 - 1 ms: a long
+    // deadline is re-armed by #fire until it is due.
+    const wait = Math.min(MAX_TIMER_DELAY, Math.max(0, Math.ceil(delay)));
+    this.#timer = setTimeout(this.#fire, wait);
   }
 
   #fire = (): void => {

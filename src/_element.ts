@@ -98,6 +98,8 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   /** A single output, or an array of them when `#many` is set. */
   #outputs: unknown = undefined;
   #many = false;
+  /** Its outputs come from the error policy, not from its calls. */
+  #recovered = false;
   #backoffTimer: Timer | undefined = undefined;
 
   // Intrusive links owned by the queues and the dispatcher, so that they
@@ -136,6 +138,11 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   get startable(): boolean {
     return (this.#state === QUEUED || this.#state === BACKOFF) &&
       this.#backoffTimer?.armed !== true;
+  }
+
+  /** Whether its outputs came from the error policy. */
+  get recovered(): boolean {
+    return this.#recovered;
   }
 
   /** Hands the outputs to `emit` one by one; returns how many there were. */
@@ -364,11 +371,67 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.#host.completed(this);
   }
 
+  /** Failed for good: the error policy decides what follows. */
   #fail(error: unknown): void {
+    const host = this.#host;
     this.#state = FAILED;
-    this.#host.deadlines?.remove(this);
-    this.#host.counters.failed++;
+    host.deadlines?.remove(this);
+    host.counters.failed++;
+    const policy = host.config.onError;
+    if (policy === "fail") return host.failed(this, error);
+    if (policy === "settle") {
+      return this.#recover([{
+        status: "rejected",
+        input: this.input,
+        reason: error,
+      }]);
+    }
+    // The handler is user code: it gets a signal that a stop aborts, and
+    // its verdict counts only while it is current.
+    const recovery = new Attempt<I, O>(
+      this,
+      this.#attempts,
+      new AbortController(),
+    );
+    this.#current = recovery;
+    let returned: unknown;
+    try {
+      returned = policy(error, this.input, recovery.context());
+    } catch (thrown) {
+      return this.#recoveryFailed(recovery, thrown);
+    }
+    if (!isThenable(returned)) return this.#recoveryEnded(recovery, returned);
+    Promise.resolve(returned).then(
+      (outputs) => this.#recoveryEnded(recovery, outputs),
+      (thrown) => this.#recoveryFailed(recovery, thrown),
+    );
+  }
+
+  #recoveryEnded(recovery: Attempt<I, O>, returned: unknown): void {
+    if (recovery !== this.#current) return; // the stream stopped meanwhile
+    this.#current = undefined;
+    let outputs: unknown[];
+    try {
+      outputs = returned === undefined ? [] : toArray(returned);
+    } catch (error) {
+      return this.#host.failed(this, error);
+    }
+    this.#recover(outputs);
+  }
+
+  #recoveryFailed(recovery: Attempt<I, O>, error: unknown): void {
+    if (recovery !== this.#current) return;
+    this.#current = undefined;
     this.#host.failed(this, error);
+  }
+
+  /** Outputs in place of a failed input's: it counts as emitted. */
+  #recover(outputs: unknown[]): void {
+    this.#state = DONE;
+    this.#outputs = outputs;
+    this.#many = true;
+    this.#recovered = true;
+    this.#host.completed(this);
   }
 }
 

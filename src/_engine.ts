@@ -71,12 +71,15 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #queue: EmissionQueue<I, O>;
   readonly #dispatcher: Dispatcher<I, O>;
   readonly #batcher: Batcher<I, O> | undefined;
+  readonly #settle: boolean;
   #waiter: Waiter | undefined = undefined;
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;
   #ended = false;
   /** Why the stream stopped or failed; later writes reject with it. */
   #endReason: unknown = undefined;
+  /** Whether the lifecycle began: close() runs only if it did. */
+  #began = false;
   /** Set while open() runs: close() must wait for it. */
   #opening: Promise<unknown> | undefined = undefined;
   #closeCalled = false;
@@ -84,6 +87,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   constructor(config: Config<I, O>, output: Output<O | M>) {
     this.config = config;
     this.#output = output;
+    this.#settle = config.onError === "settle";
     const emit = (element: Element<I, O>) => this.#emit(element);
     this.#queue = config.order === "ordered"
       ? new OrderedQueue(emit)
@@ -124,6 +128,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       if (signal.aborted) return this.stop(signal.reason);
       signal.addEventListener("abort", this.#onSignalAbort, { once: true });
     }
+    this.#began = true;
     if (open !== undefined) {
       const opening = this.#opening = new Promise<void>((resolve) =>
         resolve(open())
@@ -298,7 +303,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (element.marker !== undefined) {
       return this.#enqueue(element.marker as M);
     }
-    const count = element.emitOutputs(this.#enqueueOutput);
+    const count = element.emitOutputs(
+      this.#settle && !element.recovered
+        ? this.#enqueueFulfilled(element)
+        : this.#enqueueOutput,
+    );
     if (count < 0) return false;
     this.counters.outputs += count;
     this.counters.emitted++;
@@ -307,6 +316,13 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   #enqueueOutput = (output: O): boolean => this.#enqueue(output);
+
+  /** `onError: "settle"` wraps each output of a fulfilled input. */
+  #enqueueFulfilled(element: Element<I, O>): (value: O) => boolean {
+    const input = element.input;
+    return (value) =>
+      this.#enqueue({ status: "fulfilled", input, value } as unknown as O);
+  }
 
   /** The only place chunks leave; a throwing `size()` fails the stream. */
   #enqueue(chunk: O | M): boolean {
@@ -395,7 +411,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** Runs close() once, after open() has settled. */
   #close(): Promise<void> {
     const close = this.config.close;
-    if (close === undefined || this.#closeCalled) return Promise.resolve();
+    if (close === undefined || this.#closeCalled || !this.#began) {
+      return Promise.resolve();
+    }
     this.#closeCalled = true;
     const opening = this.#opening ?? Promise.resolve();
     return opening.then(close, close);

@@ -10,9 +10,22 @@ import type {
   AsyncIOState,
   AsyncIOStats,
   BatchMapper,
+  CallContext,
+  Emitted,
   Mapper,
 } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
+
+/**
+ * A {@linkcode BatchMapper} as the constructor takes it. Its `PromiseLike<any>`
+ * keeps a per-input function's `Promise.reject()` or `new Promise()` from
+ * taking the batch overload's array type as its contextual type when the
+ * per-input overload is tried next (TypeScript fixes it at the first try).
+ */
+type BatchFn<I, O> =
+  | BatchMapper<I, O>
+  // deno-lint-ignore no-explicit-any
+  | ((inputs: I[], context: CallContext) => PromiseLike<any>);
 
 /**
  * Apache Flink's async I/O operator as a web `TransformStream`: it calls
@@ -29,6 +42,8 @@ import type { Watermark } from "./watermark.ts";
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through ({@linkcode Watermark},
  * {@linkcode CheckpointBarrier}); `never` unless you use them.
+ * @typeParam E The error policy (`options.onError`); under `"settle"` the
+ * stream emits {@linkcode Settled} records.
  *
  * @example Enriching with a function, ten calls at a time
  * ```ts
@@ -40,10 +55,10 @@ import type { Watermark } from "./watermark.ts";
  *   signal.throwIfAborted();
  *   return { id, name: `user ${id}` };
  * };
- * const users = await Array.fromAsync(
- *   ReadableStream.from([1, 2, 3])
- *     .pipeThrough(new AsyncIOTransformStream(lookup, { capacity: 10, timeout: 1_000 })),
- * );
+ * const usersStream = ReadableStream.from([1, 2, 3])
+ *   .pipeThrough(new AsyncIOTransformStream(lookup, { capacity: 10, timeout: 1_000 }));
+ * const users = [];
+ * for await (const chunk of usersStream) users.push(chunk);
  * assert.deepEqual(users.map((user) => user.id), [1, 2, 3]);
  * ```
  *
@@ -61,9 +76,9 @@ import type { Watermark } from "./watermark.ts";
  *     });
  *   },
  * });
- * const pairs = await Array.fromAsync(
- *   ReadableStream.from(["a", "b", "c"]).pipeThrough(lookup),
- * );
+ * const pairsStream = ReadableStream.from(["a", "b", "c"]).pipeThrough(lookup);
+ * const pairs = [];
+ * for await (const chunk of pairsStream) pairs.push(chunk);
  * assert.deepEqual(pairs, [["a", "apple"], ["c", "cherry"]]);
  * ```
  *
@@ -77,9 +92,10 @@ import type { Watermark } from "./watermark.ts";
  *   async (ids: number[]) => ids.map((id) => names.get(id) ?? "unknown"),
  *   { batch: { maxSize: 50, maxWait: 5 } },
  * );
- * const output = await Array.fromAsync(
- *   ReadableStream.from([1, 2, 3, 4]).pipeThrough(lookup),
- * );
+ * const output = [];
+ * for await (const name of ReadableStream.from([1, 2, 3, 4]).pipeThrough(lookup)) {
+ *   output.push(name);
+ * }
  * assert.deepEqual(output, ["Ada", "Grace", "Alan", "unknown"]);
  * assert.equal(lookup.stats.batches, 1);
  * ```
@@ -88,7 +104,8 @@ export class AsyncIOTransformStream<
   I,
   O,
   M extends Watermark | CheckpointBarrier = never,
-> extends TransformStream<I | NoInfer<M>, O | NoInfer<M>> {
+  E extends "fail" | "settle" = "fail",
+> extends TransformStream<I | NoInfer<M>, Emitted<I, O, E> | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
 
   /**
@@ -102,8 +119,8 @@ export class AsyncIOTransformStream<
    * @throws {TypeError} If an option has the wrong shape.
    */
   constructor(
-    fn: BatchMapper<I, O> | AsyncBatchFunction<I, O>,
-    options: AsyncIOBatchOptions<I, O, M>,
+    fn: BatchFn<I, O> | AsyncBatchFunction<I, O>,
+    options: AsyncIOBatchOptions<I, O, M, E>,
   );
   /**
    * Creates the stream. Options are validated here, before any call.
@@ -119,7 +136,7 @@ export class AsyncIOTransformStream<
    */
   constructor(
     fn: Mapper<I, O> | AsyncFunction<I, O>,
-    options?: AsyncIOOptions<I, O, M>,
+    options?: AsyncIOOptions<I, O, M, E>,
   );
   constructor(
     fn:
@@ -127,9 +144,9 @@ export class AsyncIOTransformStream<
       | AsyncFunction<I, O>
       | BatchMapper<I, O>
       | AsyncBatchFunction<I, O>,
-    options?: AsyncIOOptions<I, O, M> | AsyncIOBatchOptions<I, O, M>,
+    options?: AsyncIOOptions<I, O, M, E> | AsyncIOBatchOptions<I, O, M, E>,
   ) {
-    const config = configOf(fn, options);
+    const config = configOf<I, O, M>(fn, options);
     // The base class's own sides stay unused: the stream owns both of its
     // sides itself, so that every stop reaches it at once (a TransformStream
     // defers cancel while flushing, and abort while a write is pending).

@@ -19,8 +19,9 @@ export interface CallContext {
   /**
    * Aborts when this attempt must stop: on timeout (a `DOMException` named
    * `"TimeoutError"`), on cancel (the cancel reason) and when another element
-   * fails (that element's error). It is created on first access, so a call
-   * that never reads it costs nothing.
+   * fails (that element's error). When the stream has no `timeout`,
+   * `attemptTimeout` or `retry`, calls started together may share one signal,
+   * which then aborts only when the whole stream stops.
    */
   readonly signal: AbortSignal;
   /** The number of this attempt, counted from 1. */
@@ -381,7 +382,10 @@ export interface AsyncIOStats {
   readonly timedOut: number;
   /** Attempts that failed: a throw, `completeExceptionally` or `attemptTimeout`. */
   readonly failedAttempts: number;
-  /** Inputs that failed for good, after their retries (or their timeout). */
+  /**
+   * Inputs that failed for good and reached `onError`: after their retries,
+   * or when their timeout ran out with no fallback.
+   */
   readonly failed: number;
   /** Attempts that were retries (attempt 2 and later). */
   readonly retries: number;
@@ -397,12 +401,108 @@ export interface AsyncIOStats {
 }
 
 /**
+ * What an input that failed for good yields under `onError: "settle"`: one
+ * record per input, in the stream's order. In the object form each output
+ * of a fulfilled input is wrapped on its own.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example
+ * ```ts
+ * import type { Settled } from "@async-io/async-io";
+ *
+ * const results: Settled<string, number>[] = [
+ *   { status: "fulfilled", input: "a", value: 1 },
+ *   { status: "rejected", input: "b", reason: new Error("404") },
+ * ];
+ * ```
+ */
+export type Settled<I, O> =
+  | { readonly status: "fulfilled"; readonly input: I; readonly value: O }
+  | {
+    readonly status: "rejected";
+    readonly input: I;
+    readonly reason: unknown;
+  };
+
+/**
+ * Recovers an input that failed for good: its outputs replace the failed
+ * input's. Returning nothing drops the input on purpose; throwing (or
+ * rejecting) fails the stream with that error. The context's signal aborts
+ * if the stream stops meanwhile, and `attempt` is the number of attempts
+ * made.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example A fallback value, or a dead letter
+ * ```ts
+ * import type { ErrorHandler } from "@async-io/async-io";
+ *
+ * const deadLetters: unknown[] = [];
+ * const onError: ErrorHandler<string, string> = (error, input) => {
+ *   if (error instanceof TypeError) return [`${input}: unknown`];
+ *   deadLetters.push({ input, error }); // and the input is dropped
+ *   return undefined;
+ * };
+ * ```
+ */
+export type ErrorHandler<I, O> = (
+  error: unknown,
+  input: I,
+  context: CallContext,
+) => Iterable<O> | void | PromiseLike<Iterable<O> | void>;
+
+/**
+ * What happens to an input that failed for good, after its retries (or on a
+ * timeout without a fallback): `"fail"` errors the stream, `"settle"` wraps
+ * every input's result in a {@linkcode Settled} record, and an
+ * {@linkcode ErrorHandler} recovers or drops it.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorPolicy } from "@async-io/async-io";
+ *
+ * const skip: ErrorPolicy<string, string> = () => {};
+ * ```
+ */
+export type ErrorPolicy<I, O> = "fail" | "settle" | ErrorHandler<I, O>;
+
+/**
+ * The chunks an async I/O stream emits for an error policy `E`: the outputs,
+ * or {@linkcode Settled} records under `"settle"`.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam E The error policy.
+ *
+ * @example
+ * ```ts
+ * import type { Emitted } from "@async-io/async-io";
+ *
+ * const plain: Emitted<string, number, "fail"> = 1;
+ * const settled: Emitted<string, number, "settle"> = {
+ *   status: "fulfilled",
+ *   input: "a",
+ *   value: 1,
+ * };
+ * ```
+ */
+export type Emitted<I, O, E> = [E] extends ["settle"] ? Settled<I, O> : O;
+
+/**
  * The options of `AsyncIOTransformStream`.
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through (`Watermark`,
  * `CheckpointBarrier`); `never` when none are used.
+ * @typeParam E `"settle"` to allow `onError: "settle"`, whose stream emits
+ * `Settled` records; `"fail"` otherwise (handlers are allowed either way).
  *
  * @example
  * ```ts
@@ -416,7 +516,12 @@ export interface AsyncIOStats {
  * };
  * ```
  */
-export interface AsyncIOOptions<I, O, M = never> {
+export interface AsyncIOOptions<
+  I,
+  O,
+  M = never,
+  E extends "fail" | "settle" = "fail",
+> {
   /**
    * The order in which results leave the stream.
    *
@@ -462,6 +567,15 @@ export interface AsyncIOOptions<I, O, M = never> {
    * `timeout` method). It may complete the element with a fallback.
    */
   onTimeout?: (input: I, result: ResultFuture<O>) => void | Promise<void>;
+  /**
+   * What happens to an input that failed for good: after its retries, or
+   * when its `timeout` ran out with no fallback. A stop (cancel, abort, a
+   * signal) is never routed here. A recovered, settled or dropped input
+   * counts as emitted: it leaves `snapshot()`.
+   *
+   * @default {"fail"}
+   */
+  onError?: E | ErrorHandler<I, O>;
   /** Retries failed or unwanted attempts. By default nothing is retried. */
   retry?: RetryOptions<I, O>;
   /** The key of an input; required by `order: "key-ordered"`. */
@@ -503,6 +617,7 @@ export interface AsyncIOOptions<I, O, M = never> {
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through.
+ * @typeParam E The error policy, as in {@linkcode AsyncIOOptions}.
  *
  * @example
  * ```ts
@@ -515,8 +630,12 @@ export interface AsyncIOOptions<I, O, M = never> {
  * };
  * ```
  */
-export interface AsyncIOBatchOptions<I, O, M = never>
-  extends AsyncIOOptions<I, O, M> {
+export interface AsyncIOBatchOptions<
+  I,
+  O,
+  M = never,
+  E extends "fail" | "settle" = "fail",
+> extends AsyncIOOptions<I, O, M, E> {
   /**
    * Sends many inputs per call: `fn` is then a {@linkcode BatchMapper} or
    * an {@linkcode AsyncBatchFunction}.

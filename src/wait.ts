@@ -10,6 +10,7 @@ import type { Watermark } from "./watermark.ts";
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through.
+ * @typeParam E The error policy.
  * @param fn The function called for each input, or an `AsyncFunction` object.
  * @param options The options, without `order`.
  * @returns The stream.
@@ -19,11 +20,11 @@ import type { Watermark } from "./watermark.ts";
  * import { orderedWait } from "@async-io/async-io";
  * import assert from "node:assert/strict";
  *
- * const output = await Array.fromAsync(
- *   ReadableStream.from([3, 2, 1]).pipeThrough(
- *     orderedWait((n: number) => new Promise<number>((r) => setTimeout(() => r(n), n))),
- *   ),
+ * const outputStream = ReadableStream.from([3, 2, 1]).pipeThrough(
+ *   orderedWait((n: number) => new Promise<number>((r) => setTimeout(() => r(n), n))),
  * );
+ * const output = [];
+ * for await (const chunk of outputStream) output.push(chunk);
  * assert.deepEqual(output, [3, 2, 1]);
  * ```
  */
@@ -31,11 +32,12 @@ export function orderedWait<
   I,
   O,
   M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
 >(
   fn: Mapper<I, O> | AsyncFunction<I, O>,
-  options?: Omit<AsyncIOOptions<I, O, M>, "order">,
-): AsyncIOTransformStream<I, O, M> {
-  return new AsyncIOTransformStream<I, O, M>(fn, {
+  options?: Omit<AsyncIOOptions<I, O, M, E>, "order">,
+): AsyncIOTransformStream<I, O, M, E> {
+  return new AsyncIOTransformStream<I, O, M, E>(fn, {
     ...options,
     order: "ordered",
   });
@@ -49,6 +51,7 @@ export function orderedWait<
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
  * @typeParam M The marker chunks that pass through.
+ * @typeParam E The error policy.
  * @param fn The function called for each input, or an `AsyncFunction` object.
  * @param options The options, without `order`.
  * @returns The stream.
@@ -58,11 +61,11 @@ export function orderedWait<
  * import { unorderedWait } from "@async-io/async-io";
  * import assert from "node:assert/strict";
  *
- * const output = await Array.fromAsync(
- *   ReadableStream.from([30, 1]).pipeThrough(
- *     unorderedWait((n: number) => new Promise<number>((r) => setTimeout(() => r(n), n))),
- *   ),
+ * const outputStream = ReadableStream.from([30, 1]).pipeThrough(
+ *   unorderedWait((n: number) => new Promise<number>((r) => setTimeout(() => r(n), n))),
  * );
+ * const output = [];
+ * for await (const chunk of outputStream) output.push(chunk);
  * assert.deepEqual(output, [1, 30]);
  * ```
  */
@@ -70,11 +73,12 @@ export function unorderedWait<
   I,
   O,
   M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
 >(
   fn: Mapper<I, O> | AsyncFunction<I, O>,
-  options?: Omit<AsyncIOOptions<I, O, M>, "order">,
-): AsyncIOTransformStream<I, O, M> {
-  return new AsyncIOTransformStream<I, O, M>(fn, {
+  options?: Omit<AsyncIOOptions<I, O, M, E>, "order">,
+): AsyncIOTransformStream<I, O, M, E> {
+  return new AsyncIOTransformStream<I, O, M, E>(fn, {
     ...options,
     order: "unordered",
   });

@@ -14,9 +14,9 @@
  * const stream = new AsyncIOTransformStream<number, number, Watermark>(
  *   async (n) => n * 2,
  * );
- * const output = await Array.fromAsync(
- *   ReadableStream.from([1, 2, new Watermark(2), 3]).pipeThrough(stream),
- * );
+ * const outputStream = ReadableStream.from([1, 2, new Watermark(2), 3]).pipeThrough(stream);
+ * const output = [];
+ * for await (const chunk of outputStream) output.push(chunk);
  * assert.deepEqual(output, [2, 4, new Watermark(2), 6]);
  * ```
  */

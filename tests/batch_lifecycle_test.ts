@@ -202,7 +202,7 @@ test("AsyncIOTransformStream() with batch accepts maxWait 0 and Infinity, and ma
 
 test("AsyncIOTransformStream() infers a batch function's types from the batch option", async () => {
   const stream = new AsyncIOTransformStream(
-    async (ids: string[]) => ids.map((id) => id.length),
+    (ids: string[]) => Promise.resolve(ids.map((id) => id.length)),
     { batch: { maxSize: 2, maxWait: 0 } },
   );
   const lengths: number[] = await Array.fromAsync(

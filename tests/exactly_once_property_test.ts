@@ -1,6 +1,6 @@
 // Property: a source with offsets, an AsyncIOTransformStream and a sink that
 // commits on barriers form an exactly-once pipeline, whatever the latencies,
-// call failures and crash points. Each crash restarts all three from the last
+// call failures, error policies and crash points. Each crash restarts all three from the last
 // checkpoint whose barrier reached the sink. With batching, the open batch's
 // inputs are in each checkpoint too, and each batch form is exercised.
 import { test } from "node:test";
@@ -13,10 +13,12 @@ import {
   CheckpointBarrier,
   type OutputOrder,
   type ResultFuture,
+  type Settled,
   Watermark,
 } from "../mod.ts";
 
 type Marker = Watermark | CheckpointBarrier;
+type Policy = "fail" | "settle" | "recover" | "skip";
 
 interface Scenario {
   inputs: number;
@@ -28,8 +30,12 @@ interface Scenario {
   latencies: number[];
   /** `input:incarnation` pairs whose first attempt fails (then retried). */
   transient: Set<string>;
-  /** `input:incarnation` pairs that fail for good, crashing the pipeline. */
+  /**
+   * `input:incarnation` pairs that fail for good: they crash the pipeline
+   * under "fail", and go to the error policy otherwise.
+   */
   fatal: Set<string>;
+  policy: Policy;
   /** Per incarnation: the sink crashes on receiving this many outputs. */
   crashAt: (number | null)[];
   /** Batching, and in which form; `maxSize` is capped by `capacity`. */
@@ -46,6 +52,25 @@ interface Checkpoint {
 
 const MAX_CRASHES = 4;
 const result = (input: number) => input * 10 + 1;
+const fallback = (input: number) => -result(input);
+
+/** The input that a committed chunk stands for, whatever the policy. */
+function inputOf(chunk: unknown): number {
+  if (typeof chunk === "number") {
+    return chunk > 0 ? (chunk - 1) / 10 : (-chunk - 1) / 10;
+  }
+  const settled = chunk as Settled<number, number>;
+  return settled.status === "fulfilled"
+    ? inputOf(settled.value)
+    : settled.input;
+}
+
+const ERROR_POLICIES = {
+  fail: "fail",
+  settle: "settle",
+  recover: (_: unknown, input: number) => [fallback(input)],
+  skip: () => {},
+} as const;
 
 function latency(delay: number, value: number): number | Promise<number> {
   if (delay === 0) return value;
@@ -58,7 +83,7 @@ async function runIncarnation(
   scenario: Scenario,
   incarnation: number,
   from: Checkpoint,
-  committed: number[],
+  committed: unknown[],
 ): Promise<Checkpoint | "finished"> {
   const faulty = incarnation < MAX_CRASHES;
   const offsets = new Map<number, number>();
@@ -141,6 +166,7 @@ async function runIncarnation(
   };
   const batch = scenario.batch;
   const options = {
+    onError: ERROR_POLICIES[scenario.policy] as "fail",
     order: scenario.order,
     capacity: scenario.capacity,
     key: (input: number) => input % 3,
@@ -169,10 +195,10 @@ async function runIncarnation(
     );
 
   let last = from;
-  let pending: number[] = [];
+  let pending: unknown[] = [];
   let received = 0;
   const crashAt = faulty ? scenario.crashAt[incarnation] ?? null : null;
-  const sink = new WritableStream<number | Marker>({
+  const sink = new WritableStream<unknown>({
     write(chunk) {
       if (chunk instanceof CheckpointBarrier) {
         committed.push(...pending); // the sink commits at the barrier
@@ -200,8 +226,8 @@ async function runIncarnation(
   }
 }
 
-async function runScenario(scenario: Scenario): Promise<number[]> {
-  const committed: number[] = [];
+async function runScenario(scenario: Scenario): Promise<unknown[]> {
+  const committed: unknown[] = [];
   let checkpoint: Checkpoint = { offset: 0, state: undefined, committed: 0 };
   for (let incarnation = 0;; incarnation++) {
     const outcome = await runIncarnation(
@@ -236,33 +262,56 @@ const scenarios = fc.record({
   crashAt: fc.array(fc.option(fc.integer({ min: 1, max: 40 })), {
     maxLength: MAX_CRASHES,
   }),
+  policy: fc.constantFrom<Policy>("fail", "settle", "recover", "skip"),
   batch: fc.option(fc.record({
     form: fc.constantFrom<"function" | "object">("function", "object"),
     maxSize: fc.integer({ min: 1, max: 8 }),
     maxWait: fc.constantFrom(0, 1, 3, Infinity),
   })),
-});
+}).map((scenario): Scenario =>
+  // The function form fails a batch as a whole, so that its other inputs
+  // would meet the policy too: policies are exercised per input through the
+  // object form.
+  scenario.batch?.form === "function"
+    ? { ...scenario, policy: "fail" }
+    : scenario
+);
 
-test("AsyncIOTransformStream() gives exactly-once output across random crashes and restores", async () => {
+/** Whether the input failed for good in some incarnation (it may be skipped). */
+const everFatal = (scenario: Scenario, input: number) =>
+  Array.from({ length: MAX_CRASHES }, (_, n) => `${input}:${n}`)
+    .some((key) => scenario.fatal.has(key));
+
+test("AsyncIOTransformStream() gives exactly-once output across random crashes, failures and error policies", async () => {
   await fc.assert(
     fc.asyncProperty(scenarios, async (scenario) => {
       const committed = await runScenario(scenario);
-      const expected = Array.from(
-        { length: scenario.inputs },
-        (_, i) => result(i),
-      );
-      if (scenario.order === "ordered") {
-        assert.deepEqual(committed, expected);
-      } else {
-        assert.deepEqual([...committed].sort((a, b) => a - b), expected);
+      const inputs = committed.map(inputOf);
+      // None twice, none lost: only a skipped input may be missing.
+      assert.equal(new Set(inputs).size, inputs.length, "an input twice");
+      for (let i = 0; i < scenario.inputs; i++) {
+        if (!inputs.includes(i)) {
+          assert.ok(
+            scenario.policy === "skip" && everFatal(scenario, i),
+            `input ${i} lost`,
+          );
+        }
       }
+      assert.ok(inputs.every((i) => i >= 0 && i < scenario.inputs));
+      const ascending = (seq: number[]) =>
+        assert.deepEqual(seq, [...seq].sort((a, b) => a - b));
+      if (scenario.order === "ordered") ascending(inputs);
       if (scenario.order === "key-ordered") {
         for (const key of [0, 1, 2]) {
-          const ofKey = committed.filter((output) =>
-            ((output - 1) / 10) % 3 === key
-          );
-          assert.deepEqual(ofKey, expected.filter((_, i) => i % 3 === key));
+          ascending(inputs.filter((input) => input % 3 === key));
         }
+      }
+      if (scenario.policy === "fail") {
+        assert.deepEqual(
+          committed.filter((chunk) => (chunk as number) < 0),
+          [],
+          "a fallback without a policy",
+        );
       }
     }),
     { numRuns: 300 },
