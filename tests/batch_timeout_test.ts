@@ -159,3 +159,44 @@ test("AsyncIOTransformStream() with batch leaves a returned call's signal alone"
   await done;
   assert.equal(calls[0]!.context.signal.aborted, false);
 });
+
+test("AsyncIOTransformStream() with batch routes a failed input to the error policy on its own", async () => {
+  const handled: number[] = [];
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvokeBatch(inputs, futures) {
+      inputs.forEach((n, i) => {
+        if (n === 2) futures[i]!.completeExceptionally(new Error("no 2"));
+        else futures[i]!.complete([n * 10]);
+      });
+    },
+  }, {
+    onError: (_, input) => (handled.push(input), [-input]),
+    batch: { maxSize: 3, maxWait: 0 },
+  });
+  const output: number[] = [];
+  for await (
+    const chunk of ReadableStream.from([1, 2, 3]).pipeThrough(stream)
+  ) output.push(chunk);
+  assert.deepEqual(output, [10, -2, 30]);
+  assert.deepEqual(handled, [2]);
+  assert.equal(stream.stats.failed, 1);
+  assert.equal(stream.stats.batches, 1);
+});
+
+test("AsyncIOTransformStream() with batch settles each input of a failed call under onError: settle", async () => {
+  const error = new Error("down");
+  const stream = new AsyncIOTransformStream(
+    (inputs: number[]) =>
+      inputs.includes(2) ? Promise.reject(error) : Promise.resolve(inputs),
+    { onError: "settle", batch: { maxSize: 2, maxWait: 0 } },
+  );
+  const output: unknown[] = [];
+  for await (
+    const chunk of ReadableStream.from([1, 2, 3]).pipeThrough(stream)
+  ) output.push(chunk);
+  assert.deepEqual(output, [
+    { status: "rejected", input: 1, reason: error },
+    { status: "rejected", input: 2, reason: error },
+    { status: "fulfilled", input: 3, value: 3 },
+  ]);
+});
