@@ -47,7 +47,10 @@ Flags:
                           with HTTP 500, from 0 to below 1; failed calls are
                           retried with backoff (default 0)
   --url <url>             use this service instead of the embedded one:
-                          GET <url>/users/<id> must answer JSON
+                          GET <url>/users/<id> must answer JSON; the demo
+                          stops if it cannot connect, or if the service
+                          gives no answer for 3 s (not with --latency,
+                          --jitter or --failure-rate)
   --out <path>            write the NDJSON output to this file; "-" means
                           stdout (default: stdout, or .out/demo.ndjson when
                           stdout is a terminal)
@@ -60,8 +63,11 @@ Flags:
   -h, --help              show this help
 
 Progress goes to stderr: a live line on a terminal, a line per second
-otherwise. Exit codes: 0 done, 1 the run failed, 2 a bad flag.
+otherwise. Exit codes: 0 done, 1 the run failed, 2 a bad flag (or a --url
+outside the run's --allow-net), 130 interrupted (Ctrl-C).
 `;
+
+const EMBEDDED_ONLY = ["latency", "jitter", "failure-rate"] as const;
 
 function invalid(flag: string, rule: string, value: string): FlagError {
   return new FlagError(
@@ -181,6 +187,19 @@ export function parseFlags(args: readonly string[]): Flags {
     throw invalid("out", "a file when --crash-at is given", out);
   }
   if (out === "") throw invalid("out", 'a file path or "-"', out);
+  if (text("url") !== undefined) {
+    // They shape the embedded service only: with --url they would do nothing.
+    for (const flag of EMBEDDED_ONLY) {
+      const value = text(flag);
+      if (value !== undefined) {
+        throw invalid(
+          flag,
+          "left out when --url is given, as it only shapes the embedded service",
+          value,
+        );
+      }
+    }
+  }
   return {
     events,
     order: order(text("order")),

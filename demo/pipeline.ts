@@ -8,6 +8,7 @@ import {
   type OutputOrder,
 } from "../mod.ts";
 import type { DemoEvent, EnrichedEvent, User } from "./events.ts";
+import { ServiceHealth } from "./reachability.ts";
 
 /** How the enrichment stream calls the service. */
 export interface EnrichOptions {
@@ -37,14 +38,23 @@ function retryable(error: unknown): boolean {
   return error instanceof TypeError; // fetch's network errors
 }
 
-/** Looks up the event's user with `fetch`, aborting with the element's signal. */
-export function lookupUser(url: string) {
+/**
+ * Looks up the event's user with `fetch`, aborting with the element's signal.
+ * Network errors stay retryable until `health` says the service is gone.
+ */
+export function lookupUser(url: string, health = new ServiceHealth(url)) {
   return async (
     event: DemoEvent,
     { signal }: CallContext,
   ): Promise<EnrichedEvent> => {
     const target = `${url}/users/${event.userId}`;
-    const response = await fetch(target, { signal });
+    let response: Response;
+    try {
+      response = await fetch(target, { signal });
+    } catch (error) {
+      throw error instanceof TypeError ? health.networkError(error) : error;
+    }
+    health.answered();
     if (!response.ok) {
       await response.body?.cancel();
       throw new HttpError(response.status, target);

@@ -92,7 +92,7 @@ function kb(bytes: number): string {
   return (bytes / 1024).toFixed(2);
 }
 
-/** Emits `.d.ts` files with tsc, with `./x.ts` imports rewritten to `./x.js`. */
+/** Emits `.d.ts` files with tsc. */
 function emitDeclarations(): void {
   const options: ts.CompilerOptions = {
     ...ts.convertCompilerOptionsFromJson(denoConfig.compilerOptions, root)
@@ -103,7 +103,10 @@ function emitDeclarations(): void {
     lib: WEB_LIBS,
     declaration: true,
     emitDeclarationOnly: true,
-    allowImportingTsExtensions: true,
+    // Lets the sources import `./x.ts`. tsc rewrites such imports to `./x.js`
+    // in JavaScript only: the `.d.ts` files keep `./x.ts`, which TypeScript
+    // 5.0 and later resolve to `./x.d.ts` (microsoft/TypeScript#61037).
+    rewriteRelativeImportExtensions: true,
     rootDir: root,
     outDir: out,
     skipLibCheck: true,
@@ -120,12 +123,5 @@ function emitDeclarations(): void {
       )
       : getSourceFile(name, ...rest);
   const program = ts.createProgram([entry, TRANSFORMER_CANCEL], options, host);
-  emitOrThrow(program, host, "emit declarations", (name, text) => {
-    const rewritten = text.replace(
-      /((?:from |import\()\s*["'])(\.\.?\/[^"']+)\.ts(["'])/g,
-      "$1$2.js$3",
-    );
-    Deno.mkdirSync(name.slice(0, name.lastIndexOf("/")), { recursive: true });
-    Deno.writeTextFileSync(name, rewritten);
-  });
+  emitOrThrow(program, host, "emit declarations");
 }

@@ -58,5 +58,5 @@ for name in Ada Grace Edsger Barbara Donald Frances John Katherine Alan; do
 done
 
 REDIS_URL="redis://127.0.0.1:$port" timeout 600 \
-  deno test --allow-net=127.0.0.1 --allow-env --allow-read --allow-run \
+  deno test --lock=dev_deps.lock --allow-net=127.0.0.1 --allow-env --allow-read --allow-run \
   tests/redis/

@@ -33,7 +33,6 @@ test("parseFlags() reads every flag, in both --flag value and --flag=value forms
     "--jitter=3",
     "--failure-rate",
     "0.25",
-    "--url=http://127.0.0.1:9000/",
     "--out",
     "-",
     "--baseline=10",
@@ -48,13 +47,37 @@ test("parseFlags() reads every flag, in both --flag value and --flag=value forms
     latency: 0,
     jitter: 3,
     failureRate: 0.25,
-    url: "http://127.0.0.1:9000",
+    url: undefined,
     out: "-",
     baseline: 10,
     checkpointEvery: 5,
     crashAt: undefined,
     help: true,
   });
+});
+
+test("parseFlags() reads --url without its trailing slashes", () => {
+  assert.equal(
+    parseFlags(["--url=http://127.0.0.1:9000//", "--events", "5"]).url,
+    "http://127.0.0.1:9000",
+  );
+});
+
+test("parseFlags() refuses --latency, --jitter and --failure-rate with --url", () => {
+  for (const flag of ["--latency", "--jitter", "--failure-rate"]) {
+    assert.throws(
+      () => parseFlags(["--url", "http://127.0.0.1:9000", flag, "0"]),
+      (error: unknown) => {
+        assert.ok(error instanceof FlagError, flag);
+        assert.equal(
+          error.message,
+          `Cannot run the demo as ${flag} must be left out when --url is ` +
+            `given, as it only shapes the embedded service: current value is "0"`,
+        );
+        return true;
+      },
+    );
+  }
 });
 
 test("parseFlags() caps --baseline at --events", () => {
