@@ -17,6 +17,8 @@ export interface Flags {
   baseline: number;
   checkpointEvery: number;
   crashAt: number | undefined;
+  /** Events per request through the batch endpoint; absent: one per request. */
+  batch?: number;
   help: boolean;
 }
 
@@ -60,6 +62,10 @@ Flags:
                           from the last checkpoint and check that the output
                           has every event exactly once (needs a file output)
   --checkpoint-every <n>  events between checkpoint barriers (default 100)
+  --batch <n>             look up to n events per request, through the batch
+                          endpoint GET <url>/users?ids=1,2,3 (a JSON array in
+                          the order asked); a batch waits at most 5 ms to
+                          fill; at most --capacity (default: one per request)
   -h, --help              show this help
 
 Progress goes to stderr: a live line on a terminal, a line per second
@@ -167,6 +173,7 @@ export function parseFlags(args: readonly string[]): Flags {
         baseline: { type: "string" },
         "crash-at": { type: "string" },
         "checkpoint-every": { type: "string" },
+        batch: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -200,10 +207,18 @@ export function parseFlags(args: readonly string[]): Flags {
       }
     }
   }
+  const capacity = integer("capacity", text("capacity"), 100, 1);
+  const batchText = text("batch");
+  const batch = batchText === undefined
+    ? undefined
+    : integer("batch", batchText, 0, 1);
+  if (batch !== undefined && batch > capacity) {
+    throw invalid("batch", `at most --capacity (${capacity})`, batchText!);
+  }
   return {
     events,
     order: order(text("order")),
-    capacity: integer("capacity", text("capacity"), 100, 1),
+    capacity,
     timeout: milliseconds("timeout", text("timeout"), 1000, true),
     latency: milliseconds("latency", text("latency"), 20, false),
     jitter: milliseconds("jitter", text("jitter"), 10, false),
@@ -218,6 +233,7 @@ export function parseFlags(args: readonly string[]): Flags {
       1,
     ),
     crashAt,
+    ...(batch === undefined ? {} : { batch }),
     help: values.help === true,
   };
 }

@@ -48,7 +48,13 @@ export async function timedRun(
 
 /** The baseline: the first `flags.baseline` events, one call at a time. */
 export function runSequential(flags: Flags, url: string): Promise<RunResult> {
-  const stream = enrichStream({ ...flags, url, order: "ordered", capacity: 1 });
+  const stream = enrichStream({
+    ...flags,
+    url,
+    order: "ordered",
+    capacity: 1,
+    batch: undefined, // one call at a time, one event per call
+  });
   return timedRun(
     "sequential",
     flags.baseline,
@@ -94,7 +100,9 @@ export function printSpeedup(
   rows.push(
     `async I/O:  ${concurrent.events} events in ${seconds(concurrent.ms)} = ` +
       `${perSecond(concurrent.events, concurrent.ms)} (capacity ` +
-      `${flags.capacity}, ${flags.order}; ${concurrent.stats.retries} retries, ` +
+      `${flags.capacity}, ${flags.order}${
+        flags.batch === undefined ? "" : `, ${batchNote(concurrent)}`
+      }; ${concurrent.stats.retries} retries, ` +
       `${concurrent.stats.timedOut} timeouts)`,
   );
   if (sequential !== undefined) {
@@ -103,4 +111,10 @@ export function printSpeedup(
     rows.push(`speedup:    ${speedup.toFixed(1)}x`);
   }
   say(rows.map((row) => row + "\n").join(""));
+}
+
+/** "42.1 events per request over 119 requests". */
+function batchNote({ stats }: RunResult): string {
+  const mean = stats.batches === 0 ? 0 : stats.batchedInputs / stats.batches;
+  return `${mean.toFixed(1)} events per request over ${stats.batches} requests`;
 }
