@@ -7,6 +7,10 @@
 //   end()    input ended: wait until all is emitted, close(), close output
 //   stop()   any stop (cancel, abort, a signal) or a failure: #terminate()
 //
+// With `batch`, a Batcher sits before the dispatcher: the engine tells it
+// when no more input can join the open batch (a watermark, end of input,
+// capacity), and it closes there.
+//
 // Every way out runs #terminate() or #finish(), and both go through
 // #dispose(): no call, timer or listener of ours outlives the stream, and
 // close() runs exactly once, after open() has settled.

@@ -165,7 +165,8 @@ export class AsyncIOTransformStream<
 
   /**
    * Counters of the work so far: inputs accepted, pending and emitted, calls
-   * in flight, time-outs, failed attempts, retries and rate-limited calls.
+   * in flight, time-outs, failed attempts, retries and rate-limited calls,
+   * and with `batch`, the batch calls and the inputs they carried.
    *
    * @example
    * ```ts
