@@ -20,6 +20,10 @@ export interface Flags {
   /** Events per request through the batch endpoint; absent: one per request. */
   batch?: number;
   help: boolean;
+  /** Calls in flight: a number, "auto" for an adaptive limit, or capacity. */
+  concurrency: number | "auto" | undefined;
+  /** Embedded service: requests served at once, the rest queue. */
+  serviceSlots: number;
 }
 
 /** A bad command line; the demo prints it and exits with code 2. */
@@ -66,6 +70,11 @@ Flags:
                           endpoint GET <url>/users?ids=1,2,3 (a JSON array in
                           the order asked); a batch waits at most 5 ms to
                           fill; at most --capacity (default: one per request)
+  --concurrency <n|auto>  most calls in flight, at most --capacity; "auto"
+                          finds it as the service's latency moves (vegas(),
+                          and prints how the limit moved) (default: capacity)
+  --service-slots <n>     embedded service: requests served at once; the
+                          rest wait in a queue (default: no limit)
   -h, --help              show this help
 
 Progress goes to stderr: a live line on a terminal, a line per second
@@ -134,6 +143,21 @@ function order(value: string | undefined): OutputOrder {
   throw invalid("order", "ordered, unordered or key-ordered", value);
 }
 
+function concurrency(
+  value: string | undefined,
+  capacity: number,
+): number | "auto" | undefined {
+  if (value === undefined || value === "auto") return value;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw invalid("concurrency", 'a positive integer or "auto"', value);
+  }
+  if (n > capacity) {
+    throw invalid("concurrency", `at most --capacity (${capacity})`, value);
+  }
+  return n;
+}
+
 function serviceUrl(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   let url: URL;
@@ -175,6 +199,8 @@ export function parseFlags(args: readonly string[]): Flags {
         "checkpoint-every": { type: "string" },
         batch: { type: "string" },
         help: { type: "boolean", short: "h" },
+        concurrency: { type: "string" },
+        "service-slots": { type: "string" },
       },
     }));
   } catch (error) {
@@ -235,5 +261,15 @@ export function parseFlags(args: readonly string[]): Flags {
     crashAt,
     ...(batch === undefined ? {} : { batch }),
     help: values.help === true,
+    concurrency: concurrency(
+      text("concurrency"),
+      integer("capacity", text("capacity"), 100, 1),
+    ),
+    serviceSlots: integer(
+      "service-slots",
+      text("service-slots"),
+      Infinity,
+      1,
+    ),
   };
 }

@@ -1,6 +1,7 @@
 // The embedded lookup service: a real HTTP server on 127.0.0.1 that answers
 // GET /users/:id with JSON after a configurable latency, and fails a
-// configurable fraction of requests with HTTP 500. Its batch endpoint,
+// configurable fraction of requests with HTTP 500. With `serviceSlots` it
+// serves that many requests at once and queues the rest. Its batch endpoint,
 // GET /users?ids=1,2,3, answers a JSON array of users in the order asked,
 // for one request's latency.
 import { userOf } from "./events.ts";
@@ -13,6 +14,11 @@ export interface LookupServiceOptions {
   jitter: number;
   /** The fraction of requests answered with HTTP 500, in [0, 1). */
   failureRate: number;
+  /**
+   * The most requests served at once; the rest wait in a FIFO queue, so
+   * latency grows with load as on a real server. Infinity: no queue.
+   */
+  serviceSlots?: number;
 }
 
 /** What the service has seen so far. */
@@ -21,6 +27,8 @@ export interface LookupServiceStats {
   failures: number;
   /** The most requests it was serving at the same moment. */
   peakConcurrency: number;
+  /** The most requests that waited for a slot at the same moment. */
+  peakQueued: number;
 }
 
 /** A running service; `close()` stops it. */
@@ -47,8 +55,31 @@ export function startLookupService(
     requests: 0,
     failures: 0,
     peakConcurrency: 0,
+    peakQueued: 0,
   };
   let serving = 0;
+  const slots = options.serviceSlots ?? Infinity;
+  const queue: (() => void)[] = [];
+  let queueHead = 0;
+
+  /** Waits for a free slot, first come first served. */
+  function slot(): Promise<void> | undefined {
+    if (serving < slots) return;
+    return new Promise<void>((resolve) => {
+      queue.push(resolve);
+      stats.peakQueued = Math.max(stats.peakQueued, queue.length - queueHead);
+    });
+  }
+
+  /** Hands the freed slot to the longest waiter. */
+  function release(): void {
+    serving--;
+    if (queueHead === queue.length) return;
+    const next = queue[queueHead++]!;
+    if (queueHead === queue.length) queue.length = queueHead = 0;
+    serving++;
+    next();
+  }
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -61,7 +92,10 @@ export function startLookupService(
       return Response.json({ error: "not found" }, { status: 404 });
     }
     stats.requests++;
-    stats.peakConcurrency = Math.max(stats.peakConcurrency, ++serving);
+    const waiting = slot();
+    if (waiting === undefined) serving++;
+    else await waiting; // release() took the slot for this request
+    stats.peakConcurrency = Math.max(stats.peakConcurrency, serving);
     try {
       const spread = (Math.random() * 2 - 1) * options.jitter;
       await sleep(Math.max(0, options.latency + spread));
@@ -74,7 +108,7 @@ export function startLookupService(
       }
       return Response.json(userOf(Number(match[1])));
     } finally {
-      serving--;
+      release();
     }
   }
 

@@ -7,6 +7,7 @@ import {
   type CheckpointBarrier,
   type OutputOrder,
   type ResultFuture,
+  vegas,
 } from "../mod.ts";
 import type { DemoEvent, EnrichedEvent, User } from "./events.ts";
 import { ServiceHealth } from "./reachability.ts";
@@ -17,6 +18,12 @@ export interface EnrichOptions {
   url: string;
   order: OutputOrder;
   capacity: number;
+  /**
+   * The most calls in flight (at most `capacity`); "auto" for an adaptive
+   * limit, vegas(), which suits a service whose latency is steady until it
+   * queues. Undefined: capacity.
+   */
+  concurrency?: number | "auto" | undefined;
   /** The budget of one event over all its attempts, in milliseconds. */
   timeout: number;
   /** Events per request through the batch endpoint; absent: one each. */
@@ -113,6 +120,11 @@ function streamOptions(options: EnrichOptions) {
     order: options.order,
     key: (event: DemoEvent) => event.userId,
     capacity: options.capacity,
+    ...(options.concurrency === undefined ? {} : {
+      concurrency: options.concurrency === "auto"
+        ? vegas()
+        : options.concurrency,
+    }),
     timeout: options.timeout,
     retry: {
       maxAttempts: 100, // the timeout is what really bounds the retries

@@ -53,6 +53,7 @@ export function runSequential(flags: Flags, url: string): Promise<RunResult> {
     url,
     order: "ordered",
     capacity: 1,
+    concurrency: undefined,
     batch: undefined, // one call at a time, one event per call
   });
   return timedRun(
@@ -66,19 +67,59 @@ export function runSequential(flags: Flags, url: string): Promise<RunResult> {
 }
 
 /** All the events through async I/O, into `sink`. */
-export function runAsync(
+export async function runAsync(
   flags: Flags,
   url: string,
   sink: WritableStream<EnrichedEvent>,
 ): Promise<RunResult> {
-  return timedRun(
-    "async I/O",
-    flags.events,
-    0,
-    eventSource(0, flags.events),
-    enrichStream({ ...flags, url }),
-    sink as WritableStream<EnrichedEvent | CheckpointBarrier>,
-  );
+  const stream = enrichStream({ ...flags, url });
+  const moves = flags.concurrency === "auto"
+    ? trackConcurrency(stream)
+    : undefined;
+  try {
+    return await timedRun(
+      "async I/O",
+      flags.events,
+      0,
+      eventSource(0, flags.events),
+      stream,
+      sink as WritableStream<EnrichedEvent | CheckpointBarrier>,
+    );
+  } finally {
+    if (moves !== undefined) say(moves.stop());
+  }
+}
+
+/**
+ * Follows an adaptive limit: `stop()` describes how it moved, as
+ * "20 → 26 at 1.0 s → ...", the last few moves when there were many.
+ */
+function trackConcurrency(
+  stream: AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier>,
+) {
+  const started = performance.now();
+  const first = stream.stats.concurrency;
+  const moves: string[] = [];
+  let last = first;
+  let low = first;
+  let high = first;
+  const timer = setInterval(() => {
+    const now = stream.stats.concurrency;
+    if (now === last) return;
+    moves.push(`${now} at ${seconds(performance.now() - started)}`);
+    last = now;
+    low = Math.min(low, now);
+    high = Math.max(high, now);
+  }, 50);
+  return {
+    stop(): string {
+      clearInterval(timer);
+      const shown = moves.length > 12 ? ["...", ...moves.slice(-10)] : moves;
+      return `concurrency: auto (vegas()), ${
+        [String(first), ...shown].join(" → ")
+      }; ${moves.length} moves, from ${low} to ${high}\n`;
+    },
+  };
 }
 
 /** Prints both throughputs and the speedup; the baseline is extrapolated. */

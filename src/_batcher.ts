@@ -194,7 +194,7 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
     let attempt = 1;
     for (const element of this.elements) {
       if (!element.startable) continue;
-      const joined = element.joinBatch(this, controller);
+      const joined = element.joinBatch(this, controller, batcher.calls + 1);
       attempts.push(joined);
       inputs.push(element.input);
       if (joined.number > attempt) attempt = joined.number;

@@ -4,6 +4,7 @@ import type { BackoffPolicy } from "./_backoff.ts";
 import { describe } from "./_describe.ts";
 import { validateState } from "./_state.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 import type {
   AsyncBatchFunction,
   AsyncFunction,
@@ -47,7 +48,10 @@ export interface Config<I, O> {
   readonly timeoutHandler: TimeoutHandler<I, O> | undefined;
   readonly order: OutputOrder;
   readonly capacity: number;
+  /** The fixed limit, or the capacity when `concurrencyLimit` is set. */
   readonly concurrency: number;
+  /** An adaptive limit, which the dispatcher binds and feeds. */
+  readonly concurrencyLimit: ConcurrencyLimit | undefined;
   readonly timeout: number;
   readonly attemptTimeout: number;
   readonly retry: RetryPolicy<I, O> | undefined;
@@ -85,6 +89,51 @@ function positiveInteger(name: string, value: unknown): number {
     throw rangeError(`${name} must be a positive integer`, value);
   }
   return value;
+}
+
+/**
+ * A fixed number of calls in flight, from the options or `setConcurrency`:
+ * `prefix` says which, as in "Cannot set the concurrency as".
+ */
+export function fixedConcurrency(
+  prefix: string,
+  value: unknown,
+  capacity: number,
+): number {
+  const subject = prefix === PREFIX ? "concurrency" : "it";
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `${prefix} ${subject} must be a positive integer: current value is ${
+        describe(value)
+      }`,
+    );
+  }
+  if (value > capacity) {
+    throw new RangeError(
+      `${prefix} ${subject} must be at most capacity (${capacity}): current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+/** An adaptive limit, or undefined for a number (or nothing). */
+function concurrencyLimitOf(value: unknown): ConcurrencyLimit | undefined {
+  if (value === undefined || typeof value === "number") return undefined;
+  if (
+    value === null || typeof value !== "object" ||
+    typeof (value as Partial<ConcurrencyLimit>).update !== "function" ||
+    !("limit" in value)
+  ) {
+    throw typeError(
+      "concurrency must be a positive integer or a ConcurrencyLimit",
+      value,
+    );
+  }
+  const bind = (value as Partial<ConcurrencyLimit>).bind;
+  if (bind !== undefined && typeof bind !== "function") {
+    throw typeError("concurrency.bind must be a function", bind);
+  }
+  return value as ConcurrencyLimit;
 }
 
 /** A duration in ms: a non-negative number, Infinity included. */
@@ -229,16 +278,10 @@ export function configOf<I, O, M>(
     );
   }
   const capacity = positiveInteger("capacity", options.capacity ?? 100);
-  const concurrency = positiveInteger(
-    "concurrency",
-    options.concurrency ?? capacity,
-  );
-  if (concurrency > capacity) {
-    throw rangeError(
-      `concurrency must be at most capacity (${capacity})`,
-      concurrency,
-    );
-  }
+  const concurrencyLimit = concurrencyLimitOf(options.concurrency);
+  const concurrency = concurrencyLimit === undefined
+    ? fixedConcurrency(PREFIX, options.concurrency ?? capacity, capacity)
+    : capacity;
   const batch = batched
     ? batchOf(
       (options as AsyncIOBatchOptions<I, O, M, "fail" | "settle">).batch,
@@ -308,6 +351,7 @@ export function configOf<I, O, M>(
     order,
     capacity,
     concurrency,
+    concurrencyLimit,
     timeout,
     attemptTimeout,
     retry: retryPolicyOf<I, O>(options.retry),

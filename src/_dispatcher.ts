@@ -11,11 +11,17 @@
 // Calls start from a microtask, never from the stack that asked for them: a
 // user function that completes synchronously cannot re-enter the engine or
 // grow the stack, however many results come back at once.
+//
+// With an adaptive limit, `concurrency` follows it: every ended attempt is a
+// sample, and a window that changes the limit changes the calls allowed.
+// The rate limit caps how often calls start; the limit, how many run.
 import type { Batcher } from "./_batcher.ts";
 import type { Counters, Element } from "./_element.ts";
 import { Fifo } from "./_fifo.ts";
 import { RateLimiter } from "./_rate_limiter.ts";
 import { Timer } from "./_timer.ts";
+import { type SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
+import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 import type { RateLimitOptions } from "./types.ts";
 
 /** What waits for a call slot: an element, or a closed batch of them. */
@@ -31,6 +37,8 @@ export class Dispatcher<I, O> {
   #concurrency: number;
   readonly #ready = new Fifo<Startable>();
   readonly #batcher: Batcher<I, O> | undefined;
+  /** The adaptive limit, until `concurrency` is set to a fixed number. */
+  #limit: WindowedLimit | undefined = undefined;
   readonly #limiter: RateLimiter | undefined;
   readonly #limiterTimer: Timer | undefined;
   /** The first ready elements, which wait for a rate-limit token. */
@@ -47,11 +55,16 @@ export class Dispatcher<I, O> {
     concurrency: number,
     rateLimit: RateLimitOptions | undefined,
     keyOf: ((input: I) => unknown) | undefined,
+    limit?: { limit: ConcurrencyLimit; capacity: number },
     batcher?: Batcher<I, O>,
   ) {
     this.#counters = counters;
     this.#batcher = batcher;
     this.#concurrency = concurrency;
+    if (limit !== undefined) {
+      this.#limit = new WindowedLimit(limit.limit, limit.capacity);
+      this.#concurrency = this.#limit.limit;
+    }
     if (rateLimit !== undefined) {
       this.#limiter = new RateLimiter(rateLimit.limit, rateLimit.interval);
       this.#limiterTimer = new Timer(this.#drain);
@@ -66,9 +79,32 @@ export class Dispatcher<I, O> {
     return this.#concurrency;
   }
 
-  /** Changes the most calls in flight; running calls are never aborted. */
+  /**
+   * Fixes the most calls in flight, in place of any adaptive limit; running
+   * calls are never aborted.
+   */
   set concurrency(value: number) {
+    this.#limit = undefined;
     this.#concurrency = value;
+    this.#schedule();
+  }
+
+  /** The adaptive limit's window, for the attempts to time themselves. */
+  get limit(): WindowedLimit | undefined {
+    return this.#limit;
+  }
+
+  /**
+   * One attempt ended: `startedAt` by the limit's clock, `inFlight` when it
+   * started. Throws what the limit's `update` throws.
+   */
+  sample(startedAt: number, inFlight: number, outcome: SampleOutcome): void {
+    const limit = this.#limit;
+    if (limit === undefined || this.#stopped) return;
+    const changed = limit.record(startedAt, inFlight, outcome);
+    // The update may have fixed the concurrency (setConcurrency) meanwhile.
+    if (!changed || this.#limit !== limit) return;
+    this.#concurrency = limit.limit;
     this.#schedule();
   }
 

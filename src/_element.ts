@@ -13,6 +13,13 @@ import type { BatchCall } from "./_batcher.ts";
 import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
 import { describe } from "./_describe.ts";
 import { Timer } from "./_timer.ts";
+import {
+  DROPPED,
+  type SampleOutcome,
+  SUCCEEDED,
+  TIMED_OUT,
+  type WindowedLimit,
+} from "./_windowed_limit.ts";
 import type { CallContext, ResultFuture } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
@@ -85,6 +92,10 @@ export interface ElementHost<I, O> {
   completed(element: Element<I, O>): void;
   /** The element failed for good; the stream must fail with `error`. */
   failed(element: Element<I, O>, error: unknown): void;
+  /** The adaptive limit, which samples every attempt; undefined when fixed. */
+  readonly limit: WindowedLimit | undefined;
+  /** An attempt ended; may run the limit's update, and stop the stream. */
+  sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
 }
 
 export class Element<I, O> implements DeadlineNode<Element<I, O>> {
@@ -171,6 +182,11 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.#current = attempt;
     this.#state = RUNNING;
     host.counters.inFlight++;
+    const limit = host.limit;
+    if (limit !== undefined) {
+      attempt.startedAt = limit.now();
+      attempt.inFlightAtStart = host.counters.inFlight;
+    }
     if (this.#attempts === 1) host.deadlines?.add(this);
     else host.counters.retries++;
     host.attemptDeadlines?.add(attempt);
@@ -190,13 +206,23 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
    * QUEUED or BACKOFF → RUNNING as one input of a batch call, which then runs
    * the user code; the attempt shares the call's controller.
    */
-  joinBatch(call: BatchCall<I, O>, controller: AbortController): Attempt<I, O> {
+  joinBatch(
+    call: BatchCall<I, O>,
+    controller: AbortController,
+    callsInFlight: number,
+  ): Attempt<I, O> {
     const host = this.#host;
     const attempt = new Attempt<I, O>(this, ++this.#attempts, controller, call);
     this.#current = attempt;
     this.#state = RUNNING;
     this.lastCall = call;
     host.counters.inFlight++;
+    const limit = host.limit;
+    if (limit !== undefined) {
+      // An adaptive limit counts calls: each input samples its call.
+      attempt.startedAt = limit.now();
+      attempt.inFlightAtStart = callsInFlight;
+    }
     if (this.#attempts === 1) host.deadlines?.add(this);
     else host.counters.retries++;
     return attempt;
@@ -216,7 +242,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
       this.#host.attemptDeadlines?.remove(attempt);
       if (attempt.call !== undefined) attempt.leaveCall(undefined, true);
     }
-    this.#decide(outcome, payload, final);
+    this.#decide(attempt, outcome, payload, final);
   }
 
   /** The total timeout ran out (called by the deadline queue). */
@@ -234,6 +260,8 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
       const attempt = this.#detach();
       attempt.abort(timeoutError);
       if (this.#aborted) return; // an abort listener stopped the stream
+      this.#sample(attempt, TIMED_OUT);
+      if (this.#aborted) return; // the limit's update threw
     } else {
       this.#backoffTimer?.clear(); // a batch's retry skips it when it starts
     }
@@ -271,7 +299,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.#detach();
     attempt.abort(error);
     if (this.#aborted) return;
-    this.#decide(ERROR, error, false);
+    this.#decide(attempt, ERROR, error, false);
   }
 
   /** The stream stopped: abort whatever runs; the input stays for snapshots. */
@@ -306,7 +334,12 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
    * runs in here (an iterable's iterator, the retry predicates) and may stop
    * the stream, so the state is checked after each.
    */
-  #decide(outcome: Outcome, payload: unknown, final: boolean): void {
+  #decide(
+    attempt: Attempt<I, O>,
+    outcome: Outcome,
+    payload: unknown,
+    final: boolean,
+  ): void {
     if (outcome === MANY) {
       try {
         payload = toArray(payload);
@@ -333,10 +366,27 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
       payload = error;
     }
     if (this.#aborted) return;
+    if (host.limit !== undefined) {
+      // Timeouts and retryable errors are drops; other errors say nothing
+      // about the backend's load.
+      const sampled = outcome !== ERROR
+        ? SUCCEEDED
+        : isTimeout(payload)
+        ? TIMED_OUT
+        : retry
+        ? DROPPED
+        : undefined;
+      if (sampled !== undefined) this.#sample(attempt, sampled);
+      if (this.#aborted) return; // the limit's update threw
+    }
     if (retry) this.#backoff();
     else if (outcome === ERROR) this.#fail(payload);
     else this.#finish(outcome, payload);
     host.callEnded(); // only now, so a waiting input starts after the verdict
+  }
+
+  #sample(attempt: Attempt<I, O>, outcome: SampleOutcome): void {
+    this.#host.sampled(attempt.startedAt, attempt.inFlightAtStart, outcome);
   }
 
   #shouldRetry(outcome: Outcome, payload: unknown): boolean {
@@ -474,6 +524,9 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
   /** The batch call this attempt is one input of, if any. */
   readonly call: BatchCall<I, O> | undefined;
   #left = false;
+  /** For an adaptive limit: when it started, and the calls then in flight. */
+  startedAt = 0;
+  inFlightAtStart = 0;
   deadline = 0;
   prevDue: Attempt<I, O> | undefined = undefined;
   nextDue: Attempt<I, O> | undefined = undefined;
@@ -559,6 +612,16 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
       // A native promise whose own `then` was replaced by one that throws.
       element.settle(this, ERROR, error);
     }
+  }
+}
+
+/** A `TimeoutError`, such as `AbortSignal.timeout()` and ours abort with. */
+function isTimeout(error: unknown): boolean {
+  if (error === null || typeof error !== "object") return false;
+  try {
+    return (error as { name?: unknown }).name === "TimeoutError";
+  } catch {
+    return false; // a throwing `name` getter
   }
 }
 

@@ -33,6 +33,7 @@ import { UnorderedQueue } from "./_unordered_queue.ts";
 import { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { AsyncIOState, AsyncIOStateEntry, AsyncIOStats } from "./types.ts";
 import { Watermark } from "./watermark.ts";
+import type { SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
 
 /** Where the engine's chunks go: a readable side, or an iterator's buffer. */
 export interface Output<T> {
@@ -118,6 +119,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       config.concurrency,
       config.rateLimit,
       config.order === "key-ordered" ? config.key : undefined,
+      config.concurrencyLimit === undefined ? undefined : {
+        limit: config.concurrencyLimit,
+        capacity: config.capacity,
+      },
       this.#batcher,
     );
   }
@@ -213,6 +218,18 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#terminate(error);
   }
 
+  get limit(): WindowedLimit | undefined {
+    return this.#dispatcher.limit;
+  }
+
+  sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void {
+    try {
+      this.#dispatcher.sample(startedAt, inFlight, outcome);
+    } catch (error) {
+      this.#terminate(error); // the limit's update threw
+    }
+  }
+
   // --- public views ---
 
   get concurrency(): number {
@@ -254,6 +271,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       rateLimited: c.rateLimited,
       batches: c.batches,
       batchedInputs: c.batchedInputs,
+      concurrency: this.#dispatcher.concurrency,
     };
   }
 

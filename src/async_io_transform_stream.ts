@@ -1,4 +1,4 @@
-import { configOf } from "./_config.ts";
+import { configOf, fixedConcurrency } from "./_config.ts";
 import { Engine } from "./_engine.ts";
 import { connectStreams } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
@@ -107,6 +107,7 @@ export class AsyncIOTransformStream<
   E extends "fail" | "settle" = "fail",
 > extends TransformStream<I | NoInfer<M>, Emitted<I, O, E> | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
+  readonly #capacity: number;
 
   /**
    * Creates a batching stream: `fn` gets many inputs per call.
@@ -157,6 +158,7 @@ export class AsyncIOTransformStream<
       options?.readableStrategy,
     );
     this.#engine = engine;
+    this.#capacity = config.capacity;
     Object.defineProperties(this, {
       readable: { value: readable, enumerable: true },
       writable: { value: writable, enumerable: true },
@@ -180,6 +182,34 @@ export class AsyncIOTransformStream<
    */
   get stats(): AsyncIOStats {
     return this.#engine.stats;
+  }
+
+  /**
+   * Fixes the most calls in flight from now on, in place of the
+   * `concurrency` option, adaptive limits included. Raising it starts
+   * waiting inputs at once; lowering it never aborts running calls: new
+   * calls wait until fewer than `concurrency` are in flight.
+   *
+   * @param concurrency A positive integer, at most `capacity`.
+   * @throws {RangeError} If `concurrency` is not a positive integer or
+   * exceeds `capacity`.
+   *
+   * @example Halving the calls in flight when the backend says it is busy
+   * ```ts
+   * import { AsyncIOTransformStream } from "@async-io/async-io";
+   * import assert from "node:assert/strict";
+   *
+   * const stream = new AsyncIOTransformStream((n: number) => n, { capacity: 50 });
+   * stream.setConcurrency(25);
+   * assert.equal(stream.stats.concurrency, 25);
+   * ```
+   */
+  setConcurrency(concurrency: number): void {
+    this.#engine.concurrency = fixedConcurrency(
+      "Cannot set the concurrency as",
+      concurrency,
+      this.#capacity,
+    );
   }
 
   /**

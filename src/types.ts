@@ -1,5 +1,6 @@
 // Public types of the async I/O operator. They hold no logic.
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 
 /**
  * The per-call context that the function form ({@linkcode Mapper}) receives:
@@ -398,6 +399,11 @@ export interface AsyncIOStats {
    * batch size is `batchedInputs / batches`.
    */
   readonly batchedInputs: number;
+  /**
+   * The most calls allowed in flight now: the fixed `concurrency`, or where
+   * an adaptive limit stands.
+   */
+  readonly concurrency: number;
 }
 
 /**
@@ -543,9 +549,14 @@ export interface AsyncIOOptions<
    * with `Readable.map`'s `concurrency` or p-map's `concurrency` and
    * `backpressure`. With `batch`, it counts batch calls, not inputs.
    *
+   * A {@linkcode ConcurrencyLimit} (`aimd()`, `vegas()`, `gradient2()` or
+   * your own) finds the number as it goes, from each attempt's latency and
+   * drops, and keeps it within `capacity`. `stream.setConcurrency(n)` fixes
+   * it at run time.
+   *
    * @default {capacity}
    */
-  concurrency?: number;
+  concurrency?: number | ConcurrencyLimit;
   /**
    * The total time budget of one input in milliseconds, from its first call
    * and over all its attempts. When it runs out the call's signal aborts with

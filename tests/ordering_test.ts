@@ -132,6 +132,7 @@ test("AsyncIOTransformStream() counts its work in stats", async () => {
     rateLimited: 0,
     batches: 0,
     batchedInputs: 0,
+    concurrency: 100,
   });
   await ReadableStream.from([1, 2, 3]).pipeThrough(stream).pipeTo(
     new WritableStream(),

@@ -18,6 +18,8 @@ test("parseFlags() gives the documented defaults", () => {
     checkpointEvery: 100,
     crashAt: undefined,
     help: false,
+    concurrency: undefined,
+    serviceSlots: Infinity,
   });
 });
 
@@ -38,6 +40,9 @@ test("parseFlags() reads every flag, in both --flag value and --flag=value forms
     "--baseline=10",
     "--checkpoint-every=5",
     "-h",
+    "--concurrency=auto",
+    "--service-slots",
+    "30",
   ]);
   assert.deepEqual(flags, {
     events: 50,
@@ -53,7 +58,10 @@ test("parseFlags() reads every flag, in both --flag value and --flag=value forms
     checkpointEvery: 5,
     crashAt: undefined,
     help: true,
+    concurrency: "auto",
+    serviceSlots: 30,
   });
+  assert.equal(parseFlags(["--concurrency", "12"]).concurrency, 12);
 });
 
 test("parseFlags() reads --url without its trailing slashes", () => {
@@ -116,6 +124,15 @@ test("parseFlags() throws a FlagError that names the flag and the value", () => 
         /--out must be a file when --crash-at is given/,
       ],
       [["--crash-at", "0"], /--crash-at must be a positive integer/],
+      [
+        ["--concurrency", "many"],
+        /--concurrency must be a positive integer or "auto": current value is "many"/,
+      ],
+      [["--service-slots=0"], /--service-slots must be a positive integer/],
+      [
+        ["--concurrency", "101"],
+        /--concurrency must be at most --capacity \(100\): current value is "101"/,
+      ],
       [["stray"], /Unexpected argument 'stray'/],
     ] as const
   ) {
