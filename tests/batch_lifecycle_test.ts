@@ -4,6 +4,8 @@ import {
   type AsyncIOState,
   AsyncIOTransformStream,
   CheckpointBarrier,
+  type ConcurrencyLimit,
+  type ConcurrencySample,
 } from "../mod.ts";
 import { collect, settle } from "./_deferred.ts";
 import { controlledBatchFn } from "./_batch.ts";
@@ -219,3 +221,33 @@ export function perInputFunctionWithBatchIsATypeError(): void {
     batch: { maxSize: 2, maxWait: 0 },
   });
 }
+
+test("AsyncIOTransformStream() with batch and an adaptive limit samples calls, not inputs", async () => {
+  const samples: ConcurrencySample[] = [];
+  const limit: ConcurrencyLimit = {
+    limit: 2,
+    update: (sample) => void samples.push(sample),
+  };
+  const stream = new AsyncIOTransformStream(
+    (inputs: number[]) =>
+      new Promise<number[]>((resolve) => setTimeout(() => resolve(inputs), 5)),
+    { capacity: 40, concurrency: limit, batch: { maxSize: 10, maxWait: 0 } },
+  );
+  // Enough batches of 10 for a window, which spans at least one second.
+  const source = new ReadableStream<number>({
+    start: () => void setTimeout(() => (stopped = true), 1_300),
+    pull: (controller) => stopped ? controller.close() : controller.enqueue(1),
+  });
+  let stopped = false;
+  await source.pipeThrough(stream).pipeTo(new WritableStream());
+  assert.ok(samples.length >= 1, "a window closed");
+  // Each input samples its call: the call's time, and the calls (not the
+  // inputs, up to 20) in flight when it started.
+  const [first] = samples;
+  assert.ok(first!.rtt >= 4 && first!.rtt < 500, `rtt ${first!.rtt}`);
+  assert.ok(
+    samples.every((sample) => sample.inFlight >= 1 && sample.inFlight <= 2),
+    `${samples[0]!.inFlight}`,
+  );
+  assert.ok(stream.stats.batchedInputs / stream.stats.batches > 5);
+});
