@@ -54,11 +54,15 @@ export type {
   VegasOptions,
 } from "./src/concurrency_limit.ts";
 export type {
+  AsyncBatchFunction,
   AsyncFunction,
+  AsyncIOBatchOptions,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStateEntry,
   AsyncIOStats,
+  BatchMapper,
+  BatchOptions,
   CallContext,
   Emitted,
   ErrorHandler,

@@ -17,6 +17,8 @@ export interface Flags {
   baseline: number;
   checkpointEvery: number;
   crashAt: number | undefined;
+  /** Events per request through the batch endpoint; absent: one per request. */
+  batch?: number;
   help: boolean;
   /** Calls in flight: a number, "auto" for an adaptive limit, or capacity. */
   concurrency: number | "auto" | undefined;
@@ -64,6 +66,10 @@ Flags:
                           from the last checkpoint and check that the output
                           has every event exactly once (needs a file output)
   --checkpoint-every <n>  events between checkpoint barriers (default 100)
+  --batch <n>             look up to n events per request, through the batch
+                          endpoint GET <url>/users?ids=1,2,3 (a JSON array in
+                          the order asked); a batch waits at most 5 ms to
+                          fill; at most --capacity (default: one per request)
   --concurrency <n|auto>  most calls in flight, at most --capacity; "auto"
                           finds it as the service's latency moves (vegas(),
                           and prints how the limit moved) (default: capacity)
@@ -191,6 +197,7 @@ export function parseFlags(args: readonly string[]): Flags {
         baseline: { type: "string" },
         "crash-at": { type: "string" },
         "checkpoint-every": { type: "string" },
+        batch: { type: "string" },
         help: { type: "boolean", short: "h" },
         concurrency: { type: "string" },
         "service-slots": { type: "string" },
@@ -226,10 +233,18 @@ export function parseFlags(args: readonly string[]): Flags {
       }
     }
   }
+  const capacity = integer("capacity", text("capacity"), 100, 1);
+  const batchText = text("batch");
+  const batch = batchText === undefined
+    ? undefined
+    : integer("batch", batchText, 0, 1);
+  if (batch !== undefined && batch > capacity) {
+    throw invalid("batch", `at most --capacity (${capacity})`, batchText!);
+  }
   return {
     events,
     order: order(text("order")),
-    capacity: integer("capacity", text("capacity"), 100, 1),
+    capacity,
     timeout: milliseconds("timeout", text("timeout"), 1000, true),
     latency: milliseconds("latency", text("latency"), 20, false),
     jitter: milliseconds("jitter", text("jitter"), 10, false),
@@ -244,6 +259,7 @@ export function parseFlags(args: readonly string[]): Flags {
       1,
     ),
     crashAt,
+    ...(batch === undefined ? {} : { batch }),
     help: values.help === true,
     concurrency: concurrency(
       text("concurrency"),

@@ -1,7 +1,9 @@
 // The embedded lookup service: a real HTTP server on 127.0.0.1 that answers
 // GET /users/:id with JSON after a configurable latency, and fails a
 // configurable fraction of requests with HTTP 500. With `serviceSlots` it
-// serves that many requests at once and queues the rest.
+// serves that many requests at once and queues the rest. Its batch endpoint,
+// GET /users?ids=1,2,3, answers a JSON array of users in the order asked,
+// for one request's latency.
 import { userOf } from "./events.ts";
 
 /** How the embedded service behaves. */
@@ -37,6 +39,7 @@ export interface LookupService {
 }
 
 const USER_PATH = /^\/users\/(\d+)$/;
+const BATCH_IDS = /^\d+(,\d+)*$/;
 
 // Not cut short when the client goes away: reading request.signal makes
 // Deno 2 print a warning, and a response to no one costs nothing here.
@@ -79,8 +82,13 @@ export function startLookupService(
   }
 
   async function handle(request: Request): Promise<Response> {
-    const match = USER_PATH.exec(new URL(request.url).pathname);
-    if (request.method !== "GET" || match === null) {
+    const url = new URL(request.url);
+    const match = USER_PATH.exec(url.pathname);
+    const ids = url.pathname === "/users" ? url.searchParams.get("ids") : null;
+    if (
+      request.method !== "GET" ||
+      (match === null && (ids === null || !BATCH_IDS.test(ids)))
+    ) {
       return Response.json({ error: "not found" }, { status: 404 });
     }
     stats.requests++;
@@ -94,6 +102,9 @@ export function startLookupService(
       if (Math.random() < options.failureRate) {
         stats.failures++;
         return Response.json({ error: "injected failure" }, { status: 500 });
+      }
+      if (match === null) {
+        return Response.json(ids!.split(",").map((id) => userOf(Number(id))));
       }
       return Response.json(userOf(Number(match[1])));
     } finally {

@@ -6,6 +6,7 @@ import {
   type CallContext,
   type CheckpointBarrier,
   type OutputOrder,
+  type ResultFuture,
   vegas,
 } from "../mod.ts";
 import type { DemoEvent, EnrichedEvent, User } from "./events.ts";
@@ -25,6 +26,8 @@ export interface EnrichOptions {
   concurrency?: number | "auto" | undefined;
   /** The budget of one event over all its attempts, in milliseconds. */
   timeout: number;
+  /** Events per request through the batch endpoint; absent: one each. */
+  batch?: number | undefined;
   restore?: AsyncIOState<DemoEvent>;
   onCheckpoint?: (
     state: AsyncIOState<DemoEvent>,
@@ -71,13 +74,51 @@ export function lookupUser(url: string, health = new ServiceHealth(url)) {
   };
 }
 
+/**
+ * Looks up a batch of events' users with one request to the batch endpoint,
+ * GET `${url}/users?ids=1,2,3`, which answers the users in the order asked.
+ */
+export function lookupUsers(url: string, health = new ServiceHealth(url)) {
+  return async (
+    events: DemoEvent[],
+    { signal }: CallContext,
+  ): Promise<EnrichedEvent[]> => {
+    const ids = events.map((event) => event.userId).join(",");
+    const target = `${url}/users?ids=${ids}`;
+    let response: Response;
+    try {
+      response = await fetch(target, { signal });
+    } catch (error) {
+      throw error instanceof TypeError ? health.networkError(error) : error;
+    }
+    health.answered();
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new HttpError(response.status, target);
+    }
+    const users = await response.json() as User[];
+    return events.map((event, i) => ({ ...event, user: users[i]! }));
+  };
+}
+
 /** The async I/O step of the pipeline. */
 export function enrichStream(
   options: EnrichOptions,
 ): AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier> {
-  return new AsyncIOTransformStream(lookupUser(options.url), {
+  const common = streamOptions(options);
+  if (options.batch !== undefined) {
+    return new AsyncIOTransformStream(lookupUsers(options.url), {
+      ...common,
+      batch: { maxSize: options.batch, maxWait: 5 },
+    });
+  }
+  return new AsyncIOTransformStream(lookupUser(options.url), common);
+}
+
+function streamOptions(options: EnrichOptions) {
+  return {
     order: options.order,
-    key: (event) => event.userId,
+    key: (event: DemoEvent) => event.userId,
     capacity: options.capacity,
     ...(options.concurrency === undefined ? {} : {
       concurrency: options.concurrency === "auto"
@@ -93,11 +134,11 @@ export function enrichStream(
       jitter: 0.5,
       retryOnError: retryable,
     },
-    onTimeout: (event, result) =>
+    onTimeout: (event: DemoEvent, result: ResultFuture<EnrichedEvent>) =>
       result.complete([{ ...event, user: null, error: "timeout" }]),
     ...(options.restore === undefined ? {} : { restore: options.restore }),
     ...(options.onCheckpoint === undefined
       ? {}
       : { onCheckpoint: options.onCheckpoint }),
-  });
+  };
 }

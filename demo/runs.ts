@@ -54,6 +54,7 @@ export function runSequential(flags: Flags, url: string): Promise<RunResult> {
     order: "ordered",
     capacity: 1,
     concurrency: undefined,
+    batch: undefined, // one call at a time, one event per call
   });
   return timedRun(
     "sequential",
@@ -140,7 +141,9 @@ export function printSpeedup(
   rows.push(
     `async I/O:  ${concurrent.events} events in ${seconds(concurrent.ms)} = ` +
       `${perSecond(concurrent.events, concurrent.ms)} (capacity ` +
-      `${flags.capacity}, ${flags.order}; ${concurrent.stats.retries} retries, ` +
+      `${flags.capacity}, ${flags.order}${
+        flags.batch === undefined ? "" : `, ${batchNote(concurrent)}`
+      }; ${concurrent.stats.retries} retries, ` +
       `${concurrent.stats.timedOut} timeouts)`,
   );
   if (sequential !== undefined) {
@@ -149,4 +152,10 @@ export function printSpeedup(
     rows.push(`speedup:    ${speedup.toFixed(1)}x`);
   }
   say(rows.map((row) => row + "\n").join(""));
+}
+
+/** "42.1 events per request over 119 requests". */
+function batchNote({ stats }: RunResult): string {
+  const mean = stats.batches === 0 ? 0 : stats.batchedInputs / stats.batches;
+  return `${mean.toFixed(1)} events per request over ${stats.batches} requests`;
 }

@@ -4,6 +4,10 @@
 // keep input order (retries join at the back), and a rate-limit token is
 // taken only by the call that then starts.
 //
+// With batching, ready elements join the batcher's open batch instead, and
+// the FIFO holds closed batches: each is one call for `concurrency` and the
+// rate limit.
+//
 // Calls start from a microtask, never from the stack that asked for them: a
 // user function that completes synchronously cannot re-enter the engine or
 // grow the stack, however many results come back at once.
@@ -11,6 +15,7 @@
 // With an adaptive limit, `concurrency` follows it: every ended attempt is a
 // sample, and a window that changes the limit changes the calls allowed.
 // The rate limit caps how often calls start; the limit, how many run.
+import type { Batcher } from "./_batcher.ts";
 import type { Counters, Element } from "./_element.ts";
 import { Fifo } from "./_fifo.ts";
 import { RateLimiter } from "./_rate_limiter.ts";
@@ -19,12 +24,21 @@ import { type SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
 import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 import type { RateLimitOptions } from "./types.ts";
 
+/** What waits for a call slot: an element, or a closed batch of them. */
+export interface Startable {
+  /** False once nothing of it may start (it timed out while waiting). */
+  readonly startable: boolean;
+  /** Starts the call, running user code. */
+  start(): void;
+}
+
 export class Dispatcher<I, O> {
   readonly #counters: Counters;
   #concurrency: number;
+  readonly #ready = new Fifo<Startable>();
+  readonly #batcher: Batcher<I, O> | undefined;
   /** The adaptive limit, until `concurrency` is set to a fixed number. */
   #limit: WindowedLimit | undefined = undefined;
-  readonly #ready = new Fifo<Element<I, O>>();
   readonly #limiter: RateLimiter | undefined;
   readonly #limiterTimer: Timer | undefined;
   /** The first ready elements, which wait for a rate-limit token. */
@@ -42,8 +56,10 @@ export class Dispatcher<I, O> {
     rateLimit: RateLimitOptions | undefined,
     keyOf: ((input: I) => unknown) | undefined,
     limit?: { limit: ConcurrencyLimit; capacity: number },
+    batcher?: Batcher<I, O>,
   ) {
     this.#counters = counters;
+    this.#batcher = batcher;
     this.#concurrency = concurrency;
     if (limit !== undefined) {
       this.#limit = new WindowedLimit(limit.limit, limit.capacity);
@@ -114,7 +130,14 @@ export class Dispatcher<I, O> {
   /** The element wants a call slot, for its first attempt or a retry. */
   requestStart(element: Element<I, O>): void {
     if (this.#stopped) return;
-    this.#ready.push(element);
+    if (this.#batcher !== undefined) return this.#batcher.add(element);
+    this.enqueue(element);
+  }
+
+  /** An element, or a closed batch, waits for a call slot. */
+  enqueue(unit: Startable): void {
+    if (this.#stopped) return;
+    this.#ready.push(unit);
     if (this.#limiterTimer?.armed) {
       this.#throttled++;
       this.#counters.rateLimited++;
@@ -139,6 +162,7 @@ export class Dispatcher<I, O> {
   /** Nothing starts after this, and no timer of ours stays armed. */
   stop(): void {
     this.#stopped = true;
+    this.#batcher?.stop();
     this.#limiterTimer?.clear();
     this.#ready.clear();
   }
@@ -155,15 +179,20 @@ export class Dispatcher<I, O> {
     const ready = this.#ready;
     const counters = this.#counters;
     const limiter = this.#limiter;
+    const batcher = this.#batcher;
     while (
-      ready.size > 0 && counters.inFlight < this.#concurrency && !this.#stopped
+      ready.size > 0 &&
+      // A batch is one call however many inputs it carries.
+      (batcher === undefined ? counters.inFlight : batcher.calls) <
+        this.#concurrency &&
+      !this.#stopped
     ) {
-      const element = ready.peek()!;
-      if (element.startable) {
+      const unit = ready.peek()!;
+      if (unit.startable) {
         if (limiter !== undefined && !this.#takeToken(limiter)) break;
         ready.shift();
         if (this.#throttled > 0) this.#throttled--;
-        element.start(); // user code; a synchronous result loops back here
+        unit.start(); // user code; a synchronous result loops back here
       } else {
         ready.shift(); // it timed out while it waited
         if (this.#throttled > 0) this.#throttled--;

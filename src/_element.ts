@@ -9,6 +9,7 @@
 // and a stop that arrives meanwhile finds no call left to release.
 import { retryDelay } from "./_backoff.ts";
 import type { Config } from "./_config.ts";
+import type { BatchCall } from "./_batcher.ts";
 import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
 import { describe } from "./_describe.ts";
 import { Timer } from "./_timer.ts";
@@ -55,6 +56,8 @@ export interface Counters {
   failed: number;
   retries: number;
   rateLimited: number;
+  batches: number;
+  batchedInputs: number;
 }
 
 /** Fresh counters, all zero. */
@@ -69,6 +72,8 @@ export function newCounters(): Counters {
     failed: 0,
     retries: 0,
     rateLimited: 0,
+    batches: 0,
+    batchedInputs: 0,
   };
 }
 
@@ -121,6 +126,8 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   /** Key-ordered mode: this input's key and the next input with that key. */
   key: unknown = undefined;
   nextSameKey: Element<I, O> | undefined = undefined;
+  /** Batching: the last batch call this input joined; its retries group there. */
+  lastCall: BatchCall<I, O> | undefined = undefined;
 
   constructor(host: ElementHost<I, O>, input: I, marker?: Watermark) {
     this.#host = host;
@@ -196,6 +203,32 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   }
 
   /**
+   * QUEUED or BACKOFF → RUNNING as one input of a batch call, which then runs
+   * the user code; the attempt shares the call's controller.
+   */
+  joinBatch(
+    call: BatchCall<I, O>,
+    controller: AbortController,
+    callsInFlight: number,
+  ): Attempt<I, O> {
+    const host = this.#host;
+    const attempt = new Attempt<I, O>(this, ++this.#attempts, controller, call);
+    this.#current = attempt;
+    this.#state = RUNNING;
+    this.lastCall = call;
+    host.counters.inFlight++;
+    const limit = host.limit;
+    if (limit !== undefined) {
+      // An adaptive limit counts calls: each input samples its call.
+      attempt.startedAt = limit.now();
+      attempt.inFlightAtStart = callsInFlight;
+    }
+    if (this.#attempts === 1) host.deadlines?.add(this);
+    else host.counters.retries++;
+    return attempt;
+  }
+
+  /**
    * The single place where a current attempt's outcome is decided. A late,
    * duplicate or stale completion (the first one won already, or the attempt
    * was detached by a timeout or a stop) is ignored.
@@ -207,6 +240,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     if (!final) {
       this.#host.counters.inFlight--;
       this.#host.attemptDeadlines?.remove(attempt);
+      if (attempt.call !== undefined) attempt.leaveCall(undefined, true);
     }
     this.#decide(attempt, outcome, payload, final);
   }
@@ -229,7 +263,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
       this.#sample(attempt, TIMED_OUT);
       if (this.#aborted) return; // the limit's update threw
     } else {
-      this.#backoffTimer!.clear();
+      this.#backoffTimer?.clear(); // a batch's retry skips it when it starts
     }
     host.callEnded();
     const handler = host.config.timeoutHandler;
@@ -368,12 +402,15 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
 
   #backoff(): void {
     this.#state = BACKOFF;
+    const delay = retryDelay(this.#host.config.retry!, this.#attempts);
+    // The inputs that a batch call retries are re-sent together.
+    if (this.lastCall !== undefined) {
+      return this.lastCall.retryLater(this, delay);
+    }
     this.#backoffTimer ??= new Timer(() => {
       if (this.#state === BACKOFF) this.#host.requestStart(this);
     });
-    this.#backoffTimer.set(
-      retryDelay(this.#host.config.retry!, this.#attempts),
-    );
+    this.#backoffTimer.set(delay);
   }
 
   #finish(outcome: Outcome, payload: unknown): void {
@@ -484,6 +521,9 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
   readonly #element: Element<I, O>;
   readonly number: number;
   readonly #controller: AbortController;
+  /** The batch call this attempt is one input of, if any. */
+  readonly call: BatchCall<I, O> | undefined;
+  #left = false;
   /** For an adaptive limit: when it started, and the calls then in flight. */
   startedAt = 0;
   inFlightAtStart = 0;
@@ -495,10 +535,12 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
     element: Element<I, O>,
     number: number,
     controller: AbortController,
+    call?: BatchCall<I, O>,
   ) {
     this.#element = element;
     this.number = number;
     this.#controller = controller;
+    this.call = call;
   }
 
   /** The function form's context: own data properties only, so it spreads. */
@@ -517,9 +559,30 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
     };
   }
 
-  /** Idempotent; a shared controller aborts only when the stream stops. */
+  /**
+   * Idempotent; a shared controller aborts only when the stream stops, and
+   * a batch call's only once none of its inputs waits for it.
+   */
   abort(reason: unknown): void {
-    this.#controller.abort(reason);
+    if (this.call !== undefined) this.leaveCall(reason, false);
+    else this.#controller.abort(reason);
+  }
+
+  /** This input no longer waits for its batch call; at most once. */
+  leaveCall(reason: unknown, settled: boolean): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.call!.left(reason, settled);
+  }
+
+  /** A batch call's output for this input. */
+  resolve(output: O): void {
+    this.#element.settle(this, ONE, output);
+  }
+
+  /** A batch call's failure, for this input. */
+  reject(error: unknown): void {
+    this.#element.settle(this, ERROR, error);
   }
 
   expire(): void {
@@ -562,7 +625,7 @@ function isTimeout(error: unknown): boolean {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   if (value instanceof Promise) return true;
   if (value === null) return false;
   if (typeof value !== "object" && typeof value !== "function") return false;

@@ -7,9 +7,14 @@
 //   end()    input ended: wait until all is emitted, close(), close output
 //   stop()   any stop (cancel, abort, a signal) or a failure: #terminate()
 //
+// With `batch`, a Batcher sits before the dispatcher: the engine tells it
+// when no more input can join the open batch (a watermark, end of input,
+// capacity), and it closes there.
+//
 // Every way out runs #terminate() or #finish(), and both go through
 // #dispose(): no call, timer or listener of ours outlives the stream, and
 // close() runs exactly once, after open() has settled.
+import { Batcher } from "./_batcher.ts";
 import type { Config } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
@@ -70,6 +75,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #output: Output<O | M>;
   readonly #queue: EmissionQueue<I, O>;
   readonly #dispatcher: Dispatcher<I, O>;
+  readonly #batcher: Batcher<I, O> | undefined;
   readonly #settle: boolean;
   #waiter: Waiter | undefined = undefined;
   /** Restored entries not admitted yet; they still count in snapshots. */
@@ -94,7 +100,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (config.timeout !== Infinity) {
       this.deadlines = new DeadlineQueue(config.timeout);
     }
-    if (config.attemptTimeout !== Infinity) {
+    if (config.batch !== undefined) {
+      // attemptTimeout then runs per batch call, in the batcher.
+      this.#batcher = new Batcher(
+        config,
+        this.counters,
+        (call) => this.#dispatcher.enqueue(call),
+      );
+    } else if (config.attemptTimeout !== Infinity) {
       this.attemptDeadlines = new DeadlineQueue(config.attemptTimeout);
     }
     this.signals = new SignalSource(
@@ -110,6 +123,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         limit: config.concurrencyLimit,
         capacity: config.capacity,
       },
+      this.#batcher,
     );
   }
 
@@ -158,6 +172,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** The input ended: resolves once every result is out and close() ran. */
   async end(): Promise<void> {
     if (this.#ended) throw this.#endReason;
+    this.#batcher?.inputEnded();
     if (this.#queue.size > 0) await this.#wait(DRAIN);
     this.#ended = true;
     this.#dispose();
@@ -254,6 +269,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       failed: c.failed,
       retries: c.retries,
       rateLimited: c.rateLimited,
+      batches: c.batches,
+      batchedInputs: c.batchedInputs,
       concurrency: this.#dispatcher.concurrency,
     };
   }
@@ -279,9 +296,12 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       } catch (error) {
         element.failBeforeStart(error); // options.key threw
       }
+    } else {
+      this.#batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return Promise.reject(this.#endReason);
     if (this.#queue.size < this.config.capacity) return;
+    this.#batcher?.inputBlocked(true);
     return this.#wait(ROOM);
   }
 
@@ -346,6 +366,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       (waiter.awaited === ROOM && size < this.config.capacity) ||
       (waiter.awaited === DRAIN && size === 0)
     ) {
+      this.#batcher?.inputBlocked(false);
       this.#wake();
     }
   }
