@@ -6,9 +6,10 @@
  * an RPC). Many calls run at once; results come out in input order or as
  * they complete, with bounded capacity and backpressure, per-call
  * `AbortSignal`s, timeouts, retries, per-key ordering, rate limits,
- * event-time watermarks and serializable snapshots for exactly-once
- * pipelines. It has no dependencies and runs on Deno, Bun, Node and
- * browsers.
+ * adaptive concurrency limits ({@linkcode vegas}, {@linkcode gradient2},
+ * {@linkcode aimd}), event-time watermarks and serializable snapshots for
+ * exactly-once pipelines. It has no dependencies and runs on Deno, Bun,
+ * Node and browsers.
  *
  * @example Enriching ids with `fetch`, 100 calls at a time
  * ```ts ignore
@@ -45,12 +46,25 @@ export type { MapAsyncIterator, MapAsyncOptions } from "./src/map_async.ts";
 export { orderedWait, unorderedWait } from "./src/wait.ts";
 export { Watermark } from "./src/watermark.ts";
 export { CheckpointBarrier } from "./src/checkpoint_barrier.ts";
+export { aimd, gradient2, vegas } from "./src/concurrency_limit.ts";
 export type {
+  AimdOptions,
+  ConcurrencyLimit,
+  ConcurrencySample,
+  Gradient2Options,
+  LimitBounds,
+  VegasOptions,
+} from "./src/concurrency_limit.ts";
+export type {
+  AsyncBatchFunction,
   AsyncFunction,
+  AsyncIOBatchOptions,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStateEntry,
   AsyncIOStats,
+  BatchMapper,
+  BatchOptions,
   CallContext,
   Emitted,
   ErrorHandler,

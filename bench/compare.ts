@@ -159,7 +159,7 @@ async function machine(): Promise<Results["machine"]> {
   const meminfo = await output("cat", "/proc/meminfo");
   const kib = /MemTotal:\s+(\d+)/.exec(meminfo)?.[1];
   const config = JSON.parse(
-    await Deno.readTextFile(new URL("../deno.json", benchDir)),
+    await Deno.readTextFile(new URL("../dev_deps.json", benchDir)),
   );
   return {
     cpus: navigator.hardwareConcurrency,

@@ -41,6 +41,8 @@ function host(
     failed: (_element: Element<number, number>, error: unknown) => {
       throw error;
     },
+    limit: undefined,
+    sampled: () => {},
   };
   return host;
 }

@@ -17,7 +17,13 @@ export interface Flags {
   baseline: number;
   checkpointEvery: number;
   crashAt: number | undefined;
+  /** Events per request through the batch endpoint; absent: one per request. */
+  batch?: number;
   help: boolean;
+  /** Calls in flight: a number, "auto" for an adaptive limit, or capacity. */
+  concurrency: number | "auto" | undefined;
+  /** Embedded service: requests served at once, the rest queue. */
+  serviceSlots: number;
 }
 
 /** A bad command line; the demo prints it and exits with code 2. */
@@ -47,7 +53,10 @@ Flags:
                           with HTTP 500, from 0 to below 1; failed calls are
                           retried with backoff (default 0)
   --url <url>             use this service instead of the embedded one:
-                          GET <url>/users/<id> must answer JSON
+                          GET <url>/users/<id> must answer JSON; the demo
+                          stops if it cannot connect, or if the service
+                          gives no answer for 3 s (not with --latency,
+                          --jitter or --failure-rate)
   --out <path>            write the NDJSON output to this file; "-" means
                           stdout (default: stdout, or .out/demo.ndjson when
                           stdout is a terminal)
@@ -57,11 +66,23 @@ Flags:
                           from the last checkpoint and check that the output
                           has every event exactly once (needs a file output)
   --checkpoint-every <n>  events between checkpoint barriers (default 100)
+  --batch <n>             look up to n events per request, through the batch
+                          endpoint GET <url>/users?ids=1,2,3 (a JSON array in
+                          the order asked); a batch waits at most 5 ms to
+                          fill; at most --capacity (default: one per request)
+  --concurrency <n|auto>  most calls in flight, at most --capacity; "auto"
+                          finds it as the service's latency moves (vegas(),
+                          and prints how the limit moved) (default: capacity)
+  --service-slots <n>     embedded service: requests served at once; the
+                          rest wait in a queue (default: no limit)
   -h, --help              show this help
 
 Progress goes to stderr: a live line on a terminal, a line per second
-otherwise. Exit codes: 0 done, 1 the run failed, 2 a bad flag.
+otherwise. Exit codes: 0 done, 1 the run failed, 2 a bad flag (or a --url
+outside the run's --allow-net), 130 interrupted (Ctrl-C).
 `;
+
+const EMBEDDED_ONLY = ["latency", "jitter", "failure-rate"] as const;
 
 function invalid(flag: string, rule: string, value: string): FlagError {
   return new FlagError(
@@ -122,6 +143,21 @@ function order(value: string | undefined): OutputOrder {
   throw invalid("order", "ordered, unordered or key-ordered", value);
 }
 
+function concurrency(
+  value: string | undefined,
+  capacity: number,
+): number | "auto" | undefined {
+  if (value === undefined || value === "auto") return value;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw invalid("concurrency", 'a positive integer or "auto"', value);
+  }
+  if (n > capacity) {
+    throw invalid("concurrency", `at most --capacity (${capacity})`, value);
+  }
+  return n;
+}
+
 function serviceUrl(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   let url: URL;
@@ -161,7 +197,10 @@ export function parseFlags(args: readonly string[]): Flags {
         baseline: { type: "string" },
         "crash-at": { type: "string" },
         "checkpoint-every": { type: "string" },
+        batch: { type: "string" },
         help: { type: "boolean", short: "h" },
+        concurrency: { type: "string" },
+        "service-slots": { type: "string" },
       },
     }));
   } catch (error) {
@@ -181,10 +220,31 @@ export function parseFlags(args: readonly string[]): Flags {
     throw invalid("out", "a file when --crash-at is given", out);
   }
   if (out === "") throw invalid("out", 'a file path or "-"', out);
+  if (text("url") !== undefined) {
+    // They shape the embedded service only: with --url they would do nothing.
+    for (const flag of EMBEDDED_ONLY) {
+      const value = text(flag);
+      if (value !== undefined) {
+        throw invalid(
+          flag,
+          "left out when --url is given, as it only shapes the embedded service",
+          value,
+        );
+      }
+    }
+  }
+  const capacity = integer("capacity", text("capacity"), 100, 1);
+  const batchText = text("batch");
+  const batch = batchText === undefined
+    ? undefined
+    : integer("batch", batchText, 0, 1);
+  if (batch !== undefined && batch > capacity) {
+    throw invalid("batch", `at most --capacity (${capacity})`, batchText!);
+  }
   return {
     events,
     order: order(text("order")),
-    capacity: integer("capacity", text("capacity"), 100, 1),
+    capacity,
     timeout: milliseconds("timeout", text("timeout"), 1000, true),
     latency: milliseconds("latency", text("latency"), 20, false),
     jitter: milliseconds("jitter", text("jitter"), 10, false),
@@ -199,6 +259,17 @@ export function parseFlags(args: readonly string[]): Flags {
       1,
     ),
     crashAt,
+    ...(batch === undefined ? {} : { batch }),
     help: values.help === true,
+    concurrency: concurrency(
+      text("concurrency"),
+      integer("capacity", text("capacity"), 100, 1),
+    ),
+    serviceSlots: integer(
+      "service-slots",
+      text("service-slots"),
+      Infinity,
+      1,
+    ),
   };
 }

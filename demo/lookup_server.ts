@@ -1,6 +1,9 @@
 // The embedded lookup service: a real HTTP server on 127.0.0.1 that answers
 // GET /users/:id with JSON after a configurable latency, and fails a
-// configurable fraction of requests with HTTP 500.
+// configurable fraction of requests with HTTP 500. With `serviceSlots` it
+// serves that many requests at once and queues the rest. Its batch endpoint,
+// GET /users?ids=1,2,3, answers a JSON array of users in the order asked,
+// for one request's latency.
 import { userOf } from "./events.ts";
 
 /** How the embedded service behaves. */
@@ -11,6 +14,11 @@ export interface LookupServiceOptions {
   jitter: number;
   /** The fraction of requests answered with HTTP 500, in [0, 1). */
   failureRate: number;
+  /**
+   * The most requests served at once; the rest wait in a FIFO queue, so
+   * latency grows with load as on a real server. Infinity: no queue.
+   */
+  serviceSlots?: number;
 }
 
 /** What the service has seen so far. */
@@ -19,6 +27,8 @@ export interface LookupServiceStats {
   failures: number;
   /** The most requests it was serving at the same moment. */
   peakConcurrency: number;
+  /** The most requests that waited for a slot at the same moment. */
+  peakQueued: number;
 }
 
 /** A running service; `close()` stops it. */
@@ -29,6 +39,7 @@ export interface LookupService {
 }
 
 const USER_PATH = /^\/users\/(\d+)$/;
+const BATCH_IDS = /^\d+(,\d+)*$/;
 
 // Not cut short when the client goes away: reading request.signal makes
 // Deno 2 print a warning, and a response to no one costs nothing here.
@@ -44,16 +55,47 @@ export function startLookupService(
     requests: 0,
     failures: 0,
     peakConcurrency: 0,
+    peakQueued: 0,
   };
   let serving = 0;
+  const slots = options.serviceSlots ?? Infinity;
+  const queue: (() => void)[] = [];
+  let queueHead = 0;
+
+  /** Waits for a free slot, first come first served. */
+  function slot(): Promise<void> | undefined {
+    if (serving < slots) return;
+    return new Promise<void>((resolve) => {
+      queue.push(resolve);
+      stats.peakQueued = Math.max(stats.peakQueued, queue.length - queueHead);
+    });
+  }
+
+  /** Hands the freed slot to the longest waiter. */
+  function release(): void {
+    serving--;
+    if (queueHead === queue.length) return;
+    const next = queue[queueHead++]!;
+    if (queueHead === queue.length) queue.length = queueHead = 0;
+    serving++;
+    next();
+  }
 
   async function handle(request: Request): Promise<Response> {
-    const match = USER_PATH.exec(new URL(request.url).pathname);
-    if (request.method !== "GET" || match === null) {
+    const url = new URL(request.url);
+    const match = USER_PATH.exec(url.pathname);
+    const ids = url.pathname === "/users" ? url.searchParams.get("ids") : null;
+    if (
+      request.method !== "GET" ||
+      (match === null && (ids === null || !BATCH_IDS.test(ids)))
+    ) {
       return Response.json({ error: "not found" }, { status: 404 });
     }
     stats.requests++;
-    stats.peakConcurrency = Math.max(stats.peakConcurrency, ++serving);
+    const waiting = slot();
+    if (waiting === undefined) serving++;
+    else await waiting; // release() took the slot for this request
+    stats.peakConcurrency = Math.max(stats.peakConcurrency, serving);
     try {
       const spread = (Math.random() * 2 - 1) * options.jitter;
       await sleep(Math.max(0, options.latency + spread));
@@ -61,9 +103,12 @@ export function startLookupService(
         stats.failures++;
         return Response.json({ error: "injected failure" }, { status: 500 });
       }
+      if (match === null) {
+        return Response.json(ids!.split(",").map((id) => userOf(Number(id))));
+      }
       return Response.json(userOf(Number(match[1])));
     } finally {
-      serving--;
+      release();
     }
   }
 

@@ -3,7 +3,8 @@
 import { FlagError, type Flags, HELP, parseFlags } from "./flags.ts";
 import { type LookupService, startLookupService } from "./lookup_server.ts";
 import { ndjsonSink } from "./ndjson_sink.ts";
-import { say } from "./progress.ts";
+import { endLiveLine, say } from "./progress.ts";
+import { checkNetPermission, probeService } from "./reachability.ts";
 import { runCrashRecovery } from "./recovery.ts";
 import {
   printSpeedup,
@@ -61,6 +62,7 @@ async function run(flags: Flags): Promise<number> {
   const url = service?.url ?? flags.url!;
   try {
     say(describeService(flags, service) + "\n");
+    if (service === undefined) await probeService(url);
     const out = outputOf(flags);
     if (out !== "-") await prepareFile(out);
     if (flags.crashAt !== undefined) {
@@ -96,11 +98,18 @@ async function main(args: readonly string[]): Promise<number> {
   let flags: Flags;
   try {
     flags = parseFlags(args);
+    if (flags.url !== undefined) checkNetPermission(flags.url);
   } catch (error) {
     if (!(error instanceof FlagError)) throw error;
     say(`${error.message}\nRun with --help to see the flags.\n`);
     return 2;
   }
+  // Ctrl-C: end the live progress line, so the shell prompt starts on its own.
+  Deno.addSignalListener("SIGINT", () => {
+    endLiveLine();
+    say("interrupted (Ctrl-C): the output is incomplete\n");
+    Deno.exit(130);
+  });
   if (flags.help) {
     await Deno.stdout.write(new TextEncoder().encode(HELP));
     return 0;

@@ -19,6 +19,16 @@ export function perSecond(count: number, ms: number): string {
   return `${Math.round(count / (ms / 1000)).toLocaleString("en-US")} events/s`;
 }
 
+// Whether the cursor sits at the end of a live line that has no newline yet.
+let lineOpen = false;
+
+/** Ends a live progress line, so that what follows starts on a line of its own. */
+export function endLiveLine(): void {
+  if (!lineOpen) return;
+  lineOpen = false;
+  say("\n");
+}
+
 /** A running progress display; `stop()` prints the final state. */
 export interface Progress {
   stop(): void;
@@ -65,16 +75,22 @@ export function showProgress(
   tty = Deno.stderr.isTerminal(),
 ): Progress {
   const started = performance.now();
-  const redraw = (final: boolean) =>
+  const redraw = (final: boolean) => {
     say(`\r\x1b[2K${line(source, started, final).slice(0, columns() - 1)}`);
+    lineOpen = true;
+  };
   const timer = tty
     ? setInterval(() => redraw(false), 100)
     : setInterval(() => say(`${line(source, started, false)}\n`), 1000);
   return {
     stop() {
       clearInterval(timer);
-      if (tty) redraw(true);
-      say(tty ? "\n" : `${line(source, started, true)}\n`);
+      if (tty) {
+        redraw(true);
+        endLiveLine();
+      } else {
+        say(`${line(source, started, true)}\n`);
+      }
     },
   };
 }

@@ -48,7 +48,14 @@ export async function timedRun(
 
 /** The baseline: the first `flags.baseline` events, one call at a time. */
 export function runSequential(flags: Flags, url: string): Promise<RunResult> {
-  const stream = enrichStream({ ...flags, url, order: "ordered", capacity: 1 });
+  const stream = enrichStream({
+    ...flags,
+    url,
+    order: "ordered",
+    capacity: 1,
+    concurrency: undefined,
+    batch: undefined, // one call at a time, one event per call
+  });
   return timedRun(
     "sequential",
     flags.baseline,
@@ -60,19 +67,59 @@ export function runSequential(flags: Flags, url: string): Promise<RunResult> {
 }
 
 /** All the events through async I/O, into `sink`. */
-export function runAsync(
+export async function runAsync(
   flags: Flags,
   url: string,
   sink: WritableStream<EnrichedEvent>,
 ): Promise<RunResult> {
-  return timedRun(
-    "async I/O",
-    flags.events,
-    0,
-    eventSource(0, flags.events),
-    enrichStream({ ...flags, url }),
-    sink as WritableStream<EnrichedEvent | CheckpointBarrier>,
-  );
+  const stream = enrichStream({ ...flags, url });
+  const moves = flags.concurrency === "auto"
+    ? trackConcurrency(stream)
+    : undefined;
+  try {
+    return await timedRun(
+      "async I/O",
+      flags.events,
+      0,
+      eventSource(0, flags.events),
+      stream,
+      sink as WritableStream<EnrichedEvent | CheckpointBarrier>,
+    );
+  } finally {
+    if (moves !== undefined) say(moves.stop());
+  }
+}
+
+/**
+ * Follows an adaptive limit: `stop()` describes how it moved, as
+ * "20 → 26 at 1.0 s → ...", the last few moves when there were many.
+ */
+function trackConcurrency(
+  stream: AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier>,
+) {
+  const started = performance.now();
+  const first = stream.stats.concurrency;
+  const moves: string[] = [];
+  let last = first;
+  let low = first;
+  let high = first;
+  const timer = setInterval(() => {
+    const now = stream.stats.concurrency;
+    if (now === last) return;
+    moves.push(`${now} at ${seconds(performance.now() - started)}`);
+    last = now;
+    low = Math.min(low, now);
+    high = Math.max(high, now);
+  }, 50);
+  return {
+    stop(): string {
+      clearInterval(timer);
+      const shown = moves.length > 12 ? ["...", ...moves.slice(-10)] : moves;
+      return `concurrency: auto (vegas()), ${
+        [String(first), ...shown].join(" → ")
+      }; ${moves.length} moves, from ${low} to ${high}\n`;
+    },
+  };
 }
 
 /** Prints both throughputs and the speedup; the baseline is extrapolated. */
@@ -94,7 +141,9 @@ export function printSpeedup(
   rows.push(
     `async I/O:  ${concurrent.events} events in ${seconds(concurrent.ms)} = ` +
       `${perSecond(concurrent.events, concurrent.ms)} (capacity ` +
-      `${flags.capacity}, ${flags.order}; ${concurrent.stats.retries} retries, ` +
+      `${flags.capacity}, ${flags.order}${
+        flags.batch === undefined ? "" : `, ${batchNote(concurrent)}`
+      }; ${concurrent.stats.retries} retries, ` +
       `${concurrent.stats.timedOut} timeouts)`,
   );
   if (sequential !== undefined) {
@@ -103,4 +152,10 @@ export function printSpeedup(
     rows.push(`speedup:    ${speedup.toFixed(1)}x`);
   }
   say(rows.map((row) => row + "\n").join(""));
+}
+
+/** "42.1 events per request over 119 requests". */
+function batchNote({ stats }: RunResult): string {
+  const mean = stats.batches === 0 ? 0 : stats.batchedInputs / stats.batches;
+  return `${mean.toFixed(1)} events per request over ${stats.batches} requests`;
 }

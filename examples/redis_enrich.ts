@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { createClient } from "redis";
+import { createClient } from "npm:redis@6.3.1";
 import {
   type AsyncFunction,
   AsyncIOTransformStream,
@@ -70,7 +70,7 @@ export class RedisCustomerLookup
 }
 
 /** Enriches `orders` from Redis at `url`, 50 `GET`s in flight at most. */
-export function enrichOrders(
+export async function enrichOrders(
   url: string,
   orders: Iterable<Order>,
 ): Promise<EnrichedOrder[]> {
@@ -79,7 +79,12 @@ export function enrichOrders(
     capacity: 50,
     timeout: 5_000,
   });
-  return Array.fromAsync(ReadableStream.from(orders).pipeThrough(enrich));
+  const enriched: EnrichedOrder[] = [];
+  // A for await loop rather than Array.fromAsync, which Node 20 lacks.
+  for await (const order of ReadableStream.from(orders).pipeThrough(enrich)) {
+    enriched.push(order);
+  }
+  return enriched;
 }
 
 /** `count` orders, with customer ids cycling through 1..`customers`. */

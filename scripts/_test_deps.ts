@@ -1,8 +1,8 @@
 // Shared by the Bun and browser runners: which test files to run, and the npm
-// packages they import. Bun and esbuild do not read deno.json's import map,
-// so the bare imports of the tests are installed with npm, at the exact
-// versions deno.json pins, into a throwaway node_modules.
-import denoConfig from "../deno.json" with { type: "json" };
+// packages they import. Bun and esbuild do not read Deno's import maps, so the
+// bare imports of the tests are installed with npm, at the exact versions
+// dev_deps.json pins, into a throwaway node_modules.
+import devDeps from "../dev_deps.json" with { type: "json" };
 
 /** The repository root, with a trailing slash. */
 export const root: string = new URL("..", import.meta.url).pathname;
@@ -35,10 +35,10 @@ const IMPORT = /\b(?:from|import)\s*\(?\s*["']([^"'.\/][^"']*)["']/g;
  * The pinned `npm:` specifiers (without the `npm:` prefix) of the bare
  * imports in `files` and the local modules they import.
  *
- * @throws {TypeError} If a bare import is neither `node:` nor in deno.json.
+ * @throws {TypeError} If a bare import is neither `node:` nor in dev_deps.json.
  */
 export async function npmDependencies(files: string[]): Promise<string[]> {
-  const imports = denoConfig.imports as Record<string, string>;
+  const imports: Record<string, string> = devDeps.imports;
   const specs = new Set<string>();
   const seen = new Set<string>();
   const queue = [...files];
@@ -56,7 +56,7 @@ export async function npmDependencies(files: string[]): Promise<string[]> {
         throw new TypeError(
           `Cannot resolve "${specifier}" in ${
             relative(file)
-          }: deno.json pins no npm: import for it`,
+          }: dev_deps.json pins no npm: import for it`,
         );
       }
       specs.add(target.slice("npm:".length));

@@ -12,17 +12,11 @@ import { emitOrThrow, WEB_LIBS } from "./_tsc.ts";
 const root = new URL("..", import.meta.url).pathname;
 const out = `${root}dist/npm/`;
 const entry = `${root}mod.ts`;
+/** The second entry point, `@async-io/async-io/redis`. */
+const redisEntry = `${root}src/redis.ts`;
 
 /** The goal for the minified and gzipped library, in bytes. */
 const SIZE_GOAL = 6 * 1024;
-
-/**
- * The Streams spec's `Transformer.cancel`, which the library uses and which
- * TypeScript's lib.dom does not declare yet (Deno's lib does).
- */
-const TRANSFORMER_CANCEL = `${root}transformer_cancel.d.ts`;
-const TRANSFORMER_CANCEL_SOURCE =
-  "interface Transformer<I = any, O = any> { cancel?: (reason: any) => void | PromiseLike<void>; }";
 
 await Deno.remove(out, { recursive: true }).catch((error) => {
   if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -39,6 +33,12 @@ const common: esbuild.BuildOptions = {
 };
 try {
   await esbuild.build({ ...common, outfile: `${out}mod.js` });
+  // Self-contained: it carries its own copy of the engine.
+  await esbuild.build({
+    ...common,
+    entryPoints: [redisEntry],
+    outfile: `${out}redis.js`,
+  });
   const minified = await esbuild.build({
     ...common,
     minify: true,
@@ -66,9 +66,19 @@ const packageJson = {
   description: moduleDoc?.[1] ?? "",
   license: denoConfig.license,
   type: "module",
-  exports: { ".": { types: "./mod.d.ts", default: "./mod.js" } },
+  exports: {
+    ".": { types: "./mod.d.ts", default: "./mod.js" },
+    "./redis": { types: "./src/redis.d.ts", default: "./redis.js" },
+  },
   types: "./mod.d.ts",
-  files: ["mod.js", "mod.d.ts", "src/**/*.d.ts", "README.md", "LICENSE"],
+  files: [
+    "mod.js",
+    "mod.d.ts",
+    "redis.js",
+    "src/**/*.d.ts",
+    "README.md",
+    "LICENSE",
+  ],
   sideEffects: false,
   engines: { node: ">=20" },
   keywords: [
@@ -92,7 +102,7 @@ function kb(bytes: number): string {
   return (bytes / 1024).toFixed(2);
 }
 
-/** Emits `.d.ts` files with tsc, with `./x.ts` imports rewritten to `./x.js`. */
+/** Emits `.d.ts` files with tsc. */
 function emitDeclarations(): void {
   const options: ts.CompilerOptions = {
     ...ts.convertCompilerOptionsFromJson(denoConfig.compilerOptions, root)
@@ -103,29 +113,20 @@ function emitDeclarations(): void {
     lib: WEB_LIBS,
     declaration: true,
     emitDeclarationOnly: true,
-    allowImportingTsExtensions: true,
+    // Lets the sources import `./x.ts`. tsc rewrites such imports to `./x.js`
+    // in JavaScript only: the `.d.ts` files keep `./x.ts`, which TypeScript
+    // 5.0 and later resolve to `./x.d.ts` (microsoft/TypeScript#61037).
+    rewriteRelativeImportExtensions: true,
     rootDir: root,
     outDir: out,
     skipLibCheck: true,
     types: [],
   };
   const host = ts.createCompilerHost(options);
-  const getSourceFile = host.getSourceFile;
-  host.getSourceFile = (name, ...rest) =>
-    name === TRANSFORMER_CANCEL
-      ? ts.createSourceFile(
-        name,
-        TRANSFORMER_CANCEL_SOURCE,
-        ts.ScriptTarget.ES2022,
-      )
-      : getSourceFile(name, ...rest);
-  const program = ts.createProgram([entry, TRANSFORMER_CANCEL], options, host);
-  emitOrThrow(program, host, "emit declarations", (name, text) => {
-    const rewritten = text.replace(
-      /((?:from |import\()\s*["'])(\.\.?\/[^"']+)\.ts(["'])/g,
-      "$1$2.js$3",
-    );
-    Deno.mkdirSync(name.slice(0, name.lastIndexOf("/")), { recursive: true });
-    Deno.writeTextFileSync(name, rewritten);
-  });
+  const program = ts.createProgram(
+    [entry, redisEntry],
+    options,
+    host,
+  );
+  emitOrThrow(program, host, "emit declarations");
 }

@@ -1,7 +1,7 @@
 // Runs the behavioural tests (`tests/*_test.ts`), unchanged, under Bun 1.x
-// from npm. Bun resolves bare imports from node_modules, not from deno.json,
+// from npm. Bun resolves bare imports from node_modules, not from an import map,
 // so the tests run from a copy of the sources next to a node_modules holding
-// the npm packages they import, at the versions deno.json pins.
+// the npm packages they import, at the versions dev_deps.json pins.
 //
 //   deno task test:bun [test files...]
 import {

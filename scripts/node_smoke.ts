@@ -1,8 +1,10 @@
 // Smoke-tests the npm build in dist/npm/ (run `deno task build` first) the
 // way a Node user gets it: `npm pack`, `npm install` of the tarball into an
-// empty project, tsc type-checks tests/node/smoke.ts against the installed
-// `.d.ts` files (NodeNext resolution, so through `exports`), and plain `node`
-// runs the output. Exits non-zero on a type error or a failed check.
+// empty project, tsc --strict type-checks tests/node/smoke.ts and every
+// installed `.d.ts` file (NodeNext resolution, so through `exports`, and no
+// skipLibCheck) in three environments: TypeScript's DOM lib, @types/node and
+// bun-types. Plain `node` then runs the output. Exits non-zero on a type error
+// or a failed check.
 //
 // Then it does the same with tests/fixtures/stop_child.ts (its import
 // rewritten to the package) and runs it once per state of issue 12's stop
@@ -10,7 +12,12 @@
 //
 //   deno task test:node
 import ts from "typescript";
-import { emitOrThrow, WEB_LIBS } from "./_tsc.ts";
+import {
+  emitOrThrow,
+  TYPE_ENVIRONMENTS,
+  TYPE_PACKAGES,
+  type TypeEnvironment,
+} from "./_tsc.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const MIN_NODE_MAJOR = 20;
@@ -53,11 +60,23 @@ try {
   await Deno.writeTextFile(`${work}/package.json`, JSON.stringify(project));
   await run(
     "npm",
-    ["install", "--no-audit", "--no-fund", "--silent", tarball],
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--silent",
+      tarball,
+      ...TYPE_PACKAGES,
+    ],
     work,
   );
   await Deno.copyFile(`${root}tests/node/smoke.ts`, `${work}/smoke.ts`);
-  compile(`${work}/smoke.ts`);
+  for (const environment of TYPE_ENVIRONMENTS) {
+    compile(`${work}/smoke.ts`, work, environment);
+    console.log(
+      `tsc --strict: the npm build type-checks with ${environment.name}`,
+    );
+  }
   const smoke = new Deno.Command("node", {
     args: ["smoke.js"],
     cwd: work,
@@ -106,7 +125,7 @@ async function stopChildExits(work: string): Promise<boolean> {
     throw new Error("Cannot find the mod.ts import in stop_child.ts");
   }
   await Deno.writeTextFile(`${work}/stop_child.ts`, rewritten);
-  compile(`${work}/stop_child.ts`);
+  compile(`${work}/stop_child.ts`, work, TYPE_ENVIRONMENTS[0]!);
   let passed = true;
   for (const state of STOP_STATES) {
     const start = performance.now();
@@ -143,18 +162,33 @@ async function stopChildExits(work: string): Promise<boolean> {
   return passed;
 }
 
-/** Type-checks `file` as a Node ESM consumer would, and writes the `.js`. */
-function compile(file: string): void {
+/**
+ * Type-checks `file` and the `.d.ts` files it reaches as a Node ESM consumer
+ * would in `environment`. The first environment also writes the `.js`.
+ */
+function compile(
+  file: string,
+  project: string,
+  environment: TypeEnvironment,
+): void {
   const options: ts.CompilerOptions = {
     strict: true,
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    lib: WEB_LIBS,
-    types: [],
+    lib: environment.lib,
+    types: environment.types,
+    skipLibCheck: false,
     noEmitOnError: true,
+    noEmit: environment !== TYPE_ENVIRONMENTS[0],
   };
   const host = ts.createCompilerHost(options);
+  // `types` resolve from the consumer's project, not from where Deno runs.
+  host.getCurrentDirectory = () => project;
   const program = ts.createProgram([file], options, host);
-  emitOrThrow(program, host, `compile ${file} against the npm build`);
+  emitOrThrow(
+    program,
+    host,
+    `compile ${file} against the npm build with ${environment.name}`,
+  );
 }

@@ -4,11 +4,16 @@ import type { BackoffPolicy } from "./_backoff.ts";
 import { describe } from "./_describe.ts";
 import { validateState } from "./_state.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 import type {
+  AsyncBatchFunction,
   AsyncFunction,
+  AsyncIOBatchOptions,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStateEntry,
+  BatchMapper,
+  BatchOptions,
   ErrorPolicy,
   Mapper,
   OutputOrder,
@@ -34,12 +39,19 @@ export interface Config<I, O> {
   readonly mapper: Mapper<I, O> | undefined;
   /** Flink's object form, or undefined when `mapper` is set. */
   readonly asyncFunction: AsyncFunction<I, O> | undefined;
+  /** Set with `batch`, as are the batch forms; then the two above are not. */
+  readonly batch: BatchOptions | undefined;
+  readonly batchMapper: BatchMapper<I, O> | undefined;
+  readonly asyncBatchFunction: AsyncBatchFunction<I, O> | undefined;
   readonly open: (() => void | Promise<void>) | undefined;
   readonly close: (() => void | Promise<void>) | undefined;
   readonly timeoutHandler: TimeoutHandler<I, O> | undefined;
   readonly order: OutputOrder;
   readonly capacity: number;
+  /** The fixed limit, or the capacity when `concurrencyLimit` is set. */
   readonly concurrency: number;
+  /** An adaptive limit, which the dispatcher binds and feeds. */
+  readonly concurrencyLimit: ConcurrencyLimit | undefined;
   readonly timeout: number;
   readonly attemptTimeout: number;
   readonly retry: RetryPolicy<I, O> | undefined;
@@ -79,6 +91,51 @@ function positiveInteger(name: string, value: unknown): number {
   return value;
 }
 
+/**
+ * A fixed number of calls in flight, from the options or `setConcurrency`:
+ * `prefix` says which, as in "Cannot set the concurrency as".
+ */
+export function fixedConcurrency(
+  prefix: string,
+  value: unknown,
+  capacity: number,
+): number {
+  const subject = prefix === PREFIX ? "concurrency" : "it";
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `${prefix} ${subject} must be a positive integer: current value is ${
+        describe(value)
+      }`,
+    );
+  }
+  if (value > capacity) {
+    throw new RangeError(
+      `${prefix} ${subject} must be at most capacity (${capacity}): current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+/** An adaptive limit, or undefined for a number (or nothing). */
+function concurrencyLimitOf(value: unknown): ConcurrencyLimit | undefined {
+  if (value === undefined || typeof value === "number") return undefined;
+  if (
+    value === null || typeof value !== "object" ||
+    typeof (value as Partial<ConcurrencyLimit>).update !== "function" ||
+    !("limit" in value)
+  ) {
+    throw typeError(
+      "concurrency must be a positive integer or a ConcurrencyLimit",
+      value,
+    );
+  }
+  const bind = (value as Partial<ConcurrencyLimit>).bind;
+  if (bind !== undefined && typeof bind !== "function") {
+    throw typeError("concurrency.bind must be a function", bind);
+  }
+  return value as ConcurrencyLimit;
+}
+
 /** A duration in ms: a non-negative number, Infinity included. */
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -98,6 +155,33 @@ function optionalFunction<F>(name: string, value: unknown): F | undefined {
 function isAsyncFunction<I, O>(fn: unknown): fn is AsyncFunction<I, O> {
   return fn !== null && typeof fn === "object" &&
     typeof (fn as { asyncInvoke?: unknown }).asyncInvoke === "function";
+}
+
+function isAsyncBatchFunction<I, O>(
+  fn: unknown,
+): fn is AsyncBatchFunction<I, O> {
+  return fn !== null && typeof fn === "object" &&
+    typeof (fn as { asyncInvokeBatch?: unknown }).asyncInvokeBatch ===
+      "function";
+}
+
+function batchOf(batch: unknown, capacity: number): BatchOptions | undefined {
+  if (batch === undefined) return undefined;
+  if (batch === null || typeof batch !== "object") {
+    throw typeError("batch must be an object", batch);
+  }
+  const { maxSize, maxWait } = batch as Partial<BatchOptions>;
+  positiveInteger("batch.maxSize", maxSize);
+  if (maxSize! > capacity) {
+    throw rangeError(
+      `batch.maxSize must be at most capacity (${capacity})`,
+      maxSize,
+    );
+  }
+  if (maxWait === undefined) {
+    throw rangeError("batch.maxWait must be a non-negative number", maxWait);
+  }
+  return { maxSize: maxSize!, maxWait: duration("batch.maxWait", maxWait, 0) };
 }
 
 function retryPolicyOf<I, O>(
@@ -158,19 +242,33 @@ function rateLimitOf(rateLimit: unknown): RateLimitOptions | undefined {
 
 /** Validates the constructor's arguments; throws the first problem found. */
 export function configOf<I, O, M>(
-  fn: Mapper<I, O> | AsyncFunction<I, O>,
-  options: AsyncIOOptions<I, O, M, "fail" | "settle"> | undefined,
+  fn:
+    | Mapper<I, O>
+    | AsyncFunction<I, O>
+    | BatchMapper<I, O>
+    | AsyncBatchFunction<I, O>,
+  options:
+    | AsyncIOOptions<I, O, M, "fail" | "settle">
+    | AsyncIOBatchOptions<I, O, M, "fail" | "settle">
+    | undefined,
 ): Config<I, O> {
+  if (options === undefined) options = {};
+  else if (options === null || typeof options !== "object") {
+    throw typeError("options must be an object", options);
+  }
+  const batched = "batch" in options && options.batch !== undefined;
   const isFunction = typeof fn === "function";
-  if (!isFunction && !isAsyncFunction<I, O>(fn)) {
+  if (!isFunction && !batched && !isAsyncFunction<I, O>(fn)) {
     throw typeError(
       "fn must be a function or an object with an asyncInvoke method",
       fn,
     );
   }
-  if (options === undefined) options = {};
-  else if (options === null || typeof options !== "object") {
-    throw typeError("options must be an object", options);
+  if (!isFunction && batched && !isAsyncBatchFunction<I, O>(fn)) {
+    throw typeError(
+      "fn must be a function or an object with an asyncInvokeBatch method when batch is set",
+      fn,
+    );
   }
   const order = options.order ?? "ordered";
   if (!ORDERS.includes(order)) {
@@ -180,16 +278,16 @@ export function configOf<I, O, M>(
     );
   }
   const capacity = positiveInteger("capacity", options.capacity ?? 100);
-  const concurrency = positiveInteger(
-    "concurrency",
-    options.concurrency ?? capacity,
-  );
-  if (concurrency > capacity) {
-    throw rangeError(
-      `concurrency must be at most capacity (${capacity})`,
-      concurrency,
-    );
-  }
+  const concurrencyLimit = concurrencyLimitOf(options.concurrency);
+  const concurrency = concurrencyLimit === undefined
+    ? fixedConcurrency(PREFIX, options.concurrency ?? capacity, capacity)
+    : capacity;
+  const batch = batched
+    ? batchOf(
+      (options as AsyncIOBatchOptions<I, O, M, "fail" | "settle">).batch,
+      capacity,
+    )
+    : undefined;
   const timeout = duration("timeout", options.timeout, Infinity);
   const attemptTimeout = duration(
     "attemptTimeout",
@@ -208,7 +306,7 @@ export function configOf<I, O, M>(
   let open: Config<I, O>["open"];
   let close: Config<I, O>["close"];
   if (!isFunction) {
-    const object = fn as AsyncFunction<I, O>;
+    const object = fn as AsyncFunction<I, O> | AsyncBatchFunction<I, O>;
     const ownTimeout = optionalFunction<TimeoutHandler<I, O>>(
       "fn.timeout",
       object.timeout,
@@ -238,14 +336,22 @@ export function configOf<I, O, M>(
     throw typeError("signal must be an AbortSignal", signal);
   }
   return {
-    mapper: isFunction ? fn as Mapper<I, O> : undefined,
-    asyncFunction: isFunction ? undefined : fn as AsyncFunction<I, O>,
+    mapper: isFunction && !batched ? fn as Mapper<I, O> : undefined,
+    asyncFunction: isFunction || batched
+      ? undefined
+      : fn as AsyncFunction<I, O>,
+    batch,
+    batchMapper: isFunction && batched ? fn as BatchMapper<I, O> : undefined,
+    asyncBatchFunction: !isFunction && batched
+      ? fn as AsyncBatchFunction<I, O>
+      : undefined,
     open,
     close,
     timeoutHandler,
     order,
     capacity,
     concurrency,
+    concurrencyLimit,
     timeout,
     attemptTimeout,
     retry: retryPolicyOf<I, O>(options.retry),

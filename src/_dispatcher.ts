@@ -4,21 +4,43 @@
 // keep input order (retries join at the back), and a rate-limit token is
 // taken only by the call that then starts.
 //
+// With batching, ready elements join the batcher's open batch instead, and
+// the FIFO holds closed batches: each is one call for `concurrency` and the
+// rate limit.
+//
 // Calls start from a microtask, never from the stack that asked for them: a
 // user function that completes synchronously cannot re-enter the engine or
 // grow the stack, however many results come back at once. The one exception
 // is a written input with a free slot: writes never come from our own stack,
 // so it starts its call at once, which saves a microtask per input.
+//
+// With an adaptive limit, `concurrency` follows it: every ended attempt is a
+// sample, and a window that changes the limit changes the calls allowed.
+// The rate limit caps how often calls start; the limit, how many run.
+import type { Batcher } from "./_batcher.ts";
 import type { Counters, Element } from "./_element.ts";
 import { Fifo } from "./_fifo.ts";
 import { RateLimiter } from "./_rate_limiter.ts";
 import { Timer } from "./_timer.ts";
+import { type SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
+import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 import type { RateLimitOptions } from "./types.ts";
+
+/** What waits for a call slot: an element, or a closed batch of them. */
+export interface Startable {
+  /** False once nothing of it may start (it timed out while waiting). */
+  readonly startable: boolean;
+  /** Starts the call, running user code. */
+  start(): void;
+}
 
 export class Dispatcher<I, O> {
   readonly #counters: Counters;
   #concurrency: number;
-  readonly #ready = new Fifo<Element<I, O>>();
+  readonly #ready = new Fifo<Startable>();
+  readonly #batcher: Batcher<I, O> | undefined;
+  /** The adaptive limit, until `concurrency` is set to a fixed number. */
+  #limit: WindowedLimit | undefined = undefined;
   readonly #limiter: RateLimiter | undefined;
   readonly #limiterTimer: Timer | undefined;
   /** The first ready elements, which wait for a rate-limit token. */
@@ -35,9 +57,16 @@ export class Dispatcher<I, O> {
     concurrency: number,
     rateLimit: RateLimitOptions | undefined,
     keyOf: ((input: I) => unknown) | undefined,
+    limit?: { limit: ConcurrencyLimit; capacity: number },
+    batcher?: Batcher<I, O>,
   ) {
     this.#counters = counters;
+    this.#batcher = batcher;
     this.#concurrency = concurrency;
+    if (limit !== undefined) {
+      this.#limit = new WindowedLimit(limit.limit, limit.capacity);
+      this.#concurrency = this.#limit.limit;
+    }
     if (rateLimit !== undefined) {
       this.#limiter = new RateLimiter(rateLimit.limit, rateLimit.interval);
       this.#limiterTimer = new Timer(this.#drain);
@@ -52,9 +81,32 @@ export class Dispatcher<I, O> {
     return this.#concurrency;
   }
 
-  /** Changes the most calls in flight; running calls are never aborted. */
+  /**
+   * Fixes the most calls in flight, in place of any adaptive limit; running
+   * calls are never aborted.
+   */
   set concurrency(value: number) {
+    this.#limit = undefined;
     this.#concurrency = value;
+    this.#schedule();
+  }
+
+  /** The adaptive limit's window, for the attempts to time themselves. */
+  get limit(): WindowedLimit | undefined {
+    return this.#limit;
+  }
+
+  /**
+   * One attempt ended: `startedAt` by the limit's clock, `inFlight` when it
+   * started. Throws what the limit's `update` throws.
+   */
+  sample(startedAt: number, inFlight: number, outcome: SampleOutcome): void {
+    const limit = this.#limit;
+    if (limit === undefined || this.#stopped) return;
+    const changed = limit.record(startedAt, inFlight, outcome);
+    // The update may have fixed the concurrency (setConcurrency) meanwhile.
+    if (!changed || this.#limit !== limit) return;
+    this.#concurrency = limit.limit;
     this.#schedule();
   }
 
@@ -75,20 +127,14 @@ export class Dispatcher<I, O> {
         return;
       }
     }
-    if (this.#stopped) return;
     if (
-      !now || this.#scheduled || this.#draining || this.#limiterTimer?.armed
+      !now || this.#stopped || this.#scheduled || this.#draining ||
+      this.#batcher !== undefined || this.#limiter !== undefined ||
+      this.#ready.size > 0 || this.#counters.inFlight >= this.#concurrency
     ) {
       return this.requestStart(element);
     }
-    if (
-      this.#ready.size > 0 || this.#limiter !== undefined ||
-      this.#counters.inFlight >= this.#concurrency
-    ) {
-      this.#ready.push(element);
-      return this.#drain();
-    }
-    // The common case, a free slot and no one ahead: no queue at all.
+    // The common case, a free slot and no one ahead: no queue, no microtask.
     this.#draining = true;
     element.start(); // user code; what it makes ready is started below
     this.#draining = false;
@@ -98,7 +144,14 @@ export class Dispatcher<I, O> {
   /** The element wants a call slot, for its first attempt or a retry. */
   requestStart(element: Element<I, O>): void {
     if (this.#stopped) return;
-    this.#ready.push(element);
+    if (this.#batcher !== undefined) return this.#batcher.add(element);
+    this.enqueue(element);
+  }
+
+  /** An element, or a closed batch, waits for a call slot. */
+  enqueue(unit: Startable): void {
+    if (this.#stopped) return;
+    this.#ready.push(unit);
     if (this.#limiterTimer?.armed) {
       this.#throttled++;
       this.#counters.rateLimited++;
@@ -123,6 +176,7 @@ export class Dispatcher<I, O> {
   /** Nothing starts after this, and no timer of ours stays armed. */
   stop(): void {
     this.#stopped = true;
+    this.#batcher?.stop();
     this.#limiterTimer?.clear();
     this.#ready.clear();
   }
@@ -139,15 +193,20 @@ export class Dispatcher<I, O> {
     const ready = this.#ready;
     const counters = this.#counters;
     const limiter = this.#limiter;
+    const batcher = this.#batcher;
     while (
-      ready.size > 0 && counters.inFlight < this.#concurrency && !this.#stopped
+      ready.size > 0 &&
+      // A batch is one call however many inputs it carries.
+      (batcher === undefined ? counters.inFlight : batcher.calls) <
+        this.#concurrency &&
+      !this.#stopped
     ) {
-      const element = ready.peek()!;
-      if (element.startable) {
+      const unit = ready.peek()!;
+      if (unit.startable) {
         if (limiter !== undefined && !this.#takeToken(limiter)) break;
         ready.shift();
         if (this.#throttled > 0) this.#throttled--;
-        element.start(); // user code; a synchronous result loops back here
+        unit.start(); // user code; a synchronous result loops back here
       } else {
         ready.shift(); // it timed out while it waited
         if (this.#throttled > 0) this.#throttled--;

@@ -9,9 +9,17 @@
 // and a stop that arrives meanwhile finds no call left to release.
 import { retryDelay } from "./_backoff.ts";
 import type { Config } from "./_config.ts";
+import type { BatchCall } from "./_batcher.ts";
 import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
 import { describe } from "./_describe.ts";
 import { Timer } from "./_timer.ts";
+import {
+  DROPPED,
+  type SampleOutcome,
+  SUCCEEDED,
+  TIMED_OUT,
+  type WindowedLimit,
+} from "./_windowed_limit.ts";
 import type { CallContext, ResultFuture } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
@@ -48,6 +56,8 @@ export interface Counters {
   failed: number;
   retries: number;
   rateLimited: number;
+  batches: number;
+  batchedInputs: number;
 }
 
 /** Fresh counters, all zero. */
@@ -62,6 +72,8 @@ export function newCounters(): Counters {
     failed: 0,
     retries: 0,
     rateLimited: 0,
+    batches: 0,
+    batchedInputs: 0,
   };
 }
 
@@ -80,6 +92,10 @@ export interface ElementHost<I, O> {
   completed(element: Element<I, O>): void;
   /** The element failed for good; the stream must fail with `error`. */
   failed(element: Element<I, O>, error: unknown): void;
+  /** The adaptive limit, which samples every attempt; undefined when fixed. */
+  readonly limit: WindowedLimit | undefined;
+  /** An attempt ended; may run the limit's update, and stop the stream. */
+  sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
 }
 
 export class Element<I, O> implements DeadlineNode<Element<I, O>> {
@@ -110,6 +126,8 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   /** Key-ordered mode: this input's key and the next input with that key. */
   key: unknown = undefined;
   nextSameKey: Element<I, O> | undefined = undefined;
+  /** Batching: the last batch call this input joined; its retries group there. */
+  lastCall: BatchCall<I, O> | undefined = undefined;
 
   constructor(host: ElementHost<I, O>, input: I, marker?: Watermark) {
     this.#host = host;
@@ -164,6 +182,11 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.#current = attempt;
     this.#state = RUNNING;
     host.counters.inFlight++;
+    const limit = host.limit;
+    if (limit !== undefined) {
+      attempt.startedAt = limit.now();
+      attempt.inFlightAtStart = host.counters.inFlight;
+    }
     if (this.#attempts === 1) host.deadlines?.add(this);
     else host.counters.retries++;
     host.attemptDeadlines?.add(attempt);
@@ -180,6 +203,32 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   }
 
   /**
+   * QUEUED or BACKOFF → RUNNING as one input of a batch call, which then runs
+   * the user code; the attempt shares the call's controller.
+   */
+  joinBatch(
+    call: BatchCall<I, O>,
+    controller: AbortController,
+    callsInFlight: number,
+  ): Attempt<I, O> {
+    const host = this.#host;
+    const attempt = new Attempt<I, O>(this, ++this.#attempts, controller, call);
+    this.#current = attempt;
+    this.#state = RUNNING;
+    this.lastCall = call;
+    host.counters.inFlight++;
+    const limit = host.limit;
+    if (limit !== undefined) {
+      // An adaptive limit counts calls: each input samples its call.
+      attempt.startedAt = limit.now();
+      attempt.inFlightAtStart = callsInFlight;
+    }
+    if (this.#attempts === 1) host.deadlines?.add(this);
+    else host.counters.retries++;
+    return attempt;
+  }
+
+  /**
    * The single place where a current attempt's outcome is decided. A late,
    * duplicate or stale completion (the first one won already, or the attempt
    * was detached by a timeout or a stop) is ignored.
@@ -191,8 +240,9 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     if (!final) {
       this.#host.counters.inFlight--;
       this.#host.attemptDeadlines?.remove(attempt);
+      if (attempt.call !== undefined) attempt.leaveCall(undefined, true);
     }
-    this.#decide(outcome, payload, final);
+    this.#decide(attempt, outcome, payload, final);
   }
 
   /** The total timeout ran out (called by the deadline queue). */
@@ -210,8 +260,10 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
       const attempt = this.#detach();
       attempt.abort(timeoutError);
       if (this.#aborted) return; // an abort listener stopped the stream
+      this.#sample(attempt, TIMED_OUT);
+      if (this.#aborted) return; // the limit's update threw
     } else {
-      this.#backoffTimer!.clear();
+      this.#backoffTimer?.clear(); // a batch's retry skips it when it starts
     }
     host.callEnded();
     const handler = host.config.timeoutHandler;
@@ -247,7 +299,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.#detach();
     attempt.abort(error);
     if (this.#aborted) return;
-    this.#decide(ERROR, error, false);
+    this.#decide(attempt, ERROR, error, false);
   }
 
   /** The stream stopped: abort whatever runs; the input stays for snapshots. */
@@ -282,7 +334,12 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
    * runs in here (an iterable's iterator, the retry predicates) and may stop
    * the stream, so the state is checked after each.
    */
-  #decide(outcome: Outcome, payload: unknown, final: boolean): void {
+  #decide(
+    attempt: Attempt<I, O>,
+    outcome: Outcome,
+    payload: unknown,
+    final: boolean,
+  ): void {
     if (outcome === MANY) {
       try {
         payload = toArray(payload);
@@ -309,10 +366,27 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
       payload = error;
     }
     if (this.#aborted) return;
+    if (host.limit !== undefined) {
+      // Timeouts and retryable errors are drops; other errors say nothing
+      // about the backend's load.
+      const sampled = outcome !== ERROR
+        ? SUCCEEDED
+        : isTimeout(payload)
+        ? TIMED_OUT
+        : retry
+        ? DROPPED
+        : undefined;
+      if (sampled !== undefined) this.#sample(attempt, sampled);
+      if (this.#aborted) return; // the limit's update threw
+    }
     if (retry) this.#backoff();
     else if (outcome === ERROR) this.#fail(payload);
     else this.#finish(outcome, payload);
     host.callEnded(); // only now, so a waiting input starts after the verdict
+  }
+
+  #sample(attempt: Attempt<I, O>, outcome: SampleOutcome): void {
+    this.#host.sampled(attempt.startedAt, attempt.inFlightAtStart, outcome);
   }
 
   #shouldRetry(outcome: Outcome, payload: unknown): boolean {
@@ -328,12 +402,15 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
 
   #backoff(): void {
     this.#state = BACKOFF;
+    const delay = retryDelay(this.#host.config.retry!, this.#attempts);
+    // The inputs that a batch call retries are re-sent together.
+    if (this.lastCall !== undefined) {
+      return this.lastCall.retryLater(this, delay);
+    }
     this.#backoffTimer ??= new Timer(() => {
       if (this.#state === BACKOFF) this.#host.requestStart(this);
     });
-    this.#backoffTimer.set(
-      retryDelay(this.#host.config.retry!, this.#attempts),
-    );
+    this.#backoffTimer.set(delay);
   }
 
   #finish(outcome: Outcome, payload: unknown): void {
@@ -444,6 +521,12 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
   readonly #element: Element<I, O>;
   readonly number: number;
   readonly #controller: AbortController;
+  /** The batch call this attempt is one input of, if any. */
+  readonly call: BatchCall<I, O> | undefined;
+  #left = false;
+  /** For an adaptive limit: when it started, and the calls then in flight. */
+  startedAt = 0;
+  inFlightAtStart = 0;
   deadline = 0;
   prevDue: Attempt<I, O> | undefined = undefined;
   nextDue: Attempt<I, O> | undefined = undefined;
@@ -452,10 +535,12 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
     element: Element<I, O>,
     number: number,
     controller: AbortController,
+    call?: BatchCall<I, O>,
   ) {
     this.#element = element;
     this.number = number;
     this.#controller = controller;
+    this.call = call;
   }
 
   /** The function form's context: own data properties only, so it spreads. */
@@ -474,9 +559,30 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
     };
   }
 
-  /** Idempotent; a shared controller aborts only when the stream stops. */
+  /**
+   * Idempotent; a shared controller aborts only when the stream stops, and
+   * a batch call's only once none of its inputs waits for it.
+   */
   abort(reason: unknown): void {
-    this.#controller.abort(reason);
+    if (this.call !== undefined) this.leaveCall(reason, false);
+    else this.#controller.abort(reason);
+  }
+
+  /** This input no longer waits for its batch call; at most once. */
+  leaveCall(reason: unknown, settled: boolean): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.call!.left(reason, settled);
+  }
+
+  /** A batch call's output for this input. */
+  resolve(output: O): void {
+    this.#element.settle(this, ONE, output);
+  }
+
+  /** A batch call's failure, for this input. */
+  reject(error: unknown): void {
+    this.#element.settle(this, ERROR, error);
   }
 
   expire(): void {
@@ -509,7 +615,17 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** A `TimeoutError`, such as `AbortSignal.timeout()` and ours abort with. */
+function isTimeout(error: unknown): boolean {
+  if (error === null || typeof error !== "object") return false;
+  try {
+    return (error as { name?: unknown }).name === "TimeoutError";
+  } catch {
+    return false; // a throwing `name` getter
+  }
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   if (value instanceof Promise) return true;
   if (value === null) return false;
   if (typeof value !== "object" && typeof value !== "function") return false;

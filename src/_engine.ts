@@ -7,9 +7,14 @@
 //   end()    input ended: wait until all is emitted, close(), close output
 //   stop()   any stop (cancel, abort, a signal) or a failure: #terminate()
 //
+// With `batch`, a Batcher sits before the dispatcher: the engine tells it
+// when no more input can join the open batch (a watermark, end of input,
+// capacity), and it closes there.
+//
 // Every way out runs #terminate() or #finish(), and both go through
 // #dispose(): no call, timer or listener of ours outlives the stream, and
 // close() runs exactly once, after open() has settled.
+import { Batcher } from "./_batcher.ts";
 import type { Config } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
@@ -28,6 +33,7 @@ import { UnorderedQueue } from "./_unordered_queue.ts";
 import { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { AsyncIOState, AsyncIOStateEntry, AsyncIOStats } from "./types.ts";
 import { Watermark } from "./watermark.ts";
+import type { SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
 
 /** Where the engine's chunks go: a readable side, or an iterator's buffer. */
 export interface Output<T> {
@@ -69,6 +75,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #output: Output<O | M>;
   readonly #queue: EmissionQueue<I, O>;
   readonly #dispatcher: Dispatcher<I, O>;
+  readonly #batcher: Batcher<I, O> | undefined;
   readonly #settle: boolean;
   #waiter: Waiter | undefined = undefined;
   /** Restored entries not admitted yet; they still count in snapshots. */
@@ -93,7 +100,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (config.timeout !== Infinity) {
       this.deadlines = new DeadlineQueue(config.timeout);
     }
-    if (config.attemptTimeout !== Infinity) {
+    if (config.batch !== undefined) {
+      // attemptTimeout then runs per batch call, in the batcher.
+      this.#batcher = new Batcher(
+        config,
+        this.counters,
+        (call) => this.#dispatcher.enqueue(call),
+      );
+    } else if (config.attemptTimeout !== Infinity) {
       this.attemptDeadlines = new DeadlineQueue(config.attemptTimeout);
     }
     this.signals = new SignalSource(
@@ -105,6 +119,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       config.concurrency,
       config.rateLimit,
       config.order === "key-ordered" ? config.key : undefined,
+      config.concurrencyLimit === undefined ? undefined : {
+        limit: config.concurrencyLimit,
+        capacity: config.capacity,
+      },
+      this.#batcher,
     );
   }
 
@@ -154,6 +173,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** The input ended: resolves once every result is out and close() ran. */
   async end(): Promise<void> {
     if (this.#ended) throw this.#endReason;
+    this.#batcher?.inputEnded();
     if (this.#queue.size > 0) await this.#wait(DRAIN);
     this.#ended = true;
     this.#dispose();
@@ -199,6 +219,18 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#terminate(error);
   }
 
+  get limit(): WindowedLimit | undefined {
+    return this.#dispatcher.limit;
+  }
+
+  sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void {
+    try {
+      this.#dispatcher.sample(startedAt, inFlight, outcome);
+    } catch (error) {
+      this.#terminate(error); // the limit's update threw
+    }
+  }
+
   // --- public views ---
 
   get concurrency(): number {
@@ -238,6 +270,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       failed: c.failed,
       retries: c.retries,
       rateLimited: c.rateLimited,
+      batches: c.batches,
+      batchedInputs: c.batchedInputs,
+      concurrency: this.#dispatcher.concurrency,
     };
   }
 
@@ -251,7 +286,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     return this.#admit(new Element<I, O>(this, chunk as I));
   }
 
-  /** Queues an element; resolves once there is room for the next one. */
   /**
    * Queues an element; resolves once there is room for the next one. A
    * written input may start its call at once (`startNow`): writes never
@@ -271,9 +305,12 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       } catch (error) {
         element.failBeforeStart(error); // options.key threw
       }
+    } else {
+      this.#batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return Promise.reject(this.#endReason);
     if (this.#queue.size < this.config.capacity) return;
+    this.#batcher?.inputBlocked(true);
     return this.#wait(ROOM);
   }
 
@@ -338,6 +375,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       (waiter.awaited === ROOM && size < this.config.capacity) ||
       (waiter.awaited === DRAIN && size === 0)
     ) {
+      this.#batcher?.inputBlocked(false);
       this.#wake();
     }
   }

@@ -1,5 +1,7 @@
 // A FIFO of fixed-size array chunks, as in the web streams polyfill:
 // push and shift are O(1) and never copy, unlike Array.prototype.shift().
+// A queue that empties keeps its chunk and rewinds, so one that swings
+// between empty and a few items allocates nothing.
 
 const CHUNK_SIZE = 1024;
 
@@ -8,10 +10,15 @@ interface Chunk<T> {
   next: Chunk<T> | undefined;
 }
 
+const newChunk = <T>(): Chunk<T> => ({ items: [], next: undefined });
+
 export class Fifo<T> {
-  #front: Chunk<T> = { items: [], next: undefined };
+  #front: Chunk<T> = newChunk();
   #back: Chunk<T> = this.#front;
+  /** The front chunk's next item to shift. */
   #cursor = 0;
+  /** The back chunk's next free slot. */
+  #end = 0;
   #size = 0;
 
   get size(): number {
@@ -19,11 +26,11 @@ export class Fifo<T> {
   }
 
   push(item: T): void {
-    let back = this.#back;
-    if (back.items.length === CHUNK_SIZE) {
-      back = this.#back = back.next = { items: [], next: undefined };
+    if (this.#end === CHUNK_SIZE) {
+      this.#back = this.#back.next = newChunk();
+      this.#end = 0;
     }
-    back.items.push(item);
+    this.#back.items[this.#end++] = item;
     this.#size++;
   }
 
@@ -37,19 +44,19 @@ export class Fifo<T> {
     const item = front.items[this.#cursor];
     front.items[this.#cursor] = undefined; // let it be collected
     this.#size--;
-    if (++this.#cursor === CHUNK_SIZE) {
-      this.#front = front.next ?? { items: [], next: undefined };
-      if (front === this.#back) this.#back = this.#front;
-      this.#cursor = 0;
-    } else if (this.#size === 0 && front === this.#back) {
-      front.items.length = 0;
+    if (this.#size === 0) {
+      // Rewind into the back chunk (earlier chunks are dropped).
+      this.#front = this.#back;
+      this.#cursor = this.#end = 0;
+    } else if (++this.#cursor === CHUNK_SIZE) {
+      this.#front = front.next!;
       this.#cursor = 0;
     }
     return item;
   }
 
   clear(): void {
-    this.#front = this.#back = { items: [], next: undefined };
-    this.#cursor = this.#size = 0;
+    this.#front = this.#back = newChunk();
+    this.#cursor = this.#end = this.#size = 0;
   }
 }

@@ -9,9 +9,14 @@
 // Either side's stop errors the other, as a TransformStream's would.
 import type { Engine, Output } from "./_engine.ts";
 
+/** The spec's controller: bun-types 1.4 does not declare its `signal` yet. */
+type WritableController = WritableStreamDefaultController & {
+  readonly signal: AbortSignal;
+};
+
 class StreamOutput<T> implements Output<T> {
   readable!: ReadableStreamDefaultController<T>;
-  writable!: WritableStreamDefaultController;
+  writable!: WritableController;
   /** As a TransformStream's: set while full, cleared when pulled. */
   backpressure = true;
 
@@ -62,8 +67,8 @@ export function connectStreams<I, O, M>(
   // backpressure flip, a promise round trip, fewer per item.
   const writable = new WritableStream<I | M>({
     start(controller) {
-      output.writable = controller;
-      const signal = controller.signal;
+      output.writable = controller as WritableController;
+      const signal = output.writable.signal;
       signal.addEventListener("abort", () => engine.stop(signal.reason));
       return engine.start();
     },

@@ -1,16 +1,31 @@
-import { configOf } from "./_config.ts";
+import { configOf, fixedConcurrency } from "./_config.ts";
 import { Engine } from "./_engine.ts";
 import { connectStreams } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type {
+  AsyncBatchFunction,
   AsyncFunction,
+  AsyncIOBatchOptions,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStats,
+  BatchMapper,
+  CallContext,
   Emitted,
   Mapper,
 } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
+
+/**
+ * A {@linkcode BatchMapper} as the constructor takes it. Its `PromiseLike<any>`
+ * keeps a per-input function's `Promise.reject()` or `new Promise()` from
+ * taking the batch overload's array type as its contextual type when the
+ * per-input overload is tried next (TypeScript fixes it at the first try).
+ */
+type BatchFn<I, O> =
+  | BatchMapper<I, O>
+  // deno-lint-ignore no-explicit-any
+  | ((inputs: I[], context: CallContext) => PromiseLike<any>);
 
 /**
  * Apache Flink's async I/O operator as a web `TransformStream`: it calls
@@ -66,6 +81,24 @@ import type { Watermark } from "./watermark.ts";
  * for await (const chunk of pairsStream) pairs.push(chunk);
  * assert.deepEqual(pairs, [["a", "apple"], ["c", "cherry"]]);
  * ```
+ *
+ * @example Batching: up to 50 inputs per call, as with Redis `MGET`
+ * ```ts
+ * import { AsyncIOTransformStream } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const names = new Map([[1, "Ada"], [2, "Grace"], [3, "Alan"]]);
+ * const lookup = new AsyncIOTransformStream(
+ *   async (ids: number[]) => ids.map((id) => names.get(id) ?? "unknown"),
+ *   { batch: { maxSize: 50, maxWait: 5 } },
+ * );
+ * const output = [];
+ * for await (const name of ReadableStream.from([1, 2, 3, 4]).pipeThrough(lookup)) {
+ *   output.push(name);
+ * }
+ * assert.deepEqual(output, ["Ada", "Grace", "Alan", "unknown"]);
+ * assert.equal(lookup.stats.batches, 1);
+ * ```
  */
 export class AsyncIOTransformStream<
   I,
@@ -74,7 +107,22 @@ export class AsyncIOTransformStream<
   E extends "fail" | "settle" = "fail",
 > extends TransformStream<I | NoInfer<M>, Emitted<I, O, E> | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
+  readonly #capacity: number;
 
+  /**
+   * Creates a batching stream: `fn` gets many inputs per call.
+   *
+   * @param fn The function called for each batch ({@linkcode BatchMapper}),
+   * or an {@linkcode AsyncBatchFunction} object.
+   * @param options The {@linkcode AsyncIOBatchOptions}.
+   * @throws {RangeError} If a number is out of range, such as a
+   * `batch.maxSize` above `capacity`.
+   * @throws {TypeError} If an option has the wrong shape.
+   */
+  constructor(
+    fn: BatchFn<I, O> | AsyncBatchFunction<I, O>,
+    options: AsyncIOBatchOptions<I, O, M, E>,
+  );
   /**
    * Creates the stream. Options are validated here, before any call.
    *
@@ -90,6 +138,14 @@ export class AsyncIOTransformStream<
   constructor(
     fn: Mapper<I, O> | AsyncFunction<I, O>,
     options?: AsyncIOOptions<I, O, M, E>,
+  );
+  constructor(
+    fn:
+      | Mapper<I, O>
+      | AsyncFunction<I, O>
+      | BatchMapper<I, O>
+      | AsyncBatchFunction<I, O>,
+    options?: AsyncIOOptions<I, O, M, E> | AsyncIOBatchOptions<I, O, M, E>,
   ) {
     const config = configOf<I, O, M>(fn, options);
     // The base class's own sides stay unused: the stream owns both of its
@@ -102,6 +158,7 @@ export class AsyncIOTransformStream<
       options?.readableStrategy,
     );
     this.#engine = engine;
+    this.#capacity = config.capacity;
     Object.defineProperties(this, {
       readable: { value: readable, enumerable: true },
       writable: { value: writable, enumerable: true },
@@ -110,7 +167,8 @@ export class AsyncIOTransformStream<
 
   /**
    * Counters of the work so far: inputs accepted, pending and emitted, calls
-   * in flight, time-outs, failed attempts, retries and rate-limited calls.
+   * in flight, time-outs, failed attempts, retries and rate-limited calls,
+   * and with `batch`, the batch calls and the inputs they carried.
    *
    * @example
    * ```ts
@@ -124,6 +182,34 @@ export class AsyncIOTransformStream<
    */
   get stats(): AsyncIOStats {
     return this.#engine.stats;
+  }
+
+  /**
+   * Fixes the most calls in flight from now on, in place of the
+   * `concurrency` option, adaptive limits included. Raising it starts
+   * waiting inputs at once; lowering it never aborts running calls: new
+   * calls wait until fewer than `concurrency` are in flight.
+   *
+   * @param concurrency A positive integer, at most `capacity`.
+   * @throws {RangeError} If `concurrency` is not a positive integer or
+   * exceeds `capacity`.
+   *
+   * @example Halving the calls in flight when the backend says it is busy
+   * ```ts
+   * import { AsyncIOTransformStream } from "@async-io/async-io";
+   * import assert from "node:assert/strict";
+   *
+   * const stream = new AsyncIOTransformStream((n: number) => n, { capacity: 50 });
+   * stream.setConcurrency(25);
+   * assert.equal(stream.stats.concurrency, 25);
+   * ```
+   */
+  setConcurrency(concurrency: number): void {
+    this.#engine.concurrency = fixedConcurrency(
+      "Cannot set the concurrency as",
+      concurrency,
+      this.#capacity,
+    );
   }
 
   /**

@@ -1,5 +1,6 @@
 // Public types of the async I/O operator. They hold no logic.
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 
 /**
  * The per-call context that the function form ({@linkcode Mapper}) receives:
@@ -117,6 +118,100 @@ export type Mapper<I, O> = (
   input: I,
   context: CallContext,
 ) => O | PromiseLike<O>;
+
+/**
+ * The batch function form: one call for a batch of inputs. It returns, or
+ * resolves to, an array with one output per input, position by position;
+ * an array of another length fails every input of the batch with a
+ * `TypeError`. A throw or a rejection fails every input of the batch.
+ * The context's `attempt` is the highest attempt number among the inputs.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example
+ * ```ts
+ * import type { BatchMapper } from "@async-io/async-io";
+ *
+ * const squares: BatchMapper<number, number> = async (ns) => ns.map((n) => n * n);
+ * ```
+ */
+export type BatchMapper<I, O> = (
+  inputs: I[],
+  context: CallContext,
+) => readonly O[] | PromiseLike<readonly O[]>;
+
+/**
+ * The batch object form, after Flink's `AsyncBatchFunction`: one call for a
+ * batch of inputs, with one {@linkcode ResultFuture} per input, position by
+ * position. Each input completes on its own, with zero or more outputs or an
+ * error; the futures share the call's signal.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ *
+ * @example A bulk lookup where a missing key gives no output
+ * ```ts
+ * import type { AsyncBatchFunction } from "@async-io/async-io";
+ *
+ * const table = new Map([["a", 1], ["b", 2]]);
+ * const lookup: AsyncBatchFunction<string, number> = {
+ *   asyncInvokeBatch(keys, futures) {
+ *     keys.forEach((key, i) => {
+ *       const value = table.get(key);
+ *       futures[i]!.complete(value === undefined ? [] : [value]);
+ *     });
+ *   },
+ * };
+ * ```
+ */
+export interface AsyncBatchFunction<I, O> {
+  /**
+   * Starts one call for `inputs`. A synchronous throw or a rejected returned
+   * promise fails each input whose future is not complete yet.
+   */
+  asyncInvokeBatch(
+    inputs: I[],
+    futures: ResultFuture<O>[],
+  ): void | Promise<void>;
+  /**
+   * Called for one input whose `timeout` budget ran out; the other inputs of
+   * its batch are not affected. As `AsyncFunction.timeout`.
+   */
+  timeout?(input: I, result: ResultFuture<O>): void | Promise<void>;
+  /** Awaited once, before the first call. */
+  open?(): void | Promise<void>;
+  /** Called exactly once: on end of input, on error or on cancel. */
+  close?(): void | Promise<void>;
+}
+
+/**
+ * Batching: many inputs per call. Each input stays its own element for
+ * ordering, `capacity`, snapshots, `timeout` and retries; a batch is one
+ * call for `concurrency` and `rateLimit`.
+ *
+ * A batch closes when it holds `maxSize` inputs, `maxWait` ms after its
+ * first input, at a `Watermark`, at end of input, and when the stream is at
+ * capacity with no call in flight (nothing else could make room).
+ *
+ * @example Up to 50 keys per call, waiting at most 5 ms to fill a batch
+ * ```ts
+ * import type { BatchOptions } from "@async-io/async-io";
+ *
+ * const batch: BatchOptions = { maxSize: 50, maxWait: 5 };
+ * ```
+ */
+export interface BatchOptions {
+  /** The most inputs per call: a positive integer, at most `capacity`. */
+  maxSize: number;
+  /**
+   * How long a batch waits for more inputs after its first one, in ms: a
+   * non-negative number. `0` closes it on the next macrotask, with the inputs
+   * that arrived meanwhile; `Infinity` waits for `maxSize` or another reason
+   * to close.
+   */
+  maxWait: number;
+}
 
 /**
  * How results leave the stream.
@@ -275,7 +370,10 @@ export interface AsyncIOStats {
   readonly accepted: number;
   /** Records accepted and not yet emitted (they hold capacity). */
   readonly pending: number;
-  /** Calls that have started and not yet completed. */
+  /**
+   * Records whose call has started and not yet completed. Without `batch`
+   * this is the number of calls in flight; with it, one call carries many.
+   */
   readonly inFlight: number;
   /** Records whose results have been emitted. */
   readonly emitted: number;
@@ -294,6 +392,18 @@ export interface AsyncIOStats {
   readonly retries: number;
   /** Calls that had to wait for the rate limit before they started. */
   readonly rateLimited: number;
+  /** Batch calls started, retries included; 0 without `batch`. */
+  readonly batches: number;
+  /**
+   * Inputs sent in batch calls, a retried input once per call: the mean
+   * batch size is `batchedInputs / batches`.
+   */
+  readonly batchedInputs: number;
+  /**
+   * The most calls allowed in flight now: the fixed `concurrency`, or where
+   * an adaptive limit stands.
+   */
+  readonly concurrency: number;
 }
 
 /**
@@ -437,11 +547,16 @@ export interface AsyncIOOptions<
    * capacity holds completed results waiting for their turn (ordered mode),
    * so a slow call at the head does not stop new calls from starting, as
    * with `Readable.map`'s `concurrency` or p-map's `concurrency` and
-   * `backpressure`.
+   * `backpressure`. With `batch`, it counts batch calls, not inputs.
+   *
+   * A {@linkcode ConcurrencyLimit} (`aimd()`, `vegas()`, `gradient2()` or
+   * your own) finds the number as it goes, from each attempt's latency and
+   * drops, and keeps it within `capacity`. `stream.setConcurrency(n)` fixes
+   * it at run time.
    *
    * @default {capacity}
    */
-  concurrency?: number;
+  concurrency?: number | ConcurrencyLimit;
   /**
    * The total time budget of one input in milliseconds, from its first call
    * and over all its attempts. When it runs out the call's signal aborts with
@@ -505,4 +620,37 @@ export interface AsyncIOOptions<
    * @default {{ highWaterMark: 1 }}
    */
   readableStrategy?: QueuingStrategy<O | M>;
+}
+
+/**
+ * The options of a batching `AsyncIOTransformStream`: those of
+ * {@linkcode AsyncIOOptions}, with `batch` set.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam M The marker chunks that pass through.
+ * @typeParam E The error policy, as in {@linkcode AsyncIOOptions}.
+ *
+ * @example
+ * ```ts
+ * import type { AsyncIOBatchOptions } from "@async-io/async-io";
+ *
+ * const options: AsyncIOBatchOptions<string, string> = {
+ *   batch: { maxSize: 100, maxWait: 10 },
+ *   concurrency: 4,
+ *   capacity: 1_000,
+ * };
+ * ```
+ */
+export interface AsyncIOBatchOptions<
+  I,
+  O,
+  M = never,
+  E extends "fail" | "settle" = "fail",
+> extends AsyncIOOptions<I, O, M, E> {
+  /**
+   * Sends many inputs per call: `fn` is then a {@linkcode BatchMapper} or
+   * an {@linkcode AsyncBatchFunction}.
+   */
+  batch: BatchOptions;
 }

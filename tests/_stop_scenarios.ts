@@ -15,6 +15,7 @@ import {
   Watermark,
 } from "../mod.ts";
 import { type Deferred, deferred, settle } from "./_deferred.ts";
+import { track, type Tracked, until, within } from "./_within.ts";
 
 export const ORDERS = ["ordered", "unordered", "key-ordered"] as const;
 export type Order = typeof ORDERS[number];
@@ -69,22 +70,6 @@ export interface Attempt {
   reject(reason: unknown): void;
 }
 
-/** A promise and whether it has settled yet. */
-export interface Tracked {
-  promise: Promise<unknown>;
-  settled: boolean;
-  rejected: boolean;
-}
-
-export function track(promise: Promise<unknown>): Tracked {
-  const tracked: Tracked = { promise, settled: false, rejected: false };
-  promise.then(
-    () => void (tracked.settled = true),
-    () => void (tracked.settled = tracked.rejected = true),
-  );
-  return tracked;
-}
-
 /** A built state, ready to be stopped. */
 export interface Scenario extends Cell {
   stream: Stream;
@@ -115,47 +100,6 @@ export interface BuildOptions {
   attach?: (scenario: Scenario) => void;
   /** Writes a Watermark first and waits until the consumer has it. */
   lead?: boolean;
-}
-
-/** Waits, a millisecond at a time, until `condition` holds. */
-export async function until(
-  condition: () => boolean,
-  what: string,
-  ms = 2_000,
-): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > ms) {
-      throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    }
-    await settle(1);
-  }
-}
-
-/** How a promise settled, or a failure if it did not within `ms`. */
-export async function within(
-  promise: Promise<unknown>,
-  what: string,
-  ms = 2_000,
-): Promise<{ ok: true; value: unknown } | { ok: false; reason: unknown }> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not settle within ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        (value) => ({ ok: true as const, value }),
-        (reason) => ({ ok: false as const, reason }),
-      ),
-      limit,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const FIRST_ATTEMPT_FAILS = new Error("the first attempt fails");
@@ -191,26 +135,12 @@ export async function buildScenario(
   const events: string[] = [];
   const openGate = deferred();
   const checkpointGate = deferred();
-  const record = (
-    input: number,
-    attempt: number,
-    signal: AbortSignal,
-    resolve: (value: number) => void,
-    reject: (reason: unknown) => void,
-  ) => {
-    attempts.push({
-      input,
-      attempt,
-      signal,
-      settledEarly: false,
-      resolve,
-      reject,
-    });
-  };
+  const record = (attempt: Omit<Attempt, "settledEarly">) =>
+    attempts.push({ ...attempt, settledEarly: false });
   const asFunction = (input: number, { signal, attempt }: CallContext) => {
-    const call = deferred<number>();
-    record(input, attempt, signal, call.resolve, call.reject);
-    return call.promise;
+    const { promise, resolve, reject } = deferred<number>();
+    record({ input, attempt, signal, resolve, reject });
+    return promise;
   };
   const asObject = {
     open() {
@@ -220,13 +150,13 @@ export async function buildScenario(
       return openGate.promise.then(() => void events.push("open settled"));
     },
     asyncInvoke(input: number, result: ResultFuture<number>) {
-      record(
+      record({
         input,
-        result.attempt,
-        result.signal,
-        (value) => result.complete([value]),
-        (reason) => result.completeExceptionally(reason),
-      );
+        attempt: result.attempt,
+        signal: result.signal,
+        resolve: (value) => result.complete([value]),
+        reject: (reason) => result.completeExceptionally(reason),
+      });
     },
     close() {
       counts.close++;

@@ -12,7 +12,7 @@ import {
   type ResultFuture,
 } from "../mod.ts";
 import { settle } from "./_deferred.ts";
-import { until, within } from "./_stop_scenarios.ts";
+import { until, within } from "./_within.ts";
 
 type Listener = "complete" | "completeExceptionally" | "resolve" | "reject";
 

@@ -8,7 +8,7 @@ import {
   type CallContext,
   type ResultFuture,
 } from "../mod.ts";
-import { within } from "./_stop_scenarios.ts";
+import { within } from "./_within.ts";
 
 const INTERNALS = [
   "expire",

@@ -1,7 +1,8 @@
 // Property: a source with offsets, an AsyncIOTransformStream and a sink that
 // commits on barriers form an exactly-once pipeline, whatever the latencies,
 // call failures, error policies and crash points. Each crash restarts all three from the last
-// checkpoint whose barrier reached the sink.
+// checkpoint whose barrier reached the sink. With batching, the open batch's
+// inputs are in each checkpoint too, and each batch form is exercised.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -11,6 +12,7 @@ import {
   type CallContext,
   CheckpointBarrier,
   type OutputOrder,
+  type ResultFuture,
   type Settled,
   Watermark,
 } from "../mod.ts";
@@ -36,6 +38,10 @@ interface Scenario {
   policy: Policy;
   /** Per incarnation: the sink crashes on receiving this many outputs. */
   crashAt: (number | null)[];
+  /** Batching, and in which form; `maxSize` is capped by `capacity`. */
+  batch:
+    | { form: "function" | "object"; maxSize: number; maxWait: number }
+    | null;
 }
 
 interface Checkpoint {
@@ -121,22 +127,72 @@ async function runIncarnation(
       result(input),
     );
   };
-  const stream = new AsyncIOTransformStream<number, number, Marker>(fn, {
+  const fail = (input: number, attempt: number): Error | undefined => {
+    const key = `${input}:${incarnation}`;
+    if (faulty && scenario.fatal.has(key)) return new Error("fatal");
+    if (faulty && attempt === 1 && scenario.transient.has(key)) {
+      return new Error("transient");
+    }
+    return undefined;
+  };
+  // The function form fails a whole batch when one of its inputs fails.
+  const batchFn = async (inputs: number[], { attempt }: CallContext) => {
+    const errors = inputs.map((input) => fail(input, attempt));
+    const error = errors.find((e) => e?.message === "fatal") ??
+      errors.find((e) => e !== undefined);
+    if (error !== undefined) throw error;
+    return await Promise.all(inputs.map((input) =>
+      latency(
+        scenario.latencies[input % scenario.latencies.length]!,
+        result(input),
+      )
+    ));
+  };
+  // The object form fails each input on its own.
+  const batchObject = {
+    asyncInvokeBatch(inputs: number[], futures: ResultFuture<number>[]) {
+      inputs.forEach((input, i) => {
+        const future = futures[i]!;
+        const error = fail(input, future.attempt);
+        if (error !== undefined) return future.completeExceptionally(error);
+        const output = latency(
+          scenario.latencies[input % scenario.latencies.length]!,
+          result(input),
+        );
+        if (typeof output === "number") future.complete([output]);
+        else void output.then((value) => future.complete([value]));
+      });
+    },
+  };
+  const batch = scenario.batch;
+  const options = {
     onError: ERROR_POLICIES[scenario.policy] as "fail",
     order: scenario.order,
     capacity: scenario.capacity,
-    key: (input) => input % 3,
+    key: (input: number) => input % 3,
     retry: {
       maxAttempts: 2,
       delay: 1,
-      retryOnError: (e) => (e as Error).message === "transient",
+      retryOnError: (e: unknown) => (e as Error).message === "transient",
     },
     ...(from.state ? { restore: from.state } : {}),
-    onCheckpoint: (state, barrier) => {
+    onCheckpoint: (state: AsyncIOState<number>, barrier: CheckpointBarrier) => {
       // Persisted as it would be: through JSON.
       states.set(barrier.id, JSON.parse(JSON.stringify(state)));
     },
-  });
+  };
+  const stream = batch === null
+    ? new AsyncIOTransformStream<number, number, Marker>(fn, options)
+    : new AsyncIOTransformStream<number, number, Marker>(
+      batch.form === "function" ? batchFn : batchObject,
+      {
+        ...options,
+        batch: {
+          maxSize: Math.min(batch.maxSize, scenario.capacity),
+          maxWait: batch.maxWait,
+        },
+      },
+    );
 
   let last = from;
   let pending: unknown[] = [];
@@ -207,7 +263,19 @@ const scenarios = fc.record({
     maxLength: MAX_CRASHES,
   }),
   policy: fc.constantFrom<Policy>("fail", "settle", "recover", "skip"),
-});
+  batch: fc.option(fc.record({
+    form: fc.constantFrom<"function" | "object">("function", "object"),
+    maxSize: fc.integer({ min: 1, max: 8 }),
+    maxWait: fc.constantFrom(0, 1, 3, Infinity),
+  })),
+}).map((scenario): Scenario =>
+  // The function form fails a batch as a whole, so that its other inputs
+  // would meet the policy too: policies are exercised per input through the
+  // object form.
+  scenario.batch?.form === "function"
+    ? { ...scenario, policy: "fail" }
+    : scenario
+);
 
 /** Whether the input failed for good in some incarnation (it may be skipped). */
 const everFatal = (scenario: Scenario, input: number) =>

@@ -11,7 +11,7 @@ import {
   Watermark,
 } from "../mod.ts";
 import { deferred, settle } from "./_deferred.ts";
-import { until, within } from "./_stop_scenarios.ts";
+import { until, within } from "./_within.ts";
 
 function throwingIterable(error: Error): Iterable<number> {
   return {

@@ -9,7 +9,7 @@ import {
   type CallContext,
 } from "../mod.ts";
 import { settle } from "./_deferred.ts";
-import { track, until, within } from "./_stop_scenarios.ts";
+import { track, until, within } from "./_within.ts";
 
 const LONG = 2 ** 31 + 10;
 /** Long enough for a timer that overflowed to fire (it fires at once). */

@@ -46,5 +46,7 @@ test("AsyncIOTransformStream() leaves nothing alive after cancel, abort, signal,
     "timeout in backoff: ended with -1,-2",
     "cancel in retryOnError: ended with stop",
     "end: ended with 1,2,3",
+    "batch cancel: ended",
+    "batch timeout in retry: ended with -1,-2",
   ]);
 });

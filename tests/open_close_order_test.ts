@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncIOTransformStream } from "../mod.ts";
 import { deferred, settle } from "./_deferred.ts";
-import { within } from "./_stop_scenarios.ts";
+import { within } from "./_within.ts";
 
 for (const outcome of ["resolves", "rejects"] as const) {
   test(`AsyncFunction.close() waits for an open() that ${outcome} after a cancel`, async () => {

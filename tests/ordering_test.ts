@@ -130,6 +130,9 @@ test("AsyncIOTransformStream() counts its work in stats", async () => {
     failed: 0,
     retries: 0,
     rateLimited: 0,
+    batches: 0,
+    batchedInputs: 0,
+    concurrency: 100,
   });
   await ReadableStream.from([1, 2, 3]).pipeThrough(stream).pipeTo(
     new WritableStream(),

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type AsyncIOOptions, AsyncIOTransformStream } from "../mod.ts";
-import { within } from "./_stop_scenarios.ts";
+import { within } from "./_within.ts";
 
 async function startsOf(
   options: AsyncIOOptions<number, number>,
@@ -28,56 +28,69 @@ async function startsOf(
 }
 
 for (const order of ["ordered", "unordered", "key-ordered"] as const) {
-  test(`AsyncIOTransformStream() starts rate-limited calls in input order with concurrency below capacity (${order})`, async () => {
-    const key = (n: number) => n % 2;
-    const starts = await startsOf(
-      {
-        order,
-        ...(order === "key-ordered" ? { key } : {}),
-        capacity: 50,
-        concurrency: 2,
-        rateLimit: { limit: 4, interval: 40 },
-      },
-      40,
-      // Calls that end while tokens come free: the limiter then has tokens
-      // while no slot is free.
-      (n) => new Promise((resolve) => setTimeout(resolve, 3 + (n % 3) * 6, n)),
-    );
-    const inputs = starts.map(({ input }) => input);
-    if (order === "key-ordered") {
-      for (const k of [0, 1]) {
-        const ofKey = inputs.filter((n) => key(n) === k);
-        assert.deepEqual(ofKey, ofKey.toSorted((a, b) => a - b), `key ${k}`);
+  test(
+    `AsyncIOTransformStream() starts rate-limited calls in input order with concurrency below capacity (${order})`,
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const key = (n: number) => n % 2;
+      const starts = await startsOf(
+        {
+          order,
+          ...(order === "key-ordered" ? { key } : {}),
+          capacity: 50,
+          concurrency: 2,
+          rateLimit: { limit: 4, interval: 40 },
+        },
+        40,
+        // Calls that end while tokens come free: the limiter then has tokens
+        // while no slot is free.
+        (n) =>
+          new Promise((resolve) => setTimeout(resolve, 3 + (n % 3) * 6, n)),
+      );
+      const inputs = starts.map(({ input }) => input);
+      if (order === "key-ordered") {
+        for (const k of [0, 1]) {
+          const ofKey = inputs.filter((n) => key(n) === k);
+          assert.deepEqual(ofKey, ofKey.toSorted((a, b) => a - b), `key ${k}`);
+        }
+      } else {
+        assert.deepEqual(inputs, inputs.toSorted((a, b) => a - b));
       }
-    } else {
-      assert.deepEqual(inputs, inputs.toSorted((a, b) => a - b));
-    }
-  });
+    },
+  );
 }
 
-test("AsyncIOTransformStream() spends rate-limit tokens only on calls that start", async () => {
-  // Concurrency 1 and calls that end in a microtask: each window's tokens
-  // come free together while one call at most can run. A limiter that hands
-  // them all out, then re-queues the calls that could not start, starts
-  // about one call per window instead of `limit`.
-  const limit = 5;
-  const interval = 100;
-  const count = 30;
-  const starts = await startsOf(
-    { capacity: 50, concurrency: 1, rateLimit: { limit, interval } },
-    count,
-    (n) => Promise.resolve(n),
-  );
-  assert.equal(starts.length, count);
-  // Allowed: `count` starts within (count / limit - 1) intervals, 500 ms; a
-  // generous bound for late timers, far below the ~2.5 s that waste takes.
-  const span = starts.at(-1)!.at - starts[0]!.at;
-  assert.ok(span < 1_500, `${count} starts took ${span.toFixed(0)} ms`);
-  assert.deepEqual(
-    starts.map(({ input }) => input),
-    Array.from({ length: count }, (_, i) => i),
-  );
-});
+test(
+  "AsyncIOTransformStream() spends rate-limit tokens only on calls that start",
+  {
+    timeout: 30_000,
+  },
+  async () => {
+    // Concurrency 1 and calls that end in a microtask: each window's tokens
+    // come free together while one call at most can run. A limiter that hands
+    // them all out, then re-queues the calls that could not start, starts
+    // about one call per window instead of `limit`.
+    const limit = 5;
+    const interval = 100;
+    const count = 30;
+    const starts = await startsOf(
+      { capacity: 50, concurrency: 1, rateLimit: { limit, interval } },
+      count,
+      (n) => Promise.resolve(n),
+    );
+    assert.equal(starts.length, count);
+    // Allowed: `count` starts within (count / limit - 1) intervals, 500 ms; a
+    // generous bound for late timers, far below the ~2.5 s that waste takes.
+    const span = starts.at(-1)!.at - starts[0]!.at;
+    assert.ok(span < 1_500, `${count} starts took ${span.toFixed(0)} ms`);
+    assert.deepEqual(
+      starts.map(({ input }) => input),
+      Array.from({ length: count }, (_, i) => i),
+    );
+  },
+);
 
 /** The resident set size, where the runtime tells it (not in browsers). */
 function rss(): number | undefined {

@@ -10,7 +10,7 @@ import {
   type Watermark,
 } from "../mod.ts";
 import { settle } from "./_deferred.ts";
-import { within } from "./_stop_scenarios.ts";
+import { within } from "./_within.ts";
 
 function restoredState(): AsyncIOState<number> {
   return {

@@ -47,6 +47,7 @@ for (const state of Object.keys(STATES) as State[]) {
     `AsyncIOTransformStream() lets the process exit at once after every stop with ${
       STATES[state]
     }`,
+    { timeout: 30_000 }, // Bun's default of 5 s is the child's own limit
     async () => {
       const { killed, code, stdout, stderr } = await runChild(state);
       assert.equal(

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Redis: examples/redis_enrich.ts against a real redis-server (Debian's),
 # started on 127.0.0.1 and a free port, seeded, and stopped at the end even
-# when a command fails.
+# when a command fails. The scale-out tests in tests/redis/ (redisWorker and
+# friends) start their own servers on free ports, and the Redis demo runs
+# once as a smoke test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
@@ -58,5 +60,7 @@ for name in Ada Grace Edsger Barbara Donald Frances John Katherine Alan; do
 done
 
 REDIS_URL="redis://127.0.0.1:$port" timeout 600 \
-  deno test --allow-net=127.0.0.1 --allow-env --allow-read --allow-run \
-  tests/redis/
+  deno test --lock=dev_deps.lock --allow-net=127.0.0.1 --allow-env --allow-read \
+  --allow-run --allow-write tests/redis/
+
+timeout 300 deno task demo:redis --events 5000 --scaling-events 2000

@@ -11,6 +11,9 @@ export interface DemoRun {
 
 const decoder = new TextDecoder();
 
+/** How long a demo run may take before the test kills it and fails. */
+const RUN_LIMIT_MS = 120_000;
+
 /** Runs `demo/main.ts` with `args`; it may write only under `writable`. */
 export async function runDemo(
   args: readonly string[],
@@ -29,6 +32,9 @@ export async function runDemo(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    // A demo that hangs (as one once retried an unreachable --url for
+    // minutes) is killed, and its exit code fails the test.
+    signal: AbortSignal.timeout(RUN_LIMIT_MS),
   }).output();
   return {
     code,

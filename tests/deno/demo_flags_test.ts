@@ -18,6 +18,8 @@ test("parseFlags() gives the documented defaults", () => {
     checkpointEvery: 100,
     crashAt: undefined,
     help: false,
+    concurrency: undefined,
+    serviceSlots: Infinity,
   });
 });
 
@@ -33,12 +35,14 @@ test("parseFlags() reads every flag, in both --flag value and --flag=value forms
     "--jitter=3",
     "--failure-rate",
     "0.25",
-    "--url=http://127.0.0.1:9000/",
     "--out",
     "-",
     "--baseline=10",
     "--checkpoint-every=5",
     "-h",
+    "--concurrency=auto",
+    "--service-slots",
+    "30",
   ]);
   assert.deepEqual(flags, {
     events: 50,
@@ -48,13 +52,40 @@ test("parseFlags() reads every flag, in both --flag value and --flag=value forms
     latency: 0,
     jitter: 3,
     failureRate: 0.25,
-    url: "http://127.0.0.1:9000",
+    url: undefined,
     out: "-",
     baseline: 10,
     checkpointEvery: 5,
     crashAt: undefined,
     help: true,
+    concurrency: "auto",
+    serviceSlots: 30,
   });
+  assert.equal(parseFlags(["--concurrency", "12"]).concurrency, 12);
+});
+
+test("parseFlags() reads --url without its trailing slashes", () => {
+  assert.equal(
+    parseFlags(["--url=http://127.0.0.1:9000//", "--events", "5"]).url,
+    "http://127.0.0.1:9000",
+  );
+});
+
+test("parseFlags() refuses --latency, --jitter and --failure-rate with --url", () => {
+  for (const flag of ["--latency", "--jitter", "--failure-rate"]) {
+    assert.throws(
+      () => parseFlags(["--url", "http://127.0.0.1:9000", flag, "0"]),
+      (error: unknown) => {
+        assert.ok(error instanceof FlagError, flag);
+        assert.equal(
+          error.message,
+          `Cannot run the demo as ${flag} must be left out when --url is ` +
+            `given, as it only shapes the embedded service: current value is "0"`,
+        );
+        return true;
+      },
+    );
+  }
 });
 
 test("parseFlags() caps --baseline at --events", () => {
@@ -93,6 +124,15 @@ test("parseFlags() throws a FlagError that names the flag and the value", () => 
         /--out must be a file when --crash-at is given/,
       ],
       [["--crash-at", "0"], /--crash-at must be a positive integer/],
+      [
+        ["--concurrency", "many"],
+        /--concurrency must be a positive integer or "auto": current value is "many"/,
+      ],
+      [["--service-slots=0"], /--service-slots must be a positive integer/],
+      [
+        ["--concurrency", "101"],
+        /--concurrency must be at most --capacity \(100\): current value is "101"/,
+      ],
       [["stray"], /Unexpected argument 'stray'/],
     ] as const
   ) {

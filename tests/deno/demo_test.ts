@@ -122,6 +122,32 @@ test("demo retries the service's HTTP 500 answers and still enriches every event
   assert.equal(retries?.[1], answered500[1], run.stderr);
 });
 
+test("demo --concurrency auto prints how the limit moved against a queueing service", async () => {
+  const run = await runDemo([
+    "--events",
+    "1500",
+    "--baseline",
+    "0",
+    "--order",
+    "unordered",
+    "--latency",
+    "5",
+    "--jitter",
+    "0",
+    "--service-slots",
+    "4",
+    "--concurrency",
+    "auto",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(idsOf(run.stdout).sort((a, b) => a - b), range(1500));
+  assert.match(
+    run.stderr,
+    /concurrency: auto \(vegas\(\)\), 20( → \d+ at [\d.]+ s)*; \d+ moves, from \d+ to \d+/,
+  );
+  assert.match(run.stderr, /at most 4 at once/);
+});
+
 test("demo --url enriches from an external service with the documented API", async () => {
   const seen: string[] = [];
   const server = Deno.serve({
@@ -198,6 +224,8 @@ test("demo --help lists every flag and exits 0", async () => {
       "--url",
       "--out",
       "--baseline",
+      "--concurrency",
+      "--service-slots",
       "--crash-at",
       "--checkpoint-every",
       "--help",

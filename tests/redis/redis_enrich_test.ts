@@ -2,7 +2,7 @@
 // .ci/steps/50_redis.sh, which starts the server, seeds it and sets REDIS_URL.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createClient } from "redis";
+import { createClient } from "npm:redis@6.3.1";
 import {
   customerKey,
   enrichOrders,

@@ -1,0 +1,297 @@
+// Batching: inputs that are ready to start gather in one open batch, which
+// closes into a BatchCall at `maxSize`, `maxWait` after its first input, or
+// when no more input can join it. A closed batch waits in the dispatcher's
+// ready FIFO as one unit, so `concurrency` and `rateLimit` count calls.
+//
+// Each input stays its own Element: it joins a call with an Attempt of its
+// own that shares the call's controller, and settles, times out, retries or
+// fails on its own. The call holds its slot until every one of its inputs
+// has left it (settled, timed out or stopped); then its signal aborts, unless
+// the call already returned.
+import type { Config } from "./_config.ts";
+import { type DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
+import { describe } from "./_describe.ts";
+import {
+  type Attempt,
+  type Counters,
+  type Element,
+  isThenable,
+} from "./_element.ts";
+import { Timer } from "./_timer.ts";
+import type { CallContext } from "./types.ts";
+
+export class Batcher<I, O> {
+  readonly config: Config<I, O>;
+  readonly #counters: Counters;
+  readonly #maxSize: number;
+  readonly #maxWait: number;
+  /** Hands a closed batch to the dispatcher. */
+  readonly #enqueue: (call: BatchCall<I, O>) => void;
+  readonly #timer: Timer | undefined;
+  /** `attemptTimeout`, per batch call. */
+  readonly #deadlines: DeadlineQueue<BatchCall<I, O>> | undefined;
+  #open: BatchCall<I, O> | undefined = undefined;
+  /** Per failed call, the call that gathers its retries until its delay ends. */
+  readonly #retries = new Map<BatchCall<I, O>, RetryCall<I, O>>();
+  /** Batch calls in flight: what `concurrency` counts. */
+  calls = 0;
+  /** The input side waits for room: no new input can join. */
+  #inputBlocked = false;
+  #inputEnded = false;
+  #closeScheduled = false;
+  #stopped = false;
+
+  constructor(
+    config: Config<I, O>,
+    counters: Counters,
+    enqueue: (call: BatchCall<I, O>) => void,
+  ) {
+    this.config = config;
+    this.#counters = counters;
+    this.#maxSize = config.batch!.maxSize;
+    this.#maxWait = config.batch!.maxWait;
+    this.#enqueue = enqueue;
+    if (this.#maxWait !== Infinity) this.#timer = new Timer(this.close);
+    if (config.attemptTimeout !== Infinity) {
+      this.#deadlines = new DeadlineQueue(config.attemptTimeout);
+    }
+  }
+
+  /** An element is ready to start: it joins the open batch. */
+  add(element: Element<I, O>): void {
+    if (this.#stopped) return;
+    let open = this.#open;
+    if (open === undefined) {
+      open = this.#open = new BatchCall(this);
+      this.#timer?.set(this.#maxWait);
+    }
+    open.elements.push(element);
+    if (open.elements.length >= this.#maxSize) this.close();
+    else this.#closeIfStuck();
+  }
+
+  /** Closes the open batch, if any: it then waits for a call slot. */
+  close = (): void => {
+    const open = this.#open;
+    if (open === undefined || this.#stopped) return;
+    this.#open = undefined;
+    this.#timer?.clear();
+    this.#enqueue(open);
+  };
+
+  /** Whether the input side waits for room (capacity is full). */
+  inputBlocked(blocked: boolean): void {
+    this.#inputBlocked = blocked;
+    if (blocked) this.#closeIfStuck();
+  }
+
+  /** End of input: the open batch closes, as does every later one, soon. */
+  inputEnded(): void {
+    this.#inputEnded = true;
+    this.close();
+  }
+
+  callStarted(call: BatchCall<I, O>, size: number): void {
+    this.calls++;
+    this.#counters.batches++;
+    this.#counters.batchedInputs += size;
+    this.#deadlines?.add(call);
+  }
+
+  callEnded(call: BatchCall<I, O>): void {
+    this.calls--;
+    this.#deadlines?.remove(call);
+    this.#closeIfStuck();
+  }
+
+  /**
+   * An input of `failed` waits `delay` ms to retry. The inputs of one call
+   * that retry together are re-sent as one call, after the first one's
+   * delay, without waiting for `maxWait`.
+   */
+  retryLater(
+    failed: BatchCall<I, O>,
+    element: Element<I, O>,
+    delay: number,
+  ): void {
+    if (this.#stopped) return;
+    let retry = this.#retries.get(failed);
+    if (retry === undefined) {
+      const call = new BatchCall(this);
+      const timer = new Timer(() => {
+        this.#retries.delete(failed);
+        this.#enqueue(call);
+      });
+      this.#retries.set(failed, retry = { call, timer });
+      timer.set(delay);
+    }
+    retry.call.elements.push(element);
+  }
+
+  /** Nothing closes, starts or fires after this. */
+  stop(): void {
+    this.#stopped = true;
+    this.#open = undefined;
+    for (const retry of this.#retries.values()) retry.timer.clear();
+    this.#retries.clear();
+    this.#timer?.clear();
+    this.#deadlines?.dispose();
+  }
+
+  /**
+   * No input can join the open batch any more (the input ended, or the
+   * stream is at capacity and no call is in flight that could make room):
+   * it closes now, after the current task's other joins.
+   */
+  #closeIfStuck(): void {
+    if (
+      this.#open === undefined || this.#closeScheduled ||
+      !(this.#inputEnded || (this.#inputBlocked && this.calls === 0))
+    ) return;
+    this.#closeScheduled = true;
+    queueMicrotask(() => {
+      this.#closeScheduled = false;
+      this.close();
+    });
+  }
+}
+
+interface RetryCall<I, O> {
+  readonly call: BatchCall<I, O>;
+  readonly timer: Timer;
+}
+
+/** One call for many inputs; until it starts, the batch that gathers them. */
+export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
+  readonly #batcher: Batcher<I, O>;
+  /** The inputs, until the call starts. */
+  elements: Element<I, O>[] = [];
+  #attempts: Attempt<I, O>[] = [];
+  /** Inputs that still wait for this call. */
+  #waiting = 0;
+  #controller: AbortController | undefined = undefined;
+  /** The call settled as a whole (its result or its failure came back). */
+  #returned = false;
+  deadline = 0;
+  prevDue: BatchCall<I, O> | undefined = undefined;
+  nextDue: BatchCall<I, O> | undefined = undefined;
+
+  constructor(batcher: Batcher<I, O>) {
+    this.#batcher = batcher;
+  }
+
+  /** Whether any input may start now; the others timed out while waiting. */
+  get startable(): boolean {
+    return this.elements.some((element) => element.startable);
+  }
+
+  /** Starts the call with the inputs that may start, running user code. */
+  start(): void {
+    const batcher = this.#batcher;
+    const controller = this.#controller = new AbortController();
+    const attempts: Attempt<I, O>[] = [];
+    const inputs: I[] = [];
+    let attempt = 1;
+    for (const element of this.elements) {
+      if (!element.startable) continue;
+      const joined = element.joinBatch(this, controller, batcher.calls + 1);
+      attempts.push(joined);
+      inputs.push(element.input);
+      if (joined.number > attempt) attempt = joined.number;
+    }
+    this.elements = [];
+    this.#attempts = attempts;
+    this.#waiting = attempts.length;
+    batcher.callStarted(this, attempts.length);
+    const { batchMapper, asyncBatchFunction } = batcher.config;
+    let returned: unknown;
+    try {
+      if (batchMapper !== undefined) {
+        const context: CallContext = { signal: controller.signal, attempt };
+        returned = batchMapper(inputs, context);
+      } else {
+        const futures = attempts.map((each) => each.future());
+        returned = asyncBatchFunction!.asyncInvokeBatch(inputs, futures);
+      }
+    } catch (error) {
+      return this.#fail(error);
+    }
+    this.#follow(returned, batchMapper !== undefined);
+  }
+
+  /**
+   * One input left the call. When none waits for it any more, the call frees
+   * its slot, and its signal aborts if the call is still running.
+   */
+  left(reason: unknown, settled: boolean): void {
+    if (--this.#waiting > 0) return;
+    this.#batcher.callEnded(this);
+    if (this.#returned) return;
+    this.#controller!.abort(
+      settled
+        ? new DOMException(
+          "The batch call is no longer needed: every input is settled",
+          "AbortError",
+        )
+        : reason,
+    );
+  }
+
+  /** One of this call's inputs waits `delay` ms to retry. */
+  retryLater(element: Element<I, O>, delay: number): void {
+    this.#batcher.retryLater(this, element, delay);
+  }
+
+  /** `attemptTimeout` ran out: a failed attempt for each input still in it. */
+  expire(): void {
+    for (const attempt of this.#attempts) attempt.expire();
+  }
+
+  /** Wires the returned value to the inputs, as `Attempt.follow` does. */
+  #follow(returned: unknown, single: boolean): void {
+    if (!isThenable(returned)) {
+      if (single) this.#distribute(returned);
+      return;
+    }
+    const promise = returned instanceof Promise
+      ? returned
+      : Promise.resolve(returned);
+    try {
+      promise.then(
+        single ? (outputs) => this.#distribute(outputs) : undefined,
+        (error) => this.#fail(error),
+      );
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** The function form's result: position i is input i's output. */
+  #distribute(outputs: unknown): void {
+    const attempts = this.#attempts;
+    if (!Array.isArray(outputs) || outputs.length !== attempts.length) {
+      return this.#fail(
+        new TypeError(
+          `Cannot complete the batch as its result must be an array of ${attempts.length} outputs, one per input: current value is ${
+            Array.isArray(outputs)
+              ? `an array of ${outputs.length}`
+              : describe(outputs)
+          }`,
+        ),
+      );
+    }
+    this.#returned = true;
+    // Each settle may run user code that stops the stream; the later
+    // inputs then find their attempts detached and are ignored.
+    for (let i = 0; i < attempts.length; i++) {
+      attempts[i]!.resolve(outputs[i]);
+    }
+  }
+
+  /** Fails every input still in the call; completed ones are unaffected. */
+  #fail(error: unknown): void {
+    this.#returned = true;
+    const attempts = this.#attempts;
+    for (let i = 0; i < attempts.length; i++) attempts[i]!.reject(error);
+  }
+}

@@ -1,0 +1,201 @@
+// The atomic commit of processed inputs: outputs, done-marks and XACK in
+// one Lua script, so a crash leaves each input either fully committed or
+// still pending.
+import { describe } from "./_describe.ts";
+import { RedisScript } from "./_redis_script.ts";
+import {
+  listOf,
+  messageOf,
+  type RedisFields,
+  type RedisSend,
+} from "./_redis_reply.ts";
+
+/**
+ * One processed input, as {@linkcode redisStreamSink} writes it: the
+ * input's stream and id, and all of its outputs.
+ *
+ * @example
+ * ```ts
+ * import type { RedisCommit } from "@async-io/async-io/redis";
+ *
+ * const commit: RedisCommit = {
+ *   stream: "orders",
+ *   id: "1700000000000-0",
+ *   outputs: [{ order: "42", customer: "Ada" }],
+ * };
+ * ```
+ */
+export interface RedisCommit {
+  /** The input's stream. */
+  readonly stream: string;
+  /** The input's id. */
+  readonly id: string;
+  /** Every output of the input, zero or more; each needs one field at least. */
+  readonly outputs: readonly RedisFields[];
+  /**
+   * When set, the input failed: these fields go to the sink's `deadLetter`
+   * stream instead of the outputs, and the input is acknowledged.
+   */
+  readonly deadLetter?: RedisFields;
+}
+
+/** What a commit did with one input. */
+export const COMMITTED = 1;
+export const DUPLICATE = 0;
+
+// KEYS: output, dead-letter, then (input stream, done-marks) per input.
+// ARGV: group, retention ms, then per input: id, kind, #outputs, then per
+// output: #args, field, value, ...
+// kind 0: outputs; 1: dead letter; 2: dead letter of an entry that Redis
+// already dropped from the pending list (XAUTOCLAIM of a deleted entry).
+// Every key's type is checked before the first write: a script that fails
+// halfway keeps its earlier writes.
+const COMMIT_SCRIPT = `
+local function check(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  if t ~= want and t ~= 'none' then
+    return 'WRONGTYPE Cannot commit as key ' .. key .. ' holds a ' .. t .. ', not a ' .. want
+  end
+end
+local err = check(KEYS[1], 'stream') or check(KEYS[2], 'stream')
+if err then return redis.error_reply(err) end
+for k = 3, #KEYS, 2 do
+  err = check(KEYS[k], 'stream') or check(KEYS[k + 1], 'zset')
+  if err then return redis.error_reply(err) end
+end
+local group = ARGV[1]
+local retention = tonumber(ARGV[2])
+local now = 0
+if retention > 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local results = {}
+local a = 3
+for k = 3, #KEYS, 2 do
+  local stream, done = KEYS[k], KEYS[k + 1]
+  local id, kind, outputs = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  a = a + 3
+  local acked = redis.call('XACK', stream, group, id) == 1
+  if not acked then
+    -- Not pending: committed by another consumer, or no such group at all.
+    local pending = redis.pcall('XPENDING', stream, group)
+    if type(pending) == 'table' and pending['err'] then
+      return redis.error_reply('NOGROUP Cannot commit entry ' .. id .. ' of stream ' .. stream .. ' as consumer group ' .. group .. ' does not exist')
+    end
+  end
+  local fresh = acked or kind == '2'
+  if fresh and retention > 0 then
+    if redis.call('ZSCORE', done, id) then
+      fresh = false
+    else
+      redis.call('ZADD', done, now, id)
+    end
+  end
+  local target = KEYS[1]
+  if kind ~= '0' then target = KEYS[2] end
+  for _ = 1, outputs do
+    local n = tonumber(ARGV[a])
+    if fresh then
+      local xadd = {'XADD', target, '*'}
+      for i = a + 1, a + n do xadd[#xadd + 1] = ARGV[i] end
+      redis.call(unpack(xadd))
+    end
+    a = a + 1 + n
+  end
+  if retention > 0 then
+    redis.call('ZREMRANGEBYSCORE', done, '-inf', '(' .. (now - retention))
+  end
+  results[#results + 1] = fresh and 1 or 0
+end
+return results
+`;
+
+const script = new RedisScript(COMMIT_SCRIPT);
+
+/** Where commits go. */
+export interface CommitTarget {
+  readonly send: RedisSend;
+  readonly group: string;
+  readonly output: string;
+  readonly deadLetter: string | undefined;
+  readonly doneRetentionMs: number;
+}
+
+/** The key of the done-marks of `stream`'s inputs in `group`. */
+export function doneKeyOf(stream: string, group: string): string {
+  return `${stream}:${group}:done`;
+}
+
+/**
+ * Commits `commits` in one script. `deleted` marks entries that Redis
+ * already dropped from the pending list, so XACK cannot tell if they are new.
+ * Resolves with COMMITTED or DUPLICATE per commit.
+ */
+export async function commit(
+  target: CommitTarget,
+  commits: readonly RedisCommit[],
+  deleted = false,
+): Promise<number[]> {
+  const keys = [target.output, target.deadLetter ?? target.output];
+  const args = [target.group, String(target.doneRetentionMs)];
+  for (const item of commits) {
+    keys.push(item.stream, doneKeyOf(item.stream, target.group));
+    if (item.deadLetter !== undefined) {
+      if (target.deadLetter === undefined) {
+        throw new TypeError(
+          `Cannot commit a dead letter for entry ${item.id} of stream ${item.stream} as the sink has no deadLetter stream`,
+        );
+      }
+      args.push(item.id, deleted ? "2" : "1", "1");
+      pushFields(args, item.deadLetter, item);
+    } else {
+      args.push(item.id, "0", String(item.outputs.length));
+      for (const output of item.outputs) pushFields(args, output, item);
+    }
+  }
+  let reply: unknown;
+  try {
+    reply = await script.run(target.send, keys, args);
+  } catch (error) {
+    const first = commits[0];
+    throw new Error(
+      `Cannot commit ${commits.length} ${
+        commits.length === 1 ? "entry" : "entries"
+      } of stream ${first?.stream} to stream ${target.output}: ${
+        messageOf(error)
+      }`,
+      { cause: error },
+    );
+  }
+  return (listOf(reply) ?? []).map(Number);
+}
+
+function pushFields(args: string[], fields: RedisFields, item: RedisCommit) {
+  if (typeof fields !== "object" || fields === null) {
+    throw new TypeError(
+      `Cannot commit entry ${item.id} of stream ${item.stream} as an output must be an object of string fields: current value is ${
+        describe(fields)
+      }`,
+    );
+  }
+  const at = args.length;
+  args.push("");
+  for (const [field, value] of Object.entries(fields)) {
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Cannot commit entry ${item.id} of stream ${item.stream} as field ${field} must be a string: current value is ${
+          describe(value)
+        }`,
+      );
+    }
+    args.push(field, value);
+  }
+  const count = args.length - at - 1;
+  if (count === 0) {
+    throw new TypeError(
+      `Cannot commit entry ${item.id} of stream ${item.stream} as an output must have one field at least: current value is an empty object`,
+    );
+  }
+  args[at] = String(count);
+}

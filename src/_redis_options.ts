@@ -1,0 +1,101 @@
+// Validation shared by the Redis entry point's functions.
+import { describe } from "./_describe.ts";
+
+export function requireFunction(where: string, name: string, value: unknown) {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${where} as ${name} must be a function: current value is ${
+        describe(value)
+      }`,
+    );
+  }
+}
+
+export function requireName(
+  where: string,
+  name: string,
+  value: unknown,
+): string {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(
+      `Cannot ${where} as ${name} must be a non-empty string: current value is ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+export function positiveInteger(
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot ${where} as ${name} must be a positive integer: current value is ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+export function milliseconds(
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 0
+  ) {
+    throw new RangeError(
+      `Cannot ${where} as ${name} must be a non-negative integer of milliseconds: current value is ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * `promise`, or `undefined` as soon as `signal` aborts. A command cannot be
+ * taken back once sent, so a late reply is dropped by the caller.
+ */
+export function unlessAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+): Promise<T | undefined> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      signal.removeEventListener("abort", abort);
+      resolve(undefined);
+    };
+    signal.addEventListener("abort", abort);
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", abort);
+        if (signal.aborted) resolve(undefined);
+        else reject(error);
+      },
+    );
+  });
+}
+
+/** Whether an error reply carries the Redis error code `code`. */
+export function isRedisError(error: unknown, code: string): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return new RegExp(`\\b${code}\\b`).test(message);
+}

@@ -1,0 +1,361 @@
+// Partitioned mode: P streams, each leased to one worker at a time, read
+// only through a script that checks the lease, so a worker that lost its
+// lease (killed, stalled, or over its fair share) cannot read a partition
+// that another worker owns.
+import { createGroup, readError, reportDeleted } from "./_redis_source.ts";
+import { RedisScript } from "./_redis_script.ts";
+import {
+  claimReplyOf,
+  listOf,
+  readReplyOf,
+  type RedisSend,
+  type RedisStreamEntry,
+  textOf,
+} from "./_redis_reply.ts";
+import { unlessAborted } from "./_redis_options.ts";
+
+/** FNV-1a over UTF-16 code units: stable across runtimes and processes. */
+function hash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * The stream of the partition that holds `key`, in a worker's partitioned
+ * mode: `<input>:<n>` with `n` = FNV-1a hash of `key` modulo `partitions`.
+ * Producers `XADD` each entry there, so all entries of a key share one
+ * partition and keep their order.
+ *
+ * @param input The worker's `input` name.
+ * @param key The entry's key, such as a user id.
+ * @param partitions The worker's `partitions`.
+ * @returns The partition's stream name.
+ * @throws {RangeError} If `partitions` is not a positive integer.
+ *
+ * @example
+ * ```ts
+ * import { redisPartition } from "@async-io/async-io/redis";
+ * import assert from "node:assert/strict";
+ *
+ * const stream = redisPartition("orders", "user-7", 4);
+ * assert.match(stream, /^orders:[0-3]$/);
+ * assert.equal(redisPartition("orders", "user-7", 4), stream);
+ * ```
+ */
+export function redisPartition(
+  input: string,
+  key: string,
+  partitions: number,
+): string {
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new RangeError(
+      `Cannot choose a partition as partitions must be a positive integer: current value is ${partitions}`,
+    );
+  }
+  return partitionStream(input, hash(String(key)) % partitions);
+}
+
+export function partitionStream(input: string, index: number): string {
+  return `${input}:${index}`;
+}
+
+// KEYS[1]: live workers (sorted set); KEYS[2..]: the partitions' leases.
+// ARGV[1]: this worker, ARGV[2]: lease ms, ARGV[3]: first partition to try,
+// ARGV[4]: a token prefix for new leases, ARGV[5..]: the token held per
+// partition ("" if none). Renews what it holds, gives up what exceeds a
+// fair share, takes free ones up to it. Returns the token per partition.
+const HEARTBEAT_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ms = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ms)
+redis.call('PEXPIRE', KEYS[1], ms * 2)
+local p = #KEYS - 1
+local share = math.ceil(p / redis.call('ZCARD', KEYS[1]))
+local tokens, mine = {}, {}
+for i = 1, p do
+  tokens[i] = ''
+  local held = ARGV[4 + i]
+  if held ~= '' and redis.call('GET', KEYS[1 + i]) == held then
+    tokens[i] = held
+    mine[#mine + 1] = i
+  end
+end
+while #mine > share do
+  local i = table.remove(mine)
+  redis.call('DEL', KEYS[1 + i])
+  tokens[i] = ''
+end
+for i = 1, p do
+  if tokens[i] ~= '' then redis.call('PEXPIRE', KEYS[1 + i], ms) end
+end
+local start = tonumber(ARGV[3])
+for j = 0, p - 1 do
+  if #mine >= share then break end
+  local i = 1 + (start + j) % p
+  if tokens[i] == '' then
+    local token = ARGV[4] .. ':' .. i
+    if redis.call('SET', KEYS[1 + i], token, 'NX', 'PX', ms) then
+      tokens[i] = token
+      mine[#mine + 1] = i
+    end
+  end
+end
+return tokens
+`;
+
+// KEYS[1]: lease, KEYS[2]: partition stream. ARGV: token, group, consumer,
+// count, claim cursor ("" reads new entries). Nil when the lease is lost.
+const READ_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+if ARGV[5] ~= '' then
+  return {'claim', redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[5], 'COUNT', ARGV[4])}
+end
+return {'read', redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')}
+`;
+
+// KEYS[1]: live workers, KEYS[2..]: leases; ARGV[1]: this worker,
+// ARGV[2..]: tokens. Leaves the live set, deletes the leases still held.
+const RELEASE_SCRIPT = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]) end
+end
+return 0
+`;
+
+const heartbeatScript = new RedisScript(HEARTBEAT_SCRIPT);
+const readScript = new RedisScript(READ_SCRIPT);
+const releaseScript = new RedisScript(RELEASE_SCRIPT);
+
+interface Lease {
+  readonly index: number;
+  readonly stream: string;
+  readonly token: string;
+  /** Local time after which the lease may have expired on the server. */
+  validUntil: number;
+  /** The XAUTOCLAIM cursor while taking over the pending entries; "" after. */
+  cursor: string;
+}
+
+export interface PartitionReaderOptions {
+  send: RedisSend;
+  input: string;
+  group: string;
+  consumer: string;
+  partitions: number;
+  count: number;
+  leaseMs: number;
+  pollMs: number;
+  onDeleted: ((stream: string, ids: string[]) => Promise<void>) | undefined;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Reads the partitions this worker leases, round-robin. A heartbeat every
+ * leaseMs / 3 renews, balances and takes leases. A newly taken partition is
+ * first drained of every pending entry (XAUTOCLAIM from 0, any idle time),
+ * in id order, before its new entries: so a key's entries are processed in
+ * order even when the previous owner died halfway.
+ */
+export class PartitionReader {
+  readonly #options: PartitionReaderOptions;
+  readonly #leases = new Map<number, Lease>();
+  readonly #stopped = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #acquisitions = 0;
+  #next = 0;
+  #wake: (() => void) | undefined;
+  readonly #groups = new Set<number>();
+
+  constructor(options: PartitionReaderOptions) {
+    this.#options = options;
+  }
+
+  /** The partitions held now. */
+  get owned(): number[] {
+    return [...this.#leases.keys()].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    await this.#beat();
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopped.signal.aborted) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#beat().then(
+        () => this.#schedule(),
+        (error) => {
+          if (!this.#stopped.signal.aborted) this.#options.onError(error);
+        },
+      );
+    }, Math.max(1, Math.floor(this.#options.leaseMs / 3)));
+  }
+
+  async #beat(): Promise<void> {
+    const { send, input, group, consumer, partitions, leaseMs } = this.#options;
+    const keys = [workersKey(input, group)];
+    const tokens: string[] = [];
+    for (let i = 0; i < partitions; i++) {
+      keys.push(leaseKey(input, group, i));
+      tokens.push(this.#leases.get(i)?.token ?? "");
+    }
+    const sentAt = performance.now();
+    const reply = listOf(
+      await heartbeatScript.run(send, keys, [
+        consumer,
+        String(leaseMs),
+        String(hash(consumer) % partitions),
+        `${consumer}#${++this.#acquisitions}`,
+        ...tokens,
+      ]),
+    ) ?? [];
+    if (this.#stopped.signal.aborted) return;
+    for (let i = 0; i < partitions; i++) {
+      const token = reply[i] === null || reply[i] === undefined
+        ? ""
+        : textOf(reply[i]);
+      const lease = this.#leases.get(i);
+      if (token === "") {
+        this.#leases.delete(i);
+      } else if (lease !== undefined && lease.token === token) {
+        lease.validUntil = sentAt + leaseMs;
+      } else {
+        const stream = partitionStream(input, i);
+        if (!this.#groups.has(i)) {
+          await createGroup(send, stream, group, "0");
+          this.#groups.add(i);
+        }
+        this.#leases.set(i, {
+          index: i,
+          stream,
+          token,
+          validUntil: sentAt + leaseMs,
+          cursor: "0-0",
+        });
+      }
+    }
+    this.#wake?.();
+  }
+
+  /** Reads one batch from the next partition that has entries. */
+  async read(signal: AbortSignal): Promise<RedisStreamEntry[]> {
+    const held = [...this.#leases.values()];
+    for (let n = 0; n < held.length; n++) {
+      const lease = held[(this.#next + n) % held.length]!;
+      // A lease that may have run out (say, after SIGSTOP) is not read.
+      if (performance.now() >= lease.validUntil) continue;
+      const entries = await this.#readLease(lease, signal);
+      if (signal.aborted) return [];
+      if (entries.length > 0) {
+        this.#next = (this.#next + n + 1) % Math.max(held.length, 1);
+        return entries;
+      }
+    }
+    // Nothing to read: wait for new entries or a lease change.
+    await this.#idle(signal);
+    return [];
+  }
+
+  async #readLease(
+    lease: Lease,
+    signal: AbortSignal,
+  ): Promise<RedisStreamEntry[]> {
+    const { send, input, group, consumer, count } = this.#options;
+    let reply: unknown[] | null | undefined;
+    try {
+      const sent = await unlessAborted(
+        readScript.run(send, [
+          leaseKey(input, group, lease.index),
+          lease.stream,
+        ], [
+          lease.token,
+          group,
+          consumer,
+          String(count),
+          lease.cursor,
+        ]),
+        signal,
+      );
+      if (sent === undefined) return [];
+      reply = listOf(sent);
+    } catch (error) {
+      throw readError(lease.stream, group, error);
+    }
+    if (reply === null) {
+      // Lost: stop reading it at once, unless a heartbeat already replaced it.
+      if (this.#leases.get(lease.index) === lease) {
+        this.#leases.delete(lease.index);
+      }
+      return [];
+    }
+    let entries: RedisStreamEntry[];
+    let deleted: string[];
+    if (textOf(reply[0]) === "claim") {
+      const claimed = claimReplyOf(lease.stream, reply[1]);
+      lease.cursor = claimed.cursor === "0-0" ? "" : claimed.cursor;
+      ({ entries, deleted } = claimed);
+    } else {
+      ({ entries, deleted } = readReplyOf(reply[1]));
+    }
+    await reportDeleted(this.#options.onDeleted, lease.stream, deleted);
+    return entries;
+  }
+
+  #idle(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.#options.pollMs);
+      signal.addEventListener("abort", done);
+      this.#wake = done;
+    });
+  }
+
+  /** Stops the heartbeat and gives the leases back, best effort. */
+  async stop(): Promise<void> {
+    this.#stopped.abort();
+    clearTimeout(this.#timer);
+    this.#wake?.();
+    // A heartbeat in flight is not awaited: its reply is ignored once stopped.
+    const leases = [...this.#leases.values()];
+    this.#leases.clear();
+    const { send, input, group, consumer } = this.#options;
+    const release = releaseScript.run(
+      send,
+      [
+        workersKey(input, group),
+        ...leases.map((lease) => leaseKey(input, group, lease.index)),
+      ],
+      [consumer, ...leases.map((lease) => lease.token)],
+    ).catch(() => {});
+    // Best effort: a client that queues commands while Redis is down must not
+    // hold the stop; the leases then expire by themselves.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      release,
+      new Promise((resolve) => timer = setTimeout(resolve, 1_000)),
+    ]);
+    clearTimeout(timer);
+  }
+}
+
+function workersKey(input: string, group: string): string {
+  return `${input}:${group}:workers`;
+}
+
+function leaseKey(input: string, group: string, index: number): string {
+  return `${partitionStream(input, index)}:${group}:lease`;
+}

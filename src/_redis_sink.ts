@@ -1,0 +1,201 @@
+// redisStreamSink(): a WritableStream that commits processed inputs in
+// batches, each input atomically.
+import {
+  commit,
+  type CommitTarget,
+  COMMITTED,
+  type RedisCommit,
+} from "./_redis_commit.ts";
+import {
+  milliseconds,
+  positiveInteger,
+  requireFunction,
+  requireName,
+} from "./_redis_options.ts";
+import type { RedisSend } from "./_redis_reply.ts";
+
+/**
+ * The options of {@linkcode redisStreamSink}.
+ *
+ * @example
+ * ```ts ignore
+ * import type { RedisStreamSinkOptions } from "@async-io/async-io/redis";
+ *
+ * const options: RedisStreamSinkOptions = {
+ *   send: (args) => client.sendCommand(args),
+ *   group: "enrich",
+ *   output: "orders:enriched",
+ *   deadLetter: "orders:dead",
+ * };
+ * ```
+ */
+export interface RedisStreamSinkOptions {
+  /** Sends one command; see {@linkcode RedisSend}. */
+  send: RedisSend;
+  /** The consumer group that read the inputs; they are acknowledged in it. */
+  group: string;
+  /** The stream that receives the outputs. */
+  output: string;
+  /** The stream that receives failed inputs, if any (see `RedisCommit`). */
+  deadLetter?: string;
+  /**
+   * How long an input's done-mark is kept, in milliseconds. Within this
+   * window an input that is delivered again, even after its group was
+   * re-created or rewound, gives no output. Marks live in a sorted set
+   * `<stream>:<group>:done` (about 120 bytes each) and each commit trims
+   * the expired ones. 0 keeps no marks: the pending-entries list alone then
+   * drops duplicates.
+   *
+   * @default {600000}
+   */
+  doneRetentionMs?: number;
+  /**
+   * The most inputs committed by one script call.
+   *
+   * @default {100}
+   */
+  batchSize?: number;
+  /** Called after each script call with the inputs that gave output. */
+  onCommit?: (committed: number, duplicates: number) => void;
+}
+
+const WHERE = "construct redisStreamSink";
+
+/** Validates the sink's options into a commit target. */
+export function commitTargetOf(
+  options: RedisStreamSinkOptions,
+  where = WHERE,
+): CommitTarget & { batchSize: number } {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Cannot ${where} as options must be an object`);
+  }
+  requireFunction(where, "send", options.send);
+  return {
+    send: options.send,
+    group: requireName(where, "group", options.group),
+    output: requireName(where, "output", options.output),
+    deadLetter: options.deadLetter === undefined
+      ? undefined
+      : requireName(where, "deadLetter", options.deadLetter),
+    doneRetentionMs: milliseconds(
+      where,
+      "doneRetentionMs",
+      options.doneRetentionMs,
+      600_000,
+    ),
+    batchSize: positiveInteger(where, "batchSize", options.batchSize, 100),
+  };
+}
+
+/**
+ * A `WritableStream` of processed inputs that commits, for each input in one
+ * Lua script: if the input is not yet marked done, mark it and `XADD` all
+ * of its outputs to the output stream; always `XACK` it.
+ *
+ * A crash before the commit leaves the input pending, so it is processed
+ * again; a crash after it makes that second commit a duplicate, which is
+ * dropped. An input counts as done when `XACK` finds it no longer pending
+ * (another consumer committed it) or its done-mark is still kept (see
+ * `doneRetentionMs`). Commits are written in order; the writes that arrive
+ * while one script runs go together in the next, up to `batchSize`.
+ *
+ * @param options The {@linkcode RedisStreamSinkOptions}.
+ * @returns The sink; closing it waits for the last commit.
+ * @throws {TypeError} If `send` is not a function or a name is empty.
+ * @throws {RangeError} If `batchSize` or `doneRetentionMs` is out of range.
+ *
+ * @example Committing outputs with ioredis
+ * ```ts ignore
+ * import Redis from "ioredis";
+ * import { redisStreamSink, redisStreamSource } from "@async-io/async-io/redis";
+ *
+ * const redis = new Redis();
+ * const send = (args: string[]) => redis.call(args[0]!, ...args.slice(1));
+ * await redisStreamSource({ send, stream: "in", group: "g", consumer: "c" })
+ *   .pipeThrough(new TransformStream({
+ *     transform: (entry, controller) =>
+ *       controller.enqueue({ ...entry, outputs: [entry.fields] }),
+ *   }))
+ *   .pipeTo(redisStreamSink({ send, group: "g", output: "out" }));
+ * ```
+ */
+export function redisStreamSink(
+  options: RedisStreamSinkOptions,
+): WritableStream<RedisCommit> {
+  const target = commitTargetOf(options);
+  if (options.onCommit !== undefined) {
+    requireFunction(WHERE, "onCommit", options.onCommit);
+  }
+  return new Committer(target, options.onCommit).writable();
+}
+
+/** Commits in order, one script call at a time, batching what waits. */
+export class Committer {
+  readonly #target: CommitTarget & { batchSize: number };
+  readonly #onCommit: RedisStreamSinkOptions["onCommit"];
+  #waiting: RedisCommit[] = [];
+  #running: Promise<void> | undefined;
+  #error: { error: unknown } | undefined;
+  #aborted = false;
+
+  constructor(
+    target: CommitTarget & { batchSize: number },
+    onCommit?: RedisStreamSinkOptions["onCommit"],
+  ) {
+    this.#target = target;
+    this.#onCommit = onCommit;
+  }
+
+  writable(): WritableStream<RedisCommit> {
+    let controller: WritableStreamDefaultController;
+    return new WritableStream<RedisCommit>({
+      start: (c) => {
+        controller = c;
+      },
+      write: (item) => {
+        this.#throwIfFailed();
+        this.#waiting.push(item);
+        this.#running ??= this.#run(controller);
+        // Backpressure: at most one full batch waits behind the running one.
+        if (this.#waiting.length >= this.#target.batchSize) {
+          return this.#running;
+        }
+        return undefined;
+      },
+      close: async () => {
+        while (this.#running !== undefined) await this.#running;
+        this.#throwIfFailed();
+      },
+      abort: () => {
+        this.#aborted = true;
+        this.#waiting = [];
+      },
+    });
+  }
+
+  #throwIfFailed(): void {
+    if (this.#error !== undefined) throw this.#error.error;
+  }
+
+  async #run(controller: WritableStreamDefaultController): Promise<void> {
+    try {
+      while (this.#waiting.length > 0 && !this.#aborted) {
+        const batch = this.#waiting.length <= this.#target.batchSize
+          ? this.#waiting
+          : this.#waiting.slice(0, this.#target.batchSize);
+        this.#waiting = batch === this.#waiting
+          ? []
+          : this.#waiting.slice(batch.length);
+        const results = await commit(this.#target, batch);
+        const committed = results.filter((r) => r === COMMITTED).length;
+        this.#onCommit?.(committed, batch.length - committed);
+      }
+    } catch (error) {
+      this.#error = { error };
+      this.#waiting = [];
+      controller.error(error);
+    } finally {
+      this.#running = undefined;
+    }
+  }
+}

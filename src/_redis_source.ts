@@ -1,0 +1,346 @@
+// redisStreamSource(): a pull-based ReadableStream over a consumer group.
+import {
+  isRedisError,
+  milliseconds,
+  positiveInteger,
+  requireFunction,
+  requireName,
+  unlessAborted,
+} from "./_redis_options.ts";
+import {
+  claimReplyOf,
+  type EntryBatch,
+  messageOf,
+  readReplyOf,
+  type RedisSend,
+  type RedisStreamEntry,
+} from "./_redis_reply.ts";
+
+/**
+ * The options of {@linkcode redisStreamSource}.
+ *
+ * @example
+ * ```ts ignore
+ * import type { RedisStreamSourceOptions } from "@async-io/async-io/redis";
+ *
+ * const options: RedisStreamSourceOptions = {
+ *   send: (args) => client.sendCommand(args),
+ *   stream: "orders",
+ *   group: "enrich",
+ *   consumer: "worker-1",
+ *   claimIdleMs: 10_000,
+ * };
+ * ```
+ */
+export interface RedisStreamSourceOptions {
+  /** Sends one command; see {@linkcode RedisSend}. */
+  send: RedisSend;
+  /** The input stream. */
+  stream: string;
+  /** The consumer group; created (with `MKSTREAM`) if missing. */
+  group: string;
+  /** This consumer's name, unique among the live consumers of the group. */
+  consumer: string;
+  /**
+   * The most entries one read returns (`COUNT`).
+   *
+   * @default {100}
+   */
+  count?: number;
+  /**
+   * How long one `XREADGROUP` waits for new entries (`BLOCK`). It also
+   * bounds how long a cancelled read keeps the connection busy.
+   *
+   * @default {2000}
+   */
+  blockMs?: number;
+  /**
+   * Entries pending on another consumer for longer than this are claimed
+   * with `XAUTOCLAIM`, on start and then every `claimIntervalMs`.
+   *
+   * @default {30000}
+   */
+  claimIdleMs?: number;
+  /**
+   * How often idle entries of other consumers are claimed.
+   *
+   * @default {claimIdleMs}
+   */
+  claimIntervalMs?: number;
+  /**
+   * Where a group created here starts reading: `"0"` reads every entry
+   * already in the stream, `"$"` only new ones.
+   *
+   * @default {"0"}
+   */
+  startId?: string;
+  /**
+   * Called with the ids of pending entries that were deleted from the
+   * stream (trimmed) before they were processed, so they are not lost
+   * silently. Without it the stream errors with their ids.
+   */
+  onDeleted?: (stream: string, ids: string[]) => void | Promise<void>;
+}
+
+const WHERE = "construct redisStreamSource";
+
+/**
+ * A `ReadableStream` of the entries of a Redis stream, read through a
+ * consumer group. It creates the group if missing, re-reads this consumer's
+ * own pending entries first, claims entries that other consumers left idle
+ * for `claimIdleMs` (on start and periodically), then reads new entries.
+ *
+ * It reads only when pulled, so a downstream `AsyncIOTransformStream`'s
+ * capacity backpressures Redis reads. Entries stay pending until they are
+ * acknowledged, for example by {@linkcode redisStreamSink}. Cancel returns
+ * at once, even during a blocked read; entries that such a read still
+ * delivers stay pending for this consumer and are re-read or claimed later.
+ *
+ * @param options The {@linkcode RedisStreamSourceOptions}.
+ * @returns The entries, as `{ stream, id, fields }`.
+ * @throws {TypeError} If `send` is not a function or a name is empty.
+ * @throws {RangeError} If `count` or a duration is out of range.
+ *
+ * @example Reading a stream with node-redis
+ * ```ts ignore
+ * import { createClient } from "redis";
+ * import { redisStreamSource } from "@async-io/async-io/redis";
+ *
+ * const client = await createClient().connect();
+ * const entries = redisStreamSource({
+ *   send: (args) => client.sendCommand(args),
+ *   stream: "orders",
+ *   group: "enrich",
+ *   consumer: "worker-1",
+ * });
+ * for await (const { id, fields } of entries) console.log(id, fields);
+ * ```
+ */
+export function redisStreamSource(
+  options: RedisStreamSourceOptions,
+): ReadableStream<RedisStreamEntry> {
+  const reader = new GroupReader(options);
+  return pullStream((signal) => reader.read(signal), () => reader.start());
+}
+
+/** A ReadableStream that calls `read` on each pull until it has entries. */
+export function pullStream(
+  read: (signal: AbortSignal) => Promise<RedisStreamEntry[]>,
+  start?: () => Promise<void>,
+  cancel?: () => Promise<void>,
+): ReadableStream<RedisStreamEntry> {
+  const cancelled = new AbortController();
+  return new ReadableStream<RedisStreamEntry>({
+    start: () => start?.(),
+    async pull(controller) {
+      while (!cancelled.signal.aborted) {
+        const entries = await read(cancelled.signal);
+        if (cancelled.signal.aborted) return;
+        for (const entry of entries) controller.enqueue(entry);
+        if (entries.length > 0) return;
+      }
+    },
+    cancel(reason) {
+      cancelled.abort(reason);
+      return cancel?.();
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** Creates `group` on `stream` unless it exists. */
+export async function createGroup(
+  send: RedisSend,
+  stream: string,
+  group: string,
+  startId: string,
+): Promise<void> {
+  try {
+    await send(["XGROUP", "CREATE", stream, group, startId, "MKSTREAM"]);
+  } catch (error) {
+    if (isRedisError(error, "BUSYGROUP")) return;
+    throw new Error(
+      `Cannot create consumer group ${group} on stream ${stream}: ${
+        messageOf(error)
+      }`,
+      { cause: error },
+    );
+  }
+}
+
+/** Errors of reads: name the stream and group, keep the cause. */
+export function readError(
+  stream: string,
+  group: string,
+  error: unknown,
+): Error {
+  const reason = isRedisError(error, "NOGROUP")
+    ? `consumer group ${group} does not exist (deleted while running?)`
+    : messageOf(error);
+  return new Error(
+    `Cannot read stream ${stream} in group ${group}: ${reason}`,
+    { cause: error },
+  );
+}
+
+/** Reports deleted pending entries, or fails loudly without a handler. */
+export async function reportDeleted(
+  onDeleted: RedisStreamSourceOptions["onDeleted"],
+  stream: string,
+  ids: string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  if (onDeleted === undefined) {
+    throw new Error(
+      `Cannot read entries ${
+        ids.join(", ")
+      } of stream ${stream} as they were deleted from the stream while pending; pass onDeleted to record them`,
+    );
+  }
+  await onDeleted(stream, ids);
+}
+
+type Phase = "own" | "claim" | "new";
+
+class GroupReader {
+  readonly #send: RedisSend;
+  readonly #stream: string;
+  readonly #group: string;
+  readonly #consumer: string;
+  readonly #count: string;
+  readonly #blockMs: string;
+  readonly #claimIdleMs: string;
+  readonly #claimIntervalMs: number;
+  readonly #startId: string;
+  readonly #onDeleted: RedisStreamSourceOptions["onDeleted"];
+  #phase: Phase = "own";
+  #cursor = "0";
+  #nextClaimAt = 0;
+
+  constructor(options: RedisStreamSourceOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`Cannot ${WHERE} as options must be an object`);
+    }
+    requireFunction(WHERE, "send", options.send);
+    this.#send = options.send;
+    this.#stream = requireName(WHERE, "stream", options.stream);
+    this.#group = requireName(WHERE, "group", options.group);
+    this.#consumer = requireName(WHERE, "consumer", options.consumer);
+    this.#count = String(positiveInteger(WHERE, "count", options.count, 100));
+    this.#blockMs = String(
+      milliseconds(WHERE, "blockMs", options.blockMs, 2_000),
+    );
+    const claimIdleMs = milliseconds(
+      WHERE,
+      "claimIdleMs",
+      options.claimIdleMs,
+      30_000,
+    );
+    this.#claimIdleMs = String(claimIdleMs);
+    this.#claimIntervalMs = milliseconds(
+      WHERE,
+      "claimIntervalMs",
+      options.claimIntervalMs,
+      Math.max(claimIdleMs, 1),
+    );
+    this.#startId = options.startId === undefined
+      ? "0"
+      : requireName(WHERE, "startId", options.startId);
+    if (options.onDeleted !== undefined) {
+      requireFunction(WHERE, "onDeleted", options.onDeleted);
+    }
+    this.#onDeleted = options.onDeleted;
+  }
+
+  start(): Promise<void> {
+    return createGroup(this.#send, this.#stream, this.#group, this.#startId);
+  }
+
+  async read(signal: AbortSignal): Promise<RedisStreamEntry[]> {
+    let batch: EntryBatch | undefined;
+    try {
+      batch = await unlessAborted(this.#readOnce(), signal);
+    } catch (error) {
+      throw readError(this.#stream, this.#group, error);
+    }
+    if (batch === undefined) return [];
+    await reportDeleted(this.#onDeleted, this.#stream, batch.deleted);
+    return batch.entries;
+  }
+
+  async #readOnce(): Promise<EntryBatch> {
+    const send = this.#send;
+    const stream = this.#stream;
+    if (this.#phase === "own") {
+      // Our own pending entries, from before a crash or restart.
+      const batch = readReplyOf(
+        await send([
+          "XREADGROUP",
+          "GROUP",
+          this.#group,
+          this.#consumer,
+          "COUNT",
+          this.#count,
+          "STREAMS",
+          stream,
+          this.#cursor,
+        ]),
+      );
+      const last = batch.entries.at(-1)?.id ?? batch.deleted.at(-1);
+      if (last === undefined) this.#startClaiming();
+      else this.#cursor = maxId(last, batch.deleted.at(-1));
+      return batch;
+    }
+    if (this.#phase === "new" && Date.now() >= this.#nextClaimAt) {
+      this.#startClaiming();
+    }
+    if (this.#phase === "claim") {
+      const reply = claimReplyOf(
+        stream,
+        await send([
+          "XAUTOCLAIM",
+          stream,
+          this.#group,
+          this.#consumer,
+          this.#claimIdleMs,
+          this.#cursor,
+          "COUNT",
+          this.#count,
+        ]),
+      );
+      this.#cursor = reply.cursor;
+      if (reply.cursor === "0-0") {
+        this.#phase = "new";
+        this.#nextClaimAt = Date.now() + this.#claimIntervalMs;
+      }
+      return reply;
+    }
+    return readReplyOf(
+      await send([
+        "XREADGROUP",
+        "GROUP",
+        this.#group,
+        this.#consumer,
+        "COUNT",
+        this.#count,
+        "BLOCK",
+        this.#blockMs,
+        "STREAMS",
+        stream,
+        ">",
+      ]),
+    );
+  }
+
+  #startClaiming(): void {
+    this.#phase = "claim";
+    this.#cursor = "0-0";
+  }
+}
+
+/** The later of two stream ids. */
+function maxId(a: string, b: string | undefined): string {
+  if (b === undefined) return a;
+  const [am = 0, as = 0] = a.split("-").map(Number);
+  const [bm = 0, bs = 0] = b.split("-").map(Number);
+  return am > bm || (am === bm && as >= bs) ? a : b;
+}

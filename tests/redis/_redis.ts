@@ -1,0 +1,106 @@
+// One real redis-server per test file, on 127.0.0.1 and a free port.
+import { after, before } from "node:test";
+import { RespClient } from "../../demo/redis_resp.ts";
+import { type RedisServer, startRedisServer } from "../../demo/redis_server.ts";
+import type { RedisStreamEntry } from "../../src/redis.ts";
+
+export interface TestRedis {
+  readonly server: RedisServer;
+  /** A connection for commands. */
+  readonly client: RespClient;
+  /** A second connection, for blocking reads. */
+  readonly reads: RespClient;
+  /** A unique prefix for a test's keys. */
+  name(label: string): string;
+}
+
+/** Starts the server before the file's tests and stops it after them. */
+export function useRedis(): TestRedis {
+  let server: RedisServer | undefined;
+  let client: RespClient | undefined;
+  let reads: RespClient | undefined;
+  let counter = 0;
+  before(async () => {
+    server = await startRedisServer();
+    client = new RespClient(server.url);
+    reads = new RespClient(server.url);
+  });
+  after(async () => {
+    client?.close();
+    reads?.close();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get client() {
+      return client!;
+    },
+    get reads() {
+      return reads!;
+    },
+    name: (label) => `${label}-${++counter}`,
+  };
+}
+
+/** Adds entries `{ n: "0" }`, `{ n: "1" }`, … and returns their ids. */
+export async function addEntries(
+  client: RespClient,
+  stream: string,
+  count: number,
+  from = 0,
+): Promise<string[]> {
+  const ids: Promise<unknown>[] = [];
+  for (let n = from; n < from + count; n++) {
+    ids.push(client.send(["XADD", stream, "*", "n", String(n)]));
+  }
+  return (await Promise.all(ids)) as string[];
+}
+
+/** The whole stream, as [id, fields] pairs. */
+export async function readAll(
+  client: RespClient,
+  stream: string,
+): Promise<{ id: string; fields: Record<string, string> }[]> {
+  const reply = await client.send(["XRANGE", stream, "-", "+"]) as [
+    string,
+    string[],
+  ][];
+  return reply.map(([id, flat]) => {
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      fields[flat[i]!] = flat[i + 1]!;
+    }
+    return { id, fields };
+  });
+}
+
+/** How many entries of `stream` are pending in `group`. */
+export async function pending(
+  client: RespClient,
+  stream: string,
+  group: string,
+): Promise<number> {
+  const reply = await client.send(["XPENDING", stream, group]) as unknown[];
+  return Number(reply[0]);
+}
+
+/** Polls `check` every 20 ms until it holds, for at most `ms`. */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  ms = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Not true within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The n field of each entry. */
+export function ns(entries: readonly { fields: Record<string, string> }[]) {
+  return entries.map((entry) => Number(entry.fields.n));
+}
+
+export type { RedisStreamEntry };

@@ -1,0 +1,415 @@
+// redisWorker() in this process against a real redis-server: its options,
+// stop(), bad input and dead letters. The crash tests run worker processes.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  type RedisFields,
+  redisWorker,
+  type RedisWorkerOptions,
+} from "../../src/redis.ts";
+import {
+  addEntries,
+  eventually,
+  ns,
+  pending,
+  readAll,
+  useRedis,
+} from "./_redis.ts";
+
+const redis = useRedis();
+
+function setup(label: string) {
+  const input = redis.name(label);
+  return {
+    input,
+    output: `${input}:out`,
+    deadLetter: `${input}:dead`,
+    base: {
+      send: redis.client.send,
+      input,
+      output: `${input}:out`,
+      group: "g",
+      consumer: "c",
+      blockMs: 50,
+    },
+  };
+}
+
+async function runUntil(
+  options: RedisWorkerOptions,
+  outputs: number,
+  stream = options.output,
+) {
+  const worker = redisWorker(options);
+  try {
+    // Enough outputs, and every entry read so far committed.
+    const inputs = options.partitions === undefined
+      ? [options.input]
+      : Array.from({ length: options.partitions }, (_, p) =>
+        `${options.input}:${p}`);
+    await eventually(async () => {
+      if (Number(await redis.client.send(["XLEN", stream])) < outputs) {
+        return false;
+      }
+      for (const input of inputs) {
+        if (await pending(redis.client, input, options.group) > 0) return false;
+      }
+      return true;
+    });
+  } finally {
+    await worker.stop();
+  }
+  await worker.done;
+  return worker;
+}
+
+const double = ({ fields }: { fields: RedisFields }) => ({
+  n: String(Number(fields.n) * 2),
+});
+
+for (const order of ["ordered", "unordered", "key-ordered"] as const) {
+  test(`redisWorker() commits every input once in ${order} mode`, async () => {
+    const { input, output, base } = setup(`worker-${order}`);
+    await addEntries(redis.client, input, 200);
+    const worker = await runUntil({
+      ...base,
+      order,
+      key: (entry) => Number(entry.fields.n) % 7,
+      capacity: 16,
+      fn: async (entry) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+        return double(entry);
+      },
+    }, 200);
+    const outputs = ns(await readAll(redis.client, output));
+    assert.deepEqual(
+      [...outputs].sort((a, b) => a - b),
+      Array.from({ length: 200 }, (_, n) => n * 2),
+    );
+    if (order === "ordered") {
+      assert.deepEqual(outputs, Array.from({ length: 200 }, (_, n) => n * 2));
+    }
+    if (order === "key-ordered") {
+      for (let key = 0; key < 7; key++) {
+        const ofKey = outputs.filter((n) => (n / 2) % 7 === key);
+        assert.deepEqual(ofKey, [...ofKey].sort((a, b) => a - b));
+      }
+    }
+    assert.equal(worker.stats.committed, 200);
+    assert.equal(await pending(redis.client, input, "g"), 0);
+  });
+}
+
+test("redisWorker() retries, times out to a fallback and rate-limits inside a worker", async () => {
+  const { input, output, base } = setup("worker-policies");
+  await addEntries(redis.client, input, 30);
+  const worker = await runUntil({
+    ...base,
+    order: "unordered",
+    fn: async (entry, { attempt, signal }) => {
+      const n = Number(entry.fields.n);
+      if (n % 3 === 0 && attempt === 1) throw new Error("flaky");
+      if (n === 1) {
+        await new Promise((_, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason))
+        );
+      }
+      return double(entry);
+    },
+    retry: { maxAttempts: 2 },
+    timeout: 200,
+    onTimeout: (_entry, result) => result.complete([{ n: "timeout" }]),
+    rateLimit: { limit: 10, interval: 50 },
+  }, 30);
+  const outputs = (await readAll(redis.client, output)).map((e) => e.fields.n);
+  assert.equal(outputs.length, 30);
+  assert.ok(outputs.includes("timeout"));
+  assert.equal(worker.stats.retries, 10);
+  assert.equal(worker.stats.timedOut, 1);
+  assert.ok(worker.stats.rateLimited > 0);
+});
+
+test("redisWorker() commits all outputs of the AsyncFunction form together, zero included", async () => {
+  const { input, output, base } = setup("worker-object");
+  await addEntries(redis.client, input, 3);
+  await runUntil({
+    ...base,
+    fn: {
+      asyncInvoke(entry, result) {
+        const n = Number(entry.fields.n);
+        result.complete(
+          Array.from({ length: n }, (_, i) => ({ n: `${n}.${i}` })),
+        );
+      },
+    },
+  }, 3);
+  assert.deepEqual(
+    (await readAll(redis.client, output)).map((e) => e.fields.n),
+    ["1.0", "2.0", "2.1"],
+  );
+  assert.equal(await pending(redis.client, input, "g"), 0);
+});
+
+test("redisWorker() stop() returns at once with calls in flight, which stay pending", async () => {
+  const { input, base } = setup("worker-stop");
+  await addEntries(redis.client, input, 5);
+  let calls = 0;
+  const worker = redisWorker({
+    ...base,
+    order: "unordered",
+    // Never settles and ignores its signal: stop must not wait for it.
+    fn: () => {
+      calls++;
+      return new Promise<RedisFields>(() => {});
+    },
+  });
+  await eventually(() => calls === 5);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("stop() hung")), 10_000);
+  });
+  await Promise.race([worker.stop(), hung]);
+  clearTimeout(timer);
+  await worker.done;
+  assert.equal(await pending(redis.client, input, "g"), 5);
+});
+
+test("redisWorker() writes a malformed entry to the dead-letter stream and goes on", async () => {
+  const { input, output, deadLetter, base } = setup("worker-malformed");
+  await addEntries(redis.client, input, 2);
+  const [bad] = await Promise.all([
+    redis.client.send(["XADD", input, "*", "wrong", "shape"]),
+  ]);
+  await addEntries(redis.client, input, 2, 2);
+  const fn = ({ id, fields }: { id: string; fields: RedisFields }) => {
+    if (fields.n === undefined) throw new TypeError(`Entry ${id} lacks n`);
+    return double({ fields });
+  };
+  const worker = await runUntil({ ...base, deadLetter, fn }, 1, deadLetter);
+  await eventually(async () =>
+    Number(await redis.client.send(["XLEN", output])) === 4
+  );
+  const [dead] = await readAll(redis.client, deadLetter);
+  assert.deepEqual(dead?.fields, {
+    stream: input,
+    id: bad,
+    error: `Entry ${bad} lacks n`,
+    fields: JSON.stringify({ wrong: "shape" }),
+  });
+  assert.equal(worker.stats.deadLettered, 1);
+  assert.equal(await pending(redis.client, input, "g"), 0);
+});
+
+test("redisWorker() without a dead-letter stream fails clearly on a malformed entry and keeps it pending", async () => {
+  const { input, base } = setup("worker-malformed-strict");
+  await redis.client.send(["XADD", input, "*", "wrong", "shape"]);
+  const worker = redisWorker({
+    ...base,
+    fn: ({ id, fields }) => {
+      if (fields.n === undefined) throw new TypeError(`Entry ${id} lacks n`);
+      return fields;
+    },
+  });
+  await assert.rejects(worker.done, /Entry .* lacks n/);
+  assert.equal(await pending(redis.client, input, "g"), 1);
+});
+
+test("redisWorker() dead-letters an output that is not an object of strings", async () => {
+  const { input, deadLetter, base } = setup("worker-bad-output");
+  await addEntries(redis.client, input, 1);
+  await runUntil(
+    {
+      ...base,
+      deadLetter,
+      fn: () => ({ n: 1 }) as unknown as RedisFields,
+    },
+    1,
+    deadLetter,
+  );
+  const [dead] = await readAll(redis.client, deadLetter);
+  assert.match(dead!.fields.error!, /each a string/);
+});
+
+test("redisWorker() dead-letters an entry whose timeout ran out without a fallback", async () => {
+  const { input, output, deadLetter, base } = setup("worker-timeout-dead");
+  await addEntries(redis.client, input, 3);
+  await runUntil(
+    {
+      ...base,
+      deadLetter,
+      timeout: 100,
+      fn: (entry) =>
+        entry.fields.n === "1"
+          ? new Promise<RedisFields>(() => {})
+          : double(entry),
+    },
+    1,
+    deadLetter,
+  );
+  await eventually(async () =>
+    Number(await redis.client.send(["XLEN", output])) === 2
+  );
+  const [dead] = await readAll(redis.client, deadLetter);
+  assert.equal(dead?.fields.fields, JSON.stringify({ n: "1" }));
+  assert.equal(await pending(redis.client, input, "g"), 0);
+});
+
+test("redisWorker() commits what an onError handler gives, and an empty commit when it gives nothing", async () => {
+  const { input, output, deadLetter, base } = setup("worker-on-error");
+  await addEntries(redis.client, input, 4);
+  const worker = await runUntil({
+    ...base,
+    deadLetter, // the handler takes precedence
+    fn: (entry) => {
+      if (Number(entry.fields.n) % 2 === 1) throw new Error("odd");
+      return double(entry);
+    },
+    onError: (error, entry) =>
+      entry.fields.n === "1"
+        ? [{ n: `fallback: ${(error as Error).message}` }]
+        : undefined,
+  }, 3);
+  assert.deepEqual(
+    (await readAll(redis.client, output)).map((e) => e.fields.n).sort(),
+    ["0", "4", "fallback: odd"],
+  );
+  assert.equal(await redis.client.send(["EXISTS", deadLetter]), 0);
+  assert.equal(worker.stats.failed, 2);
+});
+
+test("redisWorker() dead-letters entries deleted from the stream while pending", async () => {
+  const { input, output, deadLetter, base } = setup("worker-deleted");
+  const [gone] = await addEntries(redis.client, input, 2);
+  await redis.client.send(["XGROUP", "CREATE", input, "g", "0"]);
+  await redis.client.send([
+    "XREADGROUP",
+    "GROUP",
+    "g",
+    "dead",
+    "STREAMS",
+    input,
+    ">",
+  ]);
+  await redis.client.send(["XDEL", input, gone!]);
+  await runUntil(
+    { ...base, deadLetter, claimIdleMs: 0, fn: double },
+    1,
+    deadLetter,
+  );
+  await eventually(async () =>
+    Number(await redis.client.send(["XLEN", output])) === 1
+  );
+  const [dead] = await readAll(redis.client, deadLetter);
+  assert.equal(dead?.fields.id, gone);
+  assert.match(dead!.fields.error!, /deleted/);
+});
+
+test("redisWorker() fails clearly when its group is deleted while it runs", async () => {
+  const { input, base } = setup("worker-nogroup");
+  await addEntries(redis.client, input, 1);
+  const worker = redisWorker({ ...base, fn: double });
+  await eventually(async () =>
+    Number(await redis.client.send(["XLEN", base.output])) === 1
+  );
+  await redis.client.send(["XGROUP", "DESTROY", input, "g"]);
+  await assert.rejects(worker.done, /consumer group g does not exist/);
+});
+
+test("redisWorker() fails clearly and keeps inputs pending when the output key holds another type", async () => {
+  const { input, output, base } = setup("worker-wrongtype");
+  await redis.client.send(["SET", output, "not a stream"]);
+  await addEntries(redis.client, input, 3);
+  const worker = redisWorker({ ...base, fn: double });
+  await assert.rejects(worker.done, /WRONGTYPE Cannot commit as key/);
+  assert.equal(await pending(redis.client, input, "g"), 3);
+});
+
+test("redisWorker() fails clearly when the input key holds another type", async () => {
+  const { input, base } = setup("worker-input-wrongtype");
+  await redis.client.send(["SET", input, "not a stream"]);
+  const worker = redisWorker({ ...base, fn: double });
+  await assert.rejects(
+    worker.done,
+    /Cannot create consumer group g on stream .*WRONGTYPE/,
+  );
+});
+
+test("redisWorker() hands a stopped worker's partitions to another, which resumes from their pending entries", async () => {
+  const { input, output, base } = setup("worker-partitions");
+  for (let p = 0; p < 4; p++) {
+    await addEntries(redis.client, `${input}:${p}`, 5, p * 5);
+  }
+  let stuck = true;
+  const common = {
+    ...base,
+    partitions: 4,
+    leaseMs: 300,
+    pollMs: 10,
+    order: "key-ordered" as const,
+    key: (entry: { stream: string }) => entry.stream,
+  };
+  const first = redisWorker({
+    ...common,
+    consumer: "first",
+    fn: (entry) => stuck ? new Promise<RedisFields>(() => {}) : double(entry),
+  });
+  await eventually(() => first.stats.partitions.length === 4);
+  await eventually(() => first.stats.inFlight === 4);
+  await first.stop();
+  stuck = false;
+  const second = await runUntil(
+    { ...common, consumer: "second", fn: double },
+    20,
+  );
+  assert.deepEqual(second.stats.partitions, []);
+  const outputs = ns(await readAll(redis.client, output));
+  for (let p = 0; p < 4; p++) {
+    assert.deepEqual(
+      outputs.filter((n) => Math.floor(n / 10) === p),
+      [0, 1, 2, 3, 4].map((i) => (p * 5 + i) * 2),
+    );
+  }
+});
+
+test("redisWorker() stops reading a partition at once when its lease is taken", async () => {
+  const { input, output, base } = setup("worker-lease-lost");
+  const worker = redisWorker({
+    ...base,
+    partitions: 1,
+    leaseMs: 60_000, // no heartbeat during the test: only the read fences
+    pollMs: 10,
+    fn: double,
+  });
+  try {
+    await eventually(() => worker.stats.partitions.length === 1);
+    await redis.client.send(["SET", `${input}:0:g:lease`, "another worker"]);
+    await addEntries(redis.client, `${input}:0`, 5);
+    await eventually(() => worker.stats.partitions.length === 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await redis.client.send(["EXISTS", output]), 0);
+    assert.equal(await pending(redis.client, `${input}:0`, "g"), 0);
+    assert.equal(worker.stats.accepted, 0);
+  } finally {
+    await worker.stop();
+  }
+});
+
+test("redisWorker() validates its options", () => {
+  const { base } = setup("worker-validate");
+  assert.throws(
+    () => redisWorker({ ...base, fn: 42 as never }),
+    /Cannot construct redisWorker as fn must be a function or an object with asyncInvoke/,
+  );
+  assert.throws(
+    () => redisWorker({ ...base, input: "", fn: double }),
+    TypeError,
+  );
+  assert.throws(
+    () => redisWorker({ ...base, fn: double, onError: "settle" as never }),
+    /Cannot construct redisWorker as onError must be "fail" or a function: current value is "settle"/,
+  );
+  assert.throws(
+    () => redisWorker({ ...base, fn: double, partitions: 0 }),
+    /partitions must be a positive integer/,
+  );
+});
