@@ -42,7 +42,11 @@
  */
 export { AsyncIOTransformStream } from "./src/async_io_transform_stream.ts";
 export { mapAsync } from "./src/map_async.ts";
-export type { MapAsyncIterator, MapAsyncOptions } from "./src/map_async.ts";
+export type {
+  MapAsyncBatchOptions,
+  MapAsyncIterator,
+  MapAsyncOptions,
+} from "./src/map_async.ts";
 export { orderedWait, unorderedWait } from "./src/wait.ts";
 export { Watermark } from "./src/watermark.ts";
 export { CheckpointBarrier } from "./src/checkpoint_barrier.ts";

@@ -1,13 +1,17 @@
-import { configOf } from "./_config.ts";
+import { configOf, fixedConcurrency } from "./_config.ts";
 import { describe } from "./_describe.ts";
 import { Engine, type Output } from "./_engine.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type {
+  AsyncBatchFunction,
   AsyncFunction,
+  AsyncIOBatchOptions,
   AsyncIOOptions,
   AsyncIOState,
   AsyncIOStats,
+  BatchMapper,
+  CallContext,
   Emitted,
   Mapper,
 } from "./types.ts";
@@ -44,6 +48,36 @@ export type MapAsyncOptions<
 > = Omit<AsyncIOOptions<I, O, M, E>, "writableStrategy" | "readableStrategy">;
 
 /**
+ * The options of a batching {@linkcode mapAsync}: those of
+ * {@linkcode MapAsyncOptions}, with `batch` set.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam M The marker values that pass through.
+ * @typeParam E The error policy, as in {@linkcode MapAsyncOptions}.
+ *
+ * @example
+ * ```ts
+ * import type { MapAsyncBatchOptions } from "@async-io/async-io";
+ *
+ * const options: MapAsyncBatchOptions<string, string> = {
+ *   batch: { maxSize: 100, maxWait: 10 },
+ *   concurrency: 4,
+ *   capacity: 1_000,
+ * };
+ * ```
+ */
+export type MapAsyncBatchOptions<
+  I,
+  O,
+  M = never,
+  E extends "fail" | "settle" = "fail",
+> = Omit<
+  AsyncIOBatchOptions<I, O, M, E>,
+  "writableStrategy" | "readableStrategy"
+>;
+
+/**
  * What {@linkcode mapAsync} returns: an async iterator of the outputs, with
  * the stream's `snapshot()` and `stats`.
  *
@@ -67,6 +101,14 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
   snapshot(): AsyncIOState<I>;
   /** Counters of the work so far, as `AsyncIOTransformStream`'s `stats`. */
   readonly stats: AsyncIOStats;
+  /**
+   * Fixes the most calls in flight from now on, in place of the
+   * `concurrency` option, as `AsyncIOTransformStream.setConcurrency()`.
+   *
+   * @throws {RangeError} If `concurrency` is not a positive integer or
+   * exceeds `capacity`.
+   */
+  setConcurrency(concurrency: number): void;
   /**
    * Stops early, as `break` does: aborts every call's signal at once with an
    * `AbortError`, and calls the source's `return()`.
@@ -168,7 +210,72 @@ export function mapAsync<
     | ReadableStream<I | NoInfer<M>>,
   fn: Mapper<I, O> | AsyncFunction<I, O>,
   options?: MapAsyncOptions<I, O, M, E>,
-): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I> {
+): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I>;
+/**
+ * {@linkcode mapAsync} with batching: `fn` gets many inputs per call, as
+ * with `AsyncIOTransformStream`'s `batch` option.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam M The marker values that pass through.
+ * @typeParam E The error policy.
+ * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`.
+ * @param fn The function called for each batch ({@linkcode BatchMapper}),
+ * or an {@linkcode AsyncBatchFunction} object.
+ * @param options The {@linkcode MapAsyncBatchOptions}.
+ * @returns An async iterator of the outputs.
+ * @throws {RangeError} If a number is out of range, such as a
+ * `batch.maxSize` above `capacity`.
+ * @throws {TypeError} If the source is not iterable, or an option has the
+ * wrong shape.
+ *
+ * @example Up to 50 keys per lookup
+ * ```ts
+ * import { mapAsync } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const lookup = (ids: number[]) => Promise.resolve(ids.map((id) => `user ${id}`));
+ * const names: string[] = [];
+ * for await (const name of mapAsync([1, 2, 3], lookup, { batch: { maxSize: 50, maxWait: 5 } })) {
+ *   names.push(name);
+ * }
+ * assert.deepEqual(names, ["user 1", "user 2", "user 3"]);
+ * ```
+ */
+export function mapAsync<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
+>(
+  source:
+    | AsyncIterable<I | NoInfer<M>>
+    | Iterable<I | NoInfer<M>>
+    | ReadableStream<I | NoInfer<M>>,
+  // As the stream's constructor: `PromiseLike<any>` keeps a per-input
+  // function's promise from taking this overload's array type as its
+  // contextual type.
+  fn:
+    | BatchMapper<I, O>
+    // deno-lint-ignore no-explicit-any
+    | ((inputs: I[], context: CallContext) => PromiseLike<any>)
+    | AsyncBatchFunction<I, O>,
+  options: MapAsyncBatchOptions<I, O, M, E>,
+): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I>;
+export function mapAsync<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
+>(
+  source: AsyncIterable<I | M> | Iterable<I | M> | ReadableStream<I | M>,
+  fn:
+    | Mapper<I, O>
+    | AsyncFunction<I, O>
+    | BatchMapper<I, O>
+    | AsyncBatchFunction<I, O>,
+  options?: MapAsyncOptions<I, O, M, E> | MapAsyncBatchOptions<I, O, M, E>,
+): MapAsyncIterator<Emitted<I, O, E> | M, I> {
   const kind = sourceKind(source);
   let config;
   try {
@@ -179,6 +286,7 @@ export function mapAsync<
   // Under "settle" the engine's outputs are Settled records.
   return new Mapped<I, O, M>(
     (output) => new Engine<I, O, M>(config, output),
+    config.capacity,
     iteratorOf(source, kind),
     kind === SYNC,
   ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;
@@ -264,6 +372,7 @@ const ignore = () => {};
 
 class Mapped<I, O, M> implements MapAsyncIterator<O | M, I>, Output<O | M> {
   readonly #engine: Engine<I, O, M>;
+  readonly #capacity: number;
   readonly #source: Iterator<I | M> | AsyncIterator<I | M>;
   readonly #sync: boolean;
   readonly #buffer = new RingBuffer<O | M>();
@@ -275,10 +384,12 @@ class Mapped<I, O, M> implements MapAsyncIterator<O | M, I>, Output<O | M> {
 
   constructor(
     engineFor: (output: Output<O | M>) => Engine<I, O, M>,
+    capacity: number,
     source: Iterator<I | M> | AsyncIterator<I | M>,
     sync: boolean,
   ) {
     this.#engine = engineFor(this);
+    this.#capacity = capacity;
     this.#source = source;
     this.#sync = sync;
   }
@@ -333,6 +444,14 @@ class Mapped<I, O, M> implements MapAsyncIterator<O | M, I>, Output<O | M> {
 
   get stats(): AsyncIOStats {
     return this.#engine.stats;
+  }
+
+  setConcurrency(concurrency: number): void {
+    this.#engine.concurrency = fixedConcurrency(
+      "Cannot set the concurrency as",
+      concurrency,
+      this.#capacity,
+    );
   }
 
   // --- the engine's Output ---

@@ -469,3 +469,39 @@ test("mapAsync() follows options.onError: settle records, or a handler's fallbac
   }));
   assert.deepEqual(recovered, [10, -2, 30]);
 });
+
+test("mapAsync() batches inputs into one call with options.batch", async () => {
+  const batches: number[][] = [];
+  const lookup = (ids: number[]) => {
+    batches.push(ids);
+    return Promise.resolve(ids.map((id) => id * 10));
+  };
+  const mapped = mapAsync([1, 2, 3, 4, 5], lookup, {
+    batch: { maxSize: 2, maxWait: 5 },
+  });
+  assert.deepEqual(await toArray(mapped), [10, 20, 30, 40, 50]);
+  assert.deepEqual(batches, [[1, 2], [3, 4], [5]]);
+  assert.equal(mapped.stats.batches, 3);
+});
+
+test("mapAsync() setConcurrency() bounds the calls in flight from then on", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const mapped = mapAsync([1, 2, 3, 4], fn, { capacity: 4, concurrency: 4 });
+  mapped.setConcurrency(1);
+  const output = toArray(mapped);
+  await callsReach(1);
+  await settle(5);
+  assert.equal(calls.length, 1);
+  calls[0]!.resolve(1);
+  await callsReach(2);
+  mapped.setConcurrency(4);
+  await callsReach(4);
+  for (const call of calls.slice(1)) call.resolve(call.input);
+  assert.deepEqual(await output, [1, 2, 3, 4]);
+  assert.throws(
+    () => mapped.setConcurrency(5),
+    new RangeError(
+      "Cannot set the concurrency as it must be at most capacity (4): current value is 5",
+    ),
+  );
+});
