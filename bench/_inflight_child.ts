@@ -4,7 +4,8 @@
 // "user's promises" row holds the same pending promises with no pipeline at
 // all: what the caller's own function costs, which every row includes.
 //
-//   deno run --v8-flags=--expose-gc --allow-all bench/_inflight_child.ts <pipeline> <capacity>
+//   deno run --v8-flags=--expose-gc --import-map=dev_deps.json --allow-all \
+//     bench/_inflight_child.ts <pipeline> <capacity>
 import { pMapIterable } from "p-map";
 import { AsyncIOTransformStream, mapAsync } from "../mod.ts";
 

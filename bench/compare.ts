@@ -130,6 +130,9 @@ async function inFlightRun(
     args: [
       "run",
       "--v8-flags=--expose-gc",
+      // The child imports p-map, a dev dependency.
+      `--import-map=${new URL("../dev_deps.json", benchDir).pathname}`,
+      `--lock=${new URL("../dev_deps.lock", benchDir).pathname}`,
       "--allow-all",
       new URL("_inflight_child.ts", benchDir).pathname,
       pipeline,

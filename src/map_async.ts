@@ -122,6 +122,57 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
 }
 
 /**
+ * {@linkcode mapAsync} with batching: `fn` gets many inputs per call, as
+ * with `AsyncIOTransformStream`'s `batch` option.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam M The marker values that pass through.
+ * @typeParam E The error policy.
+ * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`.
+ * @param fn The function called for each batch ({@linkcode BatchMapper}),
+ * or an {@linkcode AsyncBatchFunction} object.
+ * @param options The {@linkcode MapAsyncBatchOptions}.
+ * @returns An async iterator of the outputs.
+ * @throws {RangeError} If a number is out of range, such as a
+ * `batch.maxSize` above `capacity`.
+ * @throws {TypeError} If the source is not iterable, or an option has the
+ * wrong shape.
+ *
+ * @example Up to 50 keys per lookup
+ * ```ts
+ * import { mapAsync } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const lookup = (ids: number[]) => Promise.resolve(ids.map((id) => `user ${id}`));
+ * const names: string[] = [];
+ * for await (const name of mapAsync([1, 2, 3], lookup, { batch: { maxSize: 50, maxWait: 5 } })) {
+ *   names.push(name);
+ * }
+ * assert.deepEqual(names, ["user 1", "user 2", "user 3"]);
+ * ```
+ */
+export function mapAsync<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
+>(
+  source:
+    | AsyncIterable<I | NoInfer<M>>
+    | Iterable<I | NoInfer<M>>
+    | ReadableStream<I | NoInfer<M>>,
+  // As the stream's constructor: `PromiseLike<any>` keeps a per-input
+  // function's promise from taking this overload's array type as its
+  // contextual type.
+  fn:
+    | BatchMapper<I, O>
+    // deno-lint-ignore no-explicit-any
+    | ((inputs: I[], context: CallContext) => PromiseLike<any>)
+    | AsyncBatchFunction<I, O>,
+  options: MapAsyncBatchOptions<I, O, M, E>,
+): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I>;
+/**
  * Calls `fn` for each value of `source` with many calls in flight at once,
  * and yields the results in input order (`"ordered"`), as they complete
  * (`"unordered"`), or in order per key (`"key-ordered"`). It is
@@ -210,57 +261,6 @@ export function mapAsync<
     | ReadableStream<I | NoInfer<M>>,
   fn: Mapper<I, O> | AsyncFunction<I, O>,
   options?: MapAsyncOptions<I, O, M, E>,
-): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I>;
-/**
- * {@linkcode mapAsync} with batching: `fn` gets many inputs per call, as
- * with `AsyncIOTransformStream`'s `batch` option.
- *
- * @typeParam I The type of the inputs.
- * @typeParam O The type of the outputs.
- * @typeParam M The marker values that pass through.
- * @typeParam E The error policy.
- * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`.
- * @param fn The function called for each batch ({@linkcode BatchMapper}),
- * or an {@linkcode AsyncBatchFunction} object.
- * @param options The {@linkcode MapAsyncBatchOptions}.
- * @returns An async iterator of the outputs.
- * @throws {RangeError} If a number is out of range, such as a
- * `batch.maxSize` above `capacity`.
- * @throws {TypeError} If the source is not iterable, or an option has the
- * wrong shape.
- *
- * @example Up to 50 keys per lookup
- * ```ts
- * import { mapAsync } from "@async-io/async-io";
- * import assert from "node:assert/strict";
- *
- * const lookup = (ids: number[]) => Promise.resolve(ids.map((id) => `user ${id}`));
- * const names: string[] = [];
- * for await (const name of mapAsync([1, 2, 3], lookup, { batch: { maxSize: 50, maxWait: 5 } })) {
- *   names.push(name);
- * }
- * assert.deepEqual(names, ["user 1", "user 2", "user 3"]);
- * ```
- */
-export function mapAsync<
-  I,
-  O,
-  M extends Watermark | CheckpointBarrier = never,
-  E extends "fail" | "settle" = "fail",
->(
-  source:
-    | AsyncIterable<I | NoInfer<M>>
-    | Iterable<I | NoInfer<M>>
-    | ReadableStream<I | NoInfer<M>>,
-  // As the stream's constructor: `PromiseLike<any>` keeps a per-input
-  // function's promise from taking this overload's array type as its
-  // contextual type.
-  fn:
-    | BatchMapper<I, O>
-    // deno-lint-ignore no-explicit-any
-    | ((inputs: I[], context: CallContext) => PromiseLike<any>)
-    | AsyncBatchFunction<I, O>,
-  options: MapAsyncBatchOptions<I, O, M, E>,
 ): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I>;
 export function mapAsync<
   I,
