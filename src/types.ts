@@ -606,10 +606,9 @@ export interface AsyncIOOptions<
     barrier: CheckpointBarrier,
   ) => void | Promise<void>;
   /**
-   * The queuing strategy of the writable side. At 2, a pipe hands over the
-   * next input while the last one is being accepted.
+   * The queuing strategy of the writable side.
    *
-   * @default {{ highWaterMark: 2 }}
+   * @default {{ highWaterMark: 1 }}
    */
   writableStrategy?: QueuingStrategy<I | M>;
   /**
