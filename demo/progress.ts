@@ -55,7 +55,8 @@ function line(source: ProgressSource, started: number, final: boolean) {
     : `ETA ${rate > 0 ? seconds((left / rate) * 1000) : "?"}`;
   return `${source.label} ${done}/${source.total} (${percent}%) | ` +
     `${Math.round(rate)}/s | in flight ${stats.inFlight} | ` +
-    `timeouts ${stats.timedOut} | retries ${stats.retries} | ${time}`;
+    `timeouts ${stats.timedOut} | retries ${stats.retries} | ` +
+    `failed ${stats.failed} | ${time}`;
 }
 
 function columns(): number {
