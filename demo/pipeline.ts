@@ -147,6 +147,8 @@ export interface Enrichment {
   readonly writable: WritableStream<DemoEvent | CheckpointBarrier>;
   readonly readable: ReadableStream<EnrichedEvent | CheckpointBarrier>;
   readonly stats: AsyncIOStats;
+  /** What it does with an event whose lookup failed for good. */
+  readonly onError: OnErrorMode;
 }
 
 /** The text of a failure, for the output line's "error" field. */
@@ -162,12 +164,29 @@ function messageOf(error: unknown): string {
 export function enrichStream(options: EnrichOptions): Enrichment {
   switch (options.onError ?? "fail") {
     case "fail":
-      return asyncIO<"fail">(options, {});
+      return withPolicy(asyncIO<"fail">(options, {}), "fail");
     case "skip":
-      return asyncIO<"fail">(options, { onError: () => undefined });
+      return withPolicy(
+        asyncIO<"fail">(options, { onError: () => undefined }),
+        "skip",
+      );
     case "settle":
       return unsettled(asyncIO<"settle">(options, { onError: "settle" }));
   }
+}
+
+function withPolicy(
+  stream: AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier>,
+  onError: OnErrorMode,
+): Enrichment {
+  return {
+    writable: stream.writable,
+    readable: stream.readable,
+    get stats() {
+      return stream.stats;
+    },
+    onError,
+  };
 }
 
 function asyncIO<E extends "fail" | "settle">(
@@ -225,6 +244,7 @@ function unsettled(
     get stats() {
       return stream.stats;
     },
+    onError: "settle",
   };
 }
 

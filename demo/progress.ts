@@ -41,6 +41,8 @@ export interface ProgressSource {
   /** Events done before this run started (a restart resumes mid-way). */
   done?: number;
   stats(): AsyncIOStats;
+  /** Show the events whose lookup failed for good (--on-error settle|skip). */
+  showFailed?: boolean;
 }
 
 function line(source: ProgressSource, started: number, final: boolean) {
@@ -56,7 +58,7 @@ function line(source: ProgressSource, started: number, final: boolean) {
   return `${source.label} ${done}/${source.total} (${percent}%) | ` +
     `${Math.round(rate)}/s | in flight ${stats.inFlight} | ` +
     `timeouts ${stats.timedOut} | retries ${stats.retries} | ` +
-    `failed ${stats.failed} | ${time}`;
+    `${source.showFailed ? `failed ${stats.failed} | ` : ""}${time}`;
 }
 
 function columns(): number {

@@ -28,6 +28,7 @@ export async function timedRun(
     total,
     done,
     stats: () => stream.stats,
+    showFailed: stream.onError !== "fail",
   });
   const started = performance.now();
   try {
@@ -138,8 +139,9 @@ export function printSpeedup(
       `${flags.capacity}, ${flags.order}${
         flags.batch === undefined ? "" : `, ${batchNote(concurrent)}`
       }; ${concurrent.stats.retries} retries, ` +
-      `${concurrent.stats.timedOut} timeouts, ${concurrent.stats.failed} ` +
-      `failed)`,
+      `${concurrent.stats.timedOut} timeouts${
+        flags.onError === "fail" ? "" : `, ${concurrent.stats.failed} failed`
+      })`,
   );
   if (sequential !== undefined) {
     const speedup = (concurrent.events / concurrent.ms) /
