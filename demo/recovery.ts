@@ -50,7 +50,10 @@ async function runJob(
       return await timedRun(
         checkpoint === undefined ? "run 1" : "run 2",
         flags.events,
-        lines,
+        // Events done, not lines: under --on-error skip some have no line.
+        checkpoint === undefined
+          ? 0
+          : checkpoint.offset - checkpoint.state.entries.length,
         checkpointedSource(
           checkpoint?.offset ?? 0,
           flags.events,

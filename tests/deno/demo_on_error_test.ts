@@ -230,6 +230,11 @@ for (const onError of ["settle", "skip"] as const) {
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stderr, /crash: Simulated crash at output line 150/);
         assert.match(run.stderr, /exactly-once check: OK/);
+        // Progress counts events, not lines, so a skipped event counts too.
+        assert.match(
+          run.stderr,
+          new RegExp(`run 2 ${events}/${events} \\(100%\\)`),
+        );
         const outputs = outputsOf(await Deno.readTextFile(out));
         const failed = new Set(failing);
         if (onError === "skip") {
