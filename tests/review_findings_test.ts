@@ -111,3 +111,33 @@ test("AsyncIOTransformStream() does not reject writer.close() with an internal T
   }
   assert.equal(closes, 1);
 });
+
+// open() runs inside `new Promise(...)`, before the engine records it as
+// pending: a stop from inside open() finds no open() to wait for.
+test("AsyncFunction.close() waits for open() to settle when open() itself aborts options.signal", async () => {
+  const controller = new AbortController();
+  const log: string[] = [];
+  let settleOpen: (() => void) | undefined;
+  new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n: number, result: ResultFuture<number>) {
+      result.complete([n]);
+    },
+    open() {
+      log.push("open");
+      controller.abort(new Error("stop inside open()"));
+      return new Promise<void>((resolve) =>
+        settleOpen = () => {
+          log.push("open settled");
+          resolve();
+        }
+      );
+    },
+    close() {
+      log.push("close");
+    },
+  }, { signal: controller.signal });
+  await settle(10);
+  settleOpen!();
+  await settle(10);
+  assert.deepEqual(log, ["open", "open settled", "close"]);
+});
