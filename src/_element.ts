@@ -302,8 +302,12 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.#decide(attempt, ERROR, error, false);
   }
 
-  /** The stream stopped: abort whatever runs; the input stays for snapshots. */
-  abort(reason: unknown): void {
+  /**
+   * The stream stopped: nothing of this element runs or fires any more, and
+   * its input stays for snapshots. Returns the attempt whose signal the
+   * caller must then abort, once every element is stopped.
+   */
+  stop(): Attempt<I, O> | undefined {
     const attempt = this.#current;
     this.#current = undefined;
     if (this.#state === RUNNING && attempt !== undefined) {
@@ -311,7 +315,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     }
     this.#backoffTimer?.clear();
     if (this.#state < DONE) this.#state = ABORTED;
-    attempt?.abort(reason); // last: its listeners find the element aborted
+    return attempt;
   }
 
   /** Fails the element for a reason found outside its calls (its key threw). */
