@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { redisStreamSource } from "../../src/redis.ts";
-import { addEntries, ns, pending, useRedis } from "./_redis.ts";
+import {
+  addEntries,
+  deliverAll,
+  ns,
+  pending,
+  readInGroup,
+  useRedis,
+} from "./_redis.ts";
 
 const redis = useRedis();
 
@@ -51,17 +58,8 @@ test("redisStreamSource() accepts a group that exists (BUSYGROUP)", async () => 
 test("redisStreamSource() re-reads this consumer's own pending entries before new ones", async () => {
   const stream = redis.name("source-own");
   await addEntries(redis.client, stream, 2);
-  await redis.client.send(["XGROUP", "CREATE", stream, "g", "0"]);
   // A previous life of consumer c read both and died.
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "c",
-    "STREAMS",
-    stream,
-    ">",
-  ]);
+  await deliverAll(redis.client, stream, "g", "c");
   await addEntries(redis.client, stream, 1, 2);
   const reader = redisStreamSource({
     send: redis.client.send,
@@ -78,16 +76,7 @@ test("redisStreamSource() re-reads this consumer's own pending entries before ne
 test("redisStreamSource() claims entries that another consumer left idle with XAUTOCLAIM", async () => {
   const stream = redis.name("source-claim");
   await addEntries(redis.client, stream, 2);
-  await redis.client.send(["XGROUP", "CREATE", stream, "g", "0"]);
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "dead",
-    "STREAMS",
-    stream,
-    ">",
-  ]);
+  await deliverAll(redis.client, stream, "g", "dead");
   await new Promise((resolve) => setTimeout(resolve, 60));
   const reader = redisStreamSource({
     send: redis.client.send,
@@ -126,15 +115,7 @@ test("redisStreamSource() claims idle entries periodically, not only on start", 
   // Another consumer reads the entry after our start, then goes silent.
   await new Promise((resolve) => setTimeout(resolve, 100));
   await addEntries(redis.client, stream, 1);
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "dead",
-    "STREAMS",
-    stream,
-    ">",
-  ]).catch(() => {});
+  await readInGroup(redis.client, stream, "g", "dead").catch(() => {});
   const entries = await read;
   assert.deepEqual(ns(entries), [0]);
   await reader.cancel();
@@ -216,16 +197,7 @@ test("redisStreamSource() fails clearly when its group is deleted while it runs"
 test("redisStreamSource() reports pending entries that were deleted from the stream", async () => {
   const stream = redis.name("source-deleted");
   const [first] = await addEntries(redis.client, stream, 2);
-  await redis.client.send(["XGROUP", "CREATE", stream, "g", "0"]);
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "c",
-    "STREAMS",
-    stream,
-    ">",
-  ]);
+  await deliverAll(redis.client, stream, "g", "c");
   await redis.client.send(["XDEL", stream, first!]);
   const reported: string[] = [];
   const reader = redisStreamSource({
