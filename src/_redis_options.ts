@@ -1,13 +1,16 @@
 // Validation shared by the Redis entry point's functions.
 import { describe } from "./_describe.ts";
 
+/** The message of a value that is not what `name` must be. */
+function mustBe(where: string, name: string, what: string, value: unknown) {
+  return `Cannot ${where} as ${name} must be ${what}: current value is ${
+    describe(value)
+  }`;
+}
+
 export function requireFunction(where: string, name: string, value: unknown) {
   if (typeof value !== "function") {
-    throw new TypeError(
-      `Cannot ${where} as ${name} must be a function: current value is ${
-        describe(value)
-      }`,
-    );
+    throw new TypeError(mustBe(where, name, "a function", value));
   }
 }
 
@@ -17,11 +20,7 @@ export function requireName(
   value: unknown,
 ): string {
   if (typeof value !== "string" || value === "") {
-    throw new TypeError(
-      `Cannot ${where} as ${name} must be a non-empty string: current value is ${
-        describe(value)
-      }`,
-    );
+    throw new TypeError(mustBe(where, name, "a non-empty string", value));
   }
   return value;
 }
@@ -34,11 +33,7 @@ export function positiveInteger(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot ${where} as ${name} must be a positive integer: current value is ${
-        describe(value)
-      }`,
-    );
+    throw new RangeError(mustBe(where, name, "a positive integer", value));
   }
   return value;
 }
@@ -50,13 +45,9 @@ export function milliseconds(
   fallback: number,
 ): number {
   if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" || !Number.isInteger(value) || value < 0
-  ) {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
     throw new RangeError(
-      `Cannot ${where} as ${name} must be a non-negative integer of milliseconds: current value is ${
-        describe(value)
-      }`,
+      mustBe(where, name, "a non-negative integer of milliseconds", value),
     );
   }
   return value;
