@@ -46,7 +46,7 @@ test("the lookup service's batch endpoint answers users in the order asked", asy
 });
 
 test("demo --batch enriches every event with one request per batch", async () => {
-  const run = await runDemo(quickArgs(300, "--batch", "25"));
+  const run = await runDemo(quickArgs(300, "--baseline", "0", "--batch", "25"));
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(idsOf(run.stdout), range(300));
   for (const line of run.stdout.split("\n").filter((line) => line !== "")) {

@@ -37,7 +37,14 @@ function outputsOf(ndjson: string): Output[] {
 }
 
 function demoArgs(...extra: string[]): string[] {
-  return quickArgs(EVENTS, "--fail-rate", String(FAIL_RATE), ...extra);
+  return quickArgs(
+    EVENTS,
+    "--baseline",
+    "0",
+    "--fail-rate",
+    String(FAIL_RATE),
+    ...extra,
+  );
 }
 
 /** The count on the summary's "failed:" line. */

@@ -65,18 +65,7 @@ for (const order of ["ordered", "unordered", "key-ordered"] as const) {
 }
 
 test("demo writes one enriched NDJSON line per event to stdout and prints the speedup", async () => {
-  const run = await runDemo([
-    "--events",
-    "300",
-    "--baseline",
-    "10",
-    "--latency",
-    "1",
-    "--jitter",
-    "0",
-    "--timeout",
-    "30000",
-  ]);
+  const run = await runDemo(quickArgs(300, "--baseline", "10"));
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(idsOf(run.stdout), range(300));
   assertEnriched(run.stdout);
@@ -86,7 +75,15 @@ test("demo writes one enriched NDJSON line per event to stdout and prints the sp
 
 test("demo retries the service's HTTP 500 answers and still enriches every event", async () => {
   const run = await runDemo(
-    quickArgs(200, "--failure-rate", "0.5", "--order", "unordered"),
+    quickArgs(
+      200,
+      "--baseline",
+      "0",
+      "--failure-rate",
+      "0.5",
+      "--order",
+      "unordered",
+    ),
   );
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(idsOf(run.stdout).sort((a, b) => a - b), range(200));
