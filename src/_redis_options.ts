@@ -31,11 +31,7 @@ export function positiveInteger(
   value: unknown,
   fallback: number,
 ): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(mustBe(where, name, "a positive integer", value));
-  }
-  return value;
+  return integerFrom(1, "a positive integer", where, name, value, fallback);
 }
 
 export function milliseconds(
@@ -44,11 +40,22 @@ export function milliseconds(
   value: unknown,
   fallback: number,
 ): number {
+  const what = "a non-negative integer of milliseconds";
+  return integerFrom(0, what, where, name, value, fallback);
+}
+
+/** `value`, an integer of at least `min`, or `fallback` if undefined. */
+function integerFrom(
+  min: number,
+  what: string,
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new RangeError(
-      mustBe(where, name, "a non-negative integer of milliseconds", value),
-    );
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(mustBe(where, name, what, value));
   }
   return value;
 }
