@@ -65,33 +65,42 @@ function retryable(error: unknown): boolean {
 }
 
 /**
- * Looks up the event's user with `fetch`, aborting with the element's signal.
- * Network errors stay retryable until `health` says the service is gone.
+ * GETs `target` and answers its JSON body. A status that is not 2xx fails
+ * with HttpError; network errors stay retryable until `health` says the
+ * service is gone.
  */
+async function getJson(
+  target: string,
+  signal: AbortSignal,
+  health: ServiceHealth,
+): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(target, { signal });
+  } catch (error) {
+    throw error instanceof TypeError ? health.networkError(error) : error;
+  }
+  health.answered();
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new HttpError(response.status, target);
+  }
+  return await response.json();
+}
+
+/** Looks up the event's user, aborting with the element's signal. */
 export function lookupUser(url: string, health = new ServiceHealth(url)) {
   return async (
     event: DemoEvent,
     { signal }: CallContext,
   ): Promise<EnrichedEvent> => {
     const target = `${url}/users/${event.userId}`;
-    let response: Response;
-    try {
-      response = await fetch(target, { signal });
-    } catch (error) {
-      throw error instanceof TypeError ? health.networkError(error) : error;
-    }
-    health.answered();
-    if (!response.ok) {
-      await response.body?.cancel();
-      if (response.status === 404) {
-        throw new UserNotFound(
-          event.userId,
-          `GET ${target} answered HTTP 404`,
-        );
-      }
-      throw new HttpError(response.status, target);
-    }
-    const user = await response.json() as User;
+    const user = await getJson(target, signal, health).catch((error) => {
+      // Permanent: the service does not know the user.
+      throw error instanceof HttpError && error.status === 404
+        ? new UserNotFound(event.userId, error.message)
+        : error;
+    }) as User;
     return { ...event, user };
   };
 }
@@ -110,19 +119,9 @@ export function lookupUsers(
     async asyncInvokeBatch(events, futures) {
       const ids = events.map((event) => event.userId).join(",");
       const target = `${url}/users?ids=${ids}`;
-      let response: Response;
-      try {
-        // The futures share the batch call's signal.
-        response = await fetch(target, { signal: futures[0]!.signal });
-      } catch (error) {
-        throw error instanceof TypeError ? health.networkError(error) : error;
-      }
-      health.answered();
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw new HttpError(response.status, target);
-      }
-      const users = await response.json() as (User | null)[];
+      // The futures share the batch call's signal.
+      const signal = futures[0]!.signal;
+      const users = await getJson(target, signal, health) as (User | null)[];
       if (!Array.isArray(users) || users.length !== events.length) {
         throw new TypeError(
           `GET ${target} must answer an array of ${events.length} users`,

@@ -6,7 +6,9 @@ import { test } from "node:test";
 import { eventAt, isMissingUser } from "../../demo/events.ts";
 import { startLookupService } from "../../demo/lookup_server.ts";
 import {
+  crashArgs,
   idsOf,
+  quickArgs,
   range,
   removeDirectory,
   runDemo,
@@ -35,21 +37,14 @@ function outputsOf(ndjson: string): Output[] {
 }
 
 function demoArgs(...extra: string[]): string[] {
-  return [
-    "--events",
-    String(EVENTS),
+  return quickArgs(
+    EVENTS,
     "--baseline",
     "0",
-    "--latency",
-    "1",
-    "--jitter",
-    "0",
-    "--timeout",
-    "30000",
     "--fail-rate",
     String(FAIL_RATE),
     ...extra,
-  ];
+  );
 }
 
 /** The count on the summary's "failed:" line. */
@@ -203,30 +198,16 @@ for (const onError of ["settle", "skip"] as const) {
       try {
         const events = 400;
         const failing = failingIds(events, FAIL_RATE);
-        const run = await runDemo([
-          "--events",
-          String(events),
-          "--crash-at",
-          "150",
-          "--checkpoint-every",
-          "40",
-          "--capacity",
-          "20",
-          "--latency",
-          "2",
-          "--jitter",
-          "2",
-          "--failure-rate",
-          "0.1",
-          "--timeout",
-          "30000",
-          "--fail-rate",
-          String(FAIL_RATE),
-          "--on-error",
-          onError,
-          "--out",
-          out,
-        ], directory);
+        const run = await runDemo(
+          crashArgs(
+            { events, crashAt: 150, checkpointEvery: 40, out },
+            "--fail-rate",
+            String(FAIL_RATE),
+            "--on-error",
+            onError,
+          ),
+          directory,
+        );
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stderr, /crash: Simulated crash at output line 150/);
         assert.match(run.stderr, /exactly-once check: OK/);
