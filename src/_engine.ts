@@ -19,13 +19,12 @@ import type { Config } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import {
-  type Attempt,
   type Counters,
   Element,
   type ElementHost,
   newCounters,
-  SignalSource,
 } from "./_element.ts";
+import { type Attempt, SignalSource } from "./_attempt.ts";
 import { OrderedQueue } from "./_ordered_queue.ts";
 import type { EmissionQueue } from "./_queue.ts";
 import { recordEntry, STATE_VERSION, watermarkEntry } from "./_state.ts";
