@@ -1,12 +1,8 @@
 // `deno task bench`: micro-benchmarks of the hot paths. The internal modules
 // are reached directly; the last group goes through the public API.
 import { DeadlineQueue } from "../src/_deadline_queue.ts";
-import {
-  Element,
-  type ElementHost,
-  newCounters,
-  SignalSource,
-} from "../src/_element.ts";
+import { Element, type ElementHost, newCounters } from "../src/_element.ts";
+import { SignalSource } from "../src/_attempt.ts";
 import { Fifo } from "../src/_fifo.ts";
 import { configOf } from "../src/_config.ts";
 import { OrderedQueue } from "../src/_ordered_queue.ts";

@@ -16,7 +16,10 @@ export interface User {
   plan: string;
 }
 
-/** An event with its user; `user` is null when the lookup ran out of time. */
+/**
+ * An event with its user; `user` is null, and `error` says why, when the
+ * lookup ran out of time or failed for good (`--on-error settle`).
+ */
 export interface EnrichedEvent extends DemoEvent {
   user: User | null;
   error?: string;
@@ -42,6 +45,17 @@ export function eventAt(id: number): DemoEvent {
 /** The user the embedded service holds for `id`. */
 export function userOf(id: number): User {
   return { id, name: `user-${id}`, plan: PLANS[id % PLANS.length]! };
+}
+
+/**
+ * Whether the embedded service, told to fail a fraction `rate` of the users
+ * (`--fail-rate`), answers "not found" for `userId`. A hash of the id, not a
+ * coin toss: retries, restarts and the exactly-once check all agree on it.
+ */
+export function isMissingUser(userId: number, rate: number): boolean {
+  if (rate <= 0) return false;
+  // Knuth's multiplicative hash spreads the ids evenly over [0, 1).
+  return (Math.imul(userId + 1, 0x9e3779b1) >>> 0) / 2 ** 32 < rate;
 }
 
 /** The events from position `from` up to `total`, as a stream. */

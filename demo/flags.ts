@@ -2,6 +2,12 @@
 import { parseArgs } from "node:util";
 import type { OutputOrder } from "../mod.ts";
 
+/**
+ * What the demo does with an event whose lookup failed for good: stop the
+ * run, write it with `"user": null` and the error, or leave it out.
+ */
+export type OnErrorMode = "fail" | "settle" | "skip";
+
 /** The demo's settings, validated. */
 export interface Flags {
   events: number;
@@ -11,6 +17,9 @@ export interface Flags {
   latency: number;
   jitter: number;
   failureRate: number;
+  /** Embedded service: the fraction of users it answers HTTP 404 for. */
+  failRate: number;
+  onError: OnErrorMode;
   url: string | undefined;
   /** A file path, `"-"` for stdout, or undefined to choose by stdout's kind. */
   out: string | undefined;
@@ -52,11 +61,20 @@ Flags:
   --failure-rate <r>      embedded service: fraction of requests that fail
                           with HTTP 500, from 0 to below 1; failed calls are
                           retried with backoff (default 0)
+  --fail-rate <r>         embedded service: fraction of users it does not
+                          know, from 0 to below 1: their lookups fail for
+                          good with HTTP 404, and are not retried (default 0)
+  --on-error <mode>       an event whose lookup failed for good:
+                          fail   stops the run with the error (exit 1)
+                          settle writes it with "user": null and "error"
+                          skip   leaves it out of the output
+                          settle and skip print how many failed
+                          (default fail)
   --url <url>             use this service instead of the embedded one:
                           GET <url>/users/<id> must answer JSON; the demo
                           stops if it cannot connect, or if the service
                           gives no answer for 3 s (not with --latency,
-                          --jitter or --failure-rate)
+                          --jitter, --failure-rate or --fail-rate)
   --out <path>            write the NDJSON output to this file; "-" means
                           stdout (default: stdout, or .out/demo.ndjson when
                           stdout is a terminal)
@@ -82,7 +100,12 @@ otherwise. Exit codes: 0 done, 1 the run failed, 2 a bad flag (or a --url
 outside the run's --allow-net), 130 interrupted (Ctrl-C).
 `;
 
-const EMBEDDED_ONLY = ["latency", "jitter", "failure-rate"] as const;
+const EMBEDDED_ONLY = [
+  "latency",
+  "jitter",
+  "failure-rate",
+  "fail-rate",
+] as const;
 
 function invalid(flag: string, rule: string, value: string): FlagError {
   return new FlagError(
@@ -126,13 +149,19 @@ function milliseconds(
   return n;
 }
 
-function rate(value: string | undefined): number {
+function rate(flag: string, value: string | undefined): number {
   if (value === undefined) return 0;
   const n = Number(value);
   if (value.trim() === "" || !(n >= 0 && n < 1)) {
-    throw invalid("failure-rate", "a number from 0 to below 1", value);
+    throw invalid(flag, "a number from 0 to below 1", value);
   }
   return n;
+}
+
+function onError(value: string | undefined): OnErrorMode {
+  if (value === undefined) return "fail";
+  if (value === "fail" || value === "settle" || value === "skip") return value;
+  throw invalid("on-error", "fail, settle or skip", value);
 }
 
 function order(value: string | undefined): OutputOrder {
@@ -192,6 +221,8 @@ export function parseFlags(args: readonly string[]): Flags {
         latency: { type: "string" },
         jitter: { type: "string" },
         "failure-rate": { type: "string" },
+        "fail-rate": { type: "string" },
+        "on-error": { type: "string" },
         url: { type: "string" },
         out: { type: "string" },
         baseline: { type: "string" },
@@ -248,7 +279,9 @@ export function parseFlags(args: readonly string[]): Flags {
     timeout: milliseconds("timeout", text("timeout"), 1000, true),
     latency: milliseconds("latency", text("latency"), 20, false),
     jitter: milliseconds("jitter", text("jitter"), 10, false),
-    failureRate: rate(text("failure-rate")),
+    failureRate: rate("failure-rate", text("failure-rate")),
+    failRate: rate("fail-rate", text("fail-rate")),
+    onError: onError(text("on-error")),
     url: serviceUrl(text("url")),
     out,
     baseline: Math.min(integer("baseline", text("baseline"), 100, 0), events),

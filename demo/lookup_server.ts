@@ -1,10 +1,12 @@
 // The embedded lookup service: a real HTTP server on 127.0.0.1 that answers
 // GET /users/:id with JSON after a configurable latency, and fails a
-// configurable fraction of requests with HTTP 500. With `serviceSlots` it
-// serves that many requests at once and queues the rest. Its batch endpoint,
-// GET /users?ids=1,2,3, answers a JSON array of users in the order asked,
-// for one request's latency.
-import { userOf } from "./events.ts";
+// configurable fraction of requests with HTTP 500. With `missingRate` it does
+// not know a fixed fraction of the users, and answers HTTP 404 for them. With
+// `serviceSlots` it serves that many requests at once and queues the rest.
+// Its batch endpoint, GET /users?ids=1,2,3, answers a JSON array of users in
+// the order asked (null for a user it does not know), for one request's
+// latency.
+import { isMissingUser, type User, userOf } from "./events.ts";
 
 /** How the embedded service behaves. */
 export interface LookupServiceOptions {
@@ -15,6 +17,12 @@ export interface LookupServiceOptions {
   /** The fraction of requests answered with HTTP 500, in [0, 1). */
   failureRate: number;
   /**
+   * The fraction of user ids it does not know, in [0, 1): always the same
+   * ids ({@linkcode isMissingUser}), answered with HTTP 404, or null in a
+   * batch. Default 0.
+   */
+  missingRate?: number;
+  /**
    * The most requests served at once; the rest wait in a FIFO queue, so
    * latency grows with load as on a real server. Infinity: no queue.
    */
@@ -24,7 +32,10 @@ export interface LookupServiceOptions {
 /** What the service has seen so far. */
 export interface LookupServiceStats {
   requests: number;
+  /** Requests answered with HTTP 500. */
   failures: number;
+  /** User ids it did not know: HTTP 404s, and nulls in batch answers. */
+  notFound: number;
   /** The most requests it was serving at the same moment. */
   peakConcurrency: number;
   /** The most requests that waited for a slot at the same moment. */
@@ -54,9 +65,11 @@ export function startLookupService(
   const stats: LookupServiceStats = {
     requests: 0,
     failures: 0,
+    notFound: 0,
     peakConcurrency: 0,
     peakQueued: 0,
   };
+  const missingRate = options.missingRate ?? 0;
   let serving = 0;
   const slots = options.serviceSlots ?? Infinity;
   const queue: (() => void)[] = [];
@@ -79,6 +92,12 @@ export function startLookupService(
     if (queueHead === queue.length) queue.length = queueHead = 0;
     serving++;
     next();
+  }
+
+  function known(id: number): User | null {
+    if (!isMissingUser(id, missingRate)) return userOf(id);
+    stats.notFound++;
+    return null;
   }
 
   async function handle(request: Request): Promise<Response> {
@@ -104,9 +123,13 @@ export function startLookupService(
         return Response.json({ error: "injected failure" }, { status: 500 });
       }
       if (match === null) {
-        return Response.json(ids!.split(",").map((id) => userOf(Number(id))));
+        return Response.json(ids!.split(",").map((id) => known(Number(id))));
       }
-      return Response.json(userOf(Number(match[1])));
+      const user = known(Number(match[1]));
+      if (user === null) {
+        return Response.json({ error: "no such user" }, { status: 404 });
+      }
+      return Response.json(user);
     } finally {
       release();
     }

@@ -4,6 +4,7 @@ import { FlagError, type Flags, HELP, parseFlags } from "./flags.ts";
 import { type LookupService, startLookupService } from "./lookup_server.ts";
 import { ndjsonSink } from "./ndjson_sink.ts";
 import { endLiveLine, say } from "./progress.ts";
+import { UserNotFound } from "./pipeline.ts";
 import { checkNetPermission, probeService } from "./reachability.ts";
 import { runCrashRecovery } from "./recovery.ts";
 import {
@@ -32,7 +33,9 @@ async function prepareFile(path: string): Promise<void> {
 function describeService(flags: Flags, service: LookupService | undefined) {
   if (service === undefined) return `lookup service: ${flags.url} (external)`;
   return `lookup service: ${service.url} (embedded: latency ${flags.latency} ` +
-    `± ${flags.jitter} ms, failure rate ${flags.failureRate})`;
+    `± ${flags.jitter} ms, failure rate ${flags.failureRate}${
+      flags.failRate > 0 ? `, fail rate ${flags.failRate}` : ""
+    })`;
 }
 
 function printNotes(
@@ -46,18 +49,30 @@ function printNotes(
         `(--timeout ${flags.timeout}) and were written with "user": null\n`,
     );
   }
+  if (flags.onError !== "fail") {
+    const fate = flags.onError === "settle"
+      ? 'were written with "user": null and an "error"'
+      : "were left out of the output";
+    say(
+      `failed:     ${result.stats.failed} events whose lookup failed for ` +
+        `good ${fate} (--on-error ${flags.onError})\n`,
+    );
+  }
   if (service !== undefined) {
-    const { requests, failures, peakConcurrency } = service.stats;
+    const { requests, failures, notFound, peakConcurrency } = service.stats;
+    const unknown = flags.failRate > 0
+      ? `${notFound} unknown users answered HTTP 404 (or null in a batch), `
+      : "";
     say(
       `service:    ${requests} requests, ${failures} answered HTTP 500, ` +
-        `at most ${peakConcurrency} at once\n`,
+        `${unknown}at most ${peakConcurrency} at once\n`,
     );
   }
 }
 
 async function run(flags: Flags): Promise<number> {
   const service = flags.url === undefined
-    ? startLookupService(flags)
+    ? startLookupService({ ...flags, missingRate: flags.failRate })
     : undefined;
   const url = service?.url ?? flags.url!;
   try {
@@ -122,6 +137,12 @@ async function main(args: readonly string[]): Promise<number> {
         error instanceof Error ? error.message : String(error)
       }\n`,
     );
+    if (error instanceof UserNotFound) {
+      say(
+        "(--on-error settle or --on-error skip lets a run go on past " +
+          "lookups that fail for good)\n",
+      );
+    }
     return 1;
   }
 }

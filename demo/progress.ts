@@ -41,6 +41,8 @@ export interface ProgressSource {
   /** Events done before this run started (a restart resumes mid-way). */
   done?: number;
   stats(): AsyncIOStats;
+  /** Show the events whose lookup failed for good (--on-error settle|skip). */
+  showFailed?: boolean;
 }
 
 function line(source: ProgressSource, started: number, final: boolean) {
@@ -55,7 +57,8 @@ function line(source: ProgressSource, started: number, final: boolean) {
     : `ETA ${rate > 0 ? seconds((left / rate) * 1000) : "?"}`;
   return `${source.label} ${done}/${source.total} (${percent}%) | ` +
     `${Math.round(rate)}/s | in flight ${stats.inFlight} | ` +
-    `timeouts ${stats.timedOut} | retries ${stats.retries} | ${time}`;
+    `timeouts ${stats.timedOut} | retries ${stats.retries} | ` +
+    `${source.showFailed ? `failed ${stats.failed} | ` : ""}${time}`;
 }
 
 function columns(): number {

@@ -1,14 +1,10 @@
 // Timed runs of the pipeline: the one-call-at-a-time baseline and the
 // async I/O run, each with its progress display.
-import type {
-  AsyncIOStats,
-  AsyncIOTransformStream,
-  CheckpointBarrier,
-} from "../mod.ts";
+import type { AsyncIOStats, CheckpointBarrier } from "../mod.ts";
 import type { DemoEvent, EnrichedEvent } from "./events.ts";
 import { eventSource } from "./events.ts";
 import type { Flags } from "./flags.ts";
-import { enrichStream } from "./pipeline.ts";
+import { type Enrichment, enrichStream } from "./pipeline.ts";
 import { perSecond, say, seconds, showProgress } from "./progress.ts";
 
 /** How a run went. */
@@ -24,7 +20,7 @@ export async function timedRun(
   total: number,
   done: number,
   source: ReadableStream<DemoEvent | CheckpointBarrier>,
-  stream: AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier>,
+  stream: Enrichment,
   sink: WritableStream<EnrichedEvent | CheckpointBarrier>,
 ): Promise<RunResult> {
   const progress = showProgress({
@@ -32,6 +28,7 @@ export async function timedRun(
     total,
     done,
     stats: () => stream.stats,
+    showFailed: stream.onError !== "fail",
   });
   const started = performance.now();
   try {
@@ -94,9 +91,7 @@ export async function runAsync(
  * Follows an adaptive limit: `stop()` describes how it moved, as
  * "20 → 26 at 1.0 s → ...", the last few moves when there were many.
  */
-function trackConcurrency(
-  stream: AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier>,
-) {
+function trackConcurrency(stream: Enrichment) {
   const started = performance.now();
   const first = stream.stats.concurrency;
   const moves: string[] = [];
@@ -144,7 +139,9 @@ export function printSpeedup(
       `${flags.capacity}, ${flags.order}${
         flags.batch === undefined ? "" : `, ${batchNote(concurrent)}`
       }; ${concurrent.stats.retries} retries, ` +
-      `${concurrent.stats.timedOut} timeouts)`,
+      `${concurrent.stats.timedOut} timeouts${
+        flags.onError === "fail" ? "" : `, ${concurrent.stats.failed} failed`
+      })`,
   );
   if (sequential !== undefined) {
     const speedup = (concurrent.events / concurrent.ms) /

@@ -11,12 +11,9 @@
 import type { Config } from "./_config.ts";
 import { type DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
 import { describe } from "./_describe.ts";
-import {
-  type Attempt,
-  type Counters,
-  type Element,
-  isThenable,
-} from "./_element.ts";
+import type { Attempt } from "./_attempt.ts";
+import type { Counters, Element } from "./_element.ts";
+import { followResult } from "./_user_code.ts";
 import { Timer } from "./_timer.ts";
 import type { CallContext } from "./types.ts";
 
@@ -214,9 +211,9 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
         returned = asyncBatchFunction!.asyncInvokeBatch(inputs, futures);
       }
     } catch (error) {
-      return this.#fail(error);
+      return this.reject(error);
     }
-    this.#follow(returned, batchMapper !== undefined);
+    followResult(returned, this, batchMapper !== undefined);
   }
 
   /**
@@ -247,30 +244,11 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
     for (const attempt of this.#attempts) attempt.expire();
   }
 
-  /** Wires the returned value to the inputs, as `Attempt.follow` does. */
-  #follow(returned: unknown, single: boolean): void {
-    if (!isThenable(returned)) {
-      if (single) this.#distribute(returned);
-      return;
-    }
-    const promise = returned instanceof Promise
-      ? returned
-      : Promise.resolve(returned);
-    try {
-      promise.then(
-        single ? (outputs) => this.#distribute(outputs) : undefined,
-        (error) => this.#fail(error),
-      );
-    } catch (error) {
-      this.#fail(error);
-    }
-  }
-
-  /** The function form's result: position i is input i's output. */
-  #distribute(outputs: unknown): void {
+  /** The batch function's outputs: one per input, in order. */
+  resolve(outputs: unknown): void {
     const attempts = this.#attempts;
     if (!Array.isArray(outputs) || outputs.length !== attempts.length) {
-      return this.#fail(
+      return this.reject(
         new TypeError(
           `Cannot complete the batch as its result must be an array of ${attempts.length} outputs, one per input: current value is ${
             Array.isArray(outputs)
@@ -289,7 +267,8 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
   }
 
   /** Fails every input still in the call; completed ones are unaffected. */
-  #fail(error: unknown): void {
+  /** The call failed: every input still in it fails with `error`. */
+  reject(error: unknown): void {
     this.#returned = true;
     const attempts = this.#attempts;
     for (let i = 0; i < attempts.length; i++) attempts[i]!.reject(error);

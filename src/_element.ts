@@ -9,10 +9,19 @@
 // and a stop that arrives meanwhile finds no call left to release.
 import { retryDelay } from "./_backoff.ts";
 import type { Config } from "./_config.ts";
-import type { BatchCall } from "./_batcher.ts";
 import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
-import { describe } from "./_describe.ts";
 import { Timer } from "./_timer.ts";
+import {
+  Attempt,
+  type AttemptOwner,
+  ERROR,
+  MANY,
+  ONE,
+  type Outcome,
+  type SharedCall,
+  type SignalSource,
+} from "./_attempt.ts";
+import { isThenable, isTimeout, toArray } from "./_user_code.ts";
 import {
   DROPPED,
   type SampleOutcome,
@@ -20,7 +29,6 @@ import {
   TIMED_OUT,
   type WindowedLimit,
 } from "./_windowed_limit.ts";
-import type { CallContext, ResultFuture } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
 /** Accepted; waiting for its key, a call slot or the rate limit. */
@@ -38,12 +46,6 @@ const FAILED = 5;
 /** The stream stopped before this element completed. */
 const ABORTED = 6;
 type State = 0 | 1 | 2 | 3 | 4 | 5 | 6;
-
-/** How an attempt settled. */
-const ONE = 0; // the function form's single output
-const MANY = 1; // an iterable from ResultFuture.complete
-const ERROR = 2;
-type Outcome = typeof ONE | typeof MANY | typeof ERROR;
 
 /** Counters behind `stream.stats`. */
 export interface Counters {
@@ -98,7 +100,14 @@ export interface ElementHost<I, O> {
   sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
 }
 
-export class Element<I, O> implements DeadlineNode<Element<I, O>> {
+/** A batch call, as an element of it sees it. */
+export interface BatchedCall<I, O> extends SharedCall {
+  /** Re-sends the element with the call's other retries, after `delay`. */
+  retryLater(element: Element<I, O>, delay: number): void;
+}
+
+export class Element<I, O>
+  implements DeadlineNode<Element<I, O>>, AttemptOwner<I, O> {
   readonly #host: ElementHost<I, O>;
   readonly input: I;
   /** Set for a watermark, which is DONE from the start and has no input. */
@@ -127,7 +136,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
   key: unknown = undefined;
   nextSameKey: Element<I, O> | undefined = undefined;
   /** Batching: the last batch call this input joined; its retries group there. */
-  lastCall: BatchCall<I, O> | undefined = undefined;
+  lastCall: BatchedCall<I, O> | undefined = undefined;
 
   constructor(host: ElementHost<I, O>, input: I, marker?: Watermark) {
     this.#host = host;
@@ -207,7 +216,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
    * the user code; the attempt shares the call's controller.
    */
   joinBatch(
-    call: BatchCall<I, O>,
+    call: BatchedCall<I, O>,
     controller: AbortController,
     callsInFlight: number,
   ): Attempt<I, O> {
@@ -302,8 +311,12 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.#decide(attempt, ERROR, error, false);
   }
 
-  /** The stream stopped: abort whatever runs; the input stays for snapshots. */
-  abort(reason: unknown): void {
+  /**
+   * The stream stopped: nothing of this element runs or fires any more, and
+   * its input stays for snapshots. Returns the attempt whose signal the
+   * caller must then abort, once every element is stopped.
+   */
+  stop(): Attempt<I, O> | undefined {
     const attempt = this.#current;
     this.#current = undefined;
     if (this.#state === RUNNING && attempt !== undefined) {
@@ -311,7 +324,7 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     }
     this.#backoffTimer?.clear();
     if (this.#state < DONE) this.#state = ABORTED;
-    attempt?.abort(reason); // last: its listeners find the element aborted
+    return attempt;
   }
 
   /** Fails the element for a reason found outside its calls (its key threw). */
@@ -483,172 +496,4 @@ export class Element<I, O> implements DeadlineNode<Element<I, O>> {
     this.#recovered = true;
     this.#host.completed(this);
   }
-}
-
-/**
- * Where attempts get their signals. With no per-call timeout, a call's
- * signal can only abort when the whole stream stops, with the same reason
- * for every call: then up to SHARED_SIGNAL_USES calls share one controller
- * (an AbortController costs microseconds on some runtimes). Listeners that
- * calls leave on it are released with it, so they stay bounded.
- */
-export class SignalSource {
-  readonly #shared: boolean;
-  #controller: AbortController | undefined = undefined;
-  #uses = 0;
-
-  constructor(shared: boolean) {
-    this.#shared = shared;
-  }
-
-  next(): AbortController {
-    if (!this.#shared) return new AbortController();
-    if (this.#controller === undefined || ++this.#uses > SHARED_SIGNAL_USES) {
-      this.#controller = new AbortController();
-      this.#uses = 1;
-    }
-    return this.#controller;
-  }
-}
-
-const SHARED_SIGNAL_USES = 64;
-
-/**
- * One call of the async function. Internal: user code sees only the plain
- * objects that `context()` and `future()` make, never this one.
- */
-export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
-  readonly #element: Element<I, O>;
-  readonly number: number;
-  readonly #controller: AbortController;
-  /** The batch call this attempt is one input of, if any. */
-  readonly call: BatchCall<I, O> | undefined;
-  #left = false;
-  /** For an adaptive limit: when it started, and the calls then in flight. */
-  startedAt = 0;
-  inFlightAtStart = 0;
-  deadline = 0;
-  prevDue: Attempt<I, O> | undefined = undefined;
-  nextDue: Attempt<I, O> | undefined = undefined;
-
-  constructor(
-    element: Element<I, O>,
-    number: number,
-    controller: AbortController,
-    call?: BatchCall<I, O>,
-  ) {
-    this.#element = element;
-    this.number = number;
-    this.#controller = controller;
-    this.call = call;
-  }
-
-  /** The function form's context: own data properties only, so it spreads. */
-  context(): CallContext {
-    return { signal: this.#controller.signal, attempt: this.number };
-  }
-
-  /** The object form's `ResultFuture`, with detachable methods. */
-  future(): ResultFuture<O> {
-    const element = this.#element;
-    return {
-      signal: this.#controller.signal,
-      attempt: this.number,
-      complete: (results) => element.settle(this, MANY, results),
-      completeExceptionally: (error) => element.settle(this, ERROR, error),
-    };
-  }
-
-  /**
-   * Idempotent; a shared controller aborts only when the stream stops, and
-   * a batch call's only once none of its inputs waits for it.
-   */
-  abort(reason: unknown): void {
-    if (this.call !== undefined) this.leaveCall(reason, false);
-    else this.#controller.abort(reason);
-  }
-
-  /** This input no longer waits for its batch call; at most once. */
-  leaveCall(reason: unknown, settled: boolean): void {
-    if (this.#left) return;
-    this.#left = true;
-    this.call!.left(reason, settled);
-  }
-
-  /** A batch call's output for this input. */
-  resolve(output: O): void {
-    this.#element.settle(this, ONE, output);
-  }
-
-  /** A batch call's failure, for this input. */
-  reject(error: unknown): void {
-    this.#element.settle(this, ERROR, error);
-  }
-
-  expire(): void {
-    this.#element.attemptExpired(this);
-  }
-
-  /**
-   * Wires what the user's function returned to this attempt. A thenable that
-   * is not a native promise is adopted by `Promise.resolve`, so a `then` that
-   * throws or calls back twice cannot reach the engine unguarded.
-   */
-  follow(returned: unknown, single: boolean): void {
-    const element = this.#element;
-    if (!isThenable(returned)) {
-      if (single) element.settle(this, ONE, returned);
-      return;
-    }
-    const promise = returned instanceof Promise
-      ? returned
-      : Promise.resolve(returned);
-    try {
-      promise.then(
-        single ? (output) => element.settle(this, ONE, output) : undefined,
-        (error) => element.settle(this, ERROR, error),
-      );
-    } catch (error) {
-      // A native promise whose own `then` was replaced by one that throws.
-      element.settle(this, ERROR, error);
-    }
-  }
-}
-
-/** A `TimeoutError`, such as `AbortSignal.timeout()` and ours abort with. */
-function isTimeout(error: unknown): boolean {
-  if (error === null || typeof error !== "object") return false;
-  try {
-    return (error as { name?: unknown }).name === "TimeoutError";
-  } catch {
-    return false; // a throwing `name` getter
-  }
-}
-
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  if (value instanceof Promise) return true;
-  if (value === null) return false;
-  if (typeof value !== "object" && typeof value !== "function") return false;
-  try {
-    return typeof (value as { then?: unknown }).then === "function";
-  } catch {
-    return true; // a throwing `then` getter: Promise.resolve rejects with it
-  }
-}
-
-/** An iterable's values; throws what its iterator throws, or a TypeError. */
-function toArray(results: unknown): unknown[] {
-  if (Array.isArray(results)) return results;
-  if (
-    results === null || results === undefined ||
-    typeof (results as { [Symbol.iterator]?: unknown })[Symbol.iterator] !==
-      "function"
-  ) {
-    throw new TypeError(
-      `Cannot complete the element as results must be iterable: current value is ${
-        describe(results)
-      }`,
-    );
-  }
-  return Array.from(results as Iterable<unknown>);
 }

@@ -19,13 +19,12 @@ import type { Config } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import {
-  type Attempt,
   type Counters,
   Element,
   type ElementHost,
   newCounters,
-  SignalSource,
 } from "./_element.ts";
+import { type Attempt, SignalSource } from "./_attempt.ts";
 import { OrderedQueue } from "./_ordered_queue.ts";
 import type { EmissionQueue } from "./_queue.ts";
 import { recordEntry, STATE_VERSION, watermarkEntry } from "./_state.ts";
@@ -139,9 +138,19 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     }
     this.#began = true;
     if (open !== undefined) {
-      const opening = this.#opening = new Promise<void>((resolve) =>
-        resolve(open())
-      ).finally(() => this.#opening = undefined);
+      // Recorded before open() runs: a stop from inside it must wait too.
+      let opened!: () => void;
+      this.#opening = new Promise<void>((resolve) => opened = resolve);
+      let opening: Promise<unknown>;
+      try {
+        opening = Promise.resolve(open());
+      } catch (error) {
+        opening = Promise.reject(error);
+      }
+      opening.finally(() => {
+        this.#opening = undefined;
+        opened();
+      }).catch(ignore);
       await this.#settled(opening);
     }
     const backlog = this.config.restore;
@@ -175,15 +184,15 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (this.#ended) throw this.#endReason;
     this.#batcher?.inputEnded();
     if (this.#queue.size > 0) await this.#wait(DRAIN);
-    this.#ended = true;
     this.#dispose();
     try {
       await this.#close();
     } catch (error) {
-      this.#endReason = error;
-      this.#output.error(error);
-      throw error;
+      this.#terminate(error);
     }
+    // A stop while close() ran (a reader's cancel) ends it as any stop does.
+    if (this.#ended) throw this.#endReason;
+    this.#ended = true;
     this.#output.close();
   }
 
@@ -359,11 +368,13 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #enqueue(chunk: O | M): boolean {
     try {
       this.#output.enqueue(chunk);
-      return true;
     } catch (error) {
       this.#terminate(error);
       return false;
     }
+    // A strategy's size() may have stopped the stream: the chunk then went
+    // nowhere, so its input must stay unemitted.
+    return !this.#ended;
   }
 
   /** Wakes the input side if what it waits for has come. */
@@ -428,9 +439,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#ended = true;
     this.#endReason = reason;
     this.#dispose();
+    // Every element first, then every signal: calls may share a signal, and
+    // a completion from its abort listener must find its element stopped.
+    const attempts: { abort(reason: unknown): void }[] = [];
     for (let e = this.#queue.head; e !== undefined; e = e.next) {
-      e.abort(reason);
+      const attempt = e.stop();
+      if (attempt !== undefined) attempts.push(attempt);
     }
+    for (const attempt of attempts) attempt.abort(reason);
     this.#output.error(reason);
     const waiter = this.#waiter;
     this.#waiter = undefined;

@@ -1,13 +1,16 @@
 // Validation shared by the Redis entry point's functions.
 import { describe } from "./_describe.ts";
 
+/** The message of a value that is not what `name` must be. */
+function mustBe(where: string, name: string, what: string, value: unknown) {
+  return `Cannot ${where} as ${name} must be ${what}: current value is ${
+    describe(value)
+  }`;
+}
+
 export function requireFunction(where: string, name: string, value: unknown) {
   if (typeof value !== "function") {
-    throw new TypeError(
-      `Cannot ${where} as ${name} must be a function: current value is ${
-        describe(value)
-      }`,
-    );
+    throw new TypeError(mustBe(where, name, "a function", value));
   }
 }
 
@@ -17,11 +20,7 @@ export function requireName(
   value: unknown,
 ): string {
   if (typeof value !== "string" || value === "") {
-    throw new TypeError(
-      `Cannot ${where} as ${name} must be a non-empty string: current value is ${
-        describe(value)
-      }`,
-    );
+    throw new TypeError(mustBe(where, name, "a non-empty string", value));
   }
   return value;
 }
@@ -32,15 +31,7 @@ export function positiveInteger(
   value: unknown,
   fallback: number,
 ): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot ${where} as ${name} must be a positive integer: current value is ${
-        describe(value)
-      }`,
-    );
-  }
-  return value;
+  return integerFrom(1, "a positive integer", where, name, value, fallback);
 }
 
 export function milliseconds(
@@ -49,15 +40,22 @@ export function milliseconds(
   value: unknown,
   fallback: number,
 ): number {
+  const what = "a non-negative integer of milliseconds";
+  return integerFrom(0, what, where, name, value, fallback);
+}
+
+/** `value`, an integer of at least `min`, or `fallback` if undefined. */
+function integerFrom(
+  min: number,
+  what: string,
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+): number {
   if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" || !Number.isInteger(value) || value < 0
-  ) {
-    throw new RangeError(
-      `Cannot ${where} as ${name} must be a non-negative integer of milliseconds: current value is ${
-        describe(value)
-      }`,
-    );
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(mustBe(where, name, what, value));
   }
   return value;
 }

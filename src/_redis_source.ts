@@ -268,23 +268,9 @@ class GroupReader {
   }
 
   async #readOnce(): Promise<EntryBatch> {
-    const send = this.#send;
-    const stream = this.#stream;
     if (this.#phase === "own") {
       // Our own pending entries, from before a crash or restart.
-      const batch = readReplyOf(
-        await send([
-          "XREADGROUP",
-          "GROUP",
-          this.#group,
-          this.#consumer,
-          "COUNT",
-          this.#count,
-          "STREAMS",
-          stream,
-          this.#cursor,
-        ]),
-      );
+      const batch = await this.#readGroup(this.#cursor);
       const last = batch.entries.at(-1)?.id ?? batch.deleted.at(-1);
       if (last === undefined) this.#startClaiming();
       else this.#cursor = maxId(last, batch.deleted.at(-1));
@@ -295,10 +281,10 @@ class GroupReader {
     }
     if (this.#phase === "claim") {
       const reply = claimReplyOf(
-        stream,
-        await send([
+        this.#stream,
+        await this.#send([
           "XAUTOCLAIM",
-          stream,
+          this.#stream,
           this.#group,
           this.#consumer,
           this.#claimIdleMs,
@@ -314,19 +300,23 @@ class GroupReader {
       }
       return reply;
     }
+    return this.#readGroup(">", this.#blockMs);
+  }
+
+  /** XREADGROUP after `id`: our own pending entries, or new ones at ">". */
+  async #readGroup(id: string, blockMs?: string): Promise<EntryBatch> {
     return readReplyOf(
-      await send([
+      await this.#send([
         "XREADGROUP",
         "GROUP",
         this.#group,
         this.#consumer,
         "COUNT",
         this.#count,
-        "BLOCK",
-        this.#blockMs,
+        ...(blockMs === undefined ? [] : ["BLOCK", blockMs]),
         "STREAMS",
-        stream,
-        ">",
+        this.#stream,
+        id,
       ]),
     );
   }

@@ -306,24 +306,20 @@ abstract class BoundedLimit implements ConcurrencyLimit {
   }
 
   bind(capacity: number): void {
-    const given = this.#givenMax;
-    if (given !== undefined && given > capacity) {
-      throw new RangeError(
-        `Cannot bind the ${this.#name} limit to capacity ${capacity} as max must not exceed it: current value is ${given}`,
-      );
-    }
-    if (this.#givenMin !== undefined && this.#givenMin > capacity) {
-      throw new RangeError(
-        `Cannot bind the ${this.#name} limit to capacity ${capacity} as min must not exceed it: current value is ${this.#givenMin}`,
-      );
-    }
-    if (this.#initial !== undefined && this.#initial > capacity) {
-      throw new RangeError(
-        `Cannot bind the ${this.#name} limit to capacity ${capacity} as initial must not exceed it: current value is ${this.#initial}`,
-      );
+    const given = {
+      max: this.#givenMax,
+      min: this.#givenMin,
+      initial: this.#initial,
+    };
+    for (const [field, value] of Object.entries(given)) {
+      if (value !== undefined && value > capacity) {
+        throw new RangeError(
+          `Cannot bind the ${this.#name} limit to capacity ${capacity} as ${field} must not exceed it: current value is ${value}`,
+        );
+      }
     }
     // Bound twice (by two streams), it keeps within the smaller capacity.
-    this.max = Math.min(given ?? capacity, this.max, capacity);
+    this.max = Math.min(given.max ?? capacity, this.max, capacity);
     this.min = this.#givenMin ?? Math.min(this.#defaultMin, this.max);
     this.estimate = this.#clamp(this.estimate);
   }

@@ -5,6 +5,7 @@
 // The calls IGNORE their signal and never settle on their own: a stop that
 // waits for them hangs, and the case fails on a time limit instead.
 import assert from "node:assert/strict";
+import { test } from "node:test";
 import {
   type AsyncIOOptions,
   type AsyncIOState,
@@ -387,4 +388,14 @@ export function caseName(path: StopPath, { state, order, form }: Cell) {
   return `AsyncIOTransformStream() stops at once on ${path.name} with ${
     STATES[state]
   } (${order}, ${form} form)`;
+}
+
+/** Registers a test per path and cell, but for the states a path skips. */
+export function testStopPaths(paths: readonly StopPath[]): void {
+  for (const path of paths) {
+    for (const cell of cells()) {
+      if (path.skip?.(cell.state) !== undefined) continue;
+      test(caseName(path, cell), () => checkStop(path, cell));
+    }
+  }
 }

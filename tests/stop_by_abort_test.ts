@@ -6,13 +6,10 @@
 // abort comes. Under the Streams spec the abort's promise then settles as
 // that close does, and the close must not fulfil (the input did not end
 // cleanly): so there abort() rejects, with its own reason.
-import { test } from "node:test";
 import {
-  caseName,
-  cells,
-  checkStop,
   type Scenario,
   type StopPath,
+  testStopPaths,
 } from "./_stop_scenarios.ts";
 
 const expectOf = ({ state }: Scenario) =>
@@ -45,8 +42,4 @@ const PATHS: StopPath[] = [
   },
 ];
 
-for (const path of PATHS) {
-  for (const cell of cells()) {
-    test(caseName(path, cell), () => checkStop(path, cell));
-  }
-}
+testStopPaths(PATHS);

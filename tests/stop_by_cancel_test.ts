@@ -1,20 +1,45 @@
 // Issue 12's stop matrix, first path: cancelling the readable side, by
 // readable.cancel(), a reader's cancel(), `for await` break or throw, or the
 // iterator's return(). See tests/_stop_scenarios.ts for the rules checked.
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  caseName,
-  cells,
-  checkStop,
   type Scenario,
   type StopPath,
+  type Stopped,
+  testStopPaths,
 } from "./_stop_scenarios.ts";
 import { deferred } from "./_deferred.ts";
 
 const NO_CHUNK_BEFORE_OPEN =
   "no chunk reaches the loop body while open() is pending, so the loop " +
   "cannot break; return() covers that state";
+
+/** Stops a `for await` loop that took one chunk by `exit`ing it. */
+function loopExitPath(
+  name: string,
+  exit: "break" | "throw",
+  expect: Stopped["expect"],
+): StopPath {
+  return {
+    name,
+    skip: (state) => state === "opening" ? NO_CHUNK_BEFORE_OPEN : undefined,
+    prepare: () => {
+      const exited = deferred<"break" | "throw">();
+      let loop!: Promise<void>;
+      return {
+        build: {
+          input: "writer",
+          lead: true,
+          attach: (s) => void (loop = loopUntilExit(s, exited.promise)),
+        },
+        stop: () => {
+          exited.resolve(exit);
+          return { done: loop, when: "when done", expect };
+        },
+      };
+    },
+  };
+}
 
 /** A `for await` loop that takes one chunk, then waits for `exit`. */
 function loopUntilExit(s: Scenario, exit: Promise<"break" | "throw">) {
@@ -63,52 +88,12 @@ const PATHS: StopPath[] = [
       };
     },
   },
-  {
-    name: "for await … break",
-    skip: (state) => state === "opening" ? NO_CHUNK_BEFORE_OPEN : undefined,
-    prepare: () => {
-      const exit = deferred<"break" | "throw">();
-      let loop!: Promise<void>;
-      return {
-        build: {
-          input: "writer",
-          lead: true,
-          attach: (s) => void (loop = loopUntilExit(s, exit.promise)),
-        },
-        stop: () => {
-          exit.resolve("break");
-          return { done: loop, when: "when done", expect: "fulfilled" };
-        },
-      };
-    },
-  },
-  {
-    name: "a throw inside the for await body",
-    skip: (state) => state === "opening" ? NO_CHUNK_BEFORE_OPEN : undefined,
-    prepare: () => {
-      const exit = deferred<"break" | "throw">();
-      let loop!: Promise<void>;
-      return {
-        build: {
-          input: "writer",
-          lead: true,
-          attach: (s) => void (loop = loopUntilExit(s, exit.promise)),
-        },
-        stop: () => {
-          exit.resolve("throw");
-          return {
-            done: loop,
-            when: "when done",
-            expect: (result) => {
-              const { ok, reason } = result as { ok: boolean; reason: Error };
-              assert.equal(ok, false, "the loop ended without the throw");
-              assert.equal(reason.message, "thrown in the loop body");
-            },
-          };
-        },
-      };
-    },
-  },
+  loopExitPath("for await … break", "break", "fulfilled"),
+  loopExitPath("a throw inside the for await body", "throw", (result) => {
+    const { ok, reason } = result as { ok: boolean; reason: Error };
+    assert.equal(ok, false, "the loop ended without the throw");
+    assert.equal(reason.message, "thrown in the loop body");
+  }),
   {
     // While open() is pending no chunk can be read first, so the iterator
     // is a fresh one there; elsewhere it has read a leading watermark.
@@ -138,9 +123,4 @@ const PATHS: StopPath[] = [
   },
 ];
 
-for (const path of PATHS) {
-  for (const cell of cells()) {
-    if (path.skip?.(cell.state) !== undefined) continue;
-    test(caseName(path, cell), () => checkStop(path, cell));
-  }
-}
+testStopPaths(PATHS);

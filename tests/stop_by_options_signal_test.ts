@@ -1,13 +1,7 @@
 // Issue 12's stop matrix, fourth path: `options.signal` aborts. The stream
 // errors with the signal's reason. See tests/_stop_scenarios.ts for the
 // rules checked.
-import { test } from "node:test";
-import {
-  caseName,
-  cells,
-  checkStop,
-  type StopPath,
-} from "./_stop_scenarios.ts";
+import { type StopPath, testStopPaths } from "./_stop_scenarios.ts";
 
 const PATH: StopPath = {
   name: "options.signal",
@@ -34,6 +28,4 @@ const PATH: StopPath = {
   },
 };
 
-for (const cell of cells()) {
-  test(caseName(PATH, cell), () => checkStop(PATH, cell));
-}
+testStopPaths([PATH]);

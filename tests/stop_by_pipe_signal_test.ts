@@ -7,13 +7,11 @@
 // capacity, is not tested as a stop: under the Streams spec the pipe waits
 // for that write before it aborts, so no stream can see the signal. The
 // one-signal pattern covers that state ("a write blocked at capacity").
-import { test } from "node:test";
 import {
-  caseName,
-  cells,
-  checkStop,
+  type BuildOptions,
   type Scenario,
   type StopPath,
+  testStopPaths,
 } from "./_stop_scenarios.ts";
 
 function pipeToDest(s: Scenario, signal: AbortSignal): Promise<void> {
@@ -23,58 +21,48 @@ function pipeToDest(s: Scenario, signal: AbortSignal): Promise<void> {
   return s.stream.readable.pipeTo(dest, { signal });
 }
 
+/** Stops by aborting the signal of the readable end's pipe, with `build`. */
+function pipeSignalPath(
+  name: string,
+  reasonMessage: string,
+  build: (signal: AbortSignal) => Omit<BuildOptions, "attach">,
+): StopPath {
+  return {
+    name,
+    prepare: () => {
+      const controller = new AbortController();
+      let piped!: Promise<void>;
+      return {
+        build: {
+          ...build(controller.signal),
+          attach: (s) => void (piped = pipeToDest(s, controller.signal)),
+        },
+        stop: () => {
+          const reason = new Error(reasonMessage);
+          controller.abort(reason);
+          return {
+            done: piped,
+            reason,
+            when: "within a few turns",
+            expect: "rejected with reason",
+          };
+        },
+      };
+    },
+  };
+}
+
 const PATHS: StopPath[] = [
-  {
-    name: "the signal of both pipes (the one-signal pattern)",
-    prepare: () => {
-      const controller = new AbortController();
-      let piped!: Promise<void>;
-      return {
-        build: {
-          input: "source",
-          pipeSignal: controller.signal,
-          attach: (s) => void (piped = pipeToDest(s, controller.signal)),
-        },
-        stop: () => {
-          const reason = new Error("both pipes' signal");
-          controller.abort(reason);
-          return {
-            done: piped,
-            reason,
-            when: "within a few turns",
-            expect: "rejected with reason",
-          };
-        },
-      };
-    },
-  },
-  {
-    name: "the signal of the readable end's pipe",
-    prepare: () => {
-      const controller = new AbortController();
-      let piped!: Promise<void>;
-      return {
-        build: {
-          input: "writer",
-          attach: (s) => void (piped = pipeToDest(s, controller.signal)),
-        },
-        stop: () => {
-          const reason = new Error("the readable pipe's signal");
-          controller.abort(reason);
-          return {
-            done: piped,
-            reason,
-            when: "within a few turns",
-            expect: "rejected with reason",
-          };
-        },
-      };
-    },
-  },
+  pipeSignalPath(
+    "the signal of both pipes (the one-signal pattern)",
+    "both pipes' signal",
+    (signal) => ({ input: "source", pipeSignal: signal }),
+  ),
+  pipeSignalPath(
+    "the signal of the readable end's pipe",
+    "the readable pipe's signal",
+    () => ({ input: "writer" }),
+  ),
 ];
 
-for (const path of PATHS) {
-  for (const cell of cells()) {
-    test(caseName(path, cell), () => checkStop(path, cell));
-  }
-}
+testStopPaths(PATHS);

@@ -77,3 +77,58 @@ export function idsOf(ndjson: string): number[] {
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
+
+/**
+ * Flags for a quick run of `events` events: a 1 ms service without jitter
+ * and a 30 s timeout; then `extra`.
+ */
+export function quickArgs(events: number, ...extra: string[]): string[] {
+  return [
+    "--events",
+    String(events),
+    "--latency",
+    "1",
+    "--jitter",
+    "0",
+    "--timeout",
+    "30000",
+    ...extra,
+  ];
+}
+
+/** Where a crash run crashes, how often it checkpoints and where it writes. */
+export interface CrashRun {
+  events: number;
+  crashAt: number;
+  checkpointEvery: number;
+  out: string;
+}
+
+/**
+ * Flags for a run that crashes and restarts from its last checkpoint, with
+ * capacity 20 against a 2 ± 2 ms service that answers 10% HTTP 500; then
+ * `extra`.
+ */
+export function crashArgs(run: CrashRun, ...extra: string[]): string[] {
+  return [
+    "--events",
+    String(run.events),
+    "--crash-at",
+    String(run.crashAt),
+    "--checkpoint-every",
+    String(run.checkpointEvery),
+    "--capacity",
+    "20",
+    "--latency",
+    "2",
+    "--jitter",
+    "2",
+    "--failure-rate",
+    "0.1",
+    "--timeout",
+    "30000",
+    ...extra,
+    "--out",
+    run.out,
+  ];
+}

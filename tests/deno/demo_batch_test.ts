@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { FlagError, parseFlags } from "../../demo/flags.ts";
 import { startLookupService } from "../../demo/lookup_server.ts";
-import { idsOf, range, runDemo } from "./_demo.ts";
+import { idsOf, quickArgs, range, runDemo } from "./_demo.ts";
 
 test("parseFlags() reads --batch, and leaves it out by default", () => {
   assert.equal(parseFlags(["--batch", "20"]).batch, 20);
@@ -46,20 +46,7 @@ test("the lookup service's batch endpoint answers users in the order asked", asy
 });
 
 test("demo --batch enriches every event with one request per batch", async () => {
-  const run = await runDemo([
-    "--events",
-    "300",
-    "--baseline",
-    "0",
-    "--latency",
-    "1",
-    "--jitter",
-    "0",
-    "--timeout",
-    "30000",
-    "--batch",
-    "25",
-  ]);
+  const run = await runDemo(quickArgs(300, "--baseline", "0", "--batch", "25"));
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(idsOf(run.stdout), range(300));
   for (const line of run.stdout.split("\n").filter((line) => line !== "")) {

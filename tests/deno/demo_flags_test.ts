@@ -12,6 +12,8 @@ test("parseFlags() gives the documented defaults", () => {
     latency: 20,
     jitter: 10,
     failureRate: 0,
+    failRate: 0,
+    onError: "fail",
     url: undefined,
     out: undefined,
     baseline: 100,
@@ -35,6 +37,9 @@ test("parseFlags() reads every flag, in both --flag value and --flag=value forms
     "--jitter=3",
     "--failure-rate",
     "0.25",
+    "--fail-rate=0.05",
+    "--on-error",
+    "skip",
     "--out",
     "-",
     "--baseline=10",
@@ -52,6 +57,8 @@ test("parseFlags() reads every flag, in both --flag value and --flag=value forms
     latency: 0,
     jitter: 3,
     failureRate: 0.25,
+    failRate: 0.05,
+    onError: "skip",
     url: undefined,
     out: "-",
     baseline: 10,
@@ -71,8 +78,10 @@ test("parseFlags() reads --url without its trailing slashes", () => {
   );
 });
 
-test("parseFlags() refuses --latency, --jitter and --failure-rate with --url", () => {
-  for (const flag of ["--latency", "--jitter", "--failure-rate"]) {
+test("parseFlags() refuses --latency, --jitter, --failure-rate and --fail-rate with --url", () => {
+  for (
+    const flag of ["--latency", "--jitter", "--failure-rate", "--fail-rate"]
+  ) {
     assert.throws(
       () => parseFlags(["--url", "http://127.0.0.1:9000", flag, "0"]),
       (error: unknown) => {
@@ -129,6 +138,14 @@ test("parseFlags() throws a FlagError that names the flag and the value", () => 
         /--concurrency must be a positive integer or "auto": current value is "many"/,
       ],
       [["--service-slots=0"], /--service-slots must be a positive integer/],
+      [
+        ["--fail-rate", "1.5"],
+        /--fail-rate must be a number from 0 to below 1: current value is "1.5"/,
+      ],
+      [
+        ["--on-error", "bogus"],
+        /--on-error must be fail, settle or skip: current value is "bogus"/,
+      ],
       [
         ["--concurrency", "101"],
         /--concurrency must be at most --capacity \(100\): current value is "101"/,

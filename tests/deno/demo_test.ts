@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  crashArgs,
   idsOf,
+  quickArgs,
   range,
   removeDirectory,
   runDemo,
@@ -32,28 +34,14 @@ for (const order of ["ordered", "unordered", "key-ordered"] as const) {
     const out = `${directory}/out.ndjson`;
     try {
       const events = 600;
-      const run = await runDemo([
-        "--events",
-        String(events),
-        "--crash-at",
-        "250",
-        "--checkpoint-every",
-        "50",
-        "--order",
-        order,
-        "--capacity",
-        "20",
-        "--latency",
-        "2",
-        "--jitter",
-        "2",
-        "--failure-rate",
-        "0.1",
-        "--timeout",
-        "30000",
-        "--out",
-        out,
-      ], directory);
+      const run = await runDemo(
+        crashArgs(
+          { events, crashAt: 250, checkpointEvery: 50, out },
+          "--order",
+          order,
+        ),
+        directory,
+      );
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stderr, /crash: Simulated crash at output line 250/);
       // The crash left lines after the last commit that the restart removed.
@@ -77,18 +65,7 @@ for (const order of ["ordered", "unordered", "key-ordered"] as const) {
 }
 
 test("demo writes one enriched NDJSON line per event to stdout and prints the speedup", async () => {
-  const run = await runDemo([
-    "--events",
-    "300",
-    "--baseline",
-    "10",
-    "--latency",
-    "1",
-    "--jitter",
-    "0",
-    "--timeout",
-    "30000",
-  ]);
+  const run = await runDemo(quickArgs(300, "--baseline", "10"));
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(idsOf(run.stdout), range(300));
   assertEnriched(run.stdout);
@@ -97,22 +74,17 @@ test("demo writes one enriched NDJSON line per event to stdout and prints the sp
 });
 
 test("demo retries the service's HTTP 500 answers and still enriches every event", async () => {
-  const run = await runDemo([
-    "--events",
-    "200",
-    "--baseline",
-    "0",
-    "--failure-rate",
-    "0.5",
-    "--latency",
-    "1",
-    "--jitter",
-    "0",
-    "--order",
-    "unordered",
-    "--timeout",
-    "30000",
-  ]);
+  const run = await runDemo(
+    quickArgs(
+      200,
+      "--baseline",
+      "0",
+      "--failure-rate",
+      "0.5",
+      "--order",
+      "unordered",
+    ),
+  );
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(idsOf(run.stdout).sort((a, b) => a - b), range(200));
   assertEnriched(run.stdout);

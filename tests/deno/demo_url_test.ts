@@ -65,8 +65,10 @@ test("demo --url stops with exit code 1 when the service goes away mid-run", asy
   }
 });
 
-test("demo refuses --latency, --jitter and --failure-rate with --url, with exit code 2", async () => {
-  for (const flag of ["--latency", "--jitter", "--failure-rate"]) {
+test("demo refuses --latency, --jitter, --failure-rate and --fail-rate with --url, with exit code 2", async () => {
+  for (
+    const flag of ["--latency", "--jitter", "--failure-rate", "--fail-rate"]
+  ) {
     const run = await runDemo(["--url", "http://127.0.0.1:9", flag, "0.5"]);
     assert.equal(run.code, 2, flag);
     assert.match(

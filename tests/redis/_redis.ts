@@ -58,6 +58,38 @@ export async function addEntries(
   return (await Promise.all(ids)) as string[];
 }
 
+/** Reads every new entry of `stream` in `group` as `consumer`: they stay pending. */
+export function readInGroup(
+  client: RespClient,
+  stream: string,
+  group: string,
+  consumer: string,
+): Promise<unknown> {
+  return client.send([
+    "XREADGROUP",
+    "GROUP",
+    group,
+    consumer,
+    "STREAMS",
+    stream,
+    ">",
+  ]);
+}
+
+/**
+ * Creates `group` from the start of `stream` and has `consumer` read every
+ * entry, as a consumer would that then died: all stay pending.
+ */
+export async function deliverAll(
+  client: RespClient,
+  stream: string,
+  group: string,
+  consumer: string,
+): Promise<void> {
+  await client.send(["XGROUP", "CREATE", stream, group, "0"]);
+  await readInGroup(client, stream, group, consumer);
+}
+
 /** The whole stream, as [id, fields] pairs. */
 export async function readAll(
   client: RespClient,

@@ -3,48 +3,19 @@
 // file seeds the customers it needs itself.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createClient } from "npm:redis@6.3.1";
 import {
   customerKey,
   enrichOrdersBatched,
-  type Order,
   sampleOrders,
 } from "../../examples/redis_mget.ts";
-
-/** customer:1..9 hold these names; customer:10 does not exist. */
-const CUSTOMERS = [
-  "Ada",
-  "Grace",
-  "Edsger",
-  "Barbara",
-  "Donald",
-  "Frances",
-  "John",
-  "Katherine",
-  "Alan",
-];
-
-function redisUrl(): string {
-  const url = Deno.env.get("REDIS_URL");
-  if (url === undefined) {
-    throw new Error("Set REDIS_URL; .ci/steps/50_redis.sh starts a server");
-  }
-  return url;
-}
-const url = redisUrl();
-
-const adminClient = () => createClient({ url });
-type Admin = ReturnType<typeof adminClient>;
-
-async function withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = adminClient();
-  await admin.connect();
-  try {
-    return await use(admin);
-  } finally {
-    await admin.close();
-  }
-}
+import {
+  type Admin,
+  CUSTOMERS,
+  expected,
+  printedByExample,
+  url,
+  withAdmin,
+} from "./_customers.ts";
 
 await withAdmin(async (admin) => {
   for (const [i, name] of CUSTOMERS.entries()) {
@@ -52,12 +23,6 @@ await withAdmin(async (admin) => {
   }
   await admin.del(customerKey(10));
 });
-
-function expected(orders: Order[]) {
-  return orders.filter((order) => order.customerId <= CUSTOMERS.length).map(
-    (order) => ({ ...order, customer: CUSTOMERS[order.customerId - 1] }),
-  );
-}
 
 /** How many times the server ran `command` so far. */
 async function commandCalls(admin: Admin, command: string): Promise<number> {
@@ -87,26 +52,8 @@ test("enrichOrdersBatched() adds each order's customer with one MGET per batch, 
 });
 
 test("examples/redis_mget.ts prints one NDJSON line per order of a known customer", async () => {
-  const example = new URL("../../examples/redis_mget.ts", import.meta.url);
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      example.href,
-      url,
-      "20",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    // A client that is never closed keeps the example alive: fail, not hang.
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decoder = new TextDecoder();
-  assert.equal(code, 0, decoder.decode(stderr));
-  const lines = decoder.decode(stdout).trimEnd().split("\n");
   assert.deepEqual(
-    lines.map((line) => JSON.parse(line)),
+    await printedByExample("redis_mget.ts"),
     expected([...sampleOrders(20, 10)]),
   );
 });

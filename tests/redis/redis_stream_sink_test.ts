@@ -6,7 +6,13 @@ import {
   redisStreamSink,
   type RedisStreamSinkOptions,
 } from "../../src/redis.ts";
-import { addEntries, pending, readAll, useRedis } from "./_redis.ts";
+import {
+  addEntries,
+  deliverAll,
+  pending,
+  readAll,
+  useRedis,
+} from "./_redis.ts";
 
 const redis = useRedis();
 
@@ -14,16 +20,7 @@ const redis = useRedis();
 async function delivered(label: string, count: number) {
   const stream = redis.name(label);
   const ids = await addEntries(redis.client, stream, count);
-  await redis.client.send(["XGROUP", "CREATE", stream, "g", "0"]);
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "c",
-    "STREAMS",
-    stream,
-    ">",
-  ]);
+  await deliverAll(redis.client, stream, "g", "c");
   return { stream, ids, output: `${stream}:out` };
 }
 
@@ -80,16 +77,7 @@ test("redisStreamSink() done-marks drop an input delivered again after its group
   await write({ output }, [commit]);
   const replay = async () => {
     await redis.client.send(["XGROUP", "DESTROY", stream, "g"]);
-    await redis.client.send(["XGROUP", "CREATE", stream, "g", "0"]);
-    await redis.client.send([
-      "XREADGROUP",
-      "GROUP",
-      "g",
-      "c",
-      "STREAMS",
-      stream,
-      ">",
-    ]);
+    await deliverAll(redis.client, stream, "g", "c");
   };
   await replay();
   assert.deepEqual(await write({ output }, [commit]), {

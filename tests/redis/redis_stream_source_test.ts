@@ -1,10 +1,34 @@
 // redisStreamSource() against a real redis-server.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { redisStreamSource } from "../../src/redis.ts";
-import { addEntries, ns, pending, useRedis } from "./_redis.ts";
+import {
+  redisStreamSource,
+  type RedisStreamSourceOptions,
+} from "../../src/redis.ts";
+import {
+  addEntries,
+  deliverAll,
+  ns,
+  pending,
+  readInGroup,
+  useRedis,
+} from "./_redis.ts";
 
 const redis = useRedis();
+
+/** A reader of `stream` in group g, by default as consumer c. */
+function readerOf(
+  stream: string,
+  options: Partial<RedisStreamSourceOptions> = {},
+) {
+  return redisStreamSource({
+    send: redis.client.send,
+    stream,
+    group: "g",
+    consumer: "c",
+    ...options,
+  }).getReader();
+}
 
 async function take<T>(reader: ReadableStreamDefaultReader<T>, n: number) {
   const out: T[] = [];
@@ -19,13 +43,7 @@ async function take<T>(reader: ReadableStreamDefaultReader<T>, n: number) {
 test("redisStreamSource() creates a missing group and reads the entries already in the stream", async () => {
   const stream = redis.name("source-create");
   const ids = await addEntries(redis.client, stream, 3);
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
-    consumer: "c",
-    blockMs: 100,
-  }).getReader();
+  const reader = readerOf(stream, { blockMs: 100 });
   const entries = await take(reader, 3);
   assert.deepEqual(entries.map((e) => e.id), ids);
   assert.deepEqual(entries[0], { stream, id: ids[0], fields: { n: "0" } });
@@ -37,13 +55,7 @@ test("redisStreamSource() accepts a group that exists (BUSYGROUP)", async () => 
   const stream = redis.name("source-busygroup");
   await redis.client.send(["XGROUP", "CREATE", stream, "g", "$", "MKSTREAM"]);
   await addEntries(redis.client, stream, 2);
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
-    consumer: "c",
-    blockMs: 100,
-  }).getReader();
+  const reader = readerOf(stream, { blockMs: 100 });
   assert.deepEqual(ns(await take(reader, 2)), [0, 1]);
   await reader.cancel();
 });
@@ -51,26 +63,10 @@ test("redisStreamSource() accepts a group that exists (BUSYGROUP)", async () => 
 test("redisStreamSource() re-reads this consumer's own pending entries before new ones", async () => {
   const stream = redis.name("source-own");
   await addEntries(redis.client, stream, 2);
-  await redis.client.send(["XGROUP", "CREATE", stream, "g", "0"]);
   // A previous life of consumer c read both and died.
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "c",
-    "STREAMS",
-    stream,
-    ">",
-  ]);
+  await deliverAll(redis.client, stream, "g", "c");
   await addEntries(redis.client, stream, 1, 2);
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
-    consumer: "c",
-    count: 1,
-    blockMs: 100,
-  }).getReader();
+  const reader = readerOf(stream, { count: 1, blockMs: 100 });
   assert.deepEqual(ns(await take(reader, 3)), [0, 1, 2]);
   await reader.cancel();
 });
@@ -78,25 +74,13 @@ test("redisStreamSource() re-reads this consumer's own pending entries before ne
 test("redisStreamSource() claims entries that another consumer left idle with XAUTOCLAIM", async () => {
   const stream = redis.name("source-claim");
   await addEntries(redis.client, stream, 2);
-  await redis.client.send(["XGROUP", "CREATE", stream, "g", "0"]);
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "dead",
-    "STREAMS",
-    stream,
-    ">",
-  ]);
+  await deliverAll(redis.client, stream, "g", "dead");
   await new Promise((resolve) => setTimeout(resolve, 60));
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
+  const reader = readerOf(stream, {
     consumer: "alive",
     claimIdleMs: 50,
     blockMs: 100,
-  }).getReader();
+  });
   assert.deepEqual(ns(await take(reader, 2)), [0, 1]);
   const owners = await redis.client.send([
     "XPENDING",
@@ -113,28 +97,17 @@ test("redisStreamSource() claims entries that another consumer left idle with XA
 test("redisStreamSource() claims idle entries periodically, not only on start", async () => {
   const stream = redis.name("source-claim-later");
   await redis.client.send(["XGROUP", "CREATE", stream, "g", "0", "MKSTREAM"]);
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
+  const reader = readerOf(stream, {
     consumer: "alive",
     claimIdleMs: 50,
     claimIntervalMs: 50,
     blockMs: 50,
-  }).getReader();
+  });
   const read = take(reader, 1);
   // Another consumer reads the entry after our start, then goes silent.
   await new Promise((resolve) => setTimeout(resolve, 100));
   await addEntries(redis.client, stream, 1);
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "dead",
-    "STREAMS",
-    stream,
-    ">",
-  ]).catch(() => {});
+  await readInGroup(redis.client, stream, "g", "dead").catch(() => {});
   const entries = await read;
   assert.deepEqual(ns(entries), [0]);
   await reader.cancel();
@@ -143,14 +116,7 @@ test("redisStreamSource() claims idle entries periodically, not only on start", 
 test("redisStreamSource() reads only when pulled, so downstream capacity bounds what is pending", async () => {
   const stream = redis.name("source-pull");
   await addEntries(redis.client, stream, 20);
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
-    consumer: "c",
-    count: 3,
-    blockMs: 100,
-  }).getReader();
+  const reader = readerOf(stream, { count: 3, blockMs: 100 });
   await take(reader, 1);
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(await pending(redis.client, stream, "g"), 3);
@@ -162,13 +128,7 @@ test("redisStreamSource() reads only when pulled, so downstream capacity bounds 
 
 test("redisStreamSource() cancel ends a blocked read at once", async () => {
   const stream = redis.name("source-cancel");
-  const reader = redisStreamSource({
-    send: redis.reads.send,
-    stream,
-    group: "g",
-    consumer: "c",
-    blockMs: 60_000,
-  }).getReader();
+  const reader = readerOf(stream, { send: redis.reads.send, blockMs: 60_000 });
   const read = reader.read();
   await new Promise((resolve) => setTimeout(resolve, 100));
   const started = Date.now();
@@ -183,12 +143,7 @@ test("redisStreamSource() cancel ends a blocked read at once", async () => {
 test("redisStreamSource() fails clearly when the key holds another type", async () => {
   const stream = redis.name("source-wrongtype");
   await redis.client.send(["SET", stream, "not a stream"]);
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
-    consumer: "c",
-  }).getReader();
+  const reader = readerOf(stream);
   await assert.rejects(
     reader.read(),
     /Cannot create consumer group g on stream .*WRONGTYPE/,
@@ -198,13 +153,7 @@ test("redisStreamSource() fails clearly when the key holds another type", async 
 test("redisStreamSource() fails clearly when its group is deleted while it runs", async () => {
   const stream = redis.name("source-nogroup");
   await addEntries(redis.client, stream, 1);
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
-    consumer: "c",
-    blockMs: 50,
-  }).getReader();
+  const reader = readerOf(stream, { blockMs: 50 });
   await take(reader, 1);
   await redis.client.send(["XGROUP", "DESTROY", stream, "g"]);
   await assert.rejects(
@@ -216,36 +165,18 @@ test("redisStreamSource() fails clearly when its group is deleted while it runs"
 test("redisStreamSource() reports pending entries that were deleted from the stream", async () => {
   const stream = redis.name("source-deleted");
   const [first] = await addEntries(redis.client, stream, 2);
-  await redis.client.send(["XGROUP", "CREATE", stream, "g", "0"]);
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "c",
-    "STREAMS",
-    stream,
-    ">",
-  ]);
+  await deliverAll(redis.client, stream, "g", "c");
   await redis.client.send(["XDEL", stream, first!]);
   const reported: string[] = [];
-  const reader = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
-    consumer: "c",
+  const reader = readerOf(stream, {
     blockMs: 50,
     onDeleted: (_, ids) => void reported.push(...ids),
-  }).getReader();
+  });
   assert.deepEqual(ns(await take(reader, 1)), [1]);
   assert.deepEqual(reported, [first]);
   await reader.cancel();
 
-  const strict = redisStreamSource({
-    send: redis.client.send,
-    stream,
-    group: "g",
-    consumer: "c",
-  }).getReader();
+  const strict = readerOf(stream);
   await assert.rejects(
     strict.read(),
     new RegExp(`Cannot read entries ${first} of stream .* deleted`),

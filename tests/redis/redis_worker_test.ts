@@ -9,6 +9,7 @@ import {
 } from "../../src/redis.ts";
 import {
   addEntries,
+  deliverAll,
   eventually,
   ns,
   pending,
@@ -280,16 +281,7 @@ test("redisWorker() commits what an onError handler gives, and an empty commit w
 test("redisWorker() dead-letters entries deleted from the stream while pending", async () => {
   const { input, output, deadLetter, base } = setup("worker-deleted");
   const [gone] = await addEntries(redis.client, input, 2);
-  await redis.client.send(["XGROUP", "CREATE", input, "g", "0"]);
-  await redis.client.send([
-    "XREADGROUP",
-    "GROUP",
-    "g",
-    "dead",
-    "STREAMS",
-    input,
-    ">",
-  ]);
+  await deliverAll(redis.client, input, "g", "dead");
   await redis.client.send(["XDEL", input, gone!]);
   await runUntil(
     { ...base, deadLetter, claimIdleMs: 0, fn: double },

@@ -1,0 +1,77 @@
+// Guards around values that user code hands back: a thenable may throw from
+// `then` or call back twice, an iterable's iterator may throw, an error's
+// `name` may be a throwing getter. None of that may reach the engine raw.
+import { describe } from "./_describe.ts";
+
+/** Where a followed result goes. */
+export interface ResultTarget<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** A `TimeoutError`, such as `AbortSignal.timeout()` and ours abort with. */
+export function isTimeout(error: unknown): boolean {
+  if (error === null || typeof error !== "object") return false;
+  try {
+    return (error as { name?: unknown }).name === "TimeoutError";
+  } catch {
+    return false; // a throwing `name` getter
+  }
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value instanceof Promise) return true;
+  if (value === null) return false;
+  if (typeof value !== "object" && typeof value !== "function") return false;
+  try {
+    return typeof (value as { then?: unknown }).then === "function";
+  } catch {
+    return true; // a throwing `then` getter: Promise.resolve rejects with it
+  }
+}
+
+/** An iterable's values; throws what its iterator throws, or a TypeError. */
+export function toArray(results: unknown): unknown[] {
+  if (Array.isArray(results)) return results;
+  if (
+    results === null || results === undefined ||
+    typeof (results as { [Symbol.iterator]?: unknown })[Symbol.iterator] !==
+      "function"
+  ) {
+    throw new TypeError(
+      `Cannot complete the element as results must be iterable: current value is ${
+        describe(results)
+      }`,
+    );
+  }
+  return Array.from(results as Iterable<unknown>);
+}
+
+/**
+ * Wires what user code returned to `target`. A thenable that is not a native
+ * promise is adopted by `Promise.resolve`, so a `then` that throws or calls
+ * back twice cannot reach the engine unguarded. Without `single`, only a
+ * rejection counts: the object form completes through its future.
+ */
+export function followResult<T>(
+  returned: unknown,
+  target: ResultTarget<T>,
+  single: boolean,
+): void {
+  if (!isThenable(returned)) {
+    if (single) target.resolve(returned as T);
+    return;
+  }
+  const promise = returned instanceof Promise
+    ? returned
+    : Promise.resolve(returned);
+  try {
+    promise.then(
+      single ? (value) => target.resolve(value as T) : undefined,
+      (error) => target.reject(error),
+    );
+  } catch (error) {
+    // A native promise whose own `then` was replaced by one that throws.
+    target.reject(error);
+  }
+}

@@ -1,0 +1,143 @@
+// Regression tests from an independent review of the engine. Each one pins a
+// guarantee of issues 12 and 17 in a state the existing tests do not reach.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsyncIOTransformStream, type ResultFuture } from "../mod.ts";
+import { settle } from "./_deferred.ts";
+import { until, within } from "./_within.ts";
+
+// Without timeout or retry, calls share one AbortController (SignalSource),
+// so the first aborted element fires the listeners of every later call while
+// their elements are still RUNNING: a synchronous completion there is taken
+// as the call's own outcome.
+for (const policy of ["handler", "settle"] as const) {
+  test(`AsyncIOTransformStream() never routes a stop to onError (${policy}), even when calls share a signal and complete from its abort listener`, async () => {
+    const seen: unknown[] = [];
+    const starts: number[] = [];
+    // deno-lint-ignore no-explicit-any
+    const options: any = {
+      order: "unordered",
+      onError: policy === "settle"
+        ? "settle"
+        : (error: unknown, input: number) => (seen.push([error, input]), []),
+    };
+    const stream = new AsyncIOTransformStream<number, unknown>({
+      asyncInvoke(n: number, result: ResultFuture<unknown>) {
+        starts.push(n);
+        result.signal.addEventListener(
+          "abort",
+          () => result.completeExceptionally(result.signal.reason),
+          { once: true },
+        );
+      },
+    }, options);
+    const writer = stream.writable.getWriter();
+    for (const n of [1, 2, 3]) void writer.write(n).catch(() => {});
+    await until(() => starts.length === 3, "three calls");
+    const reason = new Error("stop");
+    await within(stream.readable.cancel(reason), "the cancel");
+    await settle(10);
+    assert.deepEqual(seen, [], "onError saw the stop");
+    assert.equal(stream.stats.failed, 0, "stats.failed counts the stop");
+    assert.equal(stream.stats.failedAttempts, 0, "failedAttempts after stop");
+    assert.equal(stream.stats.inFlight, 0);
+    assert.deepEqual(
+      stream.snapshot().entries.map((e) => e.kind === "record" && e.input),
+      [1, 2, 3],
+    );
+  });
+}
+
+// A readable strategy's size() is user code that runs inside enqueue. If it
+// stops the stream, the chunk it measures lands in an errored stream's queue:
+// it is never delivered, so its input must stay unemitted, in snapshot().
+test("AsyncIOTransformStream() keeps in snapshot() the input whose emission a readable size() stopped", async () => {
+  const controller = new AbortController();
+  const stream = new AsyncIOTransformStream<number, number>((n) => n, {
+    signal: controller.signal,
+    readableStrategy: {
+      highWaterMark: 100,
+      size(chunk) {
+        if (chunk === 2) controller.abort(new Error("stop in size()"));
+        return 1;
+      },
+    },
+  });
+  const writer = stream.writable.getWriter();
+  for (const n of [1, 2, 3]) void writer.write(n).catch(() => {});
+  await until(() => controller.signal.aborted, "the stop");
+  await settle(10);
+  const inputs = stream.snapshot().entries.map((e) =>
+    e.kind === "record" && e.input
+  );
+  assert.ok(inputs.includes(2), `snapshot lost input 2: ${inputs}`);
+  assert.equal(
+    stream.stats.emitted,
+    1,
+    "an emission after the stop was counted",
+  );
+});
+
+// A reader's cancel while the object form's close() runs (the input has
+// ended, every result was read) must not surface an internal TypeError from
+// closing the already-cancelled readable side.
+test("AsyncIOTransformStream() does not reject writer.close() with an internal TypeError when the reader cancels while close() runs", async () => {
+  let release: (() => void) | undefined;
+  let closes = 0;
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n: number, result: ResultFuture<number>) {
+      result.complete([n]);
+    },
+    close() {
+      closes++;
+      return new Promise<void>((resolve) => release = resolve);
+    },
+  });
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  await writer.write(1);
+  assert.deepEqual(await reader.read(), { value: 1, done: false });
+  const closing = writer.close();
+  await until(() => closes === 1, "close()");
+  const reason = new Error("cancelled");
+  await within(reader.cancel(reason), "the cancel");
+  release!();
+  const closed = await within(closing, "writer.close()");
+  if (!closed.ok) {
+    assert.ok(
+      !(closed.reason instanceof TypeError),
+      `writer.close() rejected with ${closed.reason}`,
+    );
+  }
+  assert.equal(closes, 1);
+});
+
+// open() runs inside `new Promise(...)`, before the engine records it as
+// pending: a stop from inside open() finds no open() to wait for.
+test("AsyncFunction.close() waits for open() to settle when open() itself aborts options.signal", async () => {
+  const controller = new AbortController();
+  const log: string[] = [];
+  let settleOpen: (() => void) | undefined;
+  new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n: number, result: ResultFuture<number>) {
+      result.complete([n]);
+    },
+    open() {
+      log.push("open");
+      controller.abort(new Error("stop inside open()"));
+      return new Promise<void>((resolve) =>
+        settleOpen = () => {
+          log.push("open settled");
+          resolve();
+        }
+      );
+    },
+    close() {
+      log.push("close");
+    },
+  }, { signal: controller.signal });
+  await settle(10);
+  settleOpen!();
+  await settle(10);
+  assert.deepEqual(log, ["open", "open settled", "close"]);
+});
