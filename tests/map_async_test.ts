@@ -505,3 +505,39 @@ test("mapAsync() setConcurrency() bounds the calls in flight from then on", asyn
     ),
   );
 });
+
+test("mapAsync() removes its listener from options.signal after end, failure and break", async () => {
+  for (const end of ["end", "failure", "break"] as const) {
+    const controller = new AbortController();
+    const signal = controller.signal;
+    // A set, as removing a listener twice is allowed and changes nothing.
+    const listeners = new Set<unknown>();
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    Object.assign(signal, {
+      addEventListener(...args: Parameters<typeof add>) {
+        listeners.add(args[1]);
+        add(...args);
+      },
+      removeEventListener(...args: Parameters<typeof remove>) {
+        listeners.delete(args[1]);
+        remove(...args);
+      },
+    });
+    const mapped = mapAsync([1, 2, 3], (n: number) => {
+      if (end === "failure") throw new Error("x");
+      return new Promise<number>((resolve) => setTimeout(resolve, 1, n));
+    }, { signal, timeout: 60_000 });
+    let seen = 0;
+    try {
+      for await (const _ of mapped) {
+        if (seen++ === 0) assert.equal(listeners.size, 1, `${end}: running`);
+        if (end === "break") break;
+      }
+    } catch (error) {
+      if (end !== "failure") throw error;
+    }
+    assert.equal(seen, end === "end" ? 3 : end === "break" ? 1 : 0);
+    assert.equal(listeners.size, 0, `${end}: a listener left behind`);
+  }
+});
