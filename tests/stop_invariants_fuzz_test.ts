@@ -12,13 +12,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import fc from "fast-check";
-import { AsyncIOTransformStream, type ResultFuture } from "../mod.ts";
+import {
+  AsyncIOTransformStream,
+  CheckpointBarrier,
+  type ResultFuture,
+  Watermark,
+} from "../mod.ts";
 import { settle } from "./_deferred.ts";
 import { within } from "./_within.ts";
 
 type Stop = "cancel" | "abort" | "signal";
 type Action =
   | { kind: "write" }
+  | { kind: "marker"; barrier: boolean }
   | { kind: "resolve"; pick: number }
   | { kind: "reject"; pick: number }
   | { kind: "wait"; ms: number }
@@ -31,6 +37,8 @@ interface Scenario {
   concurrency: number;
   policy: "fail" | "settle" | "handler";
   retry: boolean;
+  attemptTimeout: number | null;
+  rateLimit: { limit: number; interval: number } | null;
   timeout: number | null;
   /** Calls complete synchronously (value), throw, or wait for the script. */
   sync: ("value" | "throw" | "pending")[];
@@ -43,6 +51,13 @@ interface Scenario {
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: "write" as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.boolean().map((barrier) => ({
+      kind: "marker" as const,
+      barrier,
+    })),
+  },
   {
     weight: 3,
     arbitrary: fc.nat(50).map((pick) => ({ kind: "resolve" as const, pick })),
@@ -75,6 +90,14 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
     "handler" as const,
   ),
   retry: fc.boolean(),
+  attemptTimeout: fc.option(fc.integer({ min: 2, max: 15 }), { freq: 1 }),
+  rateLimit: fc.option(
+    fc.record({
+      limit: fc.integer({ min: 1, max: 3 }),
+      interval: fc.integer({ min: 1, max: 10 }),
+    }),
+    { freq: 1 },
+  ),
   timeout: fc.option(fc.integer({ min: 3, max: 20 }), { freq: 2 }),
   sync: fc.array(
     fc.constantFrom(
@@ -120,6 +143,11 @@ async function run(s: Scenario): Promise<void> {
   if (process.env["FUZZ_SKIP_KNOWN"]) s.listenerCompletes = false;
   const calls: Call[] = [];
   const policySaw: unknown[] = [];
+  /** Per barrier: the records in its snapshot. */
+  const checkpoints = new Map<number, number[]>();
+  /** Per barrier: the records written before it. */
+  const writtenBefore = new Map<number, number[]>();
+  let barriers = 0;
   let closes = 0;
   let stopped = false;
   let startsAfterStop = 0;
@@ -219,6 +247,17 @@ async function run(s: Scenario): Promise<void> {
     key: (n: number) => n % 2,
     signal: controller.signal,
     ...(s.timeout === null ? {} : { timeout: s.timeout }),
+    ...(s.attemptTimeout === null ? {} : { attemptTimeout: s.attemptTimeout }),
+    ...(s.rateLimit === null ? {} : { rateLimit: s.rateLimit }),
+    onCheckpoint: (
+      state: { entries: { kind: string; input?: number }[] },
+      barrier: CheckpointBarrier,
+    ) => {
+      checkpoints.set(
+        barrier.id,
+        state.entries.flatMap((e) => e.kind === "record" ? [e.input!] : []),
+      );
+    },
     ...(s.retry
       ? { retry: { maxAttempts: 2, delay: 2, retryOnError: () => true } }
       : {}),
@@ -258,6 +297,9 @@ async function run(s: Scenario): Promise<void> {
   let writing: Promise<void> = Promise.resolve();
 
   const inputOf = (chunk: unknown): number => {
+    if (chunk instanceof Watermark || chunk instanceof CheckpointBarrier) {
+      return NaN;
+    }
     if (typeof chunk === "number") return chunk < -500 ? -chunk - 1000 : chunk;
     return (chunk as { input: number }).input;
   };
@@ -266,8 +308,8 @@ async function run(s: Scenario): Promise<void> {
     const stats = stream.stats;
     assert.ok(stats.inFlight >= 0, `${where}: inFlight ${stats.inFlight}`);
     assert.equal(stats.pending, stats.accepted - stats.emitted, where);
-    const snap = stream.snapshot().entries.map((e) =>
-      e.kind === "record" ? e.input : NaN
+    const snap = stream.snapshot().entries.flatMap((e) =>
+      e.kind === "record" ? [e.input] : []
     );
     assert.equal(snap.length, stats.pending, `${where}: snapshot vs pending`);
     // The snapshot is a subsequence of the accepted inputs in order, and
@@ -292,6 +334,14 @@ async function run(s: Scenario): Promise<void> {
       const n = next++;
       written.push(n);
       writing = writing.then(() => writer.write(n)).catch(() => {});
+    } else if (a.kind === "marker") {
+      const id = barriers++;
+      writtenBefore.set(id, [...written]);
+      const marker = a.barrier ? new CheckpointBarrier(id) : new Watermark(id);
+      writing = writing.then(() =>
+        // deno-lint-ignore no-explicit-any
+        writer.write(marker as any)
+      ).catch(() => {});
     } else if (a.kind === "resolve" || a.kind === "reject") {
       const open = calls.filter((c) => !c.settled);
       const call = open[a.pick % Math.max(1, open.length)];
@@ -337,6 +387,21 @@ async function run(s: Scenario): Promise<void> {
   }
   await within(reading, "the reader");
   check("at the end");
+  // Exactly once at each barrier the reader got: the records read before
+  // it and the records in its snapshot are the records written before it.
+  const seen: number[] = [];
+  for (const chunk of read) {
+    if (!(chunk instanceof CheckpointBarrier)) {
+      if (!(chunk instanceof Watermark)) seen.push(inputOf(chunk));
+      continue;
+    }
+    const snap = checkpoints.get(chunk.id)!;
+    assert.deepEqual(
+      [...seen, ...snap].toSorted((x, y) => x - y),
+      writtenBefore.get(chunk.id),
+      `barrier ${chunk.id}: read ${seen}, snapshot ${snap}`,
+    );
+  }
   if (s.form === "object") assert.ok(closes <= 1, `close() ran ${closes}x`);
   if (s.form === "object" && (stopped || readError === undefined)) {
     assert.equal(closes, 1, "close() did not run");
@@ -355,6 +420,8 @@ test("AsyncIOTransformStream() keeps the stop guarantees when calls that share a
     sync: ["pending"],
     listenerCompletes: true,
     batch: null,
+    attemptTimeout: null,
+    rateLimit: null,
     actions: [{ kind: "write" }, { kind: "write" }, { kind: "wait", ms: 2 }, {
       kind: "stop",
       how: "cancel",
