@@ -2,7 +2,11 @@
 // guarantee of issues 12 and 17 in a state the existing tests do not reach.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOTransformStream, type ResultFuture } from "../mod.ts";
+import {
+  AsyncIOTransformStream,
+  type ResultFuture,
+  Watermark,
+} from "../mod.ts";
 import { settle } from "./_deferred.ts";
 import { until, within } from "./_within.ts";
 
@@ -140,4 +144,40 @@ test("AsyncFunction.close() waits for open() to settle when open() itself aborts
   settleOpen!();
   await settle(10);
   assert.deepEqual(log, ["open", "open settled", "close"]);
+});
+
+// Issue 14: "A watermark closes the open batch, so event time never waits
+// for maxWait." In key-ordered mode an input whose key is busy joins a batch
+// only once its predecessor completes, after the watermark closed the batch
+// it would have joined: the watermark then waits for maxWait behind it.
+test("AsyncIOTransformStream() with batch, key-ordered, emits a watermark without waiting for maxWait behind a same-key input", async () => {
+  const stream = new AsyncIOTransformStream<number, number, Watermark>(
+    (inputs: number[]) => Promise.resolve(inputs),
+    {
+      batch: { maxSize: 10, maxWait: 60_000 },
+      order: "key-ordered",
+      key: () => "one key",
+      capacity: 10,
+    },
+  );
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  for (const chunk of [1, 2, new Watermark(5)]) {
+    void writer.write(chunk).catch(() => {});
+  }
+  const outputs: unknown[] = [];
+  const watermark = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      outputs.push(value);
+      if (value instanceof Watermark) return;
+    }
+  })();
+  const result = await within(watermark, "the watermark", 3_000).catch((
+    error,
+  ) => ({ ok: false as const, reason: error }));
+  await reader.cancel(new Error("test over"));
+  assert.equal(result.ok, true, `only ${outputs} came out within 3 s`);
+  assert.deepEqual(outputs, [1, 2, new Watermark(5)]);
 });
