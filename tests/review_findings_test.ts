@@ -181,3 +181,40 @@ test("AsyncIOTransformStream() with batch, key-ordered, emits a watermark withou
   assert.equal(result.ok, true, `only ${outputs} came out within 3 s`);
   assert.deepEqual(outputs, [1, 2, new Watermark(5)]);
 });
+
+// The same race without a shared signal: #terminate aborts the elements one
+// at a time, so an abort listener that fails every pending call (a
+// "connection closed" handler) settles calls whose elements are still
+// RUNNING, and their retry predicate sees the stream's stop reason.
+test("AsyncIOTransformStream() never shows the stop reason to retryOnError when one call's abort listener fails the other pending calls", async () => {
+  const pending = new Set<ResultFuture<number>>();
+  const seen: unknown[] = [];
+  let starts = 0;
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(_n: number, result: ResultFuture<number>) {
+      starts++;
+      pending.add(result);
+      result.signal.addEventListener("abort", () => {
+        for (const each of pending) {
+          each.completeExceptionally(result.signal.reason);
+        }
+        pending.clear();
+      }, { once: true });
+    },
+  }, {
+    order: "unordered",
+    retry: {
+      maxAttempts: 3,
+      delay: 5,
+      retryOnError: (error) => (seen.push(error), true),
+    },
+  });
+  const writer = stream.writable.getWriter();
+  for (const n of [1, 2, 3]) void writer.write(n).catch(() => {});
+  await until(() => starts === 3, "three calls");
+  await within(stream.readable.cancel(new Error("stop")), "the cancel");
+  await settle(30);
+  assert.deepEqual(seen, [], "retryOnError saw the stop");
+  assert.equal(stream.stats.failedAttempts, 0, "failed attempts after stop");
+  assert.equal(starts, 3, "attempts after the stop");
+});
