@@ -150,37 +150,43 @@ test("AsyncFunction.close() waits for open() to settle when open() itself aborts
 // for maxWait." In key-ordered mode an input whose key is busy joins a batch
 // only once its predecessor completes, after the watermark closed the batch
 // it would have joined: the watermark then waits for maxWait behind it.
-test("AsyncIOTransformStream() with batch, key-ordered, emits a watermark without waiting for maxWait behind a same-key input", async () => {
-  const stream = new AsyncIOTransformStream<number, number, Watermark>(
-    (inputs: number[]) => Promise.resolve(inputs),
-    {
-      batch: { maxSize: 10, maxWait: 60_000 },
-      order: "key-ordered",
-      key: () => "one key",
-      capacity: 10,
-    },
-  );
-  const writer = stream.writable.getWriter();
-  const reader = stream.readable.getReader();
-  for (const chunk of [1, 2, new Watermark(5)]) {
-    void writer.write(chunk).catch(() => {});
-  }
-  const outputs: unknown[] = [];
-  const watermark = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      outputs.push(value);
-      if (value instanceof Watermark) return;
+test(
+  "AsyncIOTransformStream() with batch, key-ordered, emits a watermark without waiting for maxWait behind a same-key input",
+  {
+    timeout: 20_000,
+  },
+  async () => {
+    const stream = new AsyncIOTransformStream<number, number, Watermark>(
+      (inputs: number[]) => Promise.resolve(inputs),
+      {
+        batch: { maxSize: 10, maxWait: 60_000 },
+        order: "key-ordered",
+        key: () => "one key",
+        capacity: 10,
+      },
+    );
+    const writer = stream.writable.getWriter();
+    const reader = stream.readable.getReader();
+    for (const chunk of [1, 2, new Watermark(5)]) {
+      void writer.write(chunk).catch(() => {});
     }
-  })();
-  const result = await within(watermark, "the watermark", 3_000).catch((
-    error,
-  ) => ({ ok: false as const, reason: error }));
-  await reader.cancel(new Error("test over"));
-  assert.equal(result.ok, true, `only ${outputs} came out within 3 s`);
-  assert.deepEqual(outputs, [1, 2, new Watermark(5)]);
-});
+    const outputs: unknown[] = [];
+    const watermark = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        outputs.push(value);
+        if (value instanceof Watermark) return;
+      }
+    })();
+    const result = await within(watermark, "the watermark", 3_000).catch((
+      error,
+    ) => ({ ok: false as const, reason: error }));
+    await reader.cancel(new Error("test over"));
+    assert.equal(result.ok, true, `only ${outputs} came out within 3 s`);
+    assert.deepEqual(outputs, [1, 2, new Watermark(5)]);
+  },
+);
 
 // The same race without a shared signal: #terminate aborts the elements one
 // at a time, so an abort listener that fails every pending call (a
