@@ -28,7 +28,12 @@ type Action =
   | { kind: "resolve"; pick: number }
   | { kind: "reject"; pick: number }
   | { kind: "wait"; ms: number }
-  | { kind: "stop"; how: Stop };
+  | { kind: "stop"; how: Stop }
+  /** The next time this user callback runs, it aborts options.signal. */
+  | { kind: "stopInside"; where: Inside }
+  | { kind: "setConcurrency"; n: number };
+
+type Inside = "fn" | "key" | "retry" | "policy" | "checkpoint" | "size";
 
 interface Scenario {
   form: "function" | "object";
@@ -65,6 +70,24 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.nat(50).map((pick) => ({ kind: "reject" as const, pick })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<Inside>(
+      "fn",
+      "key",
+      "retry",
+      "policy",
+      "checkpoint",
+      "size",
+    ).map((where) => ({ kind: "stopInside" as const, where })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1, max: 6 }).map((n) => ({
+      kind: "setConcurrency" as const,
+      n,
+    })),
   },
   {
     weight: 1,
@@ -154,8 +177,28 @@ async function run(s: Scenario): Promise<void> {
   const controller = new AbortController();
   let next = 0;
 
+  let inside: Inside | undefined = undefined;
+  /** What a stop from inside user code found wrong at once. */
+  const insideProblems: string[] = [];
+  const maybeStop = (where: Inside) => {
+    if (inside !== where || stopped) return;
+    inside = undefined;
+    stopped = true;
+    const running = calls.filter((c) => !c.settled);
+    controller.abort(new StopError(`stop inside ${where}`));
+    for (const c of running) {
+      if (!c.signal.aborted) {
+        insideProblems.push(
+          `call ${c.input} not aborted by a stop in ${where}`,
+        );
+      }
+    }
+  };
+  /** Set while a batch call's inputs run: one call, one start. */
+  let inBatch = false;
   const begin = (input: number, attempt: number) => {
-    if (stopped) startsAfterStop++;
+    if (stopped && !inBatch) startsAfterStop++;
+    maybeStop("fn");
     return s.sync[(input + attempt) % s.sync.length]!;
   };
 
@@ -221,6 +264,8 @@ async function run(s: Scenario): Promise<void> {
     asyncInvokeBatch(inputs: number[], futures: ResultFuture<number>[]) {
       // A throw would fail every input of the batch, pending ones included:
       // each input fails on its own instead.
+      if (stopped) startsAfterStop++;
+      inBatch = true;
       for (const [i, input] of inputs.entries()) {
         const future = futures[i]!;
         try {
@@ -229,6 +274,7 @@ async function run(s: Scenario): Promise<void> {
           future.completeExceptionally(error);
         }
       }
+      inBatch = false;
     },
     close() {
       closes++;
@@ -244,7 +290,11 @@ async function run(s: Scenario): Promise<void> {
     order: s.order,
     capacity: s.capacity,
     concurrency: Math.min(s.concurrency, s.capacity),
-    key: (n: number) => n % 2,
+    key: (n: number) => (maybeStop("key"), n % 2),
+    readableStrategy: {
+      highWaterMark: 1,
+      size: () => (maybeStop("size"), 1),
+    },
     signal: controller.signal,
     ...(s.timeout === null ? {} : { timeout: s.timeout }),
     ...(s.attemptTimeout === null ? {} : { attemptTimeout: s.attemptTimeout }),
@@ -253,13 +303,20 @@ async function run(s: Scenario): Promise<void> {
       state: { entries: { kind: string; input?: number }[] },
       barrier: CheckpointBarrier,
     ) => {
+      maybeStop("checkpoint");
       checkpoints.set(
         barrier.id,
         state.entries.flatMap((e) => e.kind === "record" ? [e.input!] : []),
       );
     },
     ...(s.retry
-      ? { retry: { maxAttempts: 2, delay: 2, retryOnError: () => true } }
+      ? {
+        retry: {
+          maxAttempts: 2,
+          delay: 2,
+          retryOnError: () => (maybeStop("retry"), true),
+        },
+      }
       : {}),
     onError: s.policy === "fail"
       ? "fail"
@@ -267,6 +324,7 @@ async function run(s: Scenario): Promise<void> {
       ? "settle"
       : (error: unknown, input: number) => {
         policySaw.push(error);
+        maybeStop("policy");
         return [-input - 1000];
       },
   };
@@ -352,6 +410,10 @@ async function run(s: Scenario): Promise<void> {
       }
     } else if (a.kind === "wait") {
       await settle(a.ms);
+    } else if (a.kind === "stopInside") {
+      inside = a.where;
+    } else if (a.kind === "setConcurrency") {
+      stream.setConcurrency(Math.min(a.n, s.capacity));
     } else {
       const reason = new StopError(`stop by ${a.how}`);
       const running = calls.filter((c) => !c.settled);
@@ -367,7 +429,9 @@ async function run(s: Scenario): Promise<void> {
     }
     await settle(0);
     check(where);
+    if (stopped) break; // from inside user code
   }
+  assert.deepEqual(insideProblems, []);
   if (!stopped) {
     // End the input, and finish the remaining calls.
     const closing = writing.then(() => writer.close()).catch(() => {});
