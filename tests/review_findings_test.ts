@@ -224,3 +224,25 @@ test("AsyncIOTransformStream() never shows the stop reason to retryOnError when 
   assert.equal(stream.stats.failedAttempts, 0, "failed attempts after stop");
   assert.equal(starts, 3, "attempts after the stop");
 });
+
+// The same without close(): end() awaits the drain and a resolved close()
+// before closing the readable side, so a reader that cancels right after the
+// last result (a `for await` that breaks on it) always wins the race. A
+// TransformStream rejects writer.close() with the cancel reason there.
+test("AsyncIOTransformStream() rejects writer.close() with the cancel reason, not a TypeError, when the reader cancels on the last result", async () => {
+  let release: ((output: number) => void) | undefined;
+  const stream = new AsyncIOTransformStream<number, number>((_n) =>
+    new Promise<number>((resolve) => release = resolve)
+  );
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  void writer.write(1);
+  const closing = writer.close();
+  await until(() => release !== undefined, "the call");
+  const reason = new Error("got what I needed");
+  const read = reader.read().then(() => reader.cancel(reason));
+  release!(1);
+  await within(read, "the read and cancel");
+  const closed = await within(closing, "writer.close()");
+  assert.deepEqual(closed, { ok: false, reason });
+});
