@@ -246,3 +246,38 @@ test("AsyncIOTransformStream() rejects writer.close() with the cancel reason, no
   const closed = await within(closing, "writer.close()");
   assert.deepEqual(closed, { ok: false, reason });
 });
+
+// Issue 12, defect 2 covers iterators that throw; an array passes
+// `Array.isArray` and is kept by reference, so a getter on one of its
+// indices runs only at emission: here inside another call's complete(),
+// which throws, while the stream hangs without failing or closing.
+test("ResultFuture.complete() with an array whose element getter throws fails the stream with the getter's error", async () => {
+  const futures: ResultFuture<number>[] = [];
+  let closes = 0;
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n: number, result: ResultFuture<number>) {
+      futures[n] = result;
+    },
+    close() {
+      closes++;
+    },
+  });
+  const writer = stream.writable.getWriter();
+  for (const n of [0, 1]) void writer.write(n).catch(() => {});
+  const output = Array.fromAsync(stream.readable);
+  await until(() => futures.length === 2, "two calls");
+  const error = new Error("a hostile getter");
+  const hostile = [7];
+  Object.defineProperty(hostile, 0, {
+    get() {
+      throw error;
+    },
+  });
+  futures[1]!.complete(hostile); // emitted only after input 0
+  assert.doesNotThrow(() => futures[0]!.complete([0]), "complete(0) threw");
+  assert.deepEqual(await within(output, "the output"), {
+    ok: false,
+    reason: error,
+  });
+  assert.equal(closes, 1);
+});
