@@ -281,3 +281,30 @@ test("ResultFuture.complete() with an array whose element getter throws fails th
   });
   assert.equal(closes, 1);
 });
+
+// The batch function form reads `outputs[i]` in the promise reaction that
+// distributes them: the getter's throw becomes an unhandled rejection, and
+// the inputs after it never settle.
+test("AsyncIOTransformStream() with batch fails with the error of a throwing index getter on the batch result, instead of hanging", async () => {
+  const error = new Error("a hostile batch getter");
+  const stream = new AsyncIOTransformStream<number, number>(
+    (inputs: number[]) => {
+      const outputs = [...inputs];
+      Object.defineProperty(outputs, 1, {
+        get() {
+          throw error;
+        },
+      });
+      return Promise.resolve(outputs);
+    },
+    { batch: { maxSize: 3, maxWait: 0 } },
+  );
+  const output = Array.fromAsync(
+    ReadableStream.from([1, 2, 3]).pipeThrough(stream),
+  );
+  assert.deepEqual(await within(output, "the output"), {
+    ok: false,
+    reason: error,
+  });
+  assert.equal(stream.stats.inFlight, 0);
+});
