@@ -2,7 +2,11 @@
 // guarantee of issues 12 and 17 in a state the existing tests do not reach.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOTransformStream, type ResultFuture } from "../mod.ts";
+import {
+  AsyncIOTransformStream,
+  type ResultFuture,
+  Watermark,
+} from "../mod.ts";
 import { settle } from "./_deferred.ts";
 import { until, within } from "./_within.ts";
 
@@ -140,4 +144,167 @@ test("AsyncFunction.close() waits for open() to settle when open() itself aborts
   settleOpen!();
   await settle(10);
   assert.deepEqual(log, ["open", "open settled", "close"]);
+});
+
+// Issue 14: "A watermark closes the open batch, so event time never waits
+// for maxWait." In key-ordered mode an input whose key is busy joins a batch
+// only once its predecessor completes, after the watermark closed the batch
+// it would have joined: the watermark then waits for maxWait behind it.
+test(
+  "AsyncIOTransformStream() with batch, key-ordered, emits a watermark without waiting for maxWait behind a same-key input",
+  {
+    timeout: 20_000,
+  },
+  async () => {
+    const stream = new AsyncIOTransformStream<number, number, Watermark>(
+      (inputs: number[]) => Promise.resolve(inputs),
+      {
+        batch: { maxSize: 10, maxWait: 60_000 },
+        order: "key-ordered",
+        key: () => "one key",
+        capacity: 10,
+      },
+    );
+    const writer = stream.writable.getWriter();
+    const reader = stream.readable.getReader();
+    for (const chunk of [1, 2, new Watermark(5)]) {
+      void writer.write(chunk).catch(() => {});
+    }
+    const outputs: unknown[] = [];
+    const watermark = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        outputs.push(value);
+        if (value instanceof Watermark) return;
+      }
+    })();
+    const result = await within(watermark, "the watermark", 3_000).catch((
+      error,
+    ) => ({ ok: false as const, reason: error }));
+    await reader.cancel(new Error("test over"));
+    assert.equal(result.ok, true, `only ${outputs} came out within 3 s`);
+    assert.deepEqual(outputs, [1, 2, new Watermark(5)]);
+  },
+);
+
+// The same race without a shared signal: #terminate aborts the elements one
+// at a time, so an abort listener that fails every pending call (a
+// "connection closed" handler) settles calls whose elements are still
+// RUNNING, and their retry predicate sees the stream's stop reason.
+test("AsyncIOTransformStream() never shows the stop reason to retryOnError when one call's abort listener fails the other pending calls", async () => {
+  const pending = new Set<ResultFuture<number>>();
+  const seen: unknown[] = [];
+  let starts = 0;
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(_n: number, result: ResultFuture<number>) {
+      starts++;
+      pending.add(result);
+      result.signal.addEventListener("abort", () => {
+        for (const each of pending) {
+          each.completeExceptionally(result.signal.reason);
+        }
+        pending.clear();
+      }, { once: true });
+    },
+  }, {
+    order: "unordered",
+    retry: {
+      maxAttempts: 3,
+      delay: 5,
+      retryOnError: (error) => (seen.push(error), true),
+    },
+  });
+  const writer = stream.writable.getWriter();
+  for (const n of [1, 2, 3]) void writer.write(n).catch(() => {});
+  await until(() => starts === 3, "three calls");
+  await within(stream.readable.cancel(new Error("stop")), "the cancel");
+  await settle(30);
+  assert.deepEqual(seen, [], "retryOnError saw the stop");
+  assert.equal(stream.stats.failedAttempts, 0, "failed attempts after stop");
+  assert.equal(starts, 3, "attempts after the stop");
+});
+
+// The same without close(): end() awaits the drain and a resolved close()
+// before closing the readable side, so a reader that cancels right after the
+// last result (a `for await` that breaks on it) always wins the race. A
+// TransformStream rejects writer.close() with the cancel reason there.
+test("AsyncIOTransformStream() rejects writer.close() with the cancel reason, not a TypeError, when the reader cancels on the last result", async () => {
+  let release: ((output: number) => void) | undefined;
+  const stream = new AsyncIOTransformStream<number, number>((_n) =>
+    new Promise<number>((resolve) => release = resolve)
+  );
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  void writer.write(1);
+  const closing = writer.close();
+  await until(() => release !== undefined, "the call");
+  const reason = new Error("got what I needed");
+  const read = reader.read().then(() => reader.cancel(reason));
+  release!(1);
+  await within(read, "the read and cancel");
+  const closed = await within(closing, "writer.close()");
+  assert.deepEqual(closed, { ok: false, reason });
+});
+
+// Issue 12, defect 2 covers iterators that throw; an array passes
+// `Array.isArray` and is kept by reference, so a getter on one of its
+// indices runs only at emission: here inside another call's complete(),
+// which throws, while the stream hangs without failing or closing.
+test("ResultFuture.complete() with an array whose element getter throws fails the stream with the getter's error", async () => {
+  const futures: ResultFuture<number>[] = [];
+  let closes = 0;
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n: number, result: ResultFuture<number>) {
+      futures[n] = result;
+    },
+    close() {
+      closes++;
+    },
+  });
+  const writer = stream.writable.getWriter();
+  for (const n of [0, 1]) void writer.write(n).catch(() => {});
+  const output = Array.fromAsync(stream.readable);
+  await until(() => futures.length === 2, "two calls");
+  const error = new Error("a hostile getter");
+  const hostile = [7];
+  Object.defineProperty(hostile, 0, {
+    get() {
+      throw error;
+    },
+  });
+  futures[1]!.complete(hostile); // emitted only after input 0
+  assert.doesNotThrow(() => futures[0]!.complete([0]), "complete(0) threw");
+  assert.deepEqual(await within(output, "the output"), {
+    ok: false,
+    reason: error,
+  });
+  assert.equal(closes, 1);
+});
+
+// The batch function form reads `outputs[i]` in the promise reaction that
+// distributes them: the getter's throw becomes an unhandled rejection, and
+// the inputs after it never settle.
+test("AsyncIOTransformStream() with batch fails with the error of a throwing index getter on the batch result, instead of hanging", async () => {
+  const error = new Error("a hostile batch getter");
+  const stream = new AsyncIOTransformStream<number, number>(
+    (inputs: number[]) => {
+      const outputs = [...inputs];
+      Object.defineProperty(outputs, 1, {
+        get() {
+          throw error;
+        },
+      });
+      return Promise.resolve(outputs);
+    },
+    { batch: { maxSize: 3, maxWait: 0 } },
+  );
+  const output = Array.fromAsync(
+    ReadableStream.from([1, 2, 3]).pipeThrough(stream),
+  );
+  assert.deepEqual(await within(output, "the output"), {
+    ok: false,
+    reason: error,
+  });
+  assert.equal(stream.stats.inFlight, 0);
 });
