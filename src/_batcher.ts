@@ -30,6 +30,8 @@ export class Batcher<I, O> {
   #open: BatchCall<I, O> | undefined = undefined;
   /** Per failed call, the call that gathers its retries until its delay ends. */
   readonly #retries = new Map<BatchCall<I, O>, RetryCall<I, O>>();
+  /** Watermarks accepted and not yet emitted (kept by the engine). */
+  watermarksWaiting = 0;
   /** Batch calls in flight: what `concurrency` counts. */
   calls = 0;
   /** The input side waits for room: no new input can join. */
@@ -63,8 +65,11 @@ export class Batcher<I, O> {
       this.#timer?.set(this.#maxWait);
     }
     open.elements.push(element);
-    if (open.elements.length >= this.#maxSize) this.close();
-    else this.#closeIfStuck();
+    // While a watermark waits in the queue, event time may wait on this
+    // input: it does not wait for maxWait.
+    if (open.elements.length >= this.#maxSize || this.watermarksWaiting > 0) {
+      this.close();
+    } else this.#closeIfStuck();
   }
 
   /** Closes the open batch, if any: it then waits for a call slot. */
@@ -258,15 +263,21 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
         ),
       );
     }
+    // A copy first: the array is user data, and its getters may throw.
+    let copy: unknown[];
+    try {
+      copy = Array.from(outputs);
+    } catch (error) {
+      return this.reject(error);
+    }
     this.#returned = true;
     // Each settle may run user code that stops the stream; the later
     // inputs then find their attempts detached and are ignored.
     for (let i = 0; i < attempts.length; i++) {
-      attempts[i]!.resolve(outputs[i]);
+      attempts[i]!.resolve(copy[i] as O);
     }
   }
 
-  /** Fails every input still in the call; completed ones are unaffected. */
   /** The call failed: every input still in it fails with `error`. */
   reject(error: unknown): void {
     this.#returned = true;

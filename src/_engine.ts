@@ -306,7 +306,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     startNow = true,
   ): Promise<void> | undefined {
     if (this.#ended) return Promise.reject(this.#endReason);
-    this.#queue.push(element); // a watermark may leave at once
+    const batcher = this.#batcher;
+    if (batcher !== undefined && element.marker !== undefined) {
+      batcher.watermarksWaiting++; // before the push: it may leave at once
+    }
+    this.#queue.push(element);
     if (element.marker === undefined) {
       this.counters.accepted++;
       try {
@@ -315,7 +319,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         element.failBeforeStart(error); // options.key threw
       }
     } else {
-      this.#batcher?.close(); // event time does not wait for maxWait
+      batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return Promise.reject(this.#endReason);
     if (this.#queue.size < this.config.capacity) return;
@@ -341,7 +345,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #emit(element: Element<I, O>): boolean {
     if (this.#ended) return false;
     if (element.marker !== undefined) {
-      return this.#enqueue(element.marker as M);
+      const sent = this.#enqueue(element.marker as M);
+      if (sent && this.#batcher !== undefined) {
+        this.#batcher.watermarksWaiting--;
+      }
+      return sent;
     }
     const count = element.emitOutputs(
       this.#settle && !element.recovered

@@ -30,9 +30,12 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   }
 }
 
-/** An iterable's values; throws what its iterator throws, or a TypeError. */
+/**
+ * An iterable's values, copied: the caller may change its array later, and
+ * its getters may throw. Throws what they or its iterator throw, or a
+ * TypeError for something that is not iterable.
+ */
 export function toArray(results: unknown): unknown[] {
-  if (Array.isArray(results)) return results;
   if (
     results === null || results === undefined ||
     typeof (results as { [Symbol.iterator]?: unknown })[Symbol.iterator] !==
