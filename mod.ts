@@ -59,24 +59,28 @@ export type {
   LimitBounds,
   VegasOptions,
 } from "./src/concurrency_limit.ts";
+export type { AsyncIOState, AsyncIOStateEntry } from "./src/async_io_state.ts";
+export type { AsyncIOStats } from "./src/async_io_stats.ts";
 export type {
   AsyncBatchFunction,
-  AsyncFunction,
-  AsyncIOBatchOptions,
-  AsyncIOOptions,
-  AsyncIOState,
-  AsyncIOStateEntry,
-  AsyncIOStats,
   BatchMapper,
   BatchOptions,
+} from "./src/batch_function.ts";
+export type {
+  AsyncFunction,
   CallContext,
+  Mapper,
+  ResultFuture,
+} from "./src/call_context.ts";
+export type {
   Emitted,
   ErrorHandler,
   ErrorPolicy,
-  Mapper,
+  Settled,
+} from "./src/error_policy.ts";
+export type {
   OutputOrder,
   RateLimitOptions,
-  ResultFuture,
   RetryOptions,
-  Settled,
-} from "./src/types.ts";
+} from "./src/policy_options.ts";
+export type { AsyncIOBatchOptions, AsyncIOOptions } from "./src/types.ts";

@@ -3,7 +3,7 @@
 // `context()` and `future()` make, whose own properties are all public.
 import type { DeadlineNode } from "./_deadline_queue.ts";
 import { followResult } from "./_user_code.ts";
-import type { CallContext, ResultFuture } from "./types.ts";
+import type { CallContext, ResultFuture } from "./call_context.ts";
 
 /** How an attempt settled. */
 export const ONE = 0; // the function form's single output

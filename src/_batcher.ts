@@ -15,7 +15,7 @@ import type { Attempt } from "./_attempt.ts";
 import type { Counters, Element } from "./_element.ts";
 import { followResult } from "./_user_code.ts";
 import { Timer } from "./_timer.ts";
-import type { CallContext } from "./types.ts";
+import type { CallContext } from "./call_context.ts";
 
 export class Batcher<I, O> {
   readonly config: Config<I, O>;

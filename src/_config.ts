@@ -5,21 +5,16 @@ import { describe } from "./_describe.ts";
 import { validateState } from "./_state.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { ConcurrencyLimit } from "./concurrency_limit.ts";
+import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
 import type {
   AsyncBatchFunction,
-  AsyncFunction,
-  AsyncIOBatchOptions,
-  AsyncIOOptions,
-  AsyncIOState,
-  AsyncIOStateEntry,
   BatchMapper,
   BatchOptions,
-  ErrorPolicy,
-  Mapper,
-  OutputOrder,
-  RateLimitOptions,
-  ResultFuture,
-} from "./types.ts";
+} from "./batch_function.ts";
+import type { AsyncFunction, Mapper, ResultFuture } from "./call_context.ts";
+import type { ErrorPolicy } from "./error_policy.ts";
+import type { OutputOrder, RateLimitOptions } from "./policy_options.ts";
+import type { AsyncIOBatchOptions, AsyncIOOptions } from "./types.ts";
 
 export type TimeoutHandler<I, O> = (
   input: I,

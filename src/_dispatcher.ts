@@ -24,7 +24,7 @@ import { RateLimiter } from "./_rate_limiter.ts";
 import { Timer } from "./_timer.ts";
 import { type SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
 import type { ConcurrencyLimit } from "./concurrency_limit.ts";
-import type { RateLimitOptions } from "./types.ts";
+import type { RateLimitOptions } from "./policy_options.ts";
 
 /** What waits for a call slot: an element, or a closed batch of them. */
 export interface Startable {

@@ -30,7 +30,8 @@ import type { EmissionQueue } from "./_queue.ts";
 import { recordEntry, STATE_VERSION, watermarkEntry } from "./_state.ts";
 import { UnorderedQueue } from "./_unordered_queue.ts";
 import { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import type { AsyncIOState, AsyncIOStateEntry, AsyncIOStats } from "./types.ts";
+import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
+import type { AsyncIOStats } from "./async_io_stats.ts";
 import { Watermark } from "./watermark.ts";
 import type { SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
 

@@ -17,14 +17,10 @@ import {
 } from "./_redis_reply.ts";
 import { commitTargetOf, Committer } from "./_redis_sink.ts";
 import { pullStream, redisStreamSource } from "./_redis_source.ts";
-import type {
-  AsyncFunction,
-  AsyncIOOptions,
-  AsyncIOStats,
-  ErrorHandler,
-  Mapper,
-  ResultFuture,
-} from "./types.ts";
+import type { AsyncIOStats } from "./async_io_stats.ts";
+import type { AsyncFunction, Mapper, ResultFuture } from "./call_context.ts";
+import type { ErrorHandler } from "./error_policy.ts";
+import type { AsyncIOOptions } from "./types.ts";
 
 /**
  * The options of {@linkcode redisWorker}: where to read, what to call, where

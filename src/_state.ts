@@ -1,6 +1,6 @@
 // The snapshot format: plain data that survives JSON and structuredClone.
 import { describe } from "./_describe.ts";
-import type { AsyncIOStateEntry } from "./types.ts";
+import type { AsyncIOStateEntry } from "./async_io_state.ts";
 
 export const STATE_VERSION = 1;
 

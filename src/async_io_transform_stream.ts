@@ -2,18 +2,12 @@ import { configOf, fixedConcurrency } from "./_config.ts";
 import { Engine } from "./_engine.ts";
 import { connectStreams } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import type {
-  AsyncBatchFunction,
-  AsyncFunction,
-  AsyncIOBatchOptions,
-  AsyncIOOptions,
-  AsyncIOState,
-  AsyncIOStats,
-  BatchMapper,
-  CallContext,
-  Emitted,
-  Mapper,
-} from "./types.ts";
+import type { AsyncIOState } from "./async_io_state.ts";
+import type { AsyncIOStats } from "./async_io_stats.ts";
+import type { AsyncBatchFunction, BatchMapper } from "./batch_function.ts";
+import type { AsyncFunction, CallContext, Mapper } from "./call_context.ts";
+import type { Emitted } from "./error_policy.ts";
+import type { AsyncIOBatchOptions, AsyncIOOptions } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
 /**

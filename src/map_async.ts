@@ -3,18 +3,12 @@ import { describe } from "./_describe.ts";
 import { Engine, type Output } from "./_engine.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import type {
-  AsyncBatchFunction,
-  AsyncFunction,
-  AsyncIOBatchOptions,
-  AsyncIOOptions,
-  AsyncIOState,
-  AsyncIOStats,
-  BatchMapper,
-  CallContext,
-  Emitted,
-  Mapper,
-} from "./types.ts";
+import type { AsyncIOState } from "./async_io_state.ts";
+import type { AsyncIOStats } from "./async_io_stats.ts";
+import type { AsyncBatchFunction, BatchMapper } from "./batch_function.ts";
+import type { AsyncFunction, CallContext, Mapper } from "./call_context.ts";
+import type { Emitted } from "./error_policy.ts";
+import type { AsyncIOBatchOptions, AsyncIOOptions } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
 /**

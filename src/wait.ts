@@ -1,6 +1,7 @@
 import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import type { AsyncFunction, AsyncIOOptions, Mapper } from "./types.ts";
+import type { AsyncFunction, Mapper } from "./call_context.ts";
+import type { AsyncIOOptions } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
 /**
