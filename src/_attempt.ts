@@ -24,26 +24,37 @@ export interface SharedCall {
 }
 
 /**
- * Where attempts get their signals. With no per-call timeout, a call's
- * signal can only abort when the whole stream stops, with the same reason
- * for every call: then up to SHARED_SIGNAL_USES calls share one controller
- * (an AbortController costs microseconds on some runtimes). Listeners that
- * calls leave on it are released with it, so they stay bounded.
+ * Where attempts get their signals. With no attempt timeout and no retry, a
+ * call's signal aborts only when the whole stream stops, or when its total
+ * timeout runs out, which it does together with every call whose deadline
+ * was stamped with its own. Then up to SHARED_SIGNAL_USES calls of one
+ * deadline batch share one controller (an AbortController costs
+ * microseconds on some runtimes). Listeners that calls leave on it are
+ * released with it, so they stay bounded.
  */
 export class SignalSource {
   readonly #shared: boolean;
+  /** With a timeout: the deadline batch, whose calls all time out together. */
+  readonly #batch: (() => number) | undefined;
   #controller: AbortController | undefined = undefined;
   #uses = 0;
+  #batchOfController = 0;
 
-  constructor(shared: boolean) {
+  constructor(shared: boolean, batch?: () => number) {
     this.#shared = shared;
+    this.#batch = batch;
   }
 
   next(): AbortController {
     if (!this.#shared) return new AbortController();
-    if (this.#controller === undefined || ++this.#uses > SHARED_SIGNAL_USES) {
+    const batch = this.#batch?.() ?? 0;
+    if (
+      this.#controller === undefined || ++this.#uses > SHARED_SIGNAL_USES ||
+      batch !== this.#batchOfController
+    ) {
       this.#controller = new AbortController();
       this.#uses = 1;
+      this.#batchOfController = batch;
     }
     return this.#controller;
   }

@@ -14,8 +14,13 @@ export interface DeadlineNode<T> {
   deadline: number;
   prevDue: T | undefined;
   nextDue: T | undefined;
+  /**
+   * Called for every due node before any of them expires, so that nodes
+   * can let go of their calls first; what it returns goes to `expire`.
+   */
+  prepareExpiry?(): unknown;
   /** Called once, when the node's deadline has passed. */
-  expire(): void;
+  expire(prepared?: unknown): void;
 }
 
 const now = () => performance.now();
@@ -35,10 +40,20 @@ export class DeadlineQueue<T extends DeadlineNode<T>> {
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #stampTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #disposed = false;
+  /** Changes whenever a batch of nodes is stamped. */
+  #generation = 0;
 
   constructor(duration: number) {
     this.duration = duration;
     this.slack = Math.min(8, Math.max(1, duration / 32));
+  }
+
+  /**
+   * Nodes added while this stays the same get one deadline: they are
+   * stamped together.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   add(node: T): void {
@@ -80,6 +95,7 @@ export class DeadlineQueue<T extends DeadlineNode<T>> {
 
   /** Gives every unstamped node a deadline from `time`, read after its add. */
   #stamp(time: number): void {
+    if (this.#unstamped !== undefined) this.#generation++;
     const deadline = time + this.duration;
     for (let node = this.#unstamped; node !== undefined; node = node.nextDue) {
       node.deadline = deadline;
@@ -112,12 +128,18 @@ export class DeadlineQueue<T extends DeadlineNode<T>> {
     this.#timer = undefined;
     const time = now();
     this.#stamp(time);
+    const due: T[] = [];
     let head = this.#head;
-    while (head !== undefined && head.deadline <= time && !this.#disposed) {
+    while (head !== undefined && head.deadline <= time) {
       this.remove(head);
-      head.expire();
+      due.push(head);
       head = this.#head;
     }
+    // Nodes stamped together share a deadline, and may share a signal: all
+    // of them let go of their calls before any signal aborts.
+    const prepared = due.map((node) => node.prepareExpiry?.());
+    for (let i = 0; i < due.length; i++) due[i]!.expire(prepared[i]);
+    head = this.#head;
     // Nodes added by the expiries are unstamped; their stamp timer re-arms us.
     if (
       head !== undefined && head.deadline !== Infinity && !this.#disposed &&

@@ -254,25 +254,40 @@ export class Element<I, O>
     this.#decide(attempt, outcome, payload, final);
   }
 
-  /** The total timeout ran out (called by the deadline queue). */
-  expire(): void {
-    const host = this.#host;
+  /**
+   * The total timeout ran out, first phase: the element lets go of its call
+   * (or its backoff) before any signal aborts, since calls whose deadlines
+   * were stamped together may share a signal. Returns what `expire` needs:
+   * the detached attempt, null after a backoff, false if nothing expires.
+   */
+  prepareExpiry(): Attempt<I, O> | null | false {
     const wasRunning = this.#state === RUNNING;
-    if (!wasRunning && this.#state !== BACKOFF) return;
+    if (!wasRunning && this.#state !== BACKOFF) return false;
+    this.#state = TIMING_OUT;
+    this.#host.counters.timedOut++;
+    if (wasRunning) return this.#detach();
+    this.#backoffTimer?.clear(); // a batch's retry skips it when it starts
+    return null;
+  }
+
+  /** The total timeout ran out (called by the deadline queue). */
+  expire(prepared?: unknown): void {
+    const host = this.#host;
+    const detached = prepared === undefined
+      ? this.prepareExpiry()
+      : prepared as Attempt<I, O> | null | false;
+    if (detached === false) return;
     const timeoutError = new DOMException(
       `The element timed out after ${host.config.timeout} ms`,
       "TimeoutError",
     );
-    this.#state = TIMING_OUT;
-    host.counters.timedOut++;
-    if (wasRunning) {
-      const attempt = this.#detach();
-      attempt.abort(timeoutError);
+    if (detached !== null) {
+      detached.abort(timeoutError);
       if (this.#aborted) return; // an abort listener stopped the stream
-      this.#sample(attempt, TIMED_OUT);
+      this.#sample(detached, TIMED_OUT);
       if (this.#aborted) return; // the limit's update threw
-    } else {
-      this.#backoffTimer?.clear(); // a batch's retry skips it when it starts
+    } else if (this.#aborted) {
+      return;
     }
     host.callEnded();
     const handler = host.config.timeoutHandler;

@@ -111,8 +111,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       this.attemptDeadlines = new DeadlineQueue(config.attemptTimeout);
     }
     this.signals = new SignalSource(
-      config.timeout === Infinity && config.attemptTimeout === Infinity &&
-        config.retry === undefined,
+      config.attemptTimeout === Infinity && config.retry === undefined,
+      this.deadlines === undefined
+        ? undefined
+        : () => this.deadlines!.generation,
     );
     this.#dispatcher = new Dispatcher(
       this.counters,

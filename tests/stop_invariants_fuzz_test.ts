@@ -10,7 +10,6 @@
 // review_findings_test.ts pins.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import fc from "fast-check";
 import {
   AsyncIOTransformStream,
@@ -20,6 +19,14 @@ import {
 } from "../mod.ts";
 import { settle } from "./_deferred.ts";
 import { within } from "./_within.ts";
+
+/** An environment variable, where the runtime has them (not in browsers). */
+function env(name: string): string | undefined {
+  const process = (globalThis as {
+    process?: { env?: Record<string, string | undefined> };
+  }).process;
+  return process?.env?.[name];
+}
 
 type Stop = "cancel" | "abort" | "signal";
 type Action =
@@ -163,7 +170,7 @@ interface Call {
 class StopError extends Error {}
 
 async function run(s: Scenario): Promise<void> {
-  if (process.env["FUZZ_SKIP_KNOWN"]) s.listenerCompletes = false;
+  if (env("FUZZ_SKIP_KNOWN")) s.listenerCompletes = false;
   const calls: Call[] = [];
   const policySaw: unknown[] = [];
   /** Per barrier: the records in its snapshot. */
@@ -504,8 +511,8 @@ test(
   },
   async () => {
     await fc.assert(fc.asyncProperty(scenario, run), {
-      seed: Number(process.env["FUZZ_SEED"] ?? 20261129),
-      numRuns: Number(process.env["FUZZ_RUNS"] ?? 300),
+      seed: Number(env("FUZZ_SEED") ?? 20261129),
+      numRuns: Number(env("FUZZ_RUNS") ?? 300),
       endOnFailure: true,
     });
   },
