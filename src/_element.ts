@@ -115,6 +115,8 @@ export class Element<I, O>
   #state: State;
   #attempts = 0;
   #current: Attempt<I, O> | undefined = undefined;
+  /** Detached by a due timeout, its signal not aborted yet: a stop aborts it. */
+  #expiring: Attempt<I, O> | undefined = undefined;
   /** A single output, or an array of them when `#many` is set. */
   #outputs: unknown = undefined;
   #many = false;
@@ -265,7 +267,7 @@ export class Element<I, O>
     if (!wasRunning && this.#state !== BACKOFF) return false;
     this.#state = TIMING_OUT;
     this.#host.counters.timedOut++;
-    if (wasRunning) return this.#detach();
+    if (wasRunning) return this.#expiring = this.#detach();
     this.#backoffTimer?.clear(); // a batch's retry skips it when it starts
     return null;
   }
@@ -277,6 +279,7 @@ export class Element<I, O>
       ? this.prepareExpiry()
       : prepared as Attempt<I, O> | null | false;
     if (detached === false) return;
+    this.#expiring = undefined;
     const timeoutError = new DOMException(
       `The element timed out after ${host.config.timeout} ms`,
       "TimeoutError",
@@ -332,8 +335,8 @@ export class Element<I, O>
    * caller must then abort, once every element is stopped.
    */
   stop(): Attempt<I, O> | undefined {
-    const attempt = this.#current;
-    this.#current = undefined;
+    const attempt = this.#current ?? this.#expiring;
+    this.#current = this.#expiring = undefined;
     if (this.#state === RUNNING && attempt !== undefined) {
       this.#host.counters.inFlight--;
     }

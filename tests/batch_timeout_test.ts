@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOTransformStream } from "../mod.ts";
+import { AsyncIOTransformStream, type CallContext } from "../mod.ts";
 import { collect, settle } from "./_deferred.ts";
 import { controlledBatchFn, controlledBatchObject } from "./_batch.ts";
 
@@ -199,4 +199,32 @@ test("AsyncIOTransformStream() with batch settles each input of a failed call un
     { status: "rejected", input: 2, reason: error },
     { status: "fulfilled", input: 3, value: 3 },
   ]);
+});
+
+test("AsyncIOTransformStream() with batch aborts a batch call at once when a timeout handler stops the stream while the call's other input is due too", async () => {
+  const stop = new AbortController();
+  let batchSignal: AbortSignal | undefined;
+  const seenInHandler: boolean[] = [];
+  const stream = new AsyncIOTransformStream(
+    (_inputs: number[], { signal }: CallContext) => {
+      batchSignal = signal;
+      return new Promise<number[]>(() => {});
+    },
+    {
+      batch: { maxSize: 2, maxWait: 0 },
+      timeout: 20,
+      signal: stop.signal,
+      onTimeout: () => {
+        stop.abort(new Error("stop"));
+        seenInHandler.push(batchSignal!.aborted);
+      },
+    },
+  );
+  const writer = stream.writable.getWriter();
+  void writer.write(1).catch(() => {});
+  void writer.write(2).catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  // Both inputs were due in one timer; the first handler stopped the stream.
+  assert.deepEqual(seenInHandler, [true]);
+  await stream.readable.cancel().catch(() => {});
 });
