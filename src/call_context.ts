@@ -19,9 +19,9 @@ export interface CallContext {
   /**
    * Aborts when this attempt must stop: on timeout (a `DOMException` named
    * `"TimeoutError"`), on cancel (the cancel reason) and when another element
-   * fails (that element's error). When the stream has no `timeout`,
-   * `attemptTimeout` or `retry`, calls started together may share one signal,
-   * which then aborts only when the whole stream stops.
+   * fails (that element's error). When the stream has no `attemptTimeout` or
+   * `retry`, calls that always abort together (on a stop, or on one shared
+   * deadline) may share one signal object.
    */
   readonly signal: AbortSignal;
   /** The number of this attempt, counted from 1. */
