@@ -15,7 +15,7 @@
 // #dispose(): no call, timer or listener of ours outlives the stream, and
 // close() runs exactly once, after open() has settled.
 import { Batcher } from "./_batcher.ts";
-import type { Config } from "./_config.ts";
+import { type Config, fixedConcurrency } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import {
@@ -249,8 +249,13 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     return this.#dispatcher.concurrency;
   }
 
-  set concurrency(value: number) {
-    this.#dispatcher.concurrency = value;
+  /** Fixes the calls in flight; throws a RangeError for a bad value. */
+  setConcurrency(value: unknown): void {
+    this.#dispatcher.concurrency = fixedConcurrency(
+      "Cannot set the concurrency as",
+      value,
+      this.config.capacity,
+    );
   }
 
   snapshot(): AsyncIOState<I> {

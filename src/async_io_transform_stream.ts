@@ -1,4 +1,4 @@
-import { configOf, fixedConcurrency } from "./_config.ts";
+import { configOf } from "./_config.ts";
 import { Engine } from "./_engine.ts";
 import { connectStreams } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
@@ -101,7 +101,6 @@ export class AsyncIOTransformStream<
   E extends "fail" | "settle" = "fail",
 > extends TransformStream<I | NoInfer<M>, Emitted<I, O, E> | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
-  readonly #capacity: number;
 
   /**
    * Creates a batching stream: `fn` gets many inputs per call.
@@ -152,7 +151,6 @@ export class AsyncIOTransformStream<
       options?.readableStrategy,
     );
     this.#engine = engine;
-    this.#capacity = config.capacity;
     Object.defineProperties(this, {
       readable: { value: readable, enumerable: true },
       writable: { value: writable, enumerable: true },
@@ -199,11 +197,7 @@ export class AsyncIOTransformStream<
    * ```
    */
   setConcurrency(concurrency: number): void {
-    this.#engine.concurrency = fixedConcurrency(
-      "Cannot set the concurrency as",
-      concurrency,
-      this.#capacity,
-    );
+    this.#engine.setConcurrency(concurrency);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { configOf, fixedConcurrency } from "./_config.ts";
+import { configOf } from "./_config.ts";
 import { describe } from "./_describe.ts";
 import { Engine, type Output } from "./_engine.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
@@ -280,7 +280,6 @@ export function mapAsync<
   // Under "settle" the engine's outputs are Settled records.
   return new Mapped<I, O, M>(
     (output) => new Engine<I, O, M>(config, output),
-    config.capacity,
     iteratorOf(source, kind),
     kind === SYNC,
   ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;
@@ -366,7 +365,6 @@ const ignore = () => {};
 
 class Mapped<I, O, M> implements MapAsyncIterator<O | M, I>, Output<O | M> {
   readonly #engine: Engine<I, O, M>;
-  readonly #capacity: number;
   readonly #source: Iterator<I | M> | AsyncIterator<I | M>;
   readonly #sync: boolean;
   readonly #buffer = new RingBuffer<O | M>();
@@ -378,12 +376,10 @@ class Mapped<I, O, M> implements MapAsyncIterator<O | M, I>, Output<O | M> {
 
   constructor(
     engineFor: (output: Output<O | M>) => Engine<I, O, M>,
-    capacity: number,
     source: Iterator<I | M> | AsyncIterator<I | M>,
     sync: boolean,
   ) {
     this.#engine = engineFor(this);
-    this.#capacity = capacity;
     this.#source = source;
     this.#sync = sync;
   }
@@ -441,11 +437,7 @@ class Mapped<I, O, M> implements MapAsyncIterator<O | M, I>, Output<O | M> {
   }
 
   setConcurrency(concurrency: number): void {
-    this.#engine.concurrency = fixedConcurrency(
-      "Cannot set the concurrency as",
-      concurrency,
-      this.#capacity,
-    );
+    this.#engine.setConcurrency(concurrency);
   }
 
   // --- the engine's Output ---
