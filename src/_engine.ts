@@ -11,9 +11,9 @@
 // when no more input can join the open batch (a watermark, end of input,
 // capacity), and it closes there.
 //
-// Every way out runs #terminate() or #finish(), and both go through
-// #dispose(): no call, timer or listener of ours outlives the stream, and
-// close() runs exactly once, after open() has settled.
+// Every way out, end() or #terminate(), goes through #dispose(): no call,
+// timer or listener of ours outlives the stream, and close() runs exactly
+// once, after open() has settled.
 import { Batcher } from "./_batcher.ts";
 import { type Config, fixedConcurrency } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
