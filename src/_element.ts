@@ -96,6 +96,18 @@ export interface ElementHost<I, O> {
   failed(element: Element<I, O>, error: unknown): void;
   /** The adaptive limit, which samples every attempt; undefined when fixed. */
   readonly limit: WindowedLimit | undefined;
+  /**
+   * Set when a call can only succeed once or fail: the function form with
+   * no timeout, retry, adaptive limit or batch. Such an element needs no
+   * {@linkcode Attempt}: it can neither be detached nor retried, so only a
+   * stop can make its completion stale.
+   */
+  readonly plain: boolean;
+  /**
+   * With `plain` and `onError: "fail"`, one rejection handler serves every
+   * call: any failure fails the stream, whichever element it was.
+   */
+  readonly plainRejected: ((error: unknown) => void) | undefined;
   /** An attempt ended; may run the limit's update, and stop the stream. */
   sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
 }
@@ -123,6 +135,8 @@ export class Element<I, O>
   /** Its outputs come from the error policy, not from its calls. */
   #recovered = false;
   #backoffTimer: Timer | undefined = undefined;
+  /** The plain path's running call: the controller a stop aborts. */
+  #plainCall: AbortController | undefined = undefined;
 
   // Intrusive links owned by the queues and the dispatcher, so that they
   // allocate nothing per element.
@@ -185,6 +199,7 @@ export class Element<I, O>
   /** QUEUED or BACKOFF → RUNNING: starts the next attempt, running user code. */
   start(): void {
     const host = this.#host;
+    if (host.plain) return this.#startPlain(host);
     const attempt = new Attempt<I, O>(
       this,
       ++this.#attempts,
@@ -211,6 +226,53 @@ export class Element<I, O>
       return this.settle(attempt, ERROR, error);
     }
     attempt.follow(returned, mapper !== undefined);
+  }
+
+  /** QUEUED → RUNNING on the plain path: the same steps, with no Attempt. */
+  #startPlain(host: ElementHost<I, O>): void {
+    const controller = host.signals.next();
+    this.#plainCall = controller;
+    this.#state = RUNNING;
+    this.#attempts = 1;
+    host.counters.inFlight++;
+    let returned: unknown;
+    try {
+      returned = host.config.mapper!(this.input, {
+        signal: controller.signal,
+        attempt: 1,
+      });
+    } catch (error) {
+      return this.#plainEnded(ERROR, error);
+    }
+    if (!isThenable(returned)) return this.#plainEnded(ONE, returned);
+    // As followResult: a foreign thenable is adopted, and a native promise
+    // whose `then` was replaced may throw.
+    const promise = returned instanceof Promise
+      ? returned
+      : Promise.resolve(returned);
+    try {
+      promise.then(
+        (value) => this.#plainEnded(ONE, value),
+        host.plainRejected ?? ((error) => this.#plainEnded(ERROR, error)),
+      );
+    } catch (error) {
+      this.#plainEnded(ERROR, error);
+    }
+  }
+
+  /** The plain call's outcome; ignored once a stop came first. */
+  #plainEnded(outcome: Outcome, payload: unknown): void {
+    if (this.#state !== RUNNING) return;
+    const host = this.#host;
+    this.#plainCall = undefined;
+    host.counters.inFlight--;
+    if (outcome === ERROR) {
+      host.counters.failedAttempts++;
+      this.#fail(payload);
+    } else {
+      this.#finish(ONE, payload);
+    }
+    host.callEnded();
   }
 
   /**
@@ -334,9 +396,9 @@ export class Element<I, O>
    * its input stays for snapshots. Returns the attempt whose signal the
    * caller must then abort, once every element is stopped.
    */
-  stop(): Attempt<I, O> | undefined {
-    const attempt = this.#current ?? this.#expiring;
-    this.#current = this.#expiring = undefined;
+  stop(): { abort(reason: unknown): void } | undefined {
+    const attempt = this.#current ?? this.#expiring ?? this.#plainCall;
+    this.#current = this.#expiring = this.#plainCall = undefined;
     if (this.#state === RUNNING && attempt !== undefined) {
       this.#host.counters.inFlight--;
     }

@@ -77,6 +77,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #dispatcher: Dispatcher<I, O>;
   readonly #batcher: Batcher<I, O> | undefined;
   readonly #settle: boolean;
+  readonly plain: boolean;
+  readonly plainRejected: ((error: unknown) => void) | undefined;
   #waiter: Waiter | undefined = undefined;
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;
@@ -93,6 +95,17 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.config = config;
     this.#output = output;
     this.#settle = config.onError === "settle";
+    this.plain = config.mapper !== undefined && config.retry === undefined &&
+      config.timeout === Infinity && config.attemptTimeout === Infinity &&
+      config.concurrencyLimit === undefined && config.batch === undefined;
+    this.plainRejected = this.plain && config.onError === "fail"
+      ? (error) => {
+        if (this.#ended) return; // a stop came first: a stale rejection
+        this.counters.failedAttempts++;
+        this.counters.failed++;
+        this.#terminate(error);
+      }
+      : undefined;
     const emit = (element: Element<I, O>) => this.#emit(element);
     this.#queue = config.order === "ordered"
       ? new OrderedQueue(emit)
