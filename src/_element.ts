@@ -97,19 +97,25 @@ export interface ElementHost<I, O> {
   /** The adaptive limit, which samples every attempt; undefined when fixed. */
   readonly limit: WindowedLimit | undefined;
   /**
-   * Set when a call can only succeed once or fail: the function form with
-   * no timeout, retry, adaptive limit or batch. Such an element needs no
-   * {@linkcode Attempt}: it can neither be detached nor retried, so only a
-   * stop can make its completion stale.
+   * Set when an input has one call at most: the function form with no
+   * retry, attempt timeout, adaptive limit or batch. Such an element needs
+   * no {@linkcode Attempt}: only its total timeout or a stop can make its
+   * call's completion stale, and both take it out of RUNNING.
    */
   readonly plain: boolean;
   /**
-   * With `plain` and `onError: "fail"`, one rejection handler serves every
-   * call: any failure fails the stream, whichever element it was.
+   * With `plain`, no total timeout and `onError: "fail"`, one rejection
+   * handler serves every call: any failure fails the stream, whichever
+   * element it was.
    */
   readonly plainRejected: ((error: unknown) => void) | undefined;
   /** An attempt ended; may run the limit's update, and stop the stream. */
   sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
+}
+
+/** What a stop or a timeout aborts: an attempt, or a plain call's signal. */
+export interface Abortable {
+  abort(reason: unknown): void;
 }
 
 /** A batch call, as an element of it sees it. */
@@ -128,7 +134,7 @@ export class Element<I, O>
   #attempts = 0;
   #current: Attempt<I, O> | undefined = undefined;
   /** Detached by a due timeout, its signal not aborted yet: a stop aborts it. */
-  #expiring: Attempt<I, O> | undefined = undefined;
+  #expiring: Abortable | undefined = undefined;
   /** A single output, or an array of them when `#many` is set. */
   #outputs: unknown = undefined;
   #many = false;
@@ -235,6 +241,7 @@ export class Element<I, O>
     this.#state = RUNNING;
     this.#attempts = 1;
     host.counters.inFlight++;
+    host.deadlines?.add(this);
     let returned: unknown;
     try {
       returned = host.config.mapper!(this.input, {
@@ -324,11 +331,17 @@ export class Element<I, O>
    * were stamped together may share a signal. Returns what `expire` needs:
    * the detached attempt, null after a backoff, false if nothing expires.
    */
-  prepareExpiry(): Attempt<I, O> | null | false {
+  prepareExpiry(): Abortable | null | false {
     const wasRunning = this.#state === RUNNING;
     if (!wasRunning && this.#state !== BACKOFF) return false;
     this.#state = TIMING_OUT;
     this.#host.counters.timedOut++;
+    const plainCall = this.#plainCall;
+    if (plainCall !== undefined) {
+      this.#plainCall = undefined;
+      this.#host.counters.inFlight--;
+      return this.#expiring = plainCall;
+    }
     if (wasRunning) return this.#expiring = this.#detach();
     this.#backoffTimer?.clear(); // a batch's retry skips it when it starts
     return null;
@@ -339,7 +352,7 @@ export class Element<I, O>
     const host = this.#host;
     const detached = prepared === undefined
       ? this.prepareExpiry()
-      : prepared as Attempt<I, O> | null | false;
+      : prepared as Abortable | null | false;
     if (detached === false) return;
     this.#expiring = undefined;
     const timeoutError = new DOMException(
@@ -349,8 +362,10 @@ export class Element<I, O>
     if (detached !== null) {
       detached.abort(timeoutError);
       if (this.#aborted) return; // an abort listener stopped the stream
-      this.#sample(detached, TIMED_OUT);
-      if (this.#aborted) return; // the limit's update threw
+      if (host.limit !== undefined) {
+        this.#sample(detached as Attempt<I, O>, TIMED_OUT);
+        if (this.#aborted) return; // the limit's update threw
+      }
     } else if (this.#aborted) {
       return;
     }
@@ -396,7 +411,7 @@ export class Element<I, O>
    * its input stays for snapshots. Returns the attempt whose signal the
    * caller must then abort, once every element is stopped.
    */
-  stop(): { abort(reason: unknown): void } | undefined {
+  stop(): Abortable | undefined {
     const attempt = this.#current ?? this.#expiring ?? this.#plainCall;
     this.#current = this.#expiring = this.#plainCall = undefined;
     if (this.#state === RUNNING && attempt !== undefined) {

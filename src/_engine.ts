@@ -96,9 +96,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#output = output;
     this.#settle = config.onError === "settle";
     this.plain = config.mapper !== undefined && config.retry === undefined &&
-      config.timeout === Infinity && config.attemptTimeout === Infinity &&
+      config.attemptTimeout === Infinity &&
       config.concurrencyLimit === undefined && config.batch === undefined;
-    this.plainRejected = this.plain && config.onError === "fail"
+    this.plainRejected = this.plain && config.timeout === Infinity &&
+        config.onError === "fail"
       ? (error) => {
         if (this.#ended) return; // a stop came first: a stale rejection
         this.counters.failedAttempts++;
