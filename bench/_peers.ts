@@ -136,6 +136,60 @@ function oursIterable(order: "ordered" | "unordered"): Pipeline {
   };
 }
 
+/**
+ * The least a bounded, ordered async iterator over an iterable can do per
+ * item: one call, one `.then`, a ring of `capacity` slots, one promise per
+ * `next()`. It has no signal, stop, timeout or snapshot: a reference for
+ * what the machinery itself costs, not a peer.
+ */
+export const minimalIterableMap: Pipeline = async ({ items, capacity, fn }) => {
+  const source = numbers(items);
+  const results: IteratorResult<number>[] = new Array(capacity);
+  let head = 0;
+  let tail = 0;
+  let waiting: ((result: IteratorResult<number>) => void) | undefined;
+  const fill = () => {
+    while (tail - head < capacity) {
+      const next = source.next();
+      if (next.done) return;
+      const slot = tail++ % capacity;
+      fn(next.value).then((value) => {
+        results[slot] = { done: false, value };
+        if (waiting !== undefined && slot === head % capacity) {
+          const resolve = waiting;
+          waiting = undefined;
+          resolve(take());
+        }
+      });
+    }
+  };
+  const take = () => {
+    const slot = head++ % capacity;
+    const result = results[slot]!;
+    results[slot] = undefined!;
+    fill();
+    return result;
+  };
+  const iterator: AsyncIterableIterator<number> = {
+    next() {
+      if (head === tail) fill();
+      if (head === tail) {
+        return Promise.resolve({ done: true, value: undefined });
+      }
+      if (results[head % capacity] !== undefined) {
+        return Promise.resolve(take());
+      }
+      return new Promise((resolve) => waiting = resolve);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  let outputs = 0;
+  for await (const _ of iterator) outputs++;
+  return outputs;
+};
+
 export const mapAsyncOrdered: Pipeline = oursIterable("ordered");
 export const mapAsyncUnordered: Pipeline = oursIterable("unordered");
 

@@ -241,6 +241,7 @@ export function renderReport(results: Results): string {
       } |`
     ),
     "",
+    ...bounds(results),
     `## ${overhead.title}`,
     "",
     `${overhead.items} items, \`async (x) => x\`. The second and third rows are references, not peers: any TransformStream with a \`transform\` callback, and the least a concurrent map can do per item (one call, one \`.then\`, one enqueue; no bound, no order).`,
@@ -321,13 +322,43 @@ export function renderReport(results: Results): string {
   return out.join("\n");
 }
 
+/**
+ * What the reference rows say about the goals: how far the least possible
+ * pipeline of each kind gets, measured in the same rounds.
+ */
+function bounds(results: Results): string[] {
+  const overhead = scenario(results, "overhead");
+  const floor = (name: string) => percent(row(overhead, name).ratio, 1);
+  const lines = [
+    "What the reference rows bound, in this run:",
+    "",
+    `- Any TransformStream with a \`transform\` callback reaches ${
+      floor("TransformStream, sync transform (no fn)")
+    } of the floor, and the least a concurrent map can do (\`fn(x).then(enqueue)\`, no bound, no order) ${
+      floor("minimal concurrent map: fn(x).then(enqueue)")
+    }. A stream that calls a promise-returning \`fn\` per chunk pays both.`,
+  ];
+  const iterable = results.scenarios.find((s) => s.id === "iterable");
+  const minimal = iterable?.rows.find((r) =>
+    r.name.startsWith("minimal bounded ordered iterator")
+  );
+  if (minimal !== undefined) {
+    lines.push(
+      `- The least a bounded, ordered async iterator can do (one call, one \`.then\`, a ring of slots; no signal, stop or snapshot) reaches ${
+        times(minimal.ratio)
+      } pMapIterable.`,
+    );
+  }
+  return [...lines, ""];
+}
+
 function iterableSection(results: Results): string[] {
   const iterable = results.scenarios.find((s) => s.id === "iterable");
   if (iterable === undefined) return [];
   return [
     `## ${iterable.title}`,
     "",
-    `${iterable.items} items, \`async (x) => x\`, read from the same generator by every pipeline and consumed with \`for await\`. A function that reads its signal gets one shared AbortController per 64 calls unless a per-call timeout or retry needs its own; the last row sets a timeout, so each of its calls has its own.`,
+    `${iterable.items} items, \`async (x) => x\`, read from the same generator by every pipeline and consumed with \`for await\`. The minimal iterator is a reference, not a peer: see its definition in \`bench/_peers.ts\`. A function that reads its signal gets one shared AbortController per 64 calls unless a per-call timeout or retry needs its own; the last row sets a timeout, so each of its calls has its own.`,
     "",
     table(iterable, ""),
     "",

@@ -11,6 +11,7 @@ import {
   hasConcurrency,
   mapAsyncOrdered,
   mapAsyncUnordered,
+  minimalIterableMap,
   minimalMap,
   oursOrdered,
   oursUnordered,
@@ -265,6 +266,10 @@ const iterable = await run({
       pipeline: pMapUnordered,
     },
     { name: "node:stream Readable.map", pipeline: readableMap },
+    {
+      name: "minimal bounded ordered iterator: fn(x).then(slot)",
+      pipeline: minimalIterableMap,
+    },
     { name: "mapAsync, ordered", pipeline: mapAsyncOrdered },
     { name: "mapAsync, unordered", pipeline: mapAsyncUnordered },
     {

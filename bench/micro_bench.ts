@@ -39,6 +39,9 @@ function host(
     },
     limit: undefined,
     sampled: () => {},
+    // The plain path, as the engine picks it for this config.
+    plain: true,
+    plainRejected: undefined,
   };
   return host;
 }
