@@ -229,7 +229,7 @@ export function renderReport(results: Results): string {
     }`,
     `- run: ${results.quick ? "quick (--quick)" : "full"}, ${
       results.seconds.toFixed(0)
-    } s in one process; every scenario runs its pipelines in interleaved rounds after a warm-up round, and reports medians (ratios are medians of the per-round ratios)`,
+    } s; every scenario runs in a fresh process of its own (as JMH forks a JVM per benchmark: in one shared process, the scenarios that ran before moved pMapIterable's throughput by up to 2×), its pipelines in interleaved rounds after a warm-up round, and reports medians (ratios are medians of the per-round ratios)`,
     "",
     "## Targets",
     "",

@@ -1,8 +1,10 @@
 // `deno task bench:compare [--quick] [--no-write]`: our stream against the
-// peers users would pick instead, in one process. Each scenario runs its
-// pipelines in interleaved rounds (the order rotates every round) and reports
-// the median items/s and the median of the per-round ratios, which cancels
-// most of the drift of a shared, noisy machine. Unless `--no-write` (or
+// peers users would pick instead. Each scenario runs in a fresh process of
+// its own (as JMH forks a JVM per benchmark): in one shared process, what ran
+// before moved the results, by up to 2x for pMapIterable. Within it, the
+// pipelines run in interleaved rounds (the order rotates every round), and it
+// reports the median items/s and the median of the per-round ratios, which
+// cancels most of the drift of a shared, noisy machine. Unless `--no-write` (or
 // `--quick`, a fast smoke run) is given, it writes bench/results.json,
 // bench/RESULTS.md and bench/throughput.svg.
 import {
@@ -31,12 +33,75 @@ import type {
   InFlightMemory,
   MemoryRun,
   Results,
+  ScenarioResult,
   SweepSeries,
 } from "./_results.ts";
 
 const quick = Deno.args.includes("--quick");
 const write = !quick && !Deno.args.includes("--no-write");
 const benchDir = new URL(".", import.meta.url);
+
+/** The value after `flag` on the command line, if any. */
+function argument(flag: string): string | undefined {
+  const at = Deno.args.indexOf(flag);
+  return at === -1 ? undefined : Deno.args[at + 1];
+}
+
+/** Set in a child process: the one scenario it runs (see {@linkcode isolated}). */
+const only = argument("--scenario");
+const RESULT = "RESULT ";
+
+/**
+ * Runs a scenario in a fresh process: the parent forks a child that runs
+ * only `id` and prints its result; the child runs `body` and exits. In a
+ * child, the other scenarios are skipped, with an empty result.
+ */
+async function isolated(
+  id: string,
+  body: () => Promise<ScenarioResult>,
+  measured: Record<string, number> = {},
+): Promise<ScenarioResult> {
+  if (only !== undefined) {
+    if (only !== id) return { ...SKIPPED, id };
+    const result = await body();
+    console.log(RESULT + JSON.stringify(result));
+    Deno.exit(0);
+  }
+  const args = [
+    "run",
+    `--import-map=${new URL("../dev_deps.json", benchDir).pathname}`,
+    `--lock=${new URL("../dev_deps.lock", benchDir).pathname}`,
+    "--allow-read",
+    "--allow-env",
+    "--allow-sys",
+    new URL(import.meta.url).pathname,
+    "--scenario",
+    id,
+    ...(quick ? ["--quick"] : []),
+    ...Object.entries(measured).flatMap(([k, v]) => [`--${k}`, String(v)]),
+  ];
+  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+    args,
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(stdout).trimEnd().split("\n");
+  const last = lines.pop() ?? "";
+  if (!success || !last.startsWith(RESULT)) {
+    throw new Error(`The scenario ${id} failed in its own process`);
+  }
+  for (const line of lines) console.log(line);
+  return JSON.parse(last.slice(RESULT.length));
+}
+
+const SKIPPED: ScenarioResult = {
+  id: "",
+  title: "",
+  items: 0,
+  capacity: 0,
+  rounds: 0,
+  reference: "",
+  rows: [],
+};
 
 // Async on purpose: the calls return promises, as users' functions do.
 // deno-lint-ignore require-await
@@ -188,172 +253,186 @@ const latencyItems = quick ? 1_000 : 4_000;
 const latencyRounds = quick ? 2 : 7;
 const started = performance.now();
 
-const fixedLone = await loneLatency(fixed, quick ? 10 : 40);
-console.log(`a lone 5 ms call takes ${fixedLone.toFixed(2)} ms (median)`);
+// Measured once, by the parent, and handed to the children that need it.
+const fixedLone = only === undefined
+  ? await loneLatency(fixed, quick ? 10 : 40)
+  : Number(argument("--fixed-lone"));
+if (only === undefined) {
+  console.log(`a lone 5 ms call takes ${fixedLone.toFixed(2)} ms (median)`);
+}
 
-const overhead = await run({
-  id: "overhead",
-  title: "1. Overhead: a function that resolves at once",
-  items: overheadItems,
-  capacity: 100,
-  fn: immediate,
-  rounds: overheadRounds,
-  reference: "pass-through TransformStream (floor)",
-  entries: [
-    { name: "pass-through TransformStream (floor)", pipeline: floor },
-    {
-      name: "TransformStream, sync transform (no fn)",
-      pipeline: userCallbackFloor,
-    },
-    {
-      name: "minimal concurrent map: fn(x).then(enqueue)",
-      pipeline: minimalMap,
-    },
-    { name: "async TransformStream (sequential)", pipeline: sequential },
-    { name: "node:stream Readable.map", pipeline: readableMap },
-    { name: "p-map pMapIterable", pipeline: pMapOrdered },
-    {
-      name: "p-map pMapIterable (preserveOrder: false)",
-      pipeline: pMapUnordered,
-    },
-    { name: "RxJS mergeMap", pipeline: rxMergeMap },
-    { name: "ours, ordered", pipeline: oursOrdered },
-    { name: "ours, unordered", pipeline: oursUnordered },
-  ],
-});
+const overhead = await isolated("overhead", () =>
+  run({
+    id: "overhead",
+    title: "1. Overhead: a function that resolves at once",
+    items: overheadItems,
+    capacity: 100,
+    fn: immediate,
+    rounds: overheadRounds,
+    reference: "pass-through TransformStream (floor)",
+    entries: [
+      { name: "pass-through TransformStream (floor)", pipeline: floor },
+      {
+        name: "TransformStream, sync transform (no fn)",
+        pipeline: userCallbackFloor,
+      },
+      {
+        name: "minimal concurrent map: fn(x).then(enqueue)",
+        pipeline: minimalMap,
+      },
+      { name: "async TransformStream (sequential)", pipeline: sequential },
+      { name: "node:stream Readable.map", pipeline: readableMap },
+      { name: "p-map pMapIterable", pipeline: pMapOrdered },
+      {
+        name: "p-map pMapIterable (preserveOrder: false)",
+        pipeline: pMapUnordered,
+      },
+      { name: "RxJS mergeMap", pipeline: rxMergeMap },
+      { name: "ours, ordered", pipeline: oursOrdered },
+      { name: "ours, unordered", pipeline: oursUnordered },
+    ],
+  }));
 
-const timeout = await run({
-  id: "timeout",
-  title: "2. Overhead with a timeout (60 s, never reached)",
-  items: overheadItems,
-  capacity: 100,
-  fn: immediate,
-  rounds: overheadRounds,
-  reference: "pass-through TransformStream (floor)",
-  entries: [
-    { name: "pass-through TransformStream (floor)", pipeline: floor },
-    { name: "ours, ordered", pipeline: oursOrdered },
-    {
-      name: "ours, ordered, timeout",
-      pipeline: oursOrdered,
-      with: { timeout: 60_000 },
-    },
-    {
-      name: "ours, unordered, timeout",
-      pipeline: oursUnordered,
-      with: { timeout: 60_000 },
-    },
-    {
-      name: "ours, ordered, timeout, fn reads its signal",
-      pipeline: oursOrdered,
-      with: { timeout: 60_000, fn: immediateReadingSignal },
-    },
-  ],
-});
+const timeout = await isolated("timeout", () =>
+  run({
+    id: "timeout",
+    title: "2. Overhead with a timeout (60 s, never reached)",
+    items: overheadItems,
+    capacity: 100,
+    fn: immediate,
+    rounds: overheadRounds,
+    reference: "pass-through TransformStream (floor)",
+    entries: [
+      { name: "pass-through TransformStream (floor)", pipeline: floor },
+      { name: "ours, ordered", pipeline: oursOrdered },
+      {
+        name: "ours, ordered, timeout",
+        pipeline: oursOrdered,
+        with: { timeout: 60_000 },
+      },
+      {
+        name: "ours, unordered, timeout",
+        pipeline: oursUnordered,
+        with: { timeout: 60_000 },
+      },
+      {
+        name: "ours, ordered, timeout, fn reads its signal",
+        pipeline: oursOrdered,
+        with: { timeout: 60_000, fn: immediateReadingSignal },
+      },
+    ],
+  }));
 
-const iterable = await run({
-  id: "iterable",
-  title: "5. Iterable overhead: mapAsync against pMapIterable",
-  items: overheadItems,
-  capacity: 100,
-  fn: immediate,
-  rounds: overheadRounds,
-  reference: "p-map pMapIterable",
-  entries: [
-    { name: "p-map pMapIterable", pipeline: pMapOrdered },
-    {
-      name: "p-map pMapIterable (preserveOrder: false)",
-      pipeline: pMapUnordered,
-    },
-    { name: "node:stream Readable.map", pipeline: readableMap },
-    {
-      name: "minimal bounded ordered iterator: fn(x).then(slot)",
-      pipeline: minimalIterableMap,
-    },
-    { name: "mapAsync, ordered", pipeline: mapAsyncOrdered },
-    { name: "mapAsync, unordered", pipeline: mapAsyncUnordered },
-    {
-      name: "mapAsync, ordered, fn reads its signal",
-      pipeline: mapAsyncOrdered,
-      with: { fn: immediateReadingSignal },
-    },
-    {
-      name: "mapAsync, unordered, fn reads its signal",
-      pipeline: mapAsyncUnordered,
-      with: { fn: immediateReadingSignal },
-    },
-    {
-      name: "mapAsync, ordered, timeout, fn reads its signal",
-      pipeline: mapAsyncOrdered,
-      with: { timeout: 60_000, fn: immediateReadingSignal },
-    },
-  ],
-});
+const iterable = await isolated("iterable", () =>
+  run({
+    id: "iterable",
+    title: "5. Iterable overhead: mapAsync against pMapIterable",
+    items: overheadItems,
+    capacity: 100,
+    fn: immediate,
+    rounds: overheadRounds,
+    reference: "p-map pMapIterable",
+    entries: [
+      { name: "p-map pMapIterable", pipeline: pMapOrdered },
+      {
+        name: "p-map pMapIterable (preserveOrder: false)",
+        pipeline: pMapUnordered,
+      },
+      { name: "node:stream Readable.map", pipeline: readableMap },
+      {
+        name: "minimal bounded ordered iterator: fn(x).then(slot)",
+        pipeline: minimalIterableMap,
+      },
+      { name: "mapAsync, ordered", pipeline: mapAsyncOrdered },
+      { name: "mapAsync, unordered", pipeline: mapAsyncUnordered },
+      {
+        name: "mapAsync, ordered, fn reads its signal",
+        pipeline: mapAsyncOrdered,
+        with: { fn: immediateReadingSignal },
+      },
+      {
+        name: "mapAsync, unordered, fn reads its signal",
+        pipeline: mapAsyncUnordered,
+        with: { fn: immediateReadingSignal },
+      },
+      {
+        name: "mapAsync, ordered, timeout, fn reads its signal",
+        pipeline: mapAsyncOrdered,
+        with: { timeout: 60_000, fn: immediateReadingSignal },
+      },
+    ],
+  }));
 
-const fixedLatency = await run({
-  id: "fixed",
-  title: "3. Fixed latency: 5 ms timers",
-  items: latencyItems,
-  capacity: 100,
-  fn: fixed,
-  rounds: latencyRounds,
-  reference: "node:stream Readable.map",
-  bound: 100 / (fixedLone / 1000),
-  entries: [
-    { name: "node:stream Readable.map", pipeline: readableMap },
-    { name: "p-map pMapIterable", pipeline: pMapOrdered },
-    {
-      name: "p-map pMapIterable (preserveOrder: false)",
-      pipeline: pMapUnordered,
-    },
-    { name: "RxJS mergeMap", pipeline: rxMergeMap },
-    { name: "ours, ordered", pipeline: oursOrdered },
-    { name: "ours, unordered", pipeline: oursUnordered },
-  ],
-});
+const fixedLatency = await isolated("fixed", () =>
+  run({
+    id: "fixed",
+    title: "3. Fixed latency: 5 ms timers",
+    items: latencyItems,
+    capacity: 100,
+    fn: fixed,
+    rounds: latencyRounds,
+    reference: "node:stream Readable.map",
+    bound: 100 / (fixedLone / 1000),
+    entries: [
+      { name: "node:stream Readable.map", pipeline: readableMap },
+      { name: "p-map pMapIterable", pipeline: pMapOrdered },
+      {
+        name: "p-map pMapIterable (preserveOrder: false)",
+        pipeline: pMapUnordered,
+      },
+      { name: "RxJS mergeMap", pipeline: rxMergeMap },
+      { name: "ours, ordered", pipeline: oursOrdered },
+      { name: "ours, unordered", pipeline: oursUnordered },
+    ],
+  }), { "fixed-lone": fixedLone });
 
 const latencies = skewedLatencies(latencyItems);
-const skewedMean = await skewedLoneMean(latencies);
-console.log(
-  `\nthe skewed calls take ${skewedMean.toFixed(2)} ms on average alone`,
-);
+const skewedMean = only === undefined
+  ? await skewedLoneMean(latencies)
+  : Number(argument("--skewed-mean"));
+if (only === undefined) {
+  console.log(
+    `\nthe skewed calls take ${skewedMean.toFixed(2)} ms on average alone`,
+  );
+}
 const skewedFn: Fn = (x) =>
   new Promise<number>((resolve) => setTimeout(resolve, latencies[x]!, x));
-const skewed = await run({
-  id: "skewed",
-  title: "4. Skewed latency: 1–10 ms",
-  items: latencyItems,
-  capacity: 100,
-  fn: skewedFn,
-  rounds: latencyRounds,
-  reference: "node:stream Readable.map",
-  bound: 100 / (skewedMean / 1000),
-  entries: [
-    { name: "node:stream Readable.map", pipeline: readableMap },
-    { name: "p-map pMapIterable", pipeline: pMapOrdered },
-    { name: "ours, ordered", pipeline: oursOrdered },
-    // Readable.map holds up to 2 × concurrency − 1 unemitted results.
-    {
-      name: "ours, ordered, capacity 199",
-      pipeline: oursOrdered,
-      with: { capacity: 199 },
-    },
-    // The same held results as Readable.map, and the same calls in flight.
-    ...(hasConcurrency
-      ? [{
-        name: "ours, ordered, capacity 199, concurrency 100",
+const skewed = await isolated("skewed", () =>
+  run({
+    id: "skewed",
+    title: "4. Skewed latency: 1–10 ms",
+    items: latencyItems,
+    capacity: 100,
+    fn: skewedFn,
+    rounds: latencyRounds,
+    reference: "node:stream Readable.map",
+    bound: 100 / (skewedMean / 1000),
+    entries: [
+      { name: "node:stream Readable.map", pipeline: readableMap },
+      { name: "p-map pMapIterable", pipeline: pMapOrdered },
+      { name: "ours, ordered", pipeline: oursOrdered },
+      // Readable.map holds up to 2 × concurrency − 1 unemitted results.
+      {
+        name: "ours, ordered, capacity 199",
         pipeline: oursOrdered,
-        with: { capacity: 199, concurrency: 100 },
-      }]
-      : []),
-    {
-      name: "p-map pMapIterable (preserveOrder: false)",
-      pipeline: pMapUnordered,
-    },
-    { name: "RxJS mergeMap", pipeline: rxMergeMap },
-    { name: "ours, unordered", pipeline: oursUnordered },
-  ],
-});
+        with: { capacity: 199 },
+      },
+      // The same held results as Readable.map, and the same calls in flight.
+      ...(hasConcurrency
+        ? [{
+          name: "ours, ordered, capacity 199, concurrency 100",
+          pipeline: oursOrdered,
+          with: { capacity: 199, concurrency: 100 },
+        }]
+        : []),
+      {
+        name: "p-map pMapIterable (preserveOrder: false)",
+        pipeline: pMapUnordered,
+      },
+      { name: "RxJS mergeMap", pipeline: rxMergeMap },
+      { name: "ours, unordered", pipeline: oursUnordered },
+    ],
+  }), { "skewed-mean": skewedMean });
 for (const row of skewed.rows) {
   row.averageInFlight = row.itemsPerSecond * skewedMean / 1000;
 }
@@ -369,19 +448,23 @@ const sweepPeers: [string, Pipeline][] = [
   ["RxJS mergeMap", rxMergeMap],
 ];
 const sweep: SweepSeries[] = sweepPeers.map(([name]) => ({ name, points: [] }));
-console.log("\n## Throughput against capacity, 5 ms latency");
+if (only === undefined) {
+  console.log("\n## Throughput against capacity, 5 ms latency");
+}
 for (const capacity of sweepCapacities) {
-  const result = await run({
-    id: `sweep-${capacity}`,
-    title: `capacity ${capacity}`,
-    items: Math.max(40, (quick ? 10 : 40) * capacity),
-    capacity,
-    fn: fixed,
-    rounds: quick ? 1 : 3,
-    reference: "node:stream Readable.map",
-    bound: capacity / (fixedLone / 1000),
-    entries: sweepPeers.map(([name, pipeline]) => ({ name, pipeline })),
-  });
+  const result = await isolated(`sweep-${capacity}`, () =>
+    run({
+      id: `sweep-${capacity}`,
+      title: `capacity ${capacity}`,
+      items: Math.max(40, (quick ? 10 : 40) * capacity),
+      capacity,
+      fn: fixed,
+      rounds: quick ? 1 : 3,
+      reference: "node:stream Readable.map",
+      bound: capacity / (fixedLone / 1000),
+      entries: sweepPeers.map(([name, pipeline]) => ({ name, pipeline })),
+    }), { "fixed-lone": fixedLone });
+  if (result.rows.length === 0) continue; // a child running another one
   for (const series of sweep) {
     const row = result.rows.find((r) => r.name === series.name)!;
     series.points.push({ capacity, itemsPerSecond: row.itemsPerSecond });
