@@ -239,7 +239,7 @@ export function isExcluded(path: string, patterns: readonly string[]): boolean {
 
 /**
  * The repository at `root` as git tracks it, published as deno.json's
- * publish.exclude says.
+ * exclude and publish.exclude say.
  */
 export async function gitRepository(root: string): Promise<Repository> {
   const { success, stdout, stderr } = await new Deno.Command("git", {
@@ -261,7 +261,17 @@ export async function gitRepository(root: string): Promise<Repository> {
     }
   }
   const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`));
-  const exclude: string[] = config.publish?.exclude ?? [];
+  if (config.publish?.include !== undefined) {
+    throw new TypeError(
+      "Cannot read what is published as the link check reads no publish.include: current value is " +
+        JSON.stringify(config.publish.include),
+    );
+  }
+  // The top-level exclude applies to the publish too.
+  const exclude: string[] = [
+    ...config.exclude ?? [],
+    ...config.publish?.exclude ?? [],
+  ];
   return {
     has: (path) => paths.has(path),
     isPublished: (path) => !isExcluded(path, exclude),
