@@ -1,13 +1,22 @@
 // Builds the npm package in dist/npm/: ESM JavaScript bundled by esbuild,
 // `.d.ts` files emitted by tsc, a package.json with `exports`, the README and
-// the LICENSE. Prints the minified and gzipped size of the library.
+// the LICENSE. Prints the minified and gzipped size of the library, and fails
+// when README.md states another; `--update-readme` writes the measured size
+// into README.md instead.
 //
-//   deno task build
+//   deno task build [--update-readme]
 import * as esbuild from "esbuild";
 import ts from "typescript";
 import { gzipSync } from "node:zlib";
 import denoConfig from "../deno.json" with { type: "json" };
 import { emitOrThrow, WEB_LIBS } from "./_tsc.ts";
+import { npmPackageLinks } from "./_package_meta.ts";
+import {
+  type BundleSize,
+  sizeMismatch,
+  UPDATE_README_FLAG,
+  withSize,
+} from "./_readme_size.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = `${root}dist/npm/`;
@@ -17,6 +26,14 @@ const redisEntry = `${root}src/redis.ts`;
 
 /** The goal for the minified and gzipped library, in bytes. */
 const SIZE_GOAL = 6 * 1024;
+
+const unknownFlag = Deno.args.find((arg) => arg !== UPDATE_README_FLAG);
+if (unknownFlag !== undefined) {
+  throw new TypeError(
+    `Cannot build as the only flag is ${UPDATE_README_FLAG}: current value is "${unknownFlag}"`,
+  );
+}
+const updateReadme = Deno.args.includes(UPDATE_README_FLAG);
 
 await Deno.remove(out, { recursive: true }).catch((error) => {
   if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -31,6 +48,7 @@ const common: esbuild.BuildOptions = {
   target: "es2022",
   logLevel: "warning",
 };
+let size: BundleSize;
 try {
   await esbuild.build({ ...common, outfile: `${out}mod.js` });
   // Self-contained: it carries its own copy of the engine.
@@ -46,6 +64,7 @@ try {
   });
   const code = minified.outputFiles[0]!.contents;
   const gzipped = gzipSync(code, { level: 9 }).byteLength;
+  size = { minified: code.byteLength, gzipped };
   const verdict = gzipped <= SIZE_GOAL ? "within" : "OVER";
   console.log(
     `Library size: ${code.byteLength} B minified, ${gzipped} B (${
@@ -57,6 +76,23 @@ try {
   await esbuild.stop();
 }
 
+// Before the README is copied into the package, which then states the same.
+const readmePath = `${root}README.md`;
+const readme = await Deno.readTextFile(readmePath);
+if (updateReadme) {
+  const updated = withSize(readme, size);
+  if (updated !== readme) {
+    await Deno.writeTextFile(readmePath, updated);
+    console.log("Wrote the measured size into README.md");
+  }
+} else {
+  const mismatch = sizeMismatch(readme, size);
+  if (mismatch !== undefined) {
+    console.error(mismatch);
+    Deno.exit(1);
+  }
+}
+
 emitDeclarations();
 
 const moduleDoc = (await Deno.readTextFile(entry)).match(/^\/\*\*\n \* (.+)$/m);
@@ -65,6 +101,7 @@ const packageJson = {
   version: denoConfig.version,
   description: moduleDoc?.[1] ?? "",
   license: denoConfig.license,
+  ...npmPackageLinks(),
   type: "module",
   exports: {
     ".": { types: "./mod.d.ts", default: "./mod.js" },

@@ -4,7 +4,8 @@
 // installed `.d.ts` file (NodeNext resolution, so through `exports`, and no
 // skipLibCheck) in three environments: TypeScript's DOM lib, @types/node and
 // bun-types. Plain `node` then runs the output. Exits non-zero on a type error
-// or a failed check.
+// or a failed check. The installed package.json must carry the `repository`,
+// `homepage` and `bugs` of scripts/_package_meta.ts.
 //
 // Then it does the same with tests/fixtures/stop_child.ts (its import
 // rewritten to the package) and runs it once per state of issue 12's stop
@@ -18,6 +19,7 @@ import {
   TYPE_PACKAGES,
   type TypeEnvironment,
 } from "./_tsc.ts";
+import { packageLinkProblems } from "./_package_meta.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const MIN_NODE_MAJOR = 20;
@@ -70,6 +72,16 @@ try {
     ],
     work,
   );
+  const installed = JSON.parse(
+    await Deno.readTextFile(
+      `${work}/node_modules/@async-io/async-io/package.json`,
+    ),
+  );
+  const linkProblems = packageLinkProblems(installed);
+  if (linkProblems.length > 0) {
+    throw new Error(`The npm package's links:\n${linkProblems.join("\n")}`);
+  }
+  console.log("package.json has its repository, homepage and bugs");
   await Deno.copyFile(`${root}tests/node/smoke.ts`, `${work}/smoke.ts`);
   for (const environment of TYPE_ENVIRONMENTS) {
     compile(`${work}/smoke.ts`, work, environment);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The npm build (esbuild + tsc) and its smoke test under plain Node (>= 20),
+# The npm build (esbuild + tsc; it fails when the README states another size)
+# and its smoke test under plain Node (>= 20),
 # and no built-in newer than Node 20 in the code users copy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
