@@ -31,6 +31,8 @@ import {
 } from "./_windowed_limit.ts";
 import type { Watermark } from "./watermark.ts";
 
+const nativeThen = Promise.prototype.then;
+
 /** Accepted; waiting for its key, a call slot or the rate limit. */
 const QUEUED = 0;
 /** An attempt is in flight. */
@@ -258,10 +260,13 @@ export class Element<I, O>
       ? returned
       : Promise.resolve(returned);
     try {
-      promise.then(
-        (value) => this.#plainEnded(ONE, value),
-        host.plainRejected ?? ((error) => this.#plainEnded(ERROR, error)),
-      );
+      const then = promise.then;
+      // The shared handler trusts its call to settle once, as native then does.
+      const shared = then === nativeThen ? host.plainRejected : undefined;
+      Reflect.apply(then, promise, [
+        (value: unknown) => this.#plainEnded(ONE, value),
+        shared ?? ((error: unknown) => this.#plainEnded(ERROR, error)),
+      ]);
     } catch (error) {
       this.#plainEnded(ERROR, error);
     }
