@@ -31,8 +31,6 @@ import {
 } from "./_windowed_limit.ts";
 import type { Watermark } from "./watermark.ts";
 
-const nativeThen = Promise.prototype.then;
-
 /** Accepted; waiting for its key, a call slot or the rate limit. */
 const QUEUED = 0;
 /** An attempt is in flight. */
@@ -105,12 +103,6 @@ export interface ElementHost<I, O> {
    * call's completion stale, and both take it out of RUNNING.
    */
   readonly plain: boolean;
-  /**
-   * With `plain`, no total timeout and `onError: "fail"`, one rejection
-   * handler serves every call: any failure fails the stream, whichever
-   * element it was.
-   */
-  readonly plainRejected: ((error: unknown) => void) | undefined;
   /** An attempt ended; may run the limit's update, and stop the stream. */
   sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
 }
@@ -260,13 +252,12 @@ export class Element<I, O>
       ? returned
       : Promise.resolve(returned);
     try {
-      const then = promise.then;
-      // The shared handler trusts its call to settle once, as native then does.
-      const shared = then === nativeThen ? host.plainRejected : undefined;
-      Reflect.apply(then, promise, [
-        (value: unknown) => this.#plainEnded(ONE, value),
-        shared ?? ((error: unknown) => this.#plainEnded(ERROR, error)),
-      ]);
+      // Its own rejection handler, not one shared: the failed call leaves
+      // RUNNING before the stream stops, so the stop does not abort its signal.
+      promise.then(
+        (value) => this.#plainEnded(ONE, value),
+        (error) => this.#plainEnded(ERROR, error),
+      );
     } catch (error) {
       this.#plainEnded(ERROR, error);
     }
