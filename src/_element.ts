@@ -103,12 +103,6 @@ export interface ElementHost<I, O> {
    * call's completion stale, and both take it out of RUNNING.
    */
   readonly plain: boolean;
-  /**
-   * With `plain`, no total timeout and `onError: "fail"`, one rejection
-   * handler serves every call: any failure fails the stream, whichever
-   * element it was.
-   */
-  readonly plainRejected: ((error: unknown) => void) | undefined;
   /** An attempt ended; may run the limit's update, and stop the stream. */
   sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
 }
@@ -258,9 +252,11 @@ export class Element<I, O>
       ? returned
       : Promise.resolve(returned);
     try {
+      // Its own rejection handler, not one shared: the failed call leaves
+      // RUNNING before the stream stops, so the stop does not abort its signal.
       promise.then(
         (value) => this.#plainEnded(ONE, value),
-        host.plainRejected ?? ((error) => this.#plainEnded(ERROR, error)),
+        (error) => this.#plainEnded(ERROR, error),
       );
     } catch (error) {
       this.#plainEnded(ERROR, error);

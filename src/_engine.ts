@@ -78,7 +78,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #batcher: Batcher<I, O> | undefined;
   readonly #settle: boolean;
   readonly plain: boolean;
-  readonly plainRejected: ((error: unknown) => void) | undefined;
   #waiter: Waiter | undefined = undefined;
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;
@@ -98,15 +97,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.plain = config.mapper !== undefined && config.retry === undefined &&
       config.attemptTimeout === Infinity &&
       config.concurrencyLimit === undefined && config.batch === undefined;
-    this.plainRejected = this.plain && config.timeout === Infinity &&
-        config.onError === "fail"
-      ? (error) => {
-        if (this.#ended) return; // a stop came first: a stale rejection
-        this.counters.failedAttempts++;
-        this.counters.failed++;
-        this.#terminate(error);
-      }
-      : undefined;
     const emit = (element: Element<I, O>) => this.#emit(element);
     this.#queue = config.order === "ordered"
       ? new OrderedQueue(emit)
