@@ -41,7 +41,6 @@ function host(
     sampled: () => {},
     // The plain path, as the engine picks it for this config.
     plain: true,
-    plainRejected: undefined,
   };
   return host;
 }

@@ -1,7 +1,7 @@
 // The function form with no retry, attempt timeout, adaptive limit or batch
-// runs each input's one call without an attempt object, and with
-// `onError: "fail"` and no timeout shares one rejection handler among all
-// calls. These pin what that path must still decide exactly as the general one.
+// runs each input's one call without an attempt object. These pin what that
+// path must still decide exactly as the general one (see also
+// single_call_review_test.ts, which runs each case on both paths).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncIOTransformStream, mapAsync } from "../mod.ts";
