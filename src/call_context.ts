@@ -21,7 +21,9 @@ export interface CallContext {
    * `"TimeoutError"`), on cancel (the cancel reason) and when another element
    * fails (that element's error). When the stream has no `attemptTimeout` or
    * `retry`, calls that always abort together (on a stop, or on one shared
-   * deadline) may share one signal object.
+   * deadline) may share one signal object. A call that has already ended may
+   * so see its signal abort later, when the stream stops; nothing waits for
+   * its result any more.
    */
   readonly signal: AbortSignal;
   /** The number of this attempt, counted from 1. */
