@@ -21,7 +21,13 @@ import {
   type SharedCall,
   type SignalSource,
 } from "./_attempt.ts";
-import { isThenable, isTimeout, toArray } from "./_user_code.ts";
+import {
+  followResult,
+  isThenable,
+  isTimeout,
+  type ResultTarget,
+  toArray,
+} from "./_user_code.ts";
 import {
   DROPPED,
   type SampleOutcome,
@@ -119,7 +125,7 @@ export interface BatchedCall<I, O> extends SharedCall {
 }
 
 export class Element<I, O>
-  implements DeadlineNode<Element<I, O>>, AttemptOwner<I, O> {
+  implements DeadlineNode<Element<I, O>>, AttemptOwner<I, O>, ResultTarget<O> {
   readonly #host: ElementHost<I, O>;
   readonly input: I;
   /** Set for a watermark, which is DONE from the start and has no input. */
@@ -245,22 +251,17 @@ export class Element<I, O>
     } catch (error) {
       return this.#plainEnded(ERROR, error);
     }
-    if (!isThenable(returned)) return this.#plainEnded(ONE, returned);
-    // As followResult: a foreign thenable is adopted, and a native promise
-    // whose `then` was replaced may throw.
-    const promise = returned instanceof Promise
-      ? returned
-      : Promise.resolve(returned);
-    try {
-      // Its own rejection handler, not one shared: the failed call leaves
-      // RUNNING before the stream stops, so the stop does not abort its signal.
-      promise.then(
-        (value) => this.#plainEnded(ONE, value),
-        (error) => this.#plainEnded(ERROR, error),
-      );
-    } catch (error) {
-      this.#plainEnded(ERROR, error);
-    }
+    followResult(returned, this, true);
+  }
+
+  /** The plain call's result (a {@linkcode ResultTarget}). */
+  resolve(value: O): void {
+    this.#plainEnded(ONE, value);
+  }
+
+  /** The plain call's failure (a {@linkcode ResultTarget}). */
+  reject(error: unknown): void {
+    this.#plainEnded(ERROR, error);
   }
 
   /** The plain call's outcome; ignored once a stop came first. */
