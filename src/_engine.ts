@@ -19,6 +19,7 @@ import { type Config, fixedConcurrency } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import {
+  type Abortable,
   type Counters,
   Element,
   type ElementHost,
@@ -461,7 +462,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#dispose();
     // Every element first, then every signal: calls may share a signal, and
     // a completion from its abort listener must find its element stopped.
-    const attempts: { abort(reason: unknown): void }[] = [];
+    const attempts: Abortable[] = [];
     for (let e = this.#queue.head; e !== undefined; e = e.next) {
       const attempt = e.stop();
       if (attempt !== undefined) attempts.push(attempt);
