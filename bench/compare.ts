@@ -25,7 +25,7 @@ import {
   sequential,
   userCallbackFloor,
 } from "./_peers.ts";
-import { run } from "./_rounds.ts";
+import { run, type Scenario } from "./_rounds.ts";
 import { lcg, median } from "./_stats.ts";
 import { renderChart } from "./_chart.ts";
 import { renderReport } from "./_report.ts";
@@ -53,17 +53,17 @@ const RESULT = "RESULT ";
 
 /**
  * Runs a scenario in a fresh process: the parent forks a child that runs
- * only `id` and prints its result; the child runs `body` and exits. In a
- * child, the other scenarios are skipped, with an empty result.
+ * only that scenario and prints its result, then exits. In a child, the
+ * other scenarios are skipped, with an empty result.
  */
 async function isolated(
-  id: string,
-  body: () => Promise<ScenarioResult>,
+  scenario: Scenario,
   measured: Record<string, number> = {},
 ): Promise<ScenarioResult> {
+  const id = scenario.id;
   if (only !== undefined) {
     if (only !== id) return { ...SKIPPED, id };
-    const result = await body();
+    const result = await run(scenario);
     console.log(RESULT + JSON.stringify(result));
     Deno.exit(0);
   }
@@ -261,130 +261,126 @@ if (only === undefined) {
   console.log(`a lone 5 ms call takes ${fixedLone.toFixed(2)} ms (median)`);
 }
 
-const overhead = await isolated("overhead", () =>
-  run({
-    id: "overhead",
-    title: "1. Overhead: a function that resolves at once",
-    items: overheadItems,
-    capacity: 100,
-    fn: immediate,
-    rounds: overheadRounds,
-    reference: "pass-through TransformStream (floor)",
-    entries: [
-      { name: "pass-through TransformStream (floor)", pipeline: floor },
-      {
-        name: "TransformStream, sync transform (no fn)",
-        pipeline: userCallbackFloor,
-      },
-      {
-        name: "minimal concurrent map: fn(x).then(enqueue)",
-        pipeline: minimalMap,
-      },
-      { name: "async TransformStream (sequential)", pipeline: sequential },
-      { name: "node:stream Readable.map", pipeline: readableMap },
-      { name: "p-map pMapIterable", pipeline: pMapOrdered },
-      {
-        name: "p-map pMapIterable (preserveOrder: false)",
-        pipeline: pMapUnordered,
-      },
-      { name: "RxJS mergeMap", pipeline: rxMergeMap },
-      { name: "ours, ordered", pipeline: oursOrdered },
-      { name: "ours, unordered", pipeline: oursUnordered },
-    ],
-  }));
+const overhead = await isolated({
+  id: "overhead",
+  title: "1. Overhead: a function that resolves at once",
+  items: overheadItems,
+  capacity: 100,
+  fn: immediate,
+  rounds: overheadRounds,
+  reference: "pass-through TransformStream (floor)",
+  entries: [
+    { name: "pass-through TransformStream (floor)", pipeline: floor },
+    {
+      name: "TransformStream, sync transform (no fn)",
+      pipeline: userCallbackFloor,
+    },
+    {
+      name: "minimal concurrent map: fn(x).then(enqueue)",
+      pipeline: minimalMap,
+    },
+    { name: "async TransformStream (sequential)", pipeline: sequential },
+    { name: "node:stream Readable.map", pipeline: readableMap },
+    { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    {
+      name: "p-map pMapIterable (preserveOrder: false)",
+      pipeline: pMapUnordered,
+    },
+    { name: "RxJS mergeMap", pipeline: rxMergeMap },
+    { name: "ours, ordered", pipeline: oursOrdered },
+    { name: "ours, unordered", pipeline: oursUnordered },
+  ],
+});
 
-const timeout = await isolated("timeout", () =>
-  run({
-    id: "timeout",
-    title: "2. Overhead with a timeout (60 s, never reached)",
-    items: overheadItems,
-    capacity: 100,
-    fn: immediate,
-    rounds: overheadRounds,
-    reference: "pass-through TransformStream (floor)",
-    entries: [
-      { name: "pass-through TransformStream (floor)", pipeline: floor },
-      { name: "ours, ordered", pipeline: oursOrdered },
-      {
-        name: "ours, ordered, timeout",
-        pipeline: oursOrdered,
-        with: { timeout: 60_000 },
-      },
-      {
-        name: "ours, unordered, timeout",
-        pipeline: oursUnordered,
-        with: { timeout: 60_000 },
-      },
-      {
-        name: "ours, ordered, timeout, fn reads its signal",
-        pipeline: oursOrdered,
-        with: { timeout: 60_000, fn: immediateReadingSignal },
-      },
-    ],
-  }));
+const timeout = await isolated({
+  id: "timeout",
+  title: "2. Overhead with a timeout (60 s, never reached)",
+  items: overheadItems,
+  capacity: 100,
+  fn: immediate,
+  rounds: overheadRounds,
+  reference: "pass-through TransformStream (floor)",
+  entries: [
+    { name: "pass-through TransformStream (floor)", pipeline: floor },
+    { name: "ours, ordered", pipeline: oursOrdered },
+    {
+      name: "ours, ordered, timeout",
+      pipeline: oursOrdered,
+      with: { timeout: 60_000 },
+    },
+    {
+      name: "ours, unordered, timeout",
+      pipeline: oursUnordered,
+      with: { timeout: 60_000 },
+    },
+    {
+      name: "ours, ordered, timeout, fn reads its signal",
+      pipeline: oursOrdered,
+      with: { timeout: 60_000, fn: immediateReadingSignal },
+    },
+  ],
+});
 
-const iterable = await isolated("iterable", () =>
-  run({
-    id: "iterable",
-    title: "5. Iterable overhead: mapAsync against pMapIterable",
-    items: overheadItems,
-    capacity: 100,
-    fn: immediate,
-    rounds: overheadRounds,
-    reference: "p-map pMapIterable",
-    entries: [
-      { name: "p-map pMapIterable", pipeline: pMapOrdered },
-      {
-        name: "p-map pMapIterable (preserveOrder: false)",
-        pipeline: pMapUnordered,
-      },
-      { name: "node:stream Readable.map", pipeline: readableMap },
-      {
-        name: "minimal bounded ordered iterator: fn(x).then(slot)",
-        pipeline: minimalIterableMap,
-      },
-      { name: "mapAsync, ordered", pipeline: mapAsyncOrdered },
-      { name: "mapAsync, unordered", pipeline: mapAsyncUnordered },
-      {
-        name: "mapAsync, ordered, fn reads its signal",
-        pipeline: mapAsyncOrdered,
-        with: { fn: immediateReadingSignal },
-      },
-      {
-        name: "mapAsync, unordered, fn reads its signal",
-        pipeline: mapAsyncUnordered,
-        with: { fn: immediateReadingSignal },
-      },
-      {
-        name: "mapAsync, ordered, timeout, fn reads its signal",
-        pipeline: mapAsyncOrdered,
-        with: { timeout: 60_000, fn: immediateReadingSignal },
-      },
-    ],
-  }));
+const iterable = await isolated({
+  id: "iterable",
+  title: "5. Iterable overhead: mapAsync against pMapIterable",
+  items: overheadItems,
+  capacity: 100,
+  fn: immediate,
+  rounds: overheadRounds,
+  reference: "p-map pMapIterable",
+  entries: [
+    { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    {
+      name: "p-map pMapIterable (preserveOrder: false)",
+      pipeline: pMapUnordered,
+    },
+    { name: "node:stream Readable.map", pipeline: readableMap },
+    {
+      name: "minimal bounded ordered iterator: fn(x).then(slot)",
+      pipeline: minimalIterableMap,
+    },
+    { name: "mapAsync, ordered", pipeline: mapAsyncOrdered },
+    { name: "mapAsync, unordered", pipeline: mapAsyncUnordered },
+    {
+      name: "mapAsync, ordered, fn reads its signal",
+      pipeline: mapAsyncOrdered,
+      with: { fn: immediateReadingSignal },
+    },
+    {
+      name: "mapAsync, unordered, fn reads its signal",
+      pipeline: mapAsyncUnordered,
+      with: { fn: immediateReadingSignal },
+    },
+    {
+      name: "mapAsync, ordered, timeout, fn reads its signal",
+      pipeline: mapAsyncOrdered,
+      with: { timeout: 60_000, fn: immediateReadingSignal },
+    },
+  ],
+});
 
-const fixedLatency = await isolated("fixed", () =>
-  run({
-    id: "fixed",
-    title: "3. Fixed latency: 5 ms timers",
-    items: latencyItems,
-    capacity: 100,
-    fn: fixed,
-    rounds: latencyRounds,
-    reference: "node:stream Readable.map",
-    bound: 100 / (fixedLone / 1000),
-    entries: [
-      { name: "node:stream Readable.map", pipeline: readableMap },
-      { name: "p-map pMapIterable", pipeline: pMapOrdered },
-      {
-        name: "p-map pMapIterable (preserveOrder: false)",
-        pipeline: pMapUnordered,
-      },
-      { name: "RxJS mergeMap", pipeline: rxMergeMap },
-      { name: "ours, ordered", pipeline: oursOrdered },
-      { name: "ours, unordered", pipeline: oursUnordered },
-    ],
-  }), { "fixed-lone": fixedLone });
+const fixedLatency = await isolated({
+  id: "fixed",
+  title: "3. Fixed latency: 5 ms timers",
+  items: latencyItems,
+  capacity: 100,
+  fn: fixed,
+  rounds: latencyRounds,
+  reference: "node:stream Readable.map",
+  bound: 100 / (fixedLone / 1000),
+  entries: [
+    { name: "node:stream Readable.map", pipeline: readableMap },
+    { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    {
+      name: "p-map pMapIterable (preserveOrder: false)",
+      pipeline: pMapUnordered,
+    },
+    { name: "RxJS mergeMap", pipeline: rxMergeMap },
+    { name: "ours, ordered", pipeline: oursOrdered },
+    { name: "ours, unordered", pipeline: oursUnordered },
+  ],
+}, { "fixed-lone": fixedLone });
 
 const latencies = skewedLatencies(latencyItems);
 const skewedMean = only === undefined
@@ -397,42 +393,41 @@ if (only === undefined) {
 }
 const skewedFn: Fn = (x) =>
   new Promise<number>((resolve) => setTimeout(resolve, latencies[x]!, x));
-const skewed = await isolated("skewed", () =>
-  run({
-    id: "skewed",
-    title: "4. Skewed latency: 1–10 ms",
-    items: latencyItems,
-    capacity: 100,
-    fn: skewedFn,
-    rounds: latencyRounds,
-    reference: "node:stream Readable.map",
-    bound: 100 / (skewedMean / 1000),
-    entries: [
-      { name: "node:stream Readable.map", pipeline: readableMap },
-      { name: "p-map pMapIterable", pipeline: pMapOrdered },
-      { name: "ours, ordered", pipeline: oursOrdered },
-      // Readable.map holds up to 2 × concurrency − 1 unemitted results.
-      {
-        name: "ours, ordered, capacity 199",
+const skewed = await isolated({
+  id: "skewed",
+  title: "4. Skewed latency: 1–10 ms",
+  items: latencyItems,
+  capacity: 100,
+  fn: skewedFn,
+  rounds: latencyRounds,
+  reference: "node:stream Readable.map",
+  bound: 100 / (skewedMean / 1000),
+  entries: [
+    { name: "node:stream Readable.map", pipeline: readableMap },
+    { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    { name: "ours, ordered", pipeline: oursOrdered },
+    // Readable.map holds up to 2 × concurrency − 1 unemitted results.
+    {
+      name: "ours, ordered, capacity 199",
+      pipeline: oursOrdered,
+      with: { capacity: 199 },
+    },
+    // The same held results as Readable.map, and the same calls in flight.
+    ...(hasConcurrency
+      ? [{
+        name: "ours, ordered, capacity 199, concurrency 100",
         pipeline: oursOrdered,
-        with: { capacity: 199 },
-      },
-      // The same held results as Readable.map, and the same calls in flight.
-      ...(hasConcurrency
-        ? [{
-          name: "ours, ordered, capacity 199, concurrency 100",
-          pipeline: oursOrdered,
-          with: { capacity: 199, concurrency: 100 },
-        }]
-        : []),
-      {
-        name: "p-map pMapIterable (preserveOrder: false)",
-        pipeline: pMapUnordered,
-      },
-      { name: "RxJS mergeMap", pipeline: rxMergeMap },
-      { name: "ours, unordered", pipeline: oursUnordered },
-    ],
-  }), { "skewed-mean": skewedMean });
+        with: { capacity: 199, concurrency: 100 },
+      }]
+      : []),
+    {
+      name: "p-map pMapIterable (preserveOrder: false)",
+      pipeline: pMapUnordered,
+    },
+    { name: "RxJS mergeMap", pipeline: rxMergeMap },
+    { name: "ours, unordered", pipeline: oursUnordered },
+  ],
+}, { "skewed-mean": skewedMean });
 for (const row of skewed.rows) {
   row.averageInFlight = row.itemsPerSecond * skewedMean / 1000;
 }
@@ -452,18 +447,17 @@ if (only === undefined) {
   console.log("\n## Throughput against capacity, 5 ms latency");
 }
 for (const capacity of sweepCapacities) {
-  const result = await isolated(`sweep-${capacity}`, () =>
-    run({
-      id: `sweep-${capacity}`,
-      title: `capacity ${capacity}`,
-      items: Math.max(40, (quick ? 10 : 40) * capacity),
-      capacity,
-      fn: fixed,
-      rounds: quick ? 1 : 3,
-      reference: "node:stream Readable.map",
-      bound: capacity / (fixedLone / 1000),
-      entries: sweepPeers.map(([name, pipeline]) => ({ name, pipeline })),
-    }), { "fixed-lone": fixedLone });
+  const result = await isolated({
+    id: `sweep-${capacity}`,
+    title: `capacity ${capacity}`,
+    items: Math.max(40, (quick ? 10 : 40) * capacity),
+    capacity,
+    fn: fixed,
+    rounds: quick ? 1 : 3,
+    reference: "node:stream Readable.map",
+    bound: capacity / (fixedLone / 1000),
+    entries: sweepPeers.map(([name, pipeline]) => ({ name, pipeline })),
+  }, { "fixed-lone": fixedLone });
   if (result.rows.length === 0) continue; // a child running another one
   for (const series of sweep) {
     const row = result.rows.find((r) => r.name === series.name)!;
