@@ -20,19 +20,12 @@ import {
   type TypeEnvironment,
 } from "./_tsc.ts";
 import { packageLinkProblems } from "./_package_meta.ts";
+import { STATES } from "../tests/_stop_scenarios.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const MIN_NODE_MAJOR = 20;
-/** The states of tests/fixtures/stop_child.ts (see tests/_stop_scenarios.ts). */
-const STOP_STATES = [
-  "running",
-  "flushing",
-  "blocked",
-  "backoff",
-  "rateLimited",
-  "opening",
-  "checkpointing",
-];
+/** The states of the stop matrix, which tests/fixtures/stop_child.ts builds. */
+const STOP_STATES = Object.keys(STATES);
 const EXIT_LIMIT_MS = 5_000;
 
 const work = await Deno.makeTempDir({ prefix: "async-io-node-" });
