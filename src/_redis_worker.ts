@@ -2,185 +2,26 @@
 import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
 import { describe } from "./_describe.ts";
 import { commit, COMMITTED, type RedisCommit } from "./_redis_commit.ts";
-import {
-  milliseconds,
-  positiveInteger,
-  requireFunction,
-  requireName,
-} from "./_redis_options.ts";
+import { milliseconds, positiveInteger } from "./_redis_options.ts";
 import { PartitionReader } from "./_redis_partitions.ts";
 import {
   messageOf,
   type RedisFields,
-  type RedisSend,
   type RedisStreamEntry,
 } from "./_redis_reply.ts";
 import { commitTargetOf, Committer } from "./_redis_sink.ts";
 import { pullStream, redisStreamSource } from "./_redis_source.ts";
-import type { AsyncIOStats } from "./async_io_stats.ts";
+import {
+  CONSTRUCT_REDIS_WORKER,
+  type RedisWorker,
+  type RedisWorkerOptions,
+  type RedisWorkerStats,
+  requireOptionsObject,
+  requireReadOptions,
+  requireWorkerCallbacks,
+} from "./_redis_worker_options.ts";
 import type { AsyncFunction, Mapper, ResultFuture } from "./call_context.ts";
-import type { ErrorHandler } from "./error_policy.ts";
 import type { AsyncIOOptions } from "./types.ts";
-
-/**
- * The options of {@linkcode redisWorker}: where to read, what to call, where
- * to commit, and every option of `AsyncIOTransformStream` except the
- * snapshot ones (Redis's pending-entries list is the state).
- *
- * @example
- * ```ts ignore
- * import type { RedisWorkerOptions } from "@async-io/async-io/redis";
- *
- * const options: RedisWorkerOptions = {
- *   send: (args) => client.sendCommand(args),
- *   input: "orders",
- *   output: "orders:enriched",
- *   group: "enrich",
- *   consumer: "worker-1",
- *   fn: async ({ fields }) => ({ ...fields, total: "42" }),
- *   order: "unordered",
- *   capacity: 200,
- * };
- * ```
- */
-export interface RedisWorkerOptions extends
-  Omit<
-    AsyncIOOptions<RedisStreamEntry, RedisFields>,
-    | "restore"
-    | "onCheckpoint"
-    | "writableStrategy"
-    | "readableStrategy"
-    | "onError"
-  > {
-  /**
-   * What happens to an entry that failed for good (after its retries, or on
-   * a timeout without a fallback): `"fail"` stops the worker with the error
-   * and leaves the entry pending; an {@linkcode ErrorHandler} gives the
-   * entry's outputs instead (returning nothing commits it with none). It
-   * takes precedence over `deadLetter`.
-   *
-   * @default {"fail", or dead-lettering when `deadLetter` is set}
-   */
-  onError?: "fail" | ErrorHandler<RedisStreamEntry, RedisFields>;
-  /** Sends one command; see {@linkcode RedisSend}. */
-  send: RedisSend;
-  /**
-   * Sends the blocking `XREADGROUP`s. Give it a connection of its own: a
-   * blocked read holds its connection for up to `blockMs`, so commits sent
-   * on the same connection would wait behind it.
-   *
-   * @default {send}
-   */
-  blockingSend?: RedisSend;
-  /** The input stream, or the prefix of the partition streams. */
-  input: string;
-  /** The stream that receives the outputs. */
-  output: string;
-  /** The consumer group that the workers share. */
-  group: string;
-  /** This worker's name, unique among the live workers. */
-  consumer: string;
-  /**
-   * Called for each entry. The function form gives one output per entry,
-   * the {@linkcode AsyncFunction} form zero or more; each output is an
-   * object of string fields for `XADD`.
-   */
-  fn:
-    | Mapper<RedisStreamEntry, RedisFields>
-    | AsyncFunction<RedisStreamEntry, RedisFields>;
-  /**
-   * Reads `partitions` streams `<input>:0` … `<input>:<P-1>` (fill them with
-   * {@linkcode redisPartition}), each leased to one worker at a time, so
-   * that with `order: "key-ordered"` each key's outputs keep their order
-   * across workers and crashes. By default one stream `input` is shared.
-   */
-  partitions?: number;
-  /**
-   * How long a partition lease lasts without renewal (every `leaseMs / 3`).
-   * A dead worker's partitions are taken over after this.
-   *
-   * @default {10000}
-   */
-  leaseMs?: number;
-  /**
-   * In partitioned mode, how long to wait before polling again when no
-   * leased partition had entries (reads there cannot block).
-   *
-   * @default {50}
-   */
-  pollMs?: number;
-  /**
-   * A stream for inputs that cannot be processed: the entries that failed
-   * for good (`fn` failed after its last retry, or timed out without
-   * `onTimeout`; malformed outputs count as failures), and those deleted
-   * from the input stream while pending. Each dead letter has fields `stream`, `id`, `error` and
-   * `fields` (the input's fields as JSON), and is committed atomically with
-   * the input's acknowledgement. Without it such an input fails the worker
-   * with a clear error and stays pending.
-   */
-  deadLetter?: string;
-  /** See `RedisStreamSourceOptions.count`. @default {100} */
-  count?: number;
-  /** See `RedisStreamSourceOptions.blockMs`. @default {2000} */
-  blockMs?: number;
-  /** See `RedisStreamSourceOptions.claimIdleMs`. @default {30000} */
-  claimIdleMs?: number;
-  /** See `RedisStreamSourceOptions.claimIntervalMs`. @default {claimIdleMs} */
-  claimIntervalMs?: number;
-  /** See `RedisStreamSinkOptions.doneRetentionMs`. @default {600000} */
-  doneRetentionMs?: number;
-  /** See `RedisStreamSinkOptions.batchSize`. @default {100} */
-  batchSize?: number;
-}
-
-/**
- * Counters of a {@linkcode RedisWorker}: those of its
- * `AsyncIOTransformStream`, and what its commits did.
- *
- * @example
- * ```ts ignore
- * const { accepted, committed, duplicates, deadLettered } = worker.stats;
- * ```
- */
-export interface RedisWorkerStats extends AsyncIOStats {
-  /** Inputs whose outputs this worker added to the output stream. */
-  readonly committed: number;
-  /** Inputs that another worker had committed first: dropped. */
-  readonly duplicates: number;
-  /**
-   * Inputs sent to the dead-letter stream (a duplicate of one that another
-   * worker committed first counts here too, but is not written twice).
-   */
-  readonly deadLettered: number;
-  /** The partitions this worker leases now (partitioned mode). */
-  readonly partitions: readonly number[];
-}
-
-/**
- * A running {@linkcode redisWorker}.
- *
- * @example
- * ```ts ignore
- * const worker = redisWorker(options);
- * Deno.addSignalListener("SIGTERM", () => worker.stop());
- * await worker.done;
- * ```
- */
-export interface RedisWorker {
-  /**
-   * Stops at once: reading stops, calls in flight are aborted and not waited
-   * for, and uncommitted inputs stay pending, for this consumer to re-read on
-   * restart or for another to claim. Leases are given back. Resolves when
-   * the pipeline has shut down.
-   */
-  stop(): Promise<void>;
-  /** Settles when the worker ends: resolves after `stop()`, rejects on error. */
-  readonly done: Promise<void>;
-  /** Counters of the work so far. */
-  readonly stats: RedisWorkerStats;
-}
-
-const WHERE = "construct redisWorker";
 
 /**
  * Runs one worker of a group that shares a Redis stream: it reads entries
@@ -227,13 +68,7 @@ const WHERE = "construct redisWorker";
  * ```
  */
 export function redisWorker(options: RedisWorkerOptions): RedisWorker {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot ${WHERE} as options must be an object: current value is ${
-        describe(options)
-      }`,
-    );
-  }
+  requireOptionsObject(options);
   const {
     send,
     blockingSend,
@@ -255,11 +90,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     signal: userSignal,
     ...asyncOptions
   } = options;
-  requireName(WHERE, "input", input);
-  requireName(WHERE, "consumer", consumer);
-  if (blockingSend !== undefined) {
-    requireFunction(WHERE, "blockingSend", blockingSend);
-  }
+  requireReadOptions({ input, consumer, blockingSend });
   const target = commitTargetOf({
     send,
     group,
@@ -267,7 +98,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ...(deadLetter === undefined ? {} : { deadLetter }),
     ...(doneRetentionMs === undefined ? {} : { doneRetentionMs }),
     ...(batchSize === undefined ? {} : { batchSize }),
-  }, WHERE);
+  }, CONSTRUCT_REDIS_WORKER);
   const {
     onTimeout: _onTimeout,
     retry: _retry,
@@ -281,18 +112,8 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ? halt.signal
     : AbortSignal.any([userSignal, halt.signal]);
 
-  const onError: unknown = asyncOptions.onError;
-  if (
-    onError !== undefined && onError !== "fail" &&
-    typeof onError !== "function"
-  ) {
-    throw new TypeError(
-      `Cannot ${WHERE} as onError must be "fail" or a function: current value is ${
-        describe(onError)
-      }`,
-    );
-  }
   // Before anything starts: the source talks to Redis once constructed.
+  requireWorkerCallbacks({ onError: asyncOptions.onError, fn });
   const wrapped = wrapFunction(fn);
 
   const onDeleted = async (stream: string, ids: string[]) => {
@@ -341,13 +162,18 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       input,
       group,
       consumer,
-      partitions: positiveInteger(WHERE, "partitions", partitions, 1),
-      count: positiveInteger(WHERE, "count", count, 100),
+      partitions: positiveInteger(
+        CONSTRUCT_REDIS_WORKER,
+        "partitions",
+        partitions,
+        1,
+      ),
+      count: positiveInteger(CONSTRUCT_REDIS_WORKER, "count", count, 100),
       leaseMs: Math.max(
         3,
-        milliseconds(WHERE, "leaseMs", leaseMs, 10_000),
+        milliseconds(CONSTRUCT_REDIS_WORKER, "leaseMs", leaseMs, 10_000),
       ),
-      pollMs: milliseconds(WHERE, "pollMs", pollMs, 50),
+      pollMs: milliseconds(CONSTRUCT_REDIS_WORKER, "pollMs", pollMs, 50),
       onDeleted,
       onError: (error) => halt.abort(error),
     });
@@ -404,9 +230,10 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   };
 }
 
-type Options = Omit<
+/** The options whose callbacks see outputs. */
+type OutputPolicies = Pick<
   RedisWorkerOptions,
-  "send" | "input" | "output" | "group" | "consumer" | "fn"
+  "onTimeout" | "retry" | "onError"
 >;
 
 /** Outputs as the sink takes them; a bad shape throws a TypeError. */
@@ -458,7 +285,7 @@ function commitOf(entry: RedisStreamEntry, outputs: unknown): RedisCommit {
 /**
  * Turns `fn` into one that completes each entry with a single RedisCommit,
  * so all of an entry's outputs reach the sink together. Malformed outputs
- * fail the attempt, as a throw would.
+ * fail the attempt, as a throw would. `fn` has passed requireWorkerCallbacks.
  */
 function wrapFunction(
   fn:
@@ -471,30 +298,23 @@ function wrapFunction(
     return async (entry, context) =>
       commitOf(entry, [await fn(entry, context)]);
   }
-  if (typeof fn !== "object" || fn === null) {
-    throw new TypeError(
-      `Cannot ${WHERE} as fn must be a function or an object with asyncInvoke: current value is ${
-        describe(fn)
-      }`,
-    );
-  }
   const object: AsyncFunction<RedisStreamEntry, RedisFields> = fn;
   const wrapped: AsyncFunction<RedisStreamEntry, RedisCommit> = {
     asyncInvoke: (entry, result) =>
-      object.asyncInvoke(entry, adapt(entry, result)),
+      object.asyncInvoke(entry, outputsFutureOf(entry, result)),
   };
   if (object.open !== undefined) wrapped.open = () => object.open?.();
   if (object.close !== undefined) wrapped.close = () => object.close?.();
   const timeout = object.timeout;
   if (timeout !== undefined) {
     wrapped.timeout = (entry, result) =>
-      timeout.call(object, entry, adapt(entry, result));
+      timeout.call(object, entry, outputsFutureOf(entry, result));
   }
   return wrapped;
 }
 
 /** A ResultFuture of outputs over one of the entry's single commit. */
-function adapt(
+function outputsFutureOf(
   entry: RedisStreamEntry,
   result: ResultFuture<RedisCommit>,
 ): ResultFuture<RedisFields> {
@@ -521,7 +341,7 @@ function adapt(
 
 /** The options whose callbacks see outputs, translated to RedisCommits. */
 function wrapPolicies(
-  options: Options,
+  options: OutputPolicies,
   deadLetter: string | undefined,
   onDeadLetter: () => void,
 ): Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> {
@@ -529,7 +349,7 @@ function wrapPolicies(
   const { onTimeout, retry, onError } = options;
   if (onTimeout !== undefined) {
     policies.onTimeout = (entry, result) =>
-      onTimeout(entry, adapt(entry, result));
+      onTimeout(entry, outputsFutureOf(entry, result));
   }
   if (typeof onError === "function") {
     policies.onError = async (error, entry, context) => {

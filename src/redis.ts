@@ -35,7 +35,7 @@ export type {
   RedisWorker,
   RedisWorkerOptions,
   RedisWorkerStats,
-} from "./_redis_worker.ts";
+} from "./_redis_worker_options.ts";
 export { redisStreamSource } from "./_redis_source.ts";
 export type { RedisStreamSourceOptions } from "./_redis_source.ts";
 export { redisStreamSink } from "./_redis_sink.ts";

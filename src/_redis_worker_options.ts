@@ -1,0 +1,232 @@
+// The public types of redisWorker (its options, its handle and the handle's
+// stats) and the checks of the options that neither the sink's commit
+// target nor the source makes.
+import { describe } from "./_describe.ts";
+import { requireFunction, requireName } from "./_redis_options.ts";
+import type {
+  RedisFields,
+  RedisSend,
+  RedisStreamEntry,
+} from "./_redis_reply.ts";
+import type { AsyncIOStats } from "./async_io_stats.ts";
+import type { AsyncFunction, Mapper } from "./call_context.ts";
+import type { ErrorHandler } from "./error_policy.ts";
+import type { AsyncIOOptions } from "./types.ts";
+
+/**
+ * The options of {@linkcode redisWorker}: where to read, what to call, where
+ * to commit, and every option of `AsyncIOTransformStream` except the
+ * snapshot ones (Redis's pending-entries list is the state).
+ *
+ * @example
+ * ```ts ignore
+ * import type { RedisWorkerOptions } from "@async-io/async-io/redis";
+ *
+ * const options: RedisWorkerOptions = {
+ *   send: (args) => client.sendCommand(args),
+ *   input: "orders",
+ *   output: "orders:enriched",
+ *   group: "enrich",
+ *   consumer: "worker-1",
+ *   fn: async ({ fields }) => ({ ...fields, total: "42" }),
+ *   order: "unordered",
+ *   capacity: 200,
+ * };
+ * ```
+ */
+export interface RedisWorkerOptions extends
+  Omit<
+    AsyncIOOptions<RedisStreamEntry, RedisFields>,
+    | "restore"
+    | "onCheckpoint"
+    | "writableStrategy"
+    | "readableStrategy"
+    | "onError"
+  > {
+  /**
+   * What happens to an entry that failed for good (after its retries, or on
+   * a timeout without a fallback): `"fail"` stops the worker with the error
+   * and leaves the entry pending; an {@linkcode ErrorHandler} gives the
+   * entry's outputs instead (returning nothing commits it with none). It
+   * takes precedence over `deadLetter`.
+   *
+   * @default {"fail", or dead-lettering when `deadLetter` is set}
+   */
+  onError?: "fail" | ErrorHandler<RedisStreamEntry, RedisFields>;
+  /** Sends one command; see {@linkcode RedisSend}. */
+  send: RedisSend;
+  /**
+   * Sends the blocking `XREADGROUP`s. Give it a connection of its own: a
+   * blocked read holds its connection for up to `blockMs`, so commits sent
+   * on the same connection would wait behind it.
+   *
+   * @default {send}
+   */
+  blockingSend?: RedisSend;
+  /** The input stream, or the prefix of the partition streams. */
+  input: string;
+  /** The stream that receives the outputs. */
+  output: string;
+  /** The consumer group that the workers share. */
+  group: string;
+  /** This worker's name, unique among the live workers. */
+  consumer: string;
+  /**
+   * Called for each entry. The function form gives one output per entry,
+   * the {@linkcode AsyncFunction} form zero or more; each output is an
+   * object of string fields for `XADD`.
+   */
+  fn:
+    | Mapper<RedisStreamEntry, RedisFields>
+    | AsyncFunction<RedisStreamEntry, RedisFields>;
+  /**
+   * Reads `partitions` streams `<input>:0` … `<input>:<P-1>` (fill them with
+   * {@linkcode redisPartition}), each leased to one worker at a time, so
+   * that with `order: "key-ordered"` each key's outputs keep their order
+   * across workers and crashes. By default one stream `input` is shared.
+   */
+  partitions?: number;
+  /**
+   * How long a partition lease lasts without renewal (every `leaseMs / 3`).
+   * A dead worker's partitions are taken over after this.
+   *
+   * @default {10000}
+   */
+  leaseMs?: number;
+  /**
+   * In partitioned mode, how long to wait before polling again when no
+   * leased partition had entries (reads there cannot block).
+   *
+   * @default {50}
+   */
+  pollMs?: number;
+  /**
+   * A stream for inputs that cannot be processed: the entries that failed
+   * for good (`fn` failed after its last retry, or timed out without
+   * `onTimeout`; malformed outputs count as failures), and those deleted
+   * from the input stream while pending. Each dead letter has fields `stream`, `id`, `error` and
+   * `fields` (the input's fields as JSON), and is committed atomically with
+   * the input's acknowledgement. Without it such an input fails the worker
+   * with a clear error and stays pending.
+   */
+  deadLetter?: string;
+  /** See `RedisStreamSourceOptions.count`. @default {100} */
+  count?: number;
+  /** See `RedisStreamSourceOptions.blockMs`. @default {2000} */
+  blockMs?: number;
+  /** See `RedisStreamSourceOptions.claimIdleMs`. @default {30000} */
+  claimIdleMs?: number;
+  /** See `RedisStreamSourceOptions.claimIntervalMs`. @default {claimIdleMs} */
+  claimIntervalMs?: number;
+  /** See `RedisStreamSinkOptions.doneRetentionMs`. @default {600000} */
+  doneRetentionMs?: number;
+  /** See `RedisStreamSinkOptions.batchSize`. @default {100} */
+  batchSize?: number;
+}
+
+/**
+ * Counters of a {@linkcode RedisWorker}: those of its
+ * `AsyncIOTransformStream`, and what its commits did.
+ *
+ * @example
+ * ```ts ignore
+ * const { accepted, committed, duplicates, deadLettered } = worker.stats;
+ * ```
+ */
+export interface RedisWorkerStats extends AsyncIOStats {
+  /** Inputs whose outputs this worker added to the output stream. */
+  readonly committed: number;
+  /** Inputs that another worker had committed first: dropped. */
+  readonly duplicates: number;
+  /**
+   * Inputs sent to the dead-letter stream (a duplicate of one that another
+   * worker committed first counts here too, but is not written twice).
+   */
+  readonly deadLettered: number;
+  /** The partitions this worker leases now (partitioned mode). */
+  readonly partitions: readonly number[];
+}
+
+/**
+ * A running {@linkcode redisWorker}.
+ *
+ * @example
+ * ```ts ignore
+ * const worker = redisWorker(options);
+ * Deno.addSignalListener("SIGTERM", () => worker.stop());
+ * await worker.done;
+ * ```
+ */
+export interface RedisWorker {
+  /**
+   * Stops at once: reading stops, calls in flight are aborted and not waited
+   * for, and uncommitted inputs stay pending, for this consumer to re-read on
+   * restart or for another to claim. Leases are given back. Resolves when
+   * the pipeline has shut down.
+   */
+  stop(): Promise<void>;
+  /** Settles when the worker ends: resolves after `stop()`, rejects on error. */
+  readonly done: Promise<void>;
+  /** Counters of the work so far. */
+  readonly stats: RedisWorkerStats;
+}
+
+/** The `where` of redisWorker's messages: "Cannot construct redisWorker as …". */
+export const CONSTRUCT_REDIS_WORKER = "construct redisWorker";
+
+/** Throws unless `options` is an object, before it is destructured. */
+export function requireOptionsObject(
+  options: unknown,
+): asserts options is RedisWorkerOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as options must be an object: current value is ${
+        describe(options)
+      }`,
+    );
+  }
+}
+
+/**
+ * Checks the reading side's options that the source does not check itself.
+ * It takes values already destructured, so that each option is read once.
+ */
+export function requireReadOptions(
+  { input, consumer, blockingSend }: {
+    input: unknown;
+    consumer: unknown;
+    blockingSend: unknown;
+  },
+): void {
+  requireName(CONSTRUCT_REDIS_WORKER, "input", input);
+  requireName(CONSTRUCT_REDIS_WORKER, "consumer", consumer);
+  if (blockingSend !== undefined) {
+    requireFunction(CONSTRUCT_REDIS_WORKER, "blockingSend", blockingSend);
+  }
+}
+
+/**
+ * Checks `onError` and `fn`. redisWorker runs it after the commit target's
+ * checks, so which of several bad options is reported first stays the same.
+ */
+export function requireWorkerCallbacks(
+  { onError, fn }: { onError: unknown; fn: unknown },
+): void {
+  if (
+    onError !== undefined && onError !== "fail" &&
+    typeof onError !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as onError must be "fail" or a function: current value is ${
+        describe(onError)
+      }`,
+    );
+  }
+  if (typeof fn !== "function" && (typeof fn !== "object" || fn === null)) {
+    throw new TypeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as fn must be a function or an object with asyncInvoke: current value is ${
+        describe(fn)
+      }`,
+    );
+  }
+}
