@@ -1,16 +1,12 @@
 // redisWorker(): source -> AsyncIOTransformStream -> sink, with a handle.
 import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
-import { describe } from "./_describe.ts";
 import { commit, COMMITTED, type RedisCommit } from "./_redis_commit.ts";
 import { milliseconds, positiveInteger } from "./_redis_options.ts";
 import { PartitionReader } from "./_redis_partitions.ts";
-import {
-  messageOf,
-  type RedisFields,
-  type RedisStreamEntry,
-} from "./_redis_reply.ts";
+import type { RedisStreamEntry } from "./_redis_reply.ts";
 import { commitTargetOf, Committer } from "./_redis_sink.ts";
 import { pullStream, redisStreamSource } from "./_redis_source.ts";
+import { wrapFunction, wrapPolicies } from "./_redis_worker_callbacks.ts";
 import {
   CONSTRUCT_REDIS_WORKER,
   type RedisWorker,
@@ -20,8 +16,6 @@ import {
   requireReadOptions,
   requireWorkerCallbacks,
 } from "./_redis_worker_options.ts";
-import type { AsyncFunction, Mapper, ResultFuture } from "./call_context.ts";
-import type { AsyncIOOptions } from "./types.ts";
 
 /**
  * Runs one worker of a group that shares a Redis stream: it reads entries
@@ -228,148 +222,4 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       };
     },
   };
-}
-
-/** The options whose callbacks see outputs. */
-type OutputPolicies = Pick<
-  RedisWorkerOptions,
-  "onTimeout" | "retry" | "onError"
->;
-
-/** Outputs as the sink takes them; a bad shape throws a TypeError. */
-function outputsOf(entry: RedisStreamEntry, outputs: unknown): RedisFields[] {
-  const list: RedisFields[] = [];
-  for (const output of outputs as Iterable<unknown>) {
-    if (typeof output !== "object" || output === null) {
-      throw new TypeError(
-        `Cannot commit entry ${entry.id} of stream ${entry.stream} as an output must be an object of string fields: current value is ${
-          describe(output)
-        }`,
-      );
-    }
-    const values = Object.values(output);
-    if (values.length === 0 || values.some((v) => typeof v !== "string")) {
-      throw new TypeError(
-        `Cannot commit entry ${entry.id} of stream ${entry.stream} as an output must have one field at least, each a string: current value is ${
-          JSON.stringify(output)
-        }`,
-      );
-    }
-    list.push(output as RedisFields);
-  }
-  return list;
-}
-
-function deadLetterOf(entry: RedisStreamEntry, error: unknown): RedisCommit {
-  return {
-    stream: entry.stream,
-    id: entry.id,
-    outputs: [],
-    deadLetter: {
-      stream: entry.stream,
-      id: entry.id,
-      error: messageOf(error),
-      fields: JSON.stringify(entry.fields),
-    },
-  };
-}
-
-function commitOf(entry: RedisStreamEntry, outputs: unknown): RedisCommit {
-  return {
-    stream: entry.stream,
-    id: entry.id,
-    outputs: outputsOf(entry, outputs),
-  };
-}
-
-/**
- * Turns `fn` into one that completes each entry with a single RedisCommit,
- * so all of an entry's outputs reach the sink together. Malformed outputs
- * fail the attempt, as a throw would. `fn` has passed requireWorkerCallbacks.
- */
-function wrapFunction(
-  fn:
-    | Mapper<RedisStreamEntry, RedisFields>
-    | AsyncFunction<RedisStreamEntry, RedisFields>,
-):
-  | Mapper<RedisStreamEntry, RedisCommit>
-  | AsyncFunction<RedisStreamEntry, RedisCommit> {
-  if (typeof fn === "function") {
-    return async (entry, context) =>
-      commitOf(entry, [await fn(entry, context)]);
-  }
-  const object: AsyncFunction<RedisStreamEntry, RedisFields> = fn;
-  const wrapped: AsyncFunction<RedisStreamEntry, RedisCommit> = {
-    asyncInvoke: (entry, result) =>
-      object.asyncInvoke(entry, outputsFutureOf(entry, result)),
-  };
-  if (object.open !== undefined) wrapped.open = () => object.open?.();
-  if (object.close !== undefined) wrapped.close = () => object.close?.();
-  const timeout = object.timeout;
-  if (timeout !== undefined) {
-    wrapped.timeout = (entry, result) =>
-      timeout.call(object, entry, outputsFutureOf(entry, result));
-  }
-  return wrapped;
-}
-
-/** A ResultFuture of outputs over one of the entry's single commit. */
-function outputsFutureOf(
-  entry: RedisStreamEntry,
-  result: ResultFuture<RedisCommit>,
-): ResultFuture<RedisFields> {
-  return {
-    get signal() {
-      return result.signal;
-    },
-    get attempt() {
-      return result.attempt;
-    },
-    complete(outputs) {
-      let commit: RedisCommit;
-      try {
-        commit = commitOf(entry, outputs);
-      } catch (error) {
-        result.completeExceptionally(error);
-        return;
-      }
-      result.complete([commit]);
-    },
-    completeExceptionally: (error) => result.completeExceptionally(error),
-  };
-}
-
-/** The options whose callbacks see outputs, translated to RedisCommits. */
-function wrapPolicies(
-  options: OutputPolicies,
-  deadLetter: string | undefined,
-  onDeadLetter: () => void,
-): Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> {
-  const policies: Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> = {};
-  const { onTimeout, retry, onError } = options;
-  if (onTimeout !== undefined) {
-    policies.onTimeout = (entry, result) =>
-      onTimeout(entry, outputsFutureOf(entry, result));
-  }
-  if (typeof onError === "function") {
-    policies.onError = async (error, entry, context) => {
-      const outputs = await onError(error, entry, context);
-      // Nothing: the entry is dropped on purpose, so it is committed empty.
-      return [commitOf(entry, outputs ?? [])];
-    };
-  } else if (onError === undefined && deadLetter !== undefined) {
-    policies.onError = (error, entry) => {
-      onDeadLetter();
-      return [deadLetterOf(entry, error)];
-    };
-  }
-  if (retry !== undefined) {
-    const { retryOnResult, ...rest } = retry;
-    policies.retry = retryOnResult === undefined ? rest : {
-      ...rest,
-      retryOnResult: (results, entry) =>
-        retryOnResult(results.flatMap((r) => r.outputs), entry),
-    };
-  }
-  return policies;
 }
