@@ -46,7 +46,7 @@ export function optionalInteger(
   return value;
 }
 
-/** The field's number if `accepts` it, `fallback` when not given. */
+/** The field's number if `accepts` it, `fallback` when not given; a RangeError otherwise. */
 export function numberIn(
   name: string,
   field: string,
