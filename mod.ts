@@ -50,14 +50,16 @@ export type {
 export { orderedWait, unorderedWait } from "./src/wait.ts";
 export { Watermark } from "./src/watermark.ts";
 export { CheckpointBarrier } from "./src/checkpoint_barrier.ts";
-export { aimd, gradient2, vegas } from "./src/concurrency_limit.ts";
+export { aimd } from "./src/aimd.ts";
+export type { AimdOptions } from "./src/aimd.ts";
+export { vegas } from "./src/vegas.ts";
+export type { VegasOptions } from "./src/vegas.ts";
+export { gradient2 } from "./src/gradient2.ts";
+export type { Gradient2Options } from "./src/gradient2.ts";
 export type {
-  AimdOptions,
   ConcurrencyLimit,
   ConcurrencySample,
-  Gradient2Options,
   LimitBounds,
-  VegasOptions,
 } from "./src/concurrency_limit.ts";
 export type { AsyncIOState, AsyncIOStateEntry } from "./src/async_io_state.ts";
 export type { AsyncIOStats } from "./src/async_io_stats.ts";
