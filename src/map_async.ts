@@ -13,6 +13,29 @@ import type { AsyncIOBatchOptions, AsyncIOOptions } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
 /**
+ * What {@linkcode mapAsync} reads its inputs from: an `AsyncIterable`, an
+ * `Iterable` or a `ReadableStream`. A sync iterable's values are passed on as
+ * they are: its promises are not awaited.
+ *
+ * @typeParam T The type of the values read: the inputs and the markers.
+ *
+ * @example
+ * ```ts
+ * import { mapAsync, type MapAsyncSource } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const source: MapAsyncSource<number> = ReadableStream.from([1, 2, 3]);
+ * const doubled: number[] = [];
+ * for await (const n of mapAsync(source, (n: number) => n * 2)) doubled.push(n);
+ * assert.deepEqual(doubled, [2, 4, 6]);
+ * ```
+ */
+export type MapAsyncSource<T> =
+  | AsyncIterable<T>
+  | Iterable<T>
+  | ReadableStream<T>;
+
+/**
  * The options of {@linkcode mapAsync}: those of `AsyncIOTransformStream`
  * without the queuing strategies, which only a stream has. `capacity` is the
  * read-ahead: the most inputs read from the source and not yet handed out.
@@ -124,7 +147,8 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
  * @typeParam O The type of the outputs.
  * @typeParam M The marker values that pass through.
  * @typeParam E The error policy.
- * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`.
+ * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`
+ * ({@linkcode MapAsyncSource}).
  * @param fn The function called for each batch ({@linkcode BatchMapper}),
  * or an {@linkcode AsyncBatchFunction} object.
  * @param options The {@linkcode MapAsyncBatchOptions}.
@@ -153,10 +177,7 @@ export function mapAsync<
   M extends Watermark | CheckpointBarrier = never,
   E extends "fail" | "settle" = "fail",
 >(
-  source:
-    | AsyncIterable<I | NoInfer<M>>
-    | Iterable<I | NoInfer<M>>
-    | ReadableStream<I | NoInfer<M>>,
+  source: MapAsyncSource<I | NoInfer<M>>,
   // As the stream's constructor: `PromiseLike<any>` keeps a per-input
   // function's promise from taking this overload's array type as its
   // contextual type.
@@ -195,7 +216,8 @@ export function mapAsync<
  * {@linkcode CheckpointBarrier}); `never` unless you use them.
  * @typeParam E `"settle"` when `options.onError` is `"settle"`: it then
  * yields a `Settled` record per input.
- * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`.
+ * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`
+ * ({@linkcode MapAsyncSource}).
  * @param fn The function called for each input ({@linkcode Mapper}), or an
  * {@linkcode AsyncFunction} object.
  * @param options The {@linkcode MapAsyncOptions}.
@@ -250,10 +272,7 @@ export function mapAsync<
   M extends Watermark | CheckpointBarrier = never,
   E extends "fail" | "settle" = "fail",
 >(
-  source:
-    | AsyncIterable<I | NoInfer<M>>
-    | Iterable<I | NoInfer<M>>
-    | ReadableStream<I | NoInfer<M>>,
+  source: MapAsyncSource<I | NoInfer<M>>,
   fn: Mapper<I, O> | AsyncFunction<I, O>,
   options?: MapAsyncOptions<I, O, M, E>,
 ): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I>;
@@ -263,7 +282,7 @@ export function mapAsync<
   M extends Watermark | CheckpointBarrier = never,
   E extends "fail" | "settle" = "fail",
 >(
-  source: AsyncIterable<I | M> | Iterable<I | M> | ReadableStream<I | M>,
+  source: MapAsyncSource<I | M>,
   fn:
     | Mapper<I, O>
     | AsyncFunction<I, O>
