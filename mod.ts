@@ -46,6 +46,7 @@ export type {
   MapAsyncBatchOptions,
   MapAsyncIterator,
   MapAsyncOptions,
+  MapAsyncSource,
 } from "./src/map_async.ts";
 export { orderedWait, unorderedWait } from "./src/wait.ts";
 export { Watermark } from "./src/watermark.ts";

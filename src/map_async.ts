@@ -1,7 +1,8 @@
 import { configOf } from "./_config.ts";
 import { describe } from "./_describe.ts";
-import { Engine, type Output } from "./_engine.ts";
-import { RingBuffer } from "./_ring_buffer.ts";
+import { Engine } from "./_engine.ts";
+import { iteratorOf, sourceKind, SYNC } from "./_iteration_source.ts";
+import { MappedIterator } from "./_mapped_iterator.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { AsyncIOState } from "./async_io_state.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
@@ -10,6 +11,29 @@ import type { AsyncFunction, CallContext, Mapper } from "./call_context.ts";
 import type { Emitted } from "./error_policy.ts";
 import type { AsyncIOBatchOptions, AsyncIOOptions } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
+
+/**
+ * What {@linkcode mapAsync} reads its inputs from: an `AsyncIterable`, an
+ * `Iterable` or a `ReadableStream`. A sync iterable's values are passed on as
+ * they are: its promises are not awaited.
+ *
+ * @typeParam T The type of the values read: the inputs and the markers.
+ *
+ * @example
+ * ```ts
+ * import { mapAsync, type MapAsyncSource } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const source: MapAsyncSource<number> = ReadableStream.from([1, 2, 3]);
+ * const doubled: number[] = [];
+ * for await (const n of mapAsync(source, (n: number) => n * 2)) doubled.push(n);
+ * assert.deepEqual(doubled, [2, 4, 6]);
+ * ```
+ */
+export type MapAsyncSource<T> =
+  | AsyncIterable<T>
+  | Iterable<T>
+  | ReadableStream<T>;
 
 /**
  * The options of {@linkcode mapAsync}: those of `AsyncIOTransformStream`
@@ -123,7 +147,8 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
  * @typeParam O The type of the outputs.
  * @typeParam M The marker values that pass through.
  * @typeParam E The error policy.
- * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`.
+ * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`
+ * ({@linkcode MapAsyncSource}).
  * @param fn The function called for each batch ({@linkcode BatchMapper}),
  * or an {@linkcode AsyncBatchFunction} object.
  * @param options The {@linkcode MapAsyncBatchOptions}.
@@ -152,10 +177,7 @@ export function mapAsync<
   M extends Watermark | CheckpointBarrier = never,
   E extends "fail" | "settle" = "fail",
 >(
-  source:
-    | AsyncIterable<I | NoInfer<M>>
-    | Iterable<I | NoInfer<M>>
-    | ReadableStream<I | NoInfer<M>>,
+  source: MapAsyncSource<I | NoInfer<M>>,
   // As the stream's constructor: `PromiseLike<any>` keeps a per-input
   // function's promise from taking this overload's array type as its
   // contextual type.
@@ -194,7 +216,8 @@ export function mapAsync<
  * {@linkcode CheckpointBarrier}); `never` unless you use them.
  * @typeParam E `"settle"` when `options.onError` is `"settle"`: it then
  * yields a `Settled` record per input.
- * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`.
+ * @param source An `AsyncIterable`, an `Iterable` or a `ReadableStream`
+ * ({@linkcode MapAsyncSource}).
  * @param fn The function called for each input ({@linkcode Mapper}), or an
  * {@linkcode AsyncFunction} object.
  * @param options The {@linkcode MapAsyncOptions}.
@@ -249,10 +272,7 @@ export function mapAsync<
   M extends Watermark | CheckpointBarrier = never,
   E extends "fail" | "settle" = "fail",
 >(
-  source:
-    | AsyncIterable<I | NoInfer<M>>
-    | Iterable<I | NoInfer<M>>
-    | ReadableStream<I | NoInfer<M>>,
+  source: MapAsyncSource<I | NoInfer<M>>,
   fn: Mapper<I, O> | AsyncFunction<I, O>,
   options?: MapAsyncOptions<I, O, M, E>,
 ): MapAsyncIterator<Emitted<I, O, E> | NoInfer<M>, I>;
@@ -262,7 +282,7 @@ export function mapAsync<
   M extends Watermark | CheckpointBarrier = never,
   E extends "fail" | "settle" = "fail",
 >(
-  source: AsyncIterable<I | M> | Iterable<I | M> | ReadableStream<I | M>,
+  source: MapAsyncSource<I | M>,
   fn:
     | Mapper<I, O>
     | AsyncFunction<I, O>
@@ -271,6 +291,13 @@ export function mapAsync<
   options?: MapAsyncOptions<I, O, M, E> | MapAsyncBatchOptions<I, O, M, E>,
 ): MapAsyncIterator<Emitted<I, O, E> | M, I> {
   const kind = sourceKind(source);
+  if (kind === undefined) {
+    throw new TypeError(
+      `${OWN_PREFIX} source must be an AsyncIterable, an Iterable or a ReadableStream: current value is ${
+        describe(source)
+      }`,
+    );
+  }
   let config;
   try {
     config = configOf<I, O, M>(fn, options);
@@ -278,7 +305,7 @@ export function mapAsync<
     throw renamed(error);
   }
   // Under "settle" the engine's outputs are Settled records.
-  return new Mapped<I, O, M>(
+  return new MappedIterator<I, O, M>(
     (output) => new Engine<I, O, M>(config, output),
     iteratorOf(source, kind),
     kind === SYNC,
@@ -297,255 +324,4 @@ function renamed(error: unknown): unknown {
   return error instanceof RangeError
     ? new RangeError(message)
     : new TypeError(message);
-}
-
-const STREAM = 0;
-const ASYNC = 1;
-const SYNC = 2;
-type Kind = typeof STREAM | typeof ASYNC | typeof SYNC;
-
-function sourceKind(source: unknown): Kind {
-  if (source instanceof ReadableStream) return STREAM;
-  if (source !== null && source !== undefined) {
-    const object = Object(source);
-    if (typeof object[Symbol.asyncIterator] === "function") return ASYNC;
-    if (typeof object[Symbol.iterator] === "function") return SYNC;
-  }
-  throw new TypeError(
-    `${OWN_PREFIX} source must be an AsyncIterable, an Iterable or a ReadableStream: current value is ${
-      describe(source)
-    }`,
-  );
-}
-
-/** The source as one iterator shape; a stream is read through its reader. */
-function iteratorOf<T>(
-  source: AsyncIterable<T> | Iterable<T> | ReadableStream<T>,
-  kind: Kind,
-): Iterator<T> | AsyncIterator<T> {
-  if (kind === ASYNC) {
-    return (source as AsyncIterable<T>)[Symbol.asyncIterator]();
-  }
-  if (kind === SYNC) return (source as Iterable<T>)[Symbol.iterator]();
-  const reader = (source as ReadableStream<T>).getReader();
-  return {
-    next: () =>
-      reader.read().then((result) => {
-        if (result.done) reader.releaseLock();
-        return result as IteratorResult<T>;
-      }),
-    return: (reason?: unknown) => {
-      const cancelled = reader.cancel(reason);
-      reader.releaseLock();
-      return cancelled.then(() => ({ done: true, value: undefined }));
-    },
-  };
-}
-
-/** A consumer's pending `next()`. */
-interface Request<T> {
-  resolve(result: IteratorResult<T>): void;
-  reject(reason: unknown): void;
-}
-
-const IDLE = 0; // no next() yet: nothing has run
-const RUNNING = 1;
-const CLOSED = 2; // every result is out; yield what is buffered, then done
-const ERRORED = 3; // the next request rejects with the reason
-const DONE = 4;
-type State = 0 | 1 | 2 | 3 | 4;
-
-/**
- * Results wait here for `next()`. The engine accepts no input while one
- * waits, so the source is read no further than the consumer keeps up with.
- */
-const HIGH_WATER_MARK = 1;
-
-const ignore = () => {};
-
-class Mapped<I, O, M> implements MapAsyncIterator<O | M, I>, Output<O | M> {
-  readonly #engine: Engine<I, O, M>;
-  readonly #source: Iterator<I | M> | AsyncIterator<I | M>;
-  readonly #sync: boolean;
-  readonly #buffer = new RingBuffer<O | M>();
-  readonly #requests = new RingBuffer<Request<O | M>>();
-  #state: State = IDLE;
-  #reason: unknown = undefined;
-  /** Whether the source ended or threw, or was released: never touch it. */
-  #sourceDone = false;
-
-  constructor(
-    engineFor: (output: Output<O | M>) => Engine<I, O, M>,
-    source: Iterator<I | M> | AsyncIterator<I | M>,
-    sync: boolean,
-  ) {
-    this.#engine = engineFor(this);
-    this.#source = source;
-    this.#sync = sync;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  next(): Promise<IteratorResult<O | M>> {
-    const buffer = this.#buffer;
-    if (buffer.size > 0) {
-      const value = buffer.shift()!;
-      if (buffer.size < HIGH_WATER_MARK && this.#state === RUNNING) {
-        this.#engine.pulled();
-      }
-      return Promise.resolve({ done: false, value });
-    }
-    switch (this.#state) {
-      case RUNNING:
-        return this.#request();
-      case IDLE: {
-        this.#state = RUNNING;
-        // Queued first: starting may end the iteration at once.
-        const request = this.#request();
-        this.#pump();
-        return request;
-      }
-      case ERRORED:
-        this.#state = DONE;
-        return Promise.reject(this.#reason);
-      default:
-        this.#state = DONE;
-        return Promise.resolve({ done: true, value: undefined });
-    }
-  }
-
-  return(value?: unknown): Promise<IteratorResult<O | M>> {
-    this.#stop(
-      new DOMException("The iteration was returned early", "AbortError"),
-    );
-    return Promise.resolve({ done: true, value: value as O | M });
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<O | M>> {
-    this.#stop(error);
-    return Promise.reject(error);
-  }
-
-  snapshot(): AsyncIOState<I> {
-    return this.#engine.snapshot();
-  }
-
-  get stats(): AsyncIOStats {
-    return this.#engine.stats;
-  }
-
-  setConcurrency(concurrency: number): void {
-    this.#engine.setConcurrency(concurrency);
-  }
-
-  // --- the engine's Output ---
-
-  get backpressure(): boolean {
-    return this.#buffer.size >= HIGH_WATER_MARK;
-  }
-
-  enqueue(chunk: O | M): void {
-    const request = this.#requests.shift();
-    if (request !== undefined) request.resolve({ done: false, value: chunk });
-    else this.#buffer.push(chunk);
-  }
-
-  close(): void {
-    if (this.#state !== RUNNING) return;
-    this.#state = CLOSED;
-    // Requests wait only while the buffer is empty.
-    this.#endRequests();
-  }
-
-  error(reason: unknown): void {
-    if (this.#state !== RUNNING) return;
-    this.#state = ERRORED;
-    this.#reason = reason;
-    this.#buffer.clear();
-    const request = this.#requests.shift();
-    if (request !== undefined) {
-      this.#state = DONE;
-      request.reject(reason);
-      this.#endRequests();
-    }
-    this.#releaseSource(reason);
-  }
-
-  // --- internals ---
-
-  #request(): Promise<IteratorResult<O | M>> {
-    return new Promise((resolve, reject) =>
-      this.#requests.push({ resolve, reject })
-    );
-  }
-
-  /** Every pending request ends with `done`. */
-  #endRequests(): void {
-    for (let r = this.#requests.shift(); r; r = this.#requests.shift()) {
-      r.resolve({ done: true, value: undefined });
-    }
-  }
-
-  /** The consumer stopped: pending requests end, the calls abort. */
-  #stop(reason: unknown): void {
-    const state = this.#state;
-    if (state === DONE) return;
-    this.#state = DONE;
-    this.#buffer.clear();
-    this.#endRequests();
-    // An engine that never started has nothing to stop: open() never ran,
-    // so close() must not either.
-    if (state === RUNNING) this.#engine.stop(reason);
-    if (state === IDLE || state === RUNNING) this.#releaseSource(reason);
-  }
-
-  /** Calls the source's return(), once, unless it ended by itself. */
-  #releaseSource(reason: unknown): void {
-    if (this.#sourceDone) return;
-    this.#sourceDone = true;
-    try {
-      const returned = this.#source.return?.(reason);
-      if (returned instanceof Promise) returned.catch(ignore);
-    } catch {
-      // A source's cleanup error cannot outrank the reason the iteration ended.
-    }
-  }
-
-  /** Reads the source into the engine while it accepts; ends it at the end. */
-  async #pump(): Promise<void> {
-    const engine = this.#engine;
-    try {
-      await engine.start();
-    } catch {
-      return; // stopped while starting; the reason is out already
-    }
-    const source = this.#source;
-    for (;;) {
-      let result: IteratorResult<I | M>;
-      try {
-        result = this.#sync
-          ? (source as Iterator<I | M>).next()
-          : await (source as AsyncIterator<I | M>).next();
-        if (this.#sourceDone) return; // released meanwhile
-        if (result.done) break;
-      } catch (error) {
-        if (this.#sourceDone) return;
-        this.#sourceDone = true; // a source that threw is not returned
-        engine.stop(error);
-        return;
-      }
-      const room = engine.write(result.value);
-      if (room !== undefined) {
-        try {
-          await room;
-        } catch {
-          return; // stopped; the reason is out already
-        }
-      }
-    }
-    this.#sourceDone = true;
-    engine.end().catch(ignore); // a close() that rejects errors the output
-  }
 }

@@ -1,0 +1,219 @@
+import type { Engine, Output } from "./_engine.ts";
+import { RingBuffer } from "./_ring_buffer.ts";
+import type { AsyncIOState } from "./async_io_state.ts";
+import type { AsyncIOStats } from "./async_io_stats.ts";
+import type { MapAsyncIterator } from "./map_async.ts";
+
+/** A consumer's pending `next()`. */
+interface Request<T> {
+  resolve(result: IteratorResult<T>): void;
+  reject(reason: unknown): void;
+}
+
+const IDLE = 0; // no next() yet: nothing has run
+const RUNNING = 1;
+const CLOSED = 2; // every result is out; yield what is buffered, then done
+const ERRORED = 3; // the next request rejects with the reason
+const DONE = 4;
+type State = 0 | 1 | 2 | 3 | 4;
+
+/**
+ * Results wait here for `next()`. The engine accepts no input while one
+ * waits, so the source is read no further than the consumer keeps up with.
+ */
+const HIGH_WATER_MARK = 1;
+
+const ignore = () => {};
+
+/**
+ * The iterator `mapAsync()` returns: the engine's output, read by
+ * `next()` rather than by a stream's reader, with the source read into the
+ * engine only as far as the consumer keeps up.
+ */
+export class MappedIterator<I, O, M>
+  implements MapAsyncIterator<O | M, I>, Output<O | M> {
+  readonly #engine: Engine<I, O, M>;
+  readonly #source: Iterator<I | M> | AsyncIterator<I | M>;
+  readonly #sync: boolean;
+  readonly #buffer = new RingBuffer<O | M>();
+  readonly #requests = new RingBuffer<Request<O | M>>();
+  #state: State = IDLE;
+  #reason: unknown = undefined;
+  /** Whether the source ended or threw, or was released: never touch it. */
+  #sourceDone = false;
+
+  constructor(
+    engineFor: (output: Output<O | M>) => Engine<I, O, M>,
+    source: Iterator<I | M> | AsyncIterator<I | M>,
+    sync: boolean,
+  ) {
+    this.#engine = engineFor(this);
+    this.#source = source;
+    this.#sync = sync;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<O | M>> {
+    const buffer = this.#buffer;
+    if (buffer.size > 0) {
+      const value = buffer.shift()!;
+      if (buffer.size < HIGH_WATER_MARK && this.#state === RUNNING) {
+        this.#engine.pulled();
+      }
+      return Promise.resolve({ done: false, value });
+    }
+    switch (this.#state) {
+      case RUNNING:
+        return this.#request();
+      case IDLE: {
+        this.#state = RUNNING;
+        // Queued first: starting may end the iteration at once.
+        const request = this.#request();
+        this.#pump();
+        return request;
+      }
+      case ERRORED:
+        this.#state = DONE;
+        return Promise.reject(this.#reason);
+      default:
+        this.#state = DONE;
+        return Promise.resolve({ done: true, value: undefined });
+    }
+  }
+
+  return(value?: unknown): Promise<IteratorResult<O | M>> {
+    this.#stop(
+      new DOMException("The iteration was returned early", "AbortError"),
+    );
+    return Promise.resolve({ done: true, value: value as O | M });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<O | M>> {
+    this.#stop(error);
+    return Promise.reject(error);
+  }
+
+  snapshot(): AsyncIOState<I> {
+    return this.#engine.snapshot();
+  }
+
+  get stats(): AsyncIOStats {
+    return this.#engine.stats;
+  }
+
+  setConcurrency(concurrency: number): void {
+    this.#engine.setConcurrency(concurrency);
+  }
+
+  // --- the engine's Output ---
+
+  get backpressure(): boolean {
+    return this.#buffer.size >= HIGH_WATER_MARK;
+  }
+
+  enqueue(chunk: O | M): void {
+    const request = this.#requests.shift();
+    if (request !== undefined) request.resolve({ done: false, value: chunk });
+    else this.#buffer.push(chunk);
+  }
+
+  close(): void {
+    if (this.#state !== RUNNING) return;
+    this.#state = CLOSED;
+    // Requests wait only while the buffer is empty.
+    this.#endRequests();
+  }
+
+  error(reason: unknown): void {
+    if (this.#state !== RUNNING) return;
+    this.#state = ERRORED;
+    this.#reason = reason;
+    this.#buffer.clear();
+    const request = this.#requests.shift();
+    if (request !== undefined) {
+      this.#state = DONE;
+      request.reject(reason);
+      this.#endRequests();
+    }
+    this.#releaseSource(reason);
+  }
+
+  // --- internals ---
+
+  #request(): Promise<IteratorResult<O | M>> {
+    return new Promise((resolve, reject) =>
+      this.#requests.push({ resolve, reject })
+    );
+  }
+
+  /** Every pending request ends with `done`. */
+  #endRequests(): void {
+    for (let r = this.#requests.shift(); r; r = this.#requests.shift()) {
+      r.resolve({ done: true, value: undefined });
+    }
+  }
+
+  /** The consumer stopped: pending requests end, the calls abort. */
+  #stop(reason: unknown): void {
+    const state = this.#state;
+    if (state === DONE) return;
+    this.#state = DONE;
+    this.#buffer.clear();
+    this.#endRequests();
+    // An engine that never started has nothing to stop: open() never ran,
+    // so close() must not either.
+    if (state === RUNNING) this.#engine.stop(reason);
+    if (state === IDLE || state === RUNNING) this.#releaseSource(reason);
+  }
+
+  /** Calls the source's return(), once, unless it ended by itself. */
+  #releaseSource(reason: unknown): void {
+    if (this.#sourceDone) return;
+    this.#sourceDone = true;
+    try {
+      const returned = this.#source.return?.(reason);
+      if (returned instanceof Promise) returned.catch(ignore);
+    } catch {
+      // A source's cleanup error cannot outrank the reason the iteration ended.
+    }
+  }
+
+  /** Reads the source into the engine while it accepts; ends it at the end. */
+  async #pump(): Promise<void> {
+    const engine = this.#engine;
+    try {
+      await engine.start();
+    } catch {
+      return; // stopped while starting; the reason is out already
+    }
+    const source = this.#source;
+    for (;;) {
+      let result: IteratorResult<I | M>;
+      try {
+        result = this.#sync
+          ? (source as Iterator<I | M>).next()
+          : await (source as AsyncIterator<I | M>).next();
+        if (this.#sourceDone) return; // released meanwhile
+        if (result.done) break;
+      } catch (error) {
+        if (this.#sourceDone) return;
+        this.#sourceDone = true; // a source that threw is not returned
+        engine.stop(error);
+        return;
+      }
+      const room = engine.write(result.value);
+      if (room !== undefined) {
+        try {
+          await room;
+        } catch {
+          return; // stopped; the reason is out already
+        }
+      }
+    }
+    this.#sourceDone = true;
+    engine.end().catch(ignore); // a close() that rejects errors the output
+  }
+}
