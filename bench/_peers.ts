@@ -93,6 +93,64 @@ export const minimalMap: Pipeline = ({ items, fn }) =>
     ),
   );
 
+/**
+ * The least an ordered, bounded stream can do on a writable and a readable
+ * side of its own, as ours is built (no TransformStream): one call and one
+ * `.then` per item, a ring of `capacity` slots, and a write that waits while
+ * `capacity` inputs are pending. It has no signal, stop, timeout, snapshot
+ * or stats, and it ignores the readable side's backpressure: a reference
+ * for what the stream machinery and a promise per item cost, not a peer.
+ */
+export const minimalStreamMap: Pipeline = ({ items, capacity, fn }) => {
+  const outputs: number[] = new Array(capacity);
+  const done: boolean[] = new Array(capacity).fill(false);
+  let head = 0;
+  let tail = 0;
+  let room: (() => void) | undefined;
+  let drained: (() => void) | undefined;
+  let readable!: ReadableStreamDefaultController<number>;
+  const emit = () => {
+    while (head < tail && done[head % capacity]) {
+      const slot = head++ % capacity;
+      done[slot] = false;
+      readable.enqueue(outputs[slot]!);
+    }
+    if (room !== undefined) {
+      const resolve = room;
+      room = undefined;
+      resolve();
+    }
+    if (drained !== undefined && head === tail) drained();
+  };
+  const sides = {
+    readable: new ReadableStream<number>({
+      start: (controller) => void (readable = controller),
+    }),
+    writable: new WritableStream<number>({
+      write(input) {
+        const slot = tail++ % capacity;
+        fn(input).then((output) => {
+          outputs[slot] = output;
+          done[slot] = true;
+          emit();
+        });
+        if (tail - head < capacity) return;
+        return new Promise<void>((resolve) => room = resolve);
+      },
+      close() {
+        if (head === tail) return readable.close();
+        return new Promise<void>((resolve) =>
+          drained = () => {
+            readable.close();
+            resolve();
+          }
+        );
+      },
+    }),
+  };
+  return drainWeb(webSource(items).pipeThrough(sides));
+};
+
 export const sequential: Pipeline = ({ items, fn }) =>
   drainWeb(
     webSource(items).pipeThrough(

@@ -1,5 +1,18 @@
 // The shape of bench/results.json, which the report and the chart are drawn from.
 
+/**
+ * The reference row of the stream scenarios built as ours is, on a writable
+ * and a readable side of its own (see `minimalStreamMap` in `_peers.ts`).
+ */
+export const MINIMAL_STREAM =
+  "minimal bounded ordered stream: fn(x).then(slot)";
+
+/** Rows that bound what is possible rather than compete: no peer, not ours. */
+export function isReference(name: string): boolean {
+  return name.startsWith("minimal ") || name.startsWith("TransformStream,") ||
+    name.startsWith("pass-through") || name.startsWith("user's promises");
+}
+
 export interface Row {
   name: string;
   capacity: number;

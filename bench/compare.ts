@@ -15,6 +15,7 @@ import {
   mapAsyncUnordered,
   minimalIterableMap,
   minimalMap,
+  minimalStreamMap,
   oursOrdered,
   oursUnordered,
   type Pipeline,
@@ -36,6 +37,7 @@ import type {
   ScenarioResult,
   SweepSeries,
 } from "./_results.ts";
+import { MINIMAL_STREAM } from "./_results.ts";
 
 const quick = Deno.args.includes("--quick");
 const write = !quick && !Deno.args.includes("--no-write");
@@ -279,6 +281,10 @@ const overhead = await isolated({
       name: "minimal concurrent map: fn(x).then(enqueue)",
       pipeline: minimalMap,
     },
+    {
+      name: MINIMAL_STREAM,
+      pipeline: minimalStreamMap,
+    },
     { name: "async TransformStream (sequential)", pipeline: sequential },
     { name: "node:stream Readable.map", pipeline: readableMap },
     { name: "p-map pMapIterable", pipeline: pMapOrdered },
@@ -377,6 +383,7 @@ const fixedLatency = await isolated({
       pipeline: pMapUnordered,
     },
     { name: "RxJS mergeMap", pipeline: rxMergeMap },
+    { name: MINIMAL_STREAM, pipeline: minimalStreamMap },
     { name: "ours, ordered", pipeline: oursOrdered },
     { name: "ours, unordered", pipeline: oursUnordered },
   ],
