@@ -8,8 +8,8 @@
 // that arrives afterwards finds the attempt no longer current and is ignored,
 // and a stop that arrives meanwhile finds no call left to release.
 import { retryDelay } from "./_backoff.ts";
-import type { Config } from "./_config.ts";
-import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
+import type { DeadlineNode } from "./_deadline_queue.ts";
+import type { Abortable, BatchedCall, ElementHost } from "./_element_host.ts";
 import { Timer } from "./_timer.ts";
 import {
   Attempt,
@@ -18,8 +18,6 @@ import {
   MANY,
   ONE,
   type Outcome,
-  type SharedCall,
-  type SignalSource,
 } from "./_attempt.ts";
 import {
   followResult,
@@ -33,7 +31,6 @@ import {
   type SampleOutcome,
   SUCCEEDED,
   TIMED_OUT,
-  type WindowedLimit,
 } from "./_windowed_limit.ts";
 import type { Watermark } from "./watermark.ts";
 
@@ -52,77 +49,6 @@ const FAILED = 5;
 /** The stream stopped before this element completed. */
 const ABORTED = 6;
 type State = 0 | 1 | 2 | 3 | 4 | 5 | 6;
-
-/** Counters behind `stream.stats`. */
-export interface Counters {
-  accepted: number;
-  inFlight: number;
-  emitted: number;
-  outputs: number;
-  timedOut: number;
-  failedAttempts: number;
-  failed: number;
-  retries: number;
-  rateLimited: number;
-  batches: number;
-  batchedInputs: number;
-}
-
-/** Fresh counters, all zero. */
-export function newCounters(): Counters {
-  return {
-    accepted: 0,
-    inFlight: 0,
-    emitted: 0,
-    outputs: 0,
-    timedOut: 0,
-    failedAttempts: 0,
-    failed: 0,
-    retries: 0,
-    rateLimited: 0,
-    batches: 0,
-    batchedInputs: 0,
-  };
-}
-
-/** What an element needs from the engine that owns it. */
-export interface ElementHost<I, O> {
-  readonly config: Config<I, O>;
-  readonly counters: Counters;
-  readonly deadlines: DeadlineQueue<Element<I, O>> | undefined;
-  readonly attemptDeadlines: DeadlineQueue<Attempt<I, O>> | undefined;
-  readonly signals: SignalSource;
-  /** The element wants a call slot for its next attempt. */
-  requestStart(element: Element<I, O>): void;
-  /** An attempt stopped holding its call slot. */
-  callEnded(): void;
-  /** The element reached DONE. */
-  completed(element: Element<I, O>): void;
-  /** The element failed for good; the stream must fail with `error`. */
-  failed(element: Element<I, O>, error: unknown): void;
-  /** The adaptive limit, which samples every attempt; undefined when fixed. */
-  readonly limit: WindowedLimit | undefined;
-  /**
-   * Set when an input has one call at most: the function form with no
-   * retry, attempt timeout, adaptive limit or batch. Such an element needs
-   * no {@linkcode Attempt}: only its total timeout or a stop can make its
-   * call's completion stale, and both take it out of RUNNING.
-   */
-  readonly plain: boolean;
-  /** An attempt ended; may run the limit's update, and stop the stream. */
-  sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
-}
-
-/** What a stop or a timeout aborts: an attempt, or a plain call's signal. */
-export interface Abortable {
-  abort(reason: unknown): void;
-}
-
-/** A batch call, as an element of it sees it. */
-export interface BatchedCall<I, O> extends SharedCall {
-  /** Re-sends the element with the call's other retries, after `delay`. */
-  retryLater(element: Element<I, O>, delay: number): void;
-}
 
 export class Element<I, O>
   implements DeadlineNode<Element<I, O>>, AttemptOwner<I, O>, ResultTarget<O> {
