@@ -7,10 +7,6 @@
 // code is an abort listener, an iterator or a retry predicate. A completion
 // that arrives afterwards finds the attempt no longer current and is ignored,
 // and a stop that arrives meanwhile finds no call left to release.
-import { retryDelay } from "./_backoff.ts";
-import type { DeadlineNode } from "./_deadline_queue.ts";
-import type { Abortable, BatchedCall, ElementHost } from "./_element_host.ts";
-import { Timer } from "./_timer.ts";
 import {
   Attempt,
   type AttemptOwner,
@@ -19,19 +15,14 @@ import {
   ONE,
   type Outcome,
 } from "./_attempt.ts";
-import {
-  followResult,
-  isThenable,
-  isTimeout,
-  type ResultTarget,
-  toArray,
-} from "./_user_code.ts";
-import {
-  DROPPED,
-  type SampleOutcome,
-  SUCCEEDED,
-  TIMED_OUT,
-} from "./_windowed_limit.ts";
+import { retryDelay } from "./_backoff.ts";
+import type { DeadlineNode } from "./_deadline_queue.ts";
+import type { Abortable, BatchedCall, ElementHost } from "./_element_host.ts";
+import { callErrorHandler, callTimeoutHandler } from "./_handlers.ts";
+import { Timer } from "./_timer.ts";
+import { followResult, type ResultTarget, toArray } from "./_user_code.ts";
+import { sampleOutcome, shouldRetry, timeoutError } from "./_verdicts.ts";
+import { type SampleOutcome, TIMED_OUT } from "./_windowed_limit.ts";
 import type { Watermark } from "./watermark.ts";
 
 /** Accepted; waiting for its key, a call slot or the rate limit. */
@@ -278,12 +269,9 @@ export class Element<I, O>
       : prepared as Abortable | null | false;
     if (detached === false) return;
     this.#expiring = undefined;
-    const timeoutError = new DOMException(
-      `The element timed out after ${host.config.timeout} ms`,
-      "TimeoutError",
-    );
+    const error = timeoutError("element", host.config.timeout);
     if (detached !== null) {
-      detached.abort(timeoutError);
+      detached.abort(error);
       if (this.#aborted) return; // an abort listener stopped the stream
       if (host.limit !== undefined) {
         this.#sample(detached as Attempt<I, O>, TIMED_OUT);
@@ -294,35 +282,19 @@ export class Element<I, O>
     }
     host.callEnded();
     const handler = host.config.timeoutHandler;
-    if (handler === undefined) return this.#fail(timeoutError);
+    if (handler === undefined) return this.#fail(error);
     const aborted = new AbortController();
-    aborted.abort(timeoutError);
+    aborted.abort(error);
+    // Its verdict comes back through settle(), final as TIMING_OUT.
     const future = new Attempt<I, O>(this, this.#attempts, aborted);
     this.#current = future;
-    let returned: unknown;
-    try {
-      returned = handler(this.input, future.future());
-    } catch (error) {
-      return this.settle(future, ERROR, error);
-    }
-    // Left incomplete by the handler: the element fails with the timeout.
-    if (isThenable(returned)) {
-      Promise.resolve(returned).then(
-        () => this.settle(future, ERROR, timeoutError),
-        (error) => this.settle(future, ERROR, error),
-      );
-    } else {
-      this.settle(future, ERROR, timeoutError);
-    }
+    callTimeoutHandler(handler, this.input, future, error);
   }
 
   /** An attempt's own time budget ran out: a failed, retryable attempt. */
   attemptExpired(attempt: Attempt<I, O>): void {
     if (attempt !== this.#current || this.#state !== RUNNING) return;
-    const error = new DOMException(
-      `The attempt timed out after ${this.#host.config.attemptTimeout} ms`,
-      "TimeoutError",
-    );
+    const error = timeoutError("attempt", this.#host.config.attemptTimeout);
     this.#detach();
     attempt.abort(error);
     if (this.#aborted) return;
@@ -390,7 +362,13 @@ export class Element<I, O>
     if (outcome === ERROR) host.counters.failedAttempts++;
     let retry = false;
     try {
-      retry = this.#shouldRetry(outcome, payload);
+      retry = shouldRetry(
+        host.config.retry,
+        this.#attempts,
+        outcome,
+        payload,
+        this.input,
+      );
     } catch (error) {
       // A throwing retry predicate fails the element with its error.
       outcome = ERROR;
@@ -398,15 +376,7 @@ export class Element<I, O>
     }
     if (this.#aborted) return;
     if (host.limit !== undefined) {
-      // Timeouts and retryable errors are drops; other errors say nothing
-      // about the backend's load.
-      const sampled = outcome !== ERROR
-        ? SUCCEEDED
-        : isTimeout(payload)
-        ? TIMED_OUT
-        : retry
-        ? DROPPED
-        : undefined;
+      const sampled = sampleOutcome(outcome, payload, retry);
       if (sampled !== undefined) this.#sample(attempt, sampled);
       if (this.#aborted) return; // the limit's update threw
     }
@@ -418,17 +388,6 @@ export class Element<I, O>
 
   #sample(attempt: Attempt<I, O>, outcome: SampleOutcome): void {
     this.#host.sampled(attempt.startedAt, attempt.inFlightAtStart, outcome);
-  }
-
-  #shouldRetry(outcome: Outcome, payload: unknown): boolean {
-    const retry = this.#host.config.retry;
-    if (retry === undefined || this.#attempts >= retry.maxAttempts) {
-      return false;
-    }
-    if (outcome === ERROR) return retry.retryOnError(payload, this.input);
-    if (retry.retryOnResult === undefined) return false;
-    const results = outcome === ONE ? [payload as O] : payload as O[];
-    return retry.retryOnResult(results, this.input);
   }
 
   #backoff(): void {
@@ -475,15 +434,12 @@ export class Element<I, O>
       new AbortController(),
     );
     this.#current = recovery;
-    let returned: unknown;
-    try {
-      returned = policy(error, this.input, recovery.context());
-    } catch (thrown) {
-      return this.#recoveryFailed(recovery, thrown);
-    }
-    if (!isThenable(returned)) return this.#recoveryEnded(recovery, returned);
-    Promise.resolve(returned).then(
-      (outputs) => this.#recoveryEnded(recovery, outputs),
+    callErrorHandler(
+      policy,
+      error,
+      this.input,
+      recovery.context(),
+      (returned) => this.#recoveryEnded(recovery, returned),
       (thrown) => this.#recoveryFailed(recovery, thrown),
     );
   }
