@@ -128,16 +128,7 @@ export class Element<I, O>
       ++this.#attempts,
       host.signals.next(),
     );
-    this.#current = attempt;
-    this.#state = RUNNING;
-    host.counters.inFlight++;
-    const limit = host.limit;
-    if (limit !== undefined) {
-      attempt.startedAt = limit.now();
-      attempt.inFlightAtStart = host.counters.inFlight;
-    }
-    if (this.#attempts === 1) host.deadlines?.add(this);
-    else host.counters.retries++;
+    this.#run(attempt, host.counters.inFlight + 1); // itself included
     host.attemptDeadlines?.add(attempt);
     const { mapper, asyncFunction } = host.config;
     let returned: unknown;
@@ -205,21 +196,29 @@ export class Element<I, O>
     controller: AbortController,
     callsInFlight: number,
   ): Attempt<I, O> {
-    const host = this.#host;
     const attempt = new Attempt<I, O>(this, ++this.#attempts, controller, call);
+    this.lastCall = call;
+    // An adaptive limit counts calls: each input samples its call.
+    this.#run(attempt, callsInFlight);
+    return attempt;
+  }
+
+  /**
+   * QUEUED or BACKOFF → RUNNING: `attempt` holds a call slot from now on.
+   * The adaptive limit samples it against `callsInFlight`.
+   */
+  #run(attempt: Attempt<I, O>, callsInFlight: number): void {
+    const host = this.#host;
     this.#current = attempt;
     this.#state = RUNNING;
-    this.lastCall = call;
     host.counters.inFlight++;
     const limit = host.limit;
     if (limit !== undefined) {
-      // An adaptive limit counts calls: each input samples its call.
       attempt.startedAt = limit.now();
       attempt.inFlightAtStart = callsInFlight;
     }
     if (this.#attempts === 1) host.deadlines?.add(this);
     else host.counters.retries++;
-    return attempt;
   }
 
   /**
