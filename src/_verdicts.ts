@@ -1,5 +1,6 @@
-// Pure decisions about one attempt, which need nothing of the element's
-// private state: the element calls them, then decides the race itself.
+// Decisions about one attempt that need none of the element's private state.
+// The element calls them, then decides the race itself: the retry verdict
+// runs user code (the predicates), which may stop the stream meanwhile.
 import { ERROR, ONE, type Outcome } from "./_attempt.ts";
 import type { RetryPolicy } from "./_config.ts";
 import { isTimeout } from "./_user_code.ts";
