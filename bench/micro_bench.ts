@@ -1,7 +1,9 @@
 // `deno task bench`: micro-benchmarks of the hot paths. The internal modules
 // are reached directly; the last group goes through the public API.
 import { DeadlineQueue } from "../src/_deadline_queue.ts";
-import { Element, type ElementHost, newCounters } from "../src/_element.ts";
+import { newCounters } from "../src/_counters.ts";
+import { Element } from "../src/_element.ts";
+import type { ElementHost } from "../src/_element_host.ts";
 import { SignalSource } from "../src/_attempt.ts";
 import { Fifo } from "../src/_fifo.ts";
 import { configOf } from "../src/_config.ts";

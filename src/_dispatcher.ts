@@ -18,7 +18,8 @@
 // sample, and a window that changes the limit changes the calls allowed.
 // The rate limit caps how often calls start; the limit, how many run.
 import type { Batcher } from "./_batcher.ts";
-import type { Counters, Element } from "./_element.ts";
+import type { Counters } from "./_counters.ts";
+import type { Element } from "./_element.ts";
 import { Fifo } from "./_fifo.ts";
 import { RateLimiter } from "./_rate_limiter.ts";
 import { Timer } from "./_timer.ts";

@@ -7,10 +7,6 @@
 // code is an abort listener, an iterator or a retry predicate. A completion
 // that arrives afterwards finds the attempt no longer current and is ignored,
 // and a stop that arrives meanwhile finds no call left to release.
-import { retryDelay } from "./_backoff.ts";
-import type { Config } from "./_config.ts";
-import type { DeadlineNode, DeadlineQueue } from "./_deadline_queue.ts";
-import { Timer } from "./_timer.ts";
 import {
   Attempt,
   type AttemptOwner,
@@ -18,23 +14,15 @@ import {
   MANY,
   ONE,
   type Outcome,
-  type SharedCall,
-  type SignalSource,
 } from "./_attempt.ts";
-import {
-  followResult,
-  isThenable,
-  isTimeout,
-  type ResultTarget,
-  toArray,
-} from "./_user_code.ts";
-import {
-  DROPPED,
-  type SampleOutcome,
-  SUCCEEDED,
-  TIMED_OUT,
-  type WindowedLimit,
-} from "./_windowed_limit.ts";
+import { retryDelay } from "./_backoff.ts";
+import type { DeadlineNode } from "./_deadline_queue.ts";
+import type { Abortable, BatchedCall, ElementHost } from "./_element_host.ts";
+import { callErrorHandler, callTimeoutHandler } from "./_handlers.ts";
+import { Timer } from "./_timer.ts";
+import { followResult, type ResultTarget, toArray } from "./_user_code.ts";
+import { sampleOutcome, shouldRetry, timeoutError } from "./_verdicts.ts";
+import { type SampleOutcome, TIMED_OUT } from "./_windowed_limit.ts";
 import type { Watermark } from "./watermark.ts";
 
 /** Accepted; waiting for its key, a call slot or the rate limit. */
@@ -52,77 +40,6 @@ const FAILED = 5;
 /** The stream stopped before this element completed. */
 const ABORTED = 6;
 type State = 0 | 1 | 2 | 3 | 4 | 5 | 6;
-
-/** Counters behind `stream.stats`. */
-export interface Counters {
-  accepted: number;
-  inFlight: number;
-  emitted: number;
-  outputs: number;
-  timedOut: number;
-  failedAttempts: number;
-  failed: number;
-  retries: number;
-  rateLimited: number;
-  batches: number;
-  batchedInputs: number;
-}
-
-/** Fresh counters, all zero. */
-export function newCounters(): Counters {
-  return {
-    accepted: 0,
-    inFlight: 0,
-    emitted: 0,
-    outputs: 0,
-    timedOut: 0,
-    failedAttempts: 0,
-    failed: 0,
-    retries: 0,
-    rateLimited: 0,
-    batches: 0,
-    batchedInputs: 0,
-  };
-}
-
-/** What an element needs from the engine that owns it. */
-export interface ElementHost<I, O> {
-  readonly config: Config<I, O>;
-  readonly counters: Counters;
-  readonly deadlines: DeadlineQueue<Element<I, O>> | undefined;
-  readonly attemptDeadlines: DeadlineQueue<Attempt<I, O>> | undefined;
-  readonly signals: SignalSource;
-  /** The element wants a call slot for its next attempt. */
-  requestStart(element: Element<I, O>): void;
-  /** An attempt stopped holding its call slot. */
-  callEnded(): void;
-  /** The element reached DONE. */
-  completed(element: Element<I, O>): void;
-  /** The element failed for good; the stream must fail with `error`. */
-  failed(element: Element<I, O>, error: unknown): void;
-  /** The adaptive limit, which samples every attempt; undefined when fixed. */
-  readonly limit: WindowedLimit | undefined;
-  /**
-   * Set when an input has one call at most: the function form with no
-   * retry, attempt timeout, adaptive limit or batch. Such an element needs
-   * no {@linkcode Attempt}: only its total timeout or a stop can make its
-   * call's completion stale, and both take it out of RUNNING.
-   */
-  readonly plain: boolean;
-  /** An attempt ended; may run the limit's update, and stop the stream. */
-  sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
-}
-
-/** What a stop or a timeout aborts: an attempt, or a plain call's signal. */
-export interface Abortable {
-  abort(reason: unknown): void;
-}
-
-/** A batch call, as an element of it sees it. */
-export interface BatchedCall<I, O> extends SharedCall {
-  /** Re-sends the element with the call's other retries, after `delay`. */
-  retryLater(element: Element<I, O>, delay: number): void;
-}
 
 export class Element<I, O>
   implements DeadlineNode<Element<I, O>>, AttemptOwner<I, O>, ResultTarget<O> {
@@ -211,16 +128,7 @@ export class Element<I, O>
       ++this.#attempts,
       host.signals.next(),
     );
-    this.#current = attempt;
-    this.#state = RUNNING;
-    host.counters.inFlight++;
-    const limit = host.limit;
-    if (limit !== undefined) {
-      attempt.startedAt = limit.now();
-      attempt.inFlightAtStart = host.counters.inFlight;
-    }
-    if (this.#attempts === 1) host.deadlines?.add(this);
-    else host.counters.retries++;
+    this.#run(attempt, host.counters.inFlight + 1); // itself included
     host.attemptDeadlines?.add(attempt);
     const { mapper, asyncFunction } = host.config;
     let returned: unknown;
@@ -288,21 +196,29 @@ export class Element<I, O>
     controller: AbortController,
     callsInFlight: number,
   ): Attempt<I, O> {
-    const host = this.#host;
     const attempt = new Attempt<I, O>(this, ++this.#attempts, controller, call);
+    this.lastCall = call;
+    // An adaptive limit counts calls: each input samples its call.
+    this.#run(attempt, callsInFlight);
+    return attempt;
+  }
+
+  /**
+   * QUEUED or BACKOFF → RUNNING: `attempt` holds a call slot from now on.
+   * The adaptive limit samples it against `callsInFlight`.
+   */
+  #run(attempt: Attempt<I, O>, callsInFlight: number): void {
+    const host = this.#host;
     this.#current = attempt;
     this.#state = RUNNING;
-    this.lastCall = call;
     host.counters.inFlight++;
     const limit = host.limit;
     if (limit !== undefined) {
-      // An adaptive limit counts calls: each input samples its call.
       attempt.startedAt = limit.now();
       attempt.inFlightAtStart = callsInFlight;
     }
     if (this.#attempts === 1) host.deadlines?.add(this);
     else host.counters.retries++;
-    return attempt;
   }
 
   /**
@@ -352,12 +268,9 @@ export class Element<I, O>
       : prepared as Abortable | null | false;
     if (detached === false) return;
     this.#expiring = undefined;
-    const timeoutError = new DOMException(
-      `The element timed out after ${host.config.timeout} ms`,
-      "TimeoutError",
-    );
+    const error = timeoutError("element", host.config.timeout);
     if (detached !== null) {
-      detached.abort(timeoutError);
+      detached.abort(error);
       if (this.#aborted) return; // an abort listener stopped the stream
       if (host.limit !== undefined) {
         this.#sample(detached as Attempt<I, O>, TIMED_OUT);
@@ -368,35 +281,19 @@ export class Element<I, O>
     }
     host.callEnded();
     const handler = host.config.timeoutHandler;
-    if (handler === undefined) return this.#fail(timeoutError);
+    if (handler === undefined) return this.#fail(error);
     const aborted = new AbortController();
-    aborted.abort(timeoutError);
+    aborted.abort(error);
+    // Its verdict comes back through settle(), final as TIMING_OUT.
     const future = new Attempt<I, O>(this, this.#attempts, aborted);
     this.#current = future;
-    let returned: unknown;
-    try {
-      returned = handler(this.input, future.future());
-    } catch (error) {
-      return this.settle(future, ERROR, error);
-    }
-    // Left incomplete by the handler: the element fails with the timeout.
-    if (isThenable(returned)) {
-      Promise.resolve(returned).then(
-        () => this.settle(future, ERROR, timeoutError),
-        (error) => this.settle(future, ERROR, error),
-      );
-    } else {
-      this.settle(future, ERROR, timeoutError);
-    }
+    callTimeoutHandler(handler, this.input, future, error);
   }
 
   /** An attempt's own time budget ran out: a failed, retryable attempt. */
   attemptExpired(attempt: Attempt<I, O>): void {
     if (attempt !== this.#current || this.#state !== RUNNING) return;
-    const error = new DOMException(
-      `The attempt timed out after ${this.#host.config.attemptTimeout} ms`,
-      "TimeoutError",
-    );
+    const error = timeoutError("attempt", this.#host.config.attemptTimeout);
     this.#detach();
     attempt.abort(error);
     if (this.#aborted) return;
@@ -464,7 +361,13 @@ export class Element<I, O>
     if (outcome === ERROR) host.counters.failedAttempts++;
     let retry = false;
     try {
-      retry = this.#shouldRetry(outcome, payload);
+      retry = shouldRetry(
+        host.config.retry,
+        this.#attempts,
+        outcome,
+        payload,
+        this.input,
+      );
     } catch (error) {
       // A throwing retry predicate fails the element with its error.
       outcome = ERROR;
@@ -472,15 +375,7 @@ export class Element<I, O>
     }
     if (this.#aborted) return;
     if (host.limit !== undefined) {
-      // Timeouts and retryable errors are drops; other errors say nothing
-      // about the backend's load.
-      const sampled = outcome !== ERROR
-        ? SUCCEEDED
-        : isTimeout(payload)
-        ? TIMED_OUT
-        : retry
-        ? DROPPED
-        : undefined;
+      const sampled = sampleOutcome(outcome, payload, retry);
       if (sampled !== undefined) this.#sample(attempt, sampled);
       if (this.#aborted) return; // the limit's update threw
     }
@@ -492,17 +387,6 @@ export class Element<I, O>
 
   #sample(attempt: Attempt<I, O>, outcome: SampleOutcome): void {
     this.#host.sampled(attempt.startedAt, attempt.inFlightAtStart, outcome);
-  }
-
-  #shouldRetry(outcome: Outcome, payload: unknown): boolean {
-    const retry = this.#host.config.retry;
-    if (retry === undefined || this.#attempts >= retry.maxAttempts) {
-      return false;
-    }
-    if (outcome === ERROR) return retry.retryOnError(payload, this.input);
-    if (retry.retryOnResult === undefined) return false;
-    const results = outcome === ONE ? [payload as O] : payload as O[];
-    return retry.retryOnResult(results, this.input);
   }
 
   #backoff(): void {
@@ -549,15 +433,12 @@ export class Element<I, O>
       new AbortController(),
     );
     this.#current = recovery;
-    let returned: unknown;
-    try {
-      returned = policy(error, this.input, recovery.context());
-    } catch (thrown) {
-      return this.#recoveryFailed(recovery, thrown);
-    }
-    if (!isThenable(returned)) return this.#recoveryEnded(recovery, returned);
-    Promise.resolve(returned).then(
-      (outputs) => this.#recoveryEnded(recovery, outputs),
+    callErrorHandler(
+      policy,
+      error,
+      this.input,
+      recovery.context(),
+      (returned) => this.#recoveryEnded(recovery, returned),
       (thrown) => this.#recoveryFailed(recovery, thrown),
     );
   }

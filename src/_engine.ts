@@ -18,13 +18,9 @@ import { Batcher } from "./_batcher.ts";
 import { type Config, fixedConcurrency } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
-import {
-  type Abortable,
-  type Counters,
-  Element,
-  type ElementHost,
-  newCounters,
-} from "./_element.ts";
+import { type Counters, newCounters } from "./_counters.ts";
+import { Element } from "./_element.ts";
+import type { Abortable, ElementHost } from "./_element_host.ts";
 import { type Attempt, SignalSource } from "./_attempt.ts";
 import { OrderedQueue } from "./_ordered_queue.ts";
 import type { EmissionQueue } from "./_queue.ts";
