@@ -26,15 +26,19 @@ import {
   sequential,
   userCallbackFloor,
 } from "./_peers.ts";
-import { run, type Scenario } from "./_rounds.ts";
-import { lcg, median } from "./_stats.ts";
+import { inParent, isolated, measuredOnce } from "./_isolation.ts";
+import {
+  delayed,
+  loneLatency,
+  skewedLatencies,
+  skewedLoneMean,
+} from "./_lone_latency.ts";
 import { renderChart } from "./_chart.ts";
 import { renderReport } from "./_report.ts";
 import type {
   InFlightMemory,
   MemoryRun,
   Results,
-  ScenarioResult,
   SweepSeries,
 } from "./_results.ts";
 import { MINIMAL_STREAM } from "./_results.ts";
@@ -42,68 +46,6 @@ import { MINIMAL_STREAM } from "./_results.ts";
 const quick = Deno.args.includes("--quick");
 const write = !quick && !Deno.args.includes("--no-write");
 const benchDir = new URL(".", import.meta.url);
-
-/** The value after `flag` on the command line, if any. */
-function argument(flag: string): string | undefined {
-  const at = Deno.args.indexOf(flag);
-  return at === -1 ? undefined : Deno.args[at + 1];
-}
-
-/** Set in a child process: the one scenario it runs (see {@linkcode isolated}). */
-const only = argument("--scenario");
-const RESULT = "RESULT ";
-
-/**
- * Runs a scenario in a fresh process: the parent forks a child that runs
- * only that scenario and prints its result, then exits. In a child, the
- * other scenarios are skipped, with an empty result.
- */
-async function isolated(
-  scenario: Scenario,
-  measured: Record<string, number> = {},
-): Promise<ScenarioResult> {
-  const id = scenario.id;
-  if (only !== undefined) {
-    if (only !== id) return { ...SKIPPED, id };
-    const result = await run(scenario);
-    console.log(RESULT + JSON.stringify(result));
-    Deno.exit(0);
-  }
-  const args = [
-    "run",
-    `--import-map=${new URL("../dev_deps.json", benchDir).pathname}`,
-    `--lock=${new URL("../dev_deps.lock", benchDir).pathname}`,
-    "--allow-read",
-    "--allow-env",
-    "--allow-sys",
-    new URL(import.meta.url).pathname,
-    "--scenario",
-    id,
-    ...(quick ? ["--quick"] : []),
-    ...Object.entries(measured).flatMap(([k, v]) => [`--${k}`, String(v)]),
-  ];
-  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
-    args,
-    stderr: "inherit",
-  }).output();
-  const lines = new TextDecoder().decode(stdout).trimEnd().split("\n");
-  const last = lines.pop() ?? "";
-  if (!success || !last.startsWith(RESULT)) {
-    throw new Error(`The scenario ${id} failed in its own process`);
-  }
-  for (const line of lines) console.log(line);
-  return JSON.parse(last.slice(RESULT.length));
-}
-
-const SKIPPED: ScenarioResult = {
-  id: "",
-  title: "",
-  items: 0,
-  capacity: 0,
-  rounds: 0,
-  reference: "",
-  rows: [],
-};
 
 // Async on purpose: the calls return promises, as users' functions do.
 // deno-lint-ignore require-await
@@ -113,36 +55,7 @@ const immediateReadingSignal: Fn = async (x, context) => {
   context?.signal;
   return x;
 };
-const delayed = (ms: number) => (x: number) =>
-  new Promise<number>((resolve) => setTimeout(resolve, ms, x));
 const fixed: Fn = delayed(5);
-
-/** The median time of a lone call, in ms. */
-async function loneLatency(fn: Fn, calls: number): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const started = performance.now();
-    await fn(i);
-    samples.push(performance.now() - started);
-  }
-  return median(samples);
-}
-
-/** The skewed latencies: 1 to 10 ms, the same sequence for every peer. */
-function skewedLatencies(items: number): number[] {
-  const random = lcg(6);
-  return Array.from({ length: items }, () => 1 + Math.floor(random() * 10));
-}
-
-/** The mean lone-call time of the skewed sequence, from each delay's median. */
-async function skewedLoneMean(latencies: number[]): Promise<number> {
-  const lone = new Map<number, number>();
-  for (let ms = 1; ms <= 10; ms++) {
-    lone.set(ms, await loneLatency(delayed(ms), quick ? 3 : 7));
-  }
-  return latencies.reduce((sum, ms) => sum + lone.get(ms)!, 0) /
-    latencies.length;
-}
 
 async function memoryRun(items: number, order: string): Promise<MemoryRun> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -256,10 +169,11 @@ const latencyRounds = quick ? 2 : 7;
 const started = performance.now();
 
 // Measured once, by the parent, and handed to the children that need it.
-const fixedLone = only === undefined
-  ? await loneLatency(fixed, quick ? 10 : 40)
-  : Number(argument("--fixed-lone"));
-if (only === undefined) {
+const fixedLone = await measuredOnce(
+  "fixed-lone",
+  () => loneLatency(fixed, quick ? 10 : 40),
+);
+if (inParent) {
   console.log(`a lone 5 ms call takes ${fixedLone.toFixed(2)} ms (median)`);
 }
 
@@ -390,10 +304,11 @@ const fixedLatency = await isolated({
 }, { "fixed-lone": fixedLone });
 
 const latencies = skewedLatencies(latencyItems);
-const skewedMean = only === undefined
-  ? await skewedLoneMean(latencies)
-  : Number(argument("--skewed-mean"));
-if (only === undefined) {
+const skewedMean = await measuredOnce(
+  "skewed-mean",
+  () => skewedLoneMean(latencies, quick ? 3 : 7),
+);
+if (inParent) {
   console.log(
     `\nthe skewed calls take ${skewedMean.toFixed(2)} ms on average alone`,
   );
@@ -450,7 +365,7 @@ const sweepPeers: [string, Pipeline][] = [
   ["RxJS mergeMap", rxMergeMap],
 ];
 const sweep: SweepSeries[] = sweepPeers.map(([name]) => ({ name, points: [] }));
-if (only === undefined) {
+if (inParent) {
   console.log("\n## Throughput against capacity, 5 ms latency");
 }
 for (const capacity of sweepCapacities) {
