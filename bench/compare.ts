@@ -33,6 +33,8 @@ import {
   skewedLatencies,
   skewedLoneMean,
 } from "./_lone_latency.ts";
+import { inFlightRun, memoryRun } from "./_memory_runs.ts";
+import { machine } from "./_machine.ts";
 import { renderChart } from "./_chart.ts";
 import { renderReport } from "./_report.ts";
 import type {
@@ -56,111 +58,6 @@ const immediateReadingSignal: Fn = async (x, context) => {
   return x;
 };
 const fixed: Fn = delayed(5);
-
-async function memoryRun(items: number, order: string): Promise<MemoryRun> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--v8-flags=--expose-gc",
-      // Deno reads /proc/self only with every permission; the child needs no other.
-      "--allow-all",
-      new URL("_memory_child.ts", benchDir).pathname,
-      String(items),
-      order,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  let text = "";
-  let reportedAt = NaN;
-  const decoder = new TextDecoder();
-  const reading = (async () => {
-    for await (const chunk of child.stdout) {
-      text += decoder.decode(chunk, { stream: true });
-      if (Number.isNaN(reportedAt) && text.includes("\n")) {
-        reportedAt = performance.now();
-      }
-    }
-  })();
-  // A child that outlives its report by this much has something left behind.
-  const limitMs = 10_000;
-  let timedOut = false;
-  const killer = setTimeout(() => {
-    timedOut = true;
-    child.kill();
-  }, 120_000 + limitMs);
-  const status = await child.status;
-  clearTimeout(killer);
-  await reading;
-  const exitMs = performance.now() - reportedAt;
-  const report = JSON.parse(text.split("\n")[0]!);
-  return {
-    ...report,
-    exitCode: status.code,
-    exitAfterReportMs: exitMs,
-    exitedPromptly: !timedOut && status.success && exitMs < limitMs,
-  };
-}
-
-/** The heap per in-flight call of one pipeline, from its own process. */
-async function inFlightRun(
-  pipeline: string,
-  capacity: number,
-): Promise<InFlightMemory> {
-  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--v8-flags=--expose-gc",
-      // The child imports p-map, a dev dependency.
-      `--import-map=${new URL("../dev_deps.json", benchDir).pathname}`,
-      `--lock=${new URL("../dev_deps.lock", benchDir).pathname}`,
-      "--allow-all",
-      new URL("_inflight_child.ts", benchDir).pathname,
-      pipeline,
-      String(capacity),
-    ],
-    stderr: "inherit",
-  }).output();
-  if (!success) {
-    throw new Error(`The in-flight memory run of ${pipeline} failed`);
-  }
-  return JSON.parse(new TextDecoder().decode(stdout));
-}
-
-async function output(command: string, ...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await new Deno.Command(command, { args, stderr: "null" })
-      .output();
-    return new TextDecoder().decode(stdout);
-  } catch {
-    return "";
-  }
-}
-
-async function machine(): Promise<Results["machine"]> {
-  // Deno lets only --allow-all read /proc directly, so ask cat.
-  const cpuinfo = await output("cat", "/proc/cpuinfo");
-  const meminfo = await output("cat", "/proc/meminfo");
-  const kib = /MemTotal:\s+(\d+)/.exec(meminfo)?.[1];
-  const config = JSON.parse(
-    await Deno.readTextFile(new URL("../dev_deps.json", benchDir)),
-  );
-  return {
-    cpus: navigator.hardwareConcurrency,
-    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
-    memoryGiB: kib === undefined ? NaN : Number(kib) / 1024 / 1024,
-    os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
-    deno: Deno.version.deno,
-    v8: Deno.version.v8,
-    typescript: Deno.version.typescript,
-    peers: {
-      "p-map": config.imports["p-map"],
-      rxjs: config.imports.rxjs,
-      "node:stream": "Deno's built-in node:stream",
-    },
-    date: new Date().toISOString(),
-  };
-}
 
 const overheadItems = quick ? 20_000 : 100_000;
 const overheadRounds = quick ? 3 : 9;
