@@ -44,6 +44,7 @@ import type {
   SweepSeries,
 } from "./_results.ts";
 import { MINIMAL_STREAM } from "./_results.ts";
+import { mib } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
 const write = !quick && !Deno.args.includes("--no-write");
@@ -290,7 +291,6 @@ for (const items of quick ? [100_000] : [100_000, 1_000_000]) {
   for (const order of ["ordered", "unordered"]) {
     const result = await memoryRun(items, order);
     memory.push(result);
-    const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
     console.log(
       `${String(items).padStart(9)} ${order.padEnd(9)} heap ${
         mib(result.heapBefore)
