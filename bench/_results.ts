@@ -1,4 +1,6 @@
-// The shape of bench/results.json, which the report and the chart are drawn from.
+// The shape of bench/results.json, which the report and the chart are drawn
+// from, and lookups into it.
+import { median } from "./_stats.ts";
 
 /**
  * The reference row of the stream scenarios built as ours is, on a writable
@@ -86,4 +88,23 @@ export interface Results {
   memory: MemoryRun[];
   /** Absent from runs before mapAsync existed. */
   inFlight?: InFlightMemory[];
+}
+
+/** The scenario `id` of a run; it throws if the run has none. */
+export function scenario(results: Results, id: string): ScenarioResult {
+  const found = results.scenarios.find((s) => s.id === id);
+  if (found === undefined) throw new Error(`No scenario ${id}`);
+  return found;
+}
+
+/** The row `name` of a scenario; it throws if the scenario has none. */
+export function row(result: ScenarioResult, name: string): Row {
+  const found = result.rows.find((r) => r.name === name);
+  if (found === undefined) throw new Error(`No row ${name} in ${result.id}`);
+  return found;
+}
+
+/** The median of the per-round ratios of two rows of one scenario. */
+export function pairedRatio(a: Row, b: Row): number {
+  return median(a.rounds.map((value, i) => value / b.rounds[i]!));
 }

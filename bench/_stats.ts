@@ -15,6 +15,11 @@ export function rate(itemsPerSecond: number): string {
   return itemsPerSecond.toFixed(0);
 }
 
+/** Formats bytes in MiB: 1572864 → "1.5 MiB". */
+export function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
 export function percent(ratio: number, digits = 0): string {
   return `${(ratio * 100).toFixed(digits)}%`;
 }

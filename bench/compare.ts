@@ -26,84 +26,29 @@ import {
   sequential,
   userCallbackFloor,
 } from "./_peers.ts";
-import { run, type Scenario } from "./_rounds.ts";
-import { lcg, median } from "./_stats.ts";
+import { inParent, isolated, measuredOnce } from "./_isolation.ts";
+import {
+  delayed,
+  loneLatency,
+  skewedLatencies,
+  skewedLoneMean,
+} from "./_lone_latency.ts";
+import { inFlightRun, memoryRun } from "./_memory_runs.ts";
+import { machine } from "./_machine.ts";
 import { renderChart } from "./_chart.ts";
 import { renderReport } from "./_report.ts";
 import type {
   InFlightMemory,
   MemoryRun,
   Results,
-  ScenarioResult,
   SweepSeries,
 } from "./_results.ts";
 import { MINIMAL_STREAM } from "./_results.ts";
+import { mib } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
 const write = !quick && !Deno.args.includes("--no-write");
 const benchDir = new URL(".", import.meta.url);
-
-/** The value after `flag` on the command line, if any. */
-function argument(flag: string): string | undefined {
-  const at = Deno.args.indexOf(flag);
-  return at === -1 ? undefined : Deno.args[at + 1];
-}
-
-/** Set in a child process: the one scenario it runs (see {@linkcode isolated}). */
-const only = argument("--scenario");
-const RESULT = "RESULT ";
-
-/**
- * Runs a scenario in a fresh process: the parent forks a child that runs
- * only that scenario and prints its result, then exits. In a child, the
- * other scenarios are skipped, with an empty result.
- */
-async function isolated(
-  scenario: Scenario,
-  measured: Record<string, number> = {},
-): Promise<ScenarioResult> {
-  const id = scenario.id;
-  if (only !== undefined) {
-    if (only !== id) return { ...SKIPPED, id };
-    const result = await run(scenario);
-    console.log(RESULT + JSON.stringify(result));
-    Deno.exit(0);
-  }
-  const args = [
-    "run",
-    `--import-map=${new URL("../dev_deps.json", benchDir).pathname}`,
-    `--lock=${new URL("../dev_deps.lock", benchDir).pathname}`,
-    "--allow-read",
-    "--allow-env",
-    "--allow-sys",
-    new URL(import.meta.url).pathname,
-    "--scenario",
-    id,
-    ...(quick ? ["--quick"] : []),
-    ...Object.entries(measured).flatMap(([k, v]) => [`--${k}`, String(v)]),
-  ];
-  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
-    args,
-    stderr: "inherit",
-  }).output();
-  const lines = new TextDecoder().decode(stdout).trimEnd().split("\n");
-  const last = lines.pop() ?? "";
-  if (!success || !last.startsWith(RESULT)) {
-    throw new Error(`The scenario ${id} failed in its own process`);
-  }
-  for (const line of lines) console.log(line);
-  return JSON.parse(last.slice(RESULT.length));
-}
-
-const SKIPPED: ScenarioResult = {
-  id: "",
-  title: "",
-  items: 0,
-  capacity: 0,
-  rounds: 0,
-  reference: "",
-  rows: [],
-};
 
 // Async on purpose: the calls return promises, as users' functions do.
 // deno-lint-ignore require-await
@@ -113,141 +58,7 @@ const immediateReadingSignal: Fn = async (x, context) => {
   context?.signal;
   return x;
 };
-const delayed = (ms: number) => (x: number) =>
-  new Promise<number>((resolve) => setTimeout(resolve, ms, x));
 const fixed: Fn = delayed(5);
-
-/** The median time of a lone call, in ms. */
-async function loneLatency(fn: Fn, calls: number): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const started = performance.now();
-    await fn(i);
-    samples.push(performance.now() - started);
-  }
-  return median(samples);
-}
-
-/** The skewed latencies: 1 to 10 ms, the same sequence for every peer. */
-function skewedLatencies(items: number): number[] {
-  const random = lcg(6);
-  return Array.from({ length: items }, () => 1 + Math.floor(random() * 10));
-}
-
-/** The mean lone-call time of the skewed sequence, from each delay's median. */
-async function skewedLoneMean(latencies: number[]): Promise<number> {
-  const lone = new Map<number, number>();
-  for (let ms = 1; ms <= 10; ms++) {
-    lone.set(ms, await loneLatency(delayed(ms), quick ? 3 : 7));
-  }
-  return latencies.reduce((sum, ms) => sum + lone.get(ms)!, 0) /
-    latencies.length;
-}
-
-async function memoryRun(items: number, order: string): Promise<MemoryRun> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--v8-flags=--expose-gc",
-      // Deno reads /proc/self only with every permission; the child needs no other.
-      "--allow-all",
-      new URL("_memory_child.ts", benchDir).pathname,
-      String(items),
-      order,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  let text = "";
-  let reportedAt = NaN;
-  const decoder = new TextDecoder();
-  const reading = (async () => {
-    for await (const chunk of child.stdout) {
-      text += decoder.decode(chunk, { stream: true });
-      if (Number.isNaN(reportedAt) && text.includes("\n")) {
-        reportedAt = performance.now();
-      }
-    }
-  })();
-  // A child that outlives its report by this much has something left behind.
-  const limitMs = 10_000;
-  let timedOut = false;
-  const killer = setTimeout(() => {
-    timedOut = true;
-    child.kill();
-  }, 120_000 + limitMs);
-  const status = await child.status;
-  clearTimeout(killer);
-  await reading;
-  const exitMs = performance.now() - reportedAt;
-  const report = JSON.parse(text.split("\n")[0]!);
-  return {
-    ...report,
-    exitCode: status.code,
-    exitAfterReportMs: exitMs,
-    exitedPromptly: !timedOut && status.success && exitMs < limitMs,
-  };
-}
-
-/** The heap per in-flight call of one pipeline, from its own process. */
-async function inFlightRun(
-  pipeline: string,
-  capacity: number,
-): Promise<InFlightMemory> {
-  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--v8-flags=--expose-gc",
-      // The child imports p-map, a dev dependency.
-      `--import-map=${new URL("../dev_deps.json", benchDir).pathname}`,
-      `--lock=${new URL("../dev_deps.lock", benchDir).pathname}`,
-      "--allow-all",
-      new URL("_inflight_child.ts", benchDir).pathname,
-      pipeline,
-      String(capacity),
-    ],
-    stderr: "inherit",
-  }).output();
-  if (!success) {
-    throw new Error(`The in-flight memory run of ${pipeline} failed`);
-  }
-  return JSON.parse(new TextDecoder().decode(stdout));
-}
-
-async function output(command: string, ...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await new Deno.Command(command, { args, stderr: "null" })
-      .output();
-    return new TextDecoder().decode(stdout);
-  } catch {
-    return "";
-  }
-}
-
-async function machine(): Promise<Results["machine"]> {
-  // Deno lets only --allow-all read /proc directly, so ask cat.
-  const cpuinfo = await output("cat", "/proc/cpuinfo");
-  const meminfo = await output("cat", "/proc/meminfo");
-  const kib = /MemTotal:\s+(\d+)/.exec(meminfo)?.[1];
-  const config = JSON.parse(
-    await Deno.readTextFile(new URL("../dev_deps.json", benchDir)),
-  );
-  return {
-    cpus: navigator.hardwareConcurrency,
-    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
-    memoryGiB: kib === undefined ? NaN : Number(kib) / 1024 / 1024,
-    os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
-    deno: Deno.version.deno,
-    v8: Deno.version.v8,
-    typescript: Deno.version.typescript,
-    peers: {
-      "p-map": config.imports["p-map"],
-      rxjs: config.imports.rxjs,
-      "node:stream": "Deno's built-in node:stream",
-    },
-    date: new Date().toISOString(),
-  };
-}
 
 const overheadItems = quick ? 20_000 : 100_000;
 const overheadRounds = quick ? 3 : 9;
@@ -256,10 +67,11 @@ const latencyRounds = quick ? 2 : 7;
 const started = performance.now();
 
 // Measured once, by the parent, and handed to the children that need it.
-const fixedLone = only === undefined
-  ? await loneLatency(fixed, quick ? 10 : 40)
-  : Number(argument("--fixed-lone"));
-if (only === undefined) {
+const fixedLone = await measuredOnce(
+  "fixed-lone",
+  () => loneLatency(fixed, quick ? 10 : 40),
+);
+if (inParent) {
   console.log(`a lone 5 ms call takes ${fixedLone.toFixed(2)} ms (median)`);
 }
 
@@ -390,10 +202,11 @@ const fixedLatency = await isolated({
 }, { "fixed-lone": fixedLone });
 
 const latencies = skewedLatencies(latencyItems);
-const skewedMean = only === undefined
-  ? await skewedLoneMean(latencies)
-  : Number(argument("--skewed-mean"));
-if (only === undefined) {
+const skewedMean = await measuredOnce(
+  "skewed-mean",
+  () => skewedLoneMean(latencies, quick ? 3 : 7),
+);
+if (inParent) {
   console.log(
     `\nthe skewed calls take ${skewedMean.toFixed(2)} ms on average alone`,
   );
@@ -450,7 +263,7 @@ const sweepPeers: [string, Pipeline][] = [
   ["RxJS mergeMap", rxMergeMap],
 ];
 const sweep: SweepSeries[] = sweepPeers.map(([name]) => ({ name, points: [] }));
-if (only === undefined) {
+if (inParent) {
   console.log("\n## Throughput against capacity, 5 ms latency");
 }
 for (const capacity of sweepCapacities) {
@@ -478,7 +291,6 @@ for (const items of quick ? [100_000] : [100_000, 1_000_000]) {
   for (const order of ["ordered", "unordered"]) {
     const result = await memoryRun(items, order);
     memory.push(result);
-    const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
     console.log(
       `${String(items).padStart(9)} ${order.padEnd(9)} heap ${
         mib(result.heapBefore)
