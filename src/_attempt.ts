@@ -34,29 +34,43 @@ export interface SharedCall {
  */
 export class SignalSource {
   readonly #shared: boolean;
-  /** With a timeout: the deadline batch, whose calls all time out together. */
-  readonly #batch: (() => number) | undefined;
+  /** With a timeout: its deadline batches, whose calls all time out together. */
+  readonly #deadlines: { readonly generation: number } | undefined;
   #controller: AbortController | undefined = undefined;
   #uses = 0;
   #batchOfController = 0;
+  /**
+   * The signal of the controller that `next()` returned last: reading it
+   * from the controller costs a brand check per call on some runtimes.
+   */
+  signal: AbortSignal | undefined = undefined;
 
-  constructor(shared: boolean, batch?: () => number) {
+  constructor(
+    shared: boolean,
+    deadlines?: { readonly generation: number },
+  ) {
     this.#shared = shared;
-    this.#batch = batch;
+    this.#deadlines = deadlines;
   }
 
   next(): AbortController {
-    if (!this.#shared) return new AbortController();
-    const batch = this.#batch?.() ?? 0;
+    if (!this.#shared) return this.#fresh();
+    const batch = this.#deadlines?.generation ?? 0;
     if (
       this.#controller === undefined || ++this.#uses > SHARED_SIGNAL_USES ||
       batch !== this.#batchOfController
     ) {
-      this.#controller = new AbortController();
+      this.#controller = this.#fresh();
       this.#uses = 1;
       this.#batchOfController = batch;
     }
     return this.#controller;
+  }
+
+  #fresh(): AbortController {
+    const controller = new AbortController();
+    this.signal = controller.signal;
+    return controller;
   }
 }
 

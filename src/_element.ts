@@ -144,8 +144,8 @@ export class Element<I, O>
 
   /** QUEUED → RUNNING on the plain path: the same steps, with no Attempt. */
   #startPlain(host: ElementHost<I, O>): void {
-    const controller = host.signals.next();
-    this.#plainCall = controller;
+    const signals = host.signals;
+    this.#plainCall = signals.next();
     this.#state = RUNNING;
     this.#attempts = 1;
     host.counters.inFlight++;
@@ -153,13 +153,26 @@ export class Element<I, O>
     let returned: unknown;
     try {
       returned = host.config.mapper!(this.input, {
-        signal: controller.signal,
+        signal: signals.signal!,
         attempt: 1,
       });
     } catch (error) {
       return this.#plainEnded(ERROR, error);
     }
-    followResult(returned, this, true);
+    if (!(returned instanceof Promise)) {
+      return followResult(returned, this, true);
+    }
+    // A native promise, the common case, is followed here: closures that
+    // call this class alone keep their call sites monomorphic, where
+    // followResult()'s serve every kind of target.
+    try {
+      returned.then(
+        (value: O) => this.#plainEnded(ONE, value),
+        (error) => this.#plainEnded(ERROR, error),
+      );
+    } catch (error) {
+      this.#plainEnded(ERROR, error); // its own `then` was replaced by a throwing one
+    }
   }
 
   /** The plain call's result (a {@linkcode ResultTarget}). */

@@ -113,9 +113,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     }
     this.signals = new SignalSource(
       config.attemptTimeout === Infinity && config.retry === undefined,
-      this.deadlines === undefined
-        ? undefined
-        : () => this.deadlines!.generation,
+      this.deadlines,
     );
     this.#dispatcher = new Dispatcher(
       this.counters,

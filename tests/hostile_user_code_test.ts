@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AsyncIOTransformStream,
+  mapAsync,
   type ResultFuture,
   Watermark,
 } from "../mod.ts";
@@ -125,6 +126,32 @@ test("AsyncIOTransformStream() fails when fn returns a thenable whose then() thr
   void writer.write(3).catch(() => {});
   await assertFailsWith(stream.readable.getReader().closed, error);
   assertAbortedWith(signals, error);
+});
+
+test("AsyncIOTransformStream() and mapAsync() fail when fn returns a native promise whose own then() throws", async () => {
+  const error = new Error("own then() throws");
+  const hostile = () => {
+    const promise = new Promise<number>(() => {});
+    promise.then = () => {
+      throw error;
+    };
+    return promise;
+  };
+  for (const timeout of [undefined, 60_000]) {
+    const options = timeout === undefined ? {} : { timeout };
+    const stream = new AsyncIOTransformStream<number, number>(
+      hostile,
+      options,
+    );
+    await assertFailsWith(
+      ReadableStream.from([1]).pipeThrough(stream).pipeTo(new WritableStream()),
+      error,
+    );
+    const iterator = mapAsync([1], hostile, options);
+    const outcome = await within(iterator.next(), "mapAsync's first result");
+    assert.equal(outcome.ok, false, "mapAsync did not fail");
+    if (!outcome.ok) assert.equal(outcome.reason, error);
+  }
 });
 
 test("AsyncIOTransformStream() fails when asyncInvoke() returns a thenable whose then() throws, and closes once", async () => {
