@@ -89,7 +89,7 @@ export function renderReport(results: Results): string {
     "",
     `## ${timeout.title}`,
     "",
-    `${timeout.items} items. The last row's function reads \`signal\`, which creates an AbortController per call.`,
+    `${timeout.items} items. The last row's function reads \`signal\`. Calls share an AbortController, up to 64 per controller, when they always abort together: with a timeout, those whose deadlines were stamped together; an \`attemptTimeout\` or a \`retry\` gives each call its own.`,
     "",
     table(timeout, ""),
     "",
@@ -167,7 +167,7 @@ function iterableSection(results: Results): string[] {
   return [
     `## ${iterable.title}`,
     "",
-    `${iterable.items} items, \`async (x) => x\`, read from the same generator by every pipeline and consumed with \`for await\`. The minimal iterator is a reference, not a peer: see its definition in \`bench/_peers.ts\`. A function that reads its signal gets one shared AbortController per 64 calls unless a per-call timeout or retry needs its own; the last row sets a timeout, so each of its calls has its own.`,
+    `${iterable.items} items, \`async (x) => x\`, read from the same generator by every pipeline and consumed with \`for await\`. The minimal iterator is a reference, not a peer: see its definition in \`bench/_peers.ts\`. A function that reads its signal gets an AbortController shared by up to 64 calls that always abort together (with a timeout, those whose deadlines were stamped together, as in the last row); an \`attemptTimeout\` or a \`retry\` gives each call its own.`,
     "",
     table(iterable, ""),
     "",
