@@ -1,7 +1,10 @@
 // Review of the splits after be094dc (concurrency_limit, map_async,
 // _redis_worker, _element) and of e73dcd1, which follows a native promise in
 // Element.#startPlain itself: the races that the refactor moved between
-// files, pinned to what be094dc did. Each test passes on be094dc.
+// files, pinned to what be094dc did. Each passes on be094dc and on main, and
+// each fails under a mutation of the code it covers (an off-by-one in
+// inFlightAtStart, a stale shared signal, a dropped state guard, a reordered
+// option check, a handler's verdict lost).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
