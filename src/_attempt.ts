@@ -40,8 +40,9 @@ export class SignalSource {
   #uses = 0;
   #batchOfController = 0;
   /**
-   * The signal of the controller that `next()` returned last: reading it
-   * from the controller costs a brand check per call on some runtimes.
+   * When shared, the signal of the controller that `next()` returned last:
+   * reading it from the controller costs a brand check per call on some
+   * runtimes.
    */
   signal: AbortSignal | undefined = undefined;
 
@@ -54,23 +55,18 @@ export class SignalSource {
   }
 
   next(): AbortController {
-    if (!this.#shared) return this.#fresh();
+    if (!this.#shared) return new AbortController();
     const batch = this.#deadlines?.generation ?? 0;
     if (
       this.#controller === undefined || ++this.#uses > SHARED_SIGNAL_USES ||
       batch !== this.#batchOfController
     ) {
-      this.#controller = this.#fresh();
+      this.#controller = new AbortController();
+      this.signal = this.#controller.signal;
       this.#uses = 1;
       this.#batchOfController = batch;
     }
     return this.#controller;
-  }
-
-  #fresh(): AbortController {
-    const controller = new AbortController();
-    this.signal = controller.signal;
-    return controller;
   }
 }
 

@@ -151,22 +151,22 @@ export class Element<I, O>
     host.counters.inFlight++;
     host.deadlines?.add(this);
     let returned: unknown;
+    let native: boolean;
     try {
       returned = host.config.mapper!(this.input, {
         signal: signals.signal!,
         attempt: 1,
       });
+      native = returned instanceof Promise; // throws for a revoked Proxy
     } catch (error) {
       return this.#plainEnded(ERROR, error);
     }
-    if (!(returned instanceof Promise)) {
-      return followResult(returned, this, true);
-    }
+    if (!native) return followResult(returned, this, true);
     // A native promise, the common case, is followed here: closures that
     // call this class alone keep their call sites monomorphic, where
     // followResult()'s serve every kind of target.
     try {
-      returned.then(
+      (returned as Promise<O>).then(
         (value: O) => this.#plainEnded(ONE, value),
         (error) => this.#plainEnded(ERROR, error),
       );

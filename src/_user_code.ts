@@ -20,13 +20,15 @@ export function isTimeout(error: unknown): boolean {
 }
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  if (value instanceof Promise) return true;
   if (value === null) return false;
   if (typeof value !== "object" && typeof value !== "function") return false;
   try {
-    return typeof (value as { then?: unknown }).then === "function";
+    return value instanceof Promise ||
+      typeof (value as { then?: unknown }).then === "function";
   } catch {
-    return true; // a throwing `then` getter: Promise.resolve rejects with it
+    // A throwing `then` getter, or a revoked Proxy, whose prototype cannot
+    // be read: Promise.resolve rejects with what it throws.
+    return true;
   }
 }
 
@@ -65,16 +67,17 @@ export function followResult<T>(
     if (single) target.resolve(returned as T);
     return;
   }
-  const promise = returned instanceof Promise
-    ? returned
-    : Promise.resolve(returned);
   try {
+    const promise = returned instanceof Promise
+      ? returned
+      : Promise.resolve(returned);
     promise.then(
       single ? (value) => target.resolve(value as T) : undefined,
       (error) => target.reject(error),
     );
   } catch (error) {
-    // A native promise whose own `then` was replaced by one that throws.
+    // A native promise whose own `then` was replaced by one that throws, or
+    // a revoked Proxy, whose `instanceof` throws.
     target.reject(error);
   }
 }

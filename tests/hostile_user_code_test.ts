@@ -223,3 +223,47 @@ test("AsyncIOTransformStream() fails when writableStrategy.size() throws on a wa
   await settle(10);
   assert.deepEqual(counts, { open: 1, close: 1 });
 });
+
+/** A revoked Proxy: reading its prototype or any property throws a TypeError. */
+function revoked(): Promise<number> {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy as unknown as Promise<number>;
+}
+
+test("AsyncIOTransformStream() fails with a TypeError when user code returns a revoked Proxy, and holds no call", async () => {
+  const never = () => new Promise<number>(() => {});
+  const cases: [string, () => AsyncIOTransformStream<number, number>][] = [
+    ["fn, one call per input", () => new AsyncIOTransformStream(revoked)],
+    [
+      "fn, with an attempt timeout",
+      () => new AsyncIOTransformStream(revoked, { attemptTimeout: 60_000 }),
+    ],
+    ["asyncInvoke", () =>
+      new AsyncIOTransformStream<number, number>({
+        asyncInvoke: revoked as unknown as () => void,
+      })],
+    ["onTimeout", () =>
+      new AsyncIOTransformStream(never, {
+        timeout: 1,
+        onTimeout: revoked as unknown as () => void,
+      })],
+    [
+      "onError",
+      () =>
+        new AsyncIOTransformStream(() => Promise.reject(new Error("failed")), {
+          onError: revoked as unknown as () => never[],
+        }),
+    ],
+  ];
+  for (const [name, make] of cases) {
+    const stream = make();
+    const outcome = await within(
+      ReadableStream.from([1]).pipeThrough(stream).pipeTo(new WritableStream()),
+      name,
+    );
+    assert.equal(outcome.ok, false, `${name}: the stream did not fail`);
+    if (!outcome.ok) assert.ok(outcome.reason instanceof TypeError, name);
+    assert.equal(stream.stats.inFlight, 0, `${name}: a call is still held`);
+  }
+});
