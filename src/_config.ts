@@ -67,6 +67,21 @@ export interface Config<I, O> {
 const ORDERS: readonly OutputOrder[] = ["ordered", "unordered", "key-ordered"];
 const PREFIX = "Cannot construct AsyncIOTransformStream as";
 
+/**
+ * An options error of the stream, renamed for a front end that checks its
+ * options as the stream does: `prefix` is its own, such as "Cannot call
+ * mapAsync as". Any other error is returned as it is.
+ */
+export function renamedOptionsError(error: unknown, prefix: string): unknown {
+  if (!(error instanceof Error) || !error.message.startsWith(PREFIX)) {
+    return error;
+  }
+  const message = prefix + error.message.slice(PREFIX.length);
+  return error instanceof RangeError
+    ? new RangeError(message)
+    : new TypeError(message);
+}
+
 function rangeError(what: string, value: unknown): RangeError {
   return new RangeError(
     `${PREFIX} ${what}: current value is ${describe(value)}`,

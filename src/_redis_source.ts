@@ -119,7 +119,7 @@ const WHERE = "construct redisStreamSource";
 export function redisStreamSource(
   options: RedisStreamSourceOptions,
 ): ReadableStream<RedisStreamEntry> {
-  const reader = new GroupReader(options);
+  const reader = new GroupReader(options, WHERE);
   return pullStream((signal) => reader.read(signal), () => reader.start());
 }
 
@@ -201,7 +201,8 @@ export async function reportDeleted(
 
 type Phase = "own" | "claim" | "new";
 
-class GroupReader {
+/** Reads one stream through a consumer group: own pending, claimed, new. */
+export class GroupReader {
   readonly #send: RedisSend;
   readonly #stream: string;
   readonly #group: string;
@@ -216,37 +217,41 @@ class GroupReader {
   #cursor = "0";
   #nextClaimAt = 0;
 
-  constructor(options: RedisStreamSourceOptions) {
+  /**
+   * Checks the options and talks to no one: reading starts with `start()`.
+   * `where` names the caller in messages, such as "construct redisWorker".
+   */
+  constructor(options: RedisStreamSourceOptions, where: string) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Cannot ${WHERE} as options must be an object`);
+      throw new TypeError(`Cannot ${where} as options must be an object`);
     }
-    requireFunction(WHERE, "send", options.send);
+    requireFunction(where, "send", options.send);
     this.#send = options.send;
-    this.#stream = requireName(WHERE, "stream", options.stream);
-    this.#group = requireName(WHERE, "group", options.group);
-    this.#consumer = requireName(WHERE, "consumer", options.consumer);
-    this.#count = String(positiveInteger(WHERE, "count", options.count, 100));
+    this.#stream = requireName(where, "stream", options.stream);
+    this.#group = requireName(where, "group", options.group);
+    this.#consumer = requireName(where, "consumer", options.consumer);
+    this.#count = String(positiveInteger(where, "count", options.count, 100));
     this.#blockMs = String(
-      milliseconds(WHERE, "blockMs", options.blockMs, 2_000),
+      milliseconds(where, "blockMs", options.blockMs, 2_000),
     );
     const claimIdleMs = milliseconds(
-      WHERE,
+      where,
       "claimIdleMs",
       options.claimIdleMs,
       30_000,
     );
     this.#claimIdleMs = String(claimIdleMs);
     this.#claimIntervalMs = milliseconds(
-      WHERE,
+      where,
       "claimIntervalMs",
       options.claimIntervalMs,
       Math.max(claimIdleMs, 1),
     );
     this.#startId = options.startId === undefined
       ? "0"
-      : requireName(WHERE, "startId", options.startId);
+      : requireName(where, "startId", options.startId);
     if (options.onDeleted !== undefined) {
-      requireFunction(WHERE, "onDeleted", options.onDeleted);
+      requireFunction(where, "onDeleted", options.onDeleted);
     }
     this.#onDeleted = options.onDeleted;
   }

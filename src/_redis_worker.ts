@@ -1,11 +1,12 @@
 // redisWorker(): source -> AsyncIOTransformStream -> sink, with a handle.
 import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
+import { renamedOptionsError } from "./_config.ts";
 import { commit, COMMITTED, type RedisCommit } from "./_redis_commit.ts";
 import { milliseconds, positiveInteger } from "./_redis_options.ts";
 import { PartitionReader } from "./_redis_partitions.ts";
 import type { RedisStreamEntry } from "./_redis_reply.ts";
 import { commitTargetOf, Committer } from "./_redis_sink.ts";
-import { pullStream, redisStreamSource } from "./_redis_source.ts";
+import { GroupReader, pullStream } from "./_redis_source.ts";
 import { wrapFunction, wrapPolicies } from "./_redis_worker_callbacks.ts";
 import {
   CONSTRUCT_REDIS_WORKER,
@@ -107,7 +108,12 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     : AbortSignal.any([userSignal, halt.signal]);
 
   // Before anything starts: the source talks to Redis once constructed.
-  requireWorkerCallbacks({ onError: asyncOptions.onError, fn });
+  requireWorkerCallbacks({
+    onError: _onError,
+    fn,
+    onTimeout: _onTimeout,
+    retry: _retry,
+  });
   const wrapped = wrapFunction(fn);
 
   const onDeleted = async (stream: string, ids: string[]) => {
@@ -136,10 +142,11 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     counts.deadLettered += results.filter((r) => r === COMMITTED).length;
   };
 
-  let reader: PartitionReader | undefined;
-  let source: ReadableStream<RedisStreamEntry>;
-  if (partitions === undefined) {
-    source = redisStreamSource({
+  // Every option is checked before anything talks to Redis: the readers
+  // and the transform check theirs when constructed, and reading starts
+  // only with the source below.
+  const reader = partitions === undefined
+    ? new GroupReader({
       send: blockingSend ?? send,
       stream: input,
       group,
@@ -149,9 +156,8 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       ...(blockMs === undefined ? {} : { blockMs }),
       ...(claimIdleMs === undefined ? {} : { claimIdleMs }),
       ...(claimIntervalMs === undefined ? {} : { claimIntervalMs }),
-    });
-  } else {
-    const partitionReader = new PartitionReader({
+    }, CONSTRUCT_REDIS_WORKER)
+    : new PartitionReader({
       send,
       input,
       group,
@@ -171,24 +177,29 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       onDeleted,
       onError: (error) => halt.abort(error),
     });
-    reader = partitionReader;
-    source = pullStream(
-      (abort) => partitionReader.read(abort),
-      () => partitionReader.start(),
+  const partitionReader = reader instanceof PartitionReader
+    ? reader
+    : undefined;
+  let transform: AsyncIOTransformStream<RedisStreamEntry, RedisCommit>;
+  try {
+    transform = new AsyncIOTransformStream<RedisStreamEntry, RedisCommit>(
+      wrapped,
+      {
+        ...engineOptions,
+        ...wrapPolicies(
+          asyncOptions,
+          target.deadLetter,
+          () => counts.deadLettered++,
+        ),
+        signal,
+      },
     );
+  } catch (error) {
+    throw renamedOptionsError(error, `Cannot ${CONSTRUCT_REDIS_WORKER} as`);
   }
-
-  const transform = new AsyncIOTransformStream<RedisStreamEntry, RedisCommit>(
-    wrapped,
-    {
-      ...engineOptions,
-      ...wrapPolicies(
-        asyncOptions,
-        target.deadLetter,
-        () => counts.deadLettered++,
-      ),
-      signal,
-    },
+  const source = pullStream(
+    (abort) => reader.read(abort),
+    () => reader.start(),
   );
   const sink = new Committer(target, (committed, duplicates) => {
     counts.committed += committed;
@@ -206,7 +217,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
           : error;
       },
     )
-    .finally(() => reader?.stop());
+    .finally(() => partitionReader?.stop());
 
   return {
     stop() {
@@ -218,7 +229,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       return {
         ...transform.stats,
         ...counts,
-        partitions: reader?.owned ?? [],
+        partitions: partitionReader?.owned ?? [],
       };
     },
   };

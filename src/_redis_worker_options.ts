@@ -206,11 +206,18 @@ export function requireReadOptions(
 }
 
 /**
- * Checks `onError` and `fn`. redisWorker runs it after the commit target's
- * checks, so which of several bad options is reported first stays the same.
+ * Checks `onError`, `fn`, and the shapes of `onTimeout` and `retry`, which
+ * the worker wraps before the stream could check them. redisWorker runs it
+ * after the commit target's checks, so which of several bad options is
+ * reported first stays the same.
  */
 export function requireWorkerCallbacks(
-  { onError, fn }: { onError: unknown; fn: unknown },
+  { onError, fn, onTimeout, retry }: {
+    onError: unknown;
+    fn: unknown;
+    onTimeout: unknown;
+    retry: unknown;
+  },
 ): void {
   if (
     onError !== undefined && onError !== "fail" &&
@@ -226,6 +233,20 @@ export function requireWorkerCallbacks(
     throw new TypeError(
       `Cannot ${CONSTRUCT_REDIS_WORKER} as fn must be a function or an object with asyncInvoke: current value is ${
         describe(fn)
+      }`,
+    );
+  }
+  if (onTimeout !== undefined && typeof onTimeout !== "function") {
+    throw new TypeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as onTimeout must be a function: current value is ${
+        describe(onTimeout)
+      }`,
+    );
+  }
+  if (retry !== undefined && (typeof retry !== "object" || retry === null)) {
+    throw new TypeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as retry must be an object: current value is ${
+        describe(retry)
       }`,
     );
   }

@@ -1,4 +1,4 @@
-import { configOf } from "./_config.ts";
+import { configOf, renamedOptionsError } from "./_config.ts";
 import { describe } from "./_describe.ts";
 import { Engine } from "./_engine.ts";
 import { iteratorOf, sourceKind, SYNC } from "./_iteration_source.ts";
@@ -302,7 +302,7 @@ export function mapAsync<
   try {
     config = configOf<I, O, M>(fn, options);
   } catch (error) {
-    throw renamed(error);
+    throw renamedOptionsError(error, OWN_PREFIX); // checked as the stream's
   }
   // Under "settle" the engine's outputs are Settled records.
   return new MappedIterator<I, O, M>(
@@ -312,16 +312,4 @@ export function mapAsync<
   ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;
 }
 
-const PREFIX = "Cannot construct AsyncIOTransformStream as";
 const OWN_PREFIX = "Cannot call mapAsync as";
-
-/** The options are checked as the stream's; the message names mapAsync. */
-function renamed(error: unknown): unknown {
-  if (!(error instanceof Error) || !error.message.startsWith(PREFIX)) {
-    return error;
-  }
-  const message = OWN_PREFIX + error.message.slice(PREFIX.length);
-  return error instanceof RangeError
-    ? new RangeError(message)
-    : new TypeError(message);
-}

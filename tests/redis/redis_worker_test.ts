@@ -405,3 +405,46 @@ test("redisWorker() validates its options", () => {
     /partitions must be a positive integer/,
   );
 });
+
+test("redisWorker() checks every option, its stream's included, before it sends a command, and names itself", async () => {
+  const { base } = setup("worker-validate-first");
+  const sent: unknown[] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return redis.client.send(args);
+  };
+  const cases: [Partial<RedisWorkerOptions>, RegExp][] = [
+    [
+      { capacity: 0 },
+      /^RangeError: Cannot construct redisWorker as capacity must be a positive integer: current value is 0$/,
+    ],
+    [{ timeout: -1 }, /^RangeError: Cannot construct redisWorker as timeout/],
+    [
+      { retry: { maxAttempts: 0 } },
+      /^RangeError: Cannot construct redisWorker as retry.maxAttempts must be a positive integer/,
+    ],
+    [
+      { retry: null as never },
+      /^TypeError: Cannot construct redisWorker as retry must be an object: current value is null$/,
+    ],
+    [
+      { onTimeout: 3 as never },
+      /^TypeError: Cannot construct redisWorker as onTimeout must be a function: current value is 3$/,
+    ],
+    [
+      { count: 0 },
+      /^RangeError: Cannot construct redisWorker as count must be a positive integer/,
+    ],
+    [{ blockMs: -1 }, /^RangeError: Cannot construct redisWorker as blockMs/],
+  ];
+  for (const [bad, message] of cases) {
+    assert.throws(
+      () =>
+        redisWorker({ ...base, send, blockingSend: send, fn: double, ...bad }),
+      (error: unknown) => message.test(String(error)),
+      JSON.stringify(bad),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
