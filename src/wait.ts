@@ -1,9 +1,51 @@
 import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import type { AsyncFunction, Mapper } from "./call_context.ts";
-import type { AsyncIOOptions } from "./types.ts";
+import type { AsyncBatchFunction, BatchMapper } from "./batch_function.ts";
+import type { AsyncFunction, CallContext, Mapper } from "./call_context.ts";
+import type { AsyncIOBatchOptions, AsyncIOOptions } from "./types.ts";
 import type { Watermark } from "./watermark.ts";
 
+/**
+ * {@linkcode orderedWait} with batching: `fn` gets many inputs per call, as with
+ * `AsyncIOTransformStream`'s `batch` option; the results come out
+ * in input order.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam M The marker chunks that pass through.
+ * @typeParam E The error policy.
+ * @param fn The function called for each batch ({@linkcode BatchMapper}), or
+ * an {@linkcode AsyncBatchFunction} object.
+ * @param options The options, with `batch` and without `order`.
+ * @returns The stream.
+ *
+ * @example Up to 50 keys per lookup
+ * ```ts
+ * import { orderedWait } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const lookup = (ids: number[]) => Promise.resolve(ids.map((id) => id * 10));
+ * const outputStream = ReadableStream.from([1, 2, 3]).pipeThrough(
+ *   orderedWait(lookup, { batch: { maxSize: 50, maxWait: 5 } }),
+ * );
+ * const output = [];
+ * for await (const chunk of outputStream) output.push(chunk);
+ * assert.deepEqual(output, [10, 20, 30]);
+ * ```
+ */
+export function orderedWait<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
+>(
+  fn:
+    | BatchMapper<I, O>
+    // deno-lint-ignore no-explicit-any
+    | ((inputs: I[], context: CallContext) => PromiseLike<any>)
+    | AsyncBatchFunction<I, O>,
+  options: Omit<AsyncIOBatchOptions<I, O, M, E>, "order">,
+): AsyncIOTransformStream<I, O, M, E>;
 /**
  * Flink's `AsyncDataStream.orderedWait`: an {@linkcode AsyncIOTransformStream}
  * that emits results in input order.
@@ -37,13 +79,62 @@ export function orderedWait<
 >(
   fn: Mapper<I, O> | AsyncFunction<I, O>,
   options?: Omit<AsyncIOOptions<I, O, M, E>, "order">,
+): AsyncIOTransformStream<I, O, M, E>;
+export function orderedWait<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
+>(
+  fn: WaitFn<I, O>,
+  options?:
+    | Omit<AsyncIOOptions<I, O, M, E>, "order">
+    | Omit<AsyncIOBatchOptions<I, O, M, E>, "order">,
 ): AsyncIOTransformStream<I, O, M, E> {
-  return new AsyncIOTransformStream<I, O, M, E>(fn, {
-    ...options,
-    order: "ordered",
-  });
+  return waitStream(fn, options, "ordered");
 }
 
+/**
+ * {@linkcode unorderedWait} with batching: `fn` gets many inputs per call, as with
+ * `AsyncIOTransformStream`'s `batch` option; the results come out
+ * as their batch completes.
+ *
+ * @typeParam I The type of the inputs.
+ * @typeParam O The type of the outputs.
+ * @typeParam M The marker chunks that pass through.
+ * @typeParam E The error policy.
+ * @param fn The function called for each batch ({@linkcode BatchMapper}), or
+ * an {@linkcode AsyncBatchFunction} object.
+ * @param options The options, with `batch` and without `order`.
+ * @returns The stream.
+ *
+ * @example Up to 50 keys per lookup
+ * ```ts
+ * import { unorderedWait } from "@async-io/async-io";
+ * import assert from "node:assert/strict";
+ *
+ * const lookup = (ids: number[]) => Promise.resolve(ids.map((id) => id * 10));
+ * const outputStream = ReadableStream.from([1, 2, 3]).pipeThrough(
+ *   unorderedWait(lookup, { batch: { maxSize: 50, maxWait: 5 } }),
+ * );
+ * const output = [];
+ * for await (const chunk of outputStream) output.push(chunk);
+ * assert.deepEqual(output.sort((a, b) => a - b), [10, 20, 30]);
+ * ```
+ */
+export function unorderedWait<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
+>(
+  fn:
+    | BatchMapper<I, O>
+    // deno-lint-ignore no-explicit-any
+    | ((inputs: I[], context: CallContext) => PromiseLike<any>)
+    | AsyncBatchFunction<I, O>,
+  options: Omit<AsyncIOBatchOptions<I, O, M, E>, "order">,
+): AsyncIOTransformStream<I, O, M, E>;
 /**
  * Flink's `AsyncDataStream.unorderedWait`: an
  * {@linkcode AsyncIOTransformStream} that emits each result as soon as its
@@ -78,9 +169,45 @@ export function unorderedWait<
 >(
   fn: Mapper<I, O> | AsyncFunction<I, O>,
   options?: Omit<AsyncIOOptions<I, O, M, E>, "order">,
+): AsyncIOTransformStream<I, O, M, E>;
+export function unorderedWait<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier = never,
+  E extends "fail" | "settle" = "fail",
+>(
+  fn: WaitFn<I, O>,
+  options?:
+    | Omit<AsyncIOOptions<I, O, M, E>, "order">
+    | Omit<AsyncIOBatchOptions<I, O, M, E>, "order">,
 ): AsyncIOTransformStream<I, O, M, E> {
-  return new AsyncIOTransformStream<I, O, M, E>(fn, {
-    ...options,
-    order: "unordered",
-  });
+  return waitStream(fn, options, "unordered");
+}
+
+type WaitFn<I, O> =
+  | Mapper<I, O>
+  | AsyncFunction<I, O>
+  | BatchMapper<I, O>
+  | AsyncBatchFunction<I, O>;
+
+/** The stream of either form, per input or batching, in `order`. */
+function waitStream<
+  I,
+  O,
+  M extends Watermark | CheckpointBarrier,
+  E extends "fail" | "settle",
+>(
+  fn: WaitFn<I, O>,
+  options:
+    | Omit<AsyncIOOptions<I, O, M, E>, "order">
+    | Omit<AsyncIOBatchOptions<I, O, M, E>, "order">
+    | undefined,
+  order: "ordered" | "unordered",
+): AsyncIOTransformStream<I, O, M, E> {
+  // The constructor's overloads take either form with its own options; the
+  // options decide which one `fn` is, as they do in the constructor.
+  return new AsyncIOTransformStream<I, O, M, E>(
+    fn as Mapper<I, O>,
+    { ...options, order } as AsyncIOOptions<I, O, M, E>,
+  );
 }

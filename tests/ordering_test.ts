@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncIOTransformStream, orderedWait, unorderedWait } from "../mod.ts";
-import { collect, controlledFn, settle } from "./_deferred.ts";
+import { collect, controlledFn, deferred, settle } from "./_deferred.ts";
+import { until } from "./_within.ts";
 
 function writeAll<T>(writable: WritableStream<T>, inputs: T[]) {
   const writer = writable.getWriter();
@@ -110,6 +111,33 @@ test("orderedWait() and unorderedWait() build streams of the named order", async
     await settle();
     calls[0]!.resolve("a");
     assert.deepEqual(await output, expected);
+  }
+});
+
+test("orderedWait() and unorderedWait() take a batch function, with its order", async () => {
+  for (const wait of [orderedWait, unorderedWait]) {
+    const batches: number[][] = [];
+    const held = deferred<void>();
+    const stream = wait(
+      async (ids: number[]) => {
+        batches.push(ids);
+        if (ids.includes(1)) await held.promise; // the first batch completes last
+        return ids.map((id) => id * 10);
+      },
+      { batch: { maxSize: 2, maxWait: 60_000 } },
+    );
+    const output = Array.fromAsync(
+      ReadableStream.from([1, 2, 3, 4]).pipeThrough(stream),
+    );
+    await until(() => batches.length === 2, "two batch calls");
+    assert.deepEqual(batches, [[1, 2], [3, 4]]);
+    await settle();
+    held.resolve();
+    assert.deepEqual(
+      await output,
+      wait === orderedWait ? [10, 20, 30, 40] : [30, 40, 10, 20],
+    );
+    assert.equal(stream.stats.batches, 2);
   }
 });
 
