@@ -39,6 +39,9 @@ export function orderedWait<
   M extends Watermark | CheckpointBarrier = never,
   E extends "fail" | "settle" = "fail",
 >(
+  // As the stream's constructor: `PromiseLike<any>` keeps a per-input
+  // function's promise from taking this overload's array type as its
+  // contextual type.
   fn:
     | BatchMapper<I, O>
     // deno-lint-ignore no-explicit-any
