@@ -99,8 +99,9 @@ export function orderedWait<
 
 /**
  * {@linkcode unorderedWait} with batching: `fn` gets many inputs per call, as with
- * `AsyncIOTransformStream`'s `batch` option; the results come out
- * as their batch completes.
+ * `AsyncIOTransformStream`'s `batch` option; each input's results come out
+ * as soon as they are complete (in the object form, before the rest of its
+ * batch).
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
