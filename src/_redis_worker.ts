@@ -37,7 +37,7 @@ import {
  * empty.
  * @throws {RangeError} If a count or duration is out of range.
  *
- * @example Three workers sharing one input stream, with node-redis
+ * @example One worker of a group, with node-redis (run it in as many processes as needed)
  * ```ts ignore
  * import { createClient } from "redis";
  * import { redisWorker } from "@async-io/async-io/redis";
@@ -59,7 +59,12 @@ import {
  *   capacity: 100,
  *   timeout: 5_000,
  * });
- * await worker.done;
+ * Deno.addSignalListener("SIGTERM", () => worker.stop());
+ * try {
+ *   await worker.done;
+ * } finally {
+ *   await Promise.all([client.close(), reads.close()]); // open, they keep the process alive
+ * }
  * ```
  */
 export function redisWorker(options: RedisWorkerOptions): RedisWorker {
