@@ -2,6 +2,7 @@
 // with the reason it fails; the lead fixes the code, then drops the skip.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { AsyncIOTransformStream } from "../mod.ts";
 import { redisWorker } from "../src/redis.ts";
 
 // README, "Bad input": "Options are checked when redisWorker() is called, its
@@ -45,4 +46,42 @@ test.skip("redisWorker() rejects a bad option of either reading mode before it s
     }
   }
   assert.deepEqual(sent, []);
+});
+
+// README, "Decisions where Flink and the issues are silent": "A `retryOnError`
+// or `retryOnResult` that throws fails the stream with that error", and
+// "Errors thrown by the stream's own configuration callbacks (`retryOnError`,
+// `retryOnResult`, `key`, `onCheckpoint`, an `onError` handler) fail the
+// stream: they are bugs, not failed inputs." Fails: a throwing predicate
+// fails only its input (src/_element.ts, "A throwing retry predicate fails
+// the element with its error"), which then meets `onError`: "settle" emits it
+// as a rejected record and a handler recovers it, so the stream goes on.
+// Under the default `onError: "fail"` the two agree, which is all that
+// tests/retry_test.ts pins.
+test.skip("AsyncIOTransformStream() fails the stream when a retry predicate throws, whatever onError says", async () => {
+  for (const onError of ["settle", () => ["recovered"]] as const) {
+    for (const predicate of ["retryOnError", "retryOnResult"] as const) {
+      const bug = new Error(`${predicate} broke`);
+      const stream = new AsyncIOTransformStream(
+        (n: number) => {
+          if (predicate === "retryOnError") throw new Error("call failed");
+          return n;
+        },
+        {
+          onError,
+          retry: {
+            maxAttempts: 3,
+            [predicate]: () => {
+              throw bug;
+            },
+          },
+        } as never,
+      );
+      await assert.rejects(
+        Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
+        (reason) => reason === bug,
+        `${predicate} under onError ${String(onError)}`,
+      );
+    }
+  }
 });
