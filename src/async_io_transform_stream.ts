@@ -29,8 +29,10 @@ type BatchFn<I, O> =
  *
  * `capacity` bounds the inputs accepted but not yet emitted; at capacity the
  * writable side stops accepting, so the source is backpressured. Each call
- * gets an `AbortSignal` that aborts on timeout, cancel and failure. A failed
- * element errors both sides of the stream with its error, unchanged.
+ * gets an `AbortSignal` that aborts on timeout, cancel and failure. By
+ * default (`onError: "fail"`) a failed element errors both sides of the
+ * stream with its error, unchanged; `onError` may settle, recover or drop it
+ * instead.
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
