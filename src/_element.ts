@@ -382,9 +382,11 @@ export class Element<I, O>
         this.input,
       );
     } catch (error) {
-      // A throwing retry predicate fails the element with its error.
-      outcome = ERROR;
-      payload = error;
+      if (this.#aborted) return;
+      // A throwing retry predicate is a bug in the stream's configuration,
+      // not a failed input: it fails the stream, whatever onError says.
+      this.#state = FAILED;
+      return host.failed(this, error);
     }
     if (this.#aborted) return;
     if (host.limit !== undefined) {

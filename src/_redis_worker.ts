@@ -182,6 +182,14 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       onDeleted,
       onError: (error) => halt.abort(error),
     });
+  // The other reading mode's options go unused, but a bad value is a
+  // mistake all the same.
+  const unused = partitions === undefined
+    ? { leaseMs, pollMs }
+    : { blockMs, claimIdleMs, claimIntervalMs };
+  for (const [name, value] of Object.entries(unused)) {
+    milliseconds(CONSTRUCT_REDIS_WORKER, name, value, 0);
+  }
   const partitionReader = reader instanceof PartitionReader
     ? reader
     : undefined;

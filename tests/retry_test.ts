@@ -277,3 +277,33 @@ test("AsyncIOTransformStream() waits for pending retries when the input ends", a
     assert.deepEqual(sorted(chunks), [10, 20], order);
   }
 });
+
+// A throwing retry predicate is a configuration bug, not a failed input: it
+// fails the stream even where onError would recover a failed input.
+test("AsyncIOTransformStream() fails the stream when a retry predicate throws, whatever onError says", async () => {
+  for (const onError of ["settle", () => ["recovered"]] as const) {
+    for (const predicate of ["retryOnError", "retryOnResult"] as const) {
+      const bug = new Error(`${predicate} broke`);
+      const stream = new AsyncIOTransformStream(
+        (n: number) => {
+          if (predicate === "retryOnError") throw new Error("call failed");
+          return n;
+        },
+        {
+          onError,
+          retry: {
+            maxAttempts: 3,
+            [predicate]: () => {
+              throw bug;
+            },
+          },
+        } as never,
+      );
+      await assert.rejects(
+        Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
+        (reason) => reason === bug,
+        `${predicate} under onError ${String(onError)}`,
+      );
+    }
+  }
+});
