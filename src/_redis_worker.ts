@@ -13,6 +13,7 @@ import {
   type RedisWorker,
   type RedisWorkerOptions,
   type RedisWorkerStats,
+  requireNoStreamOnlyOptions,
   requireOptionsObject,
   requireReadOptions,
   requireWorkerCallbacks,
@@ -119,6 +120,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     onTimeout: _onTimeout,
     retry: _retry,
   });
+  requireNoStreamOnlyOptions(engineOptions);
   const wrapped = wrapFunction(fn);
 
   const onDeleted = async (stream: string, ids: string[]) => {

@@ -251,3 +251,32 @@ export function requireWorkerCallbacks(
     );
   }
 }
+
+/**
+ * Options of the stream that a worker does not take: its state is the
+ * consumer group's pending entries, its stream's sides are its own, and its
+ * calls are one per entry.
+ */
+const STREAM_ONLY = [
+  "restore",
+  "onCheckpoint",
+  "writableStrategy",
+  "readableStrategy",
+  "batch",
+] as const;
+
+/** Throws if `engineOptions`, the options left for the stream, has one. */
+export function requireNoStreamOnlyOptions(
+  engineOptions: Partial<Record<string, unknown>>,
+): void {
+  for (const name of STREAM_ONLY) {
+    const value = engineOptions[name];
+    if (value !== undefined) {
+      throw new TypeError(
+        `Cannot ${CONSTRUCT_REDIS_WORKER} as ${name} must be undefined, since a worker does not take it: current value is ${
+          describe(value)
+        }`,
+      );
+    }
+  }
+}

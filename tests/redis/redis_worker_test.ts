@@ -436,6 +436,18 @@ test("redisWorker() checks every option, its stream's included, before it sends 
       /^RangeError: Cannot construct redisWorker as count must be a positive integer/,
     ],
     [{ blockMs: -1 }, /^RangeError: Cannot construct redisWorker as blockMs/],
+    [
+      { batch: { maxSize: 10 } } as never,
+      /^TypeError: Cannot construct redisWorker as batch must be undefined, since a worker does not take it/,
+    ],
+    [
+      { restore: { version: 1, entries: [] } } as never,
+      /^TypeError: Cannot construct redisWorker as restore must be undefined/,
+    ],
+    [
+      { readableStrategy: { highWaterMark: 4 } } as never,
+      /^TypeError: Cannot construct redisWorker as readableStrategy must be undefined/,
+    ],
   ];
   for (const [bad, message] of cases) {
     assert.throws(
