@@ -113,7 +113,6 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ? halt.signal
     : AbortSignal.any([userSignal, halt.signal]);
 
-  // Before anything starts: the source talks to Redis once constructed.
   requireWorkerCallbacks({
     onError: _onError,
     fn,
