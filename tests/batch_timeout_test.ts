@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncIOTransformStream, type CallContext } from "../mod.ts";
 import { collect, settle } from "./_deferred.ts";
+import { until } from "./_within.ts";
 import { controlledBatchFn, controlledBatchObject } from "./_batch.ts";
 
 test("AsyncIOTransformStream() with batch runs the timeout handler of one input and leaves the others of its batch alone", async () => {
@@ -50,7 +51,9 @@ test("AsyncIOTransformStream() with batch keeps the call running while one of it
   const writing = ReadableStream.from([1, 2]).pipeTo(stream.writable);
   await callsReach(1);
   const { futures } = calls[0]!;
-  await settle(50); // input 1 is not completed in time; nor is 2
+  // Neither input completes in time. Waiting for both timeouts rather than
+  // a fixed 50 ms: a loaded machine may fire a 40 ms timer later than that.
+  await until(() => stream.stats.timedOut === 2, "both inputs' timeouts");
   futures[1]!.complete([20]); // too late: its timeout handler already ran
   await writing;
   await done;
