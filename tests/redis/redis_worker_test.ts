@@ -406,7 +406,7 @@ test("redisWorker() validates its options", () => {
   );
 });
 
-test("redisWorker() checks every option, its stream's included, before it sends a command, and names itself", async () => {
+test("redisWorker() checks every option, its stream's and both reading modes' included, before it sends a command, and names itself", async () => {
   const { base } = setup("worker-validate-first");
   const sent: unknown[] = [];
   const send = (args: string[]) => {
@@ -436,6 +436,21 @@ test("redisWorker() checks every option, its stream's included, before it sends 
       /^RangeError: Cannot construct redisWorker as count must be a positive integer/,
     ],
     [{ blockMs: -1 }, /^RangeError: Cannot construct redisWorker as blockMs/],
+    // The other reading mode's options go unused, and are checked all the same.
+    [{ leaseMs: -1 }, /^RangeError: Cannot construct redisWorker as leaseMs/],
+    [{ pollMs: -1 }, /^RangeError: Cannot construct redisWorker as pollMs/],
+    [
+      { partitions: 2, blockMs: -1 },
+      /^RangeError: Cannot construct redisWorker as blockMs/,
+    ],
+    [
+      { partitions: 2, claimIdleMs: -1 },
+      /^RangeError: Cannot construct redisWorker as claimIdleMs/,
+    ],
+    [
+      { partitions: 2, claimIntervalMs: "often" } as never,
+      /^RangeError: Cannot construct redisWorker as claimIntervalMs/,
+    ],
     [
       { batch: { maxSize: 10 } } as never,
       /^TypeError: Cannot construct redisWorker as batch must be undefined, since a worker does not take it/,
@@ -459,42 +474,4 @@ test("redisWorker() checks every option, its stream's included, before it sends 
   }
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
-});
-
-// Options of the other reading mode go unused, and are checked all the same.
-test("redisWorker() rejects a bad option of either reading mode before it sends any command", () => {
-  const sent: string[][] = [];
-  const good = {
-    send: (args: string[]) => {
-      sent.push(args);
-      return new Promise<never>(() => {});
-    },
-    input: "in",
-    output: "out",
-    group: "g",
-    consumer: "c",
-    fn: (entry: unknown) => entry,
-  };
-  const cases: [Record<string, unknown>, string][] = [
-    [{ leaseMs: -1 }, "leaseMs"],
-    [{ pollMs: -1 }, "pollMs"],
-    [{ partitions: 2, blockMs: -1 }, "blockMs"],
-    [{ partitions: 2, claimIdleMs: -1 }, "claimIdleMs"],
-    [{ partitions: 2, claimIntervalMs: "often" }, "claimIntervalMs"],
-  ];
-  for (const [bad, name] of cases) {
-    let worker: ReturnType<typeof redisWorker> | undefined;
-    try {
-      assert.throws(
-        () => worker = redisWorker({ ...good, ...bad } as never),
-        (error: Error) =>
-          error instanceof RangeError &&
-          error.message.startsWith(`Cannot construct redisWorker as ${name}`),
-        JSON.stringify(bad),
-      );
-    } finally {
-      void worker?.stop();
-    }
-  }
-  assert.deepEqual(sent, []);
 });
