@@ -55,8 +55,14 @@ const DRAIN = 2; // an empty queue, at end of input
 const SETTLED = 3; // open() or onCheckpoint's promise
 type Awaited = 0 | 1 | 2 | 3;
 
-interface Waiter {
-  readonly awaited: Awaited;
+const NOTHING = -1;
+
+/**
+ * Told when what the input side waits for has come, or when the engine
+ * stops. `write()` makes one per wait from a promise; a feeder that calls
+ * `offer()` keeps one of its own, so that waiting allocates nothing.
+ */
+export interface Waiter {
   resolve(): void;
   reject(reason: unknown): void;
 }
@@ -76,6 +82,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #settle: boolean;
   readonly plain: boolean;
   #waiter: Waiter | undefined = undefined;
+  #awaited: Awaited | typeof NOTHING = NOTHING;
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;
   #ended = false;
@@ -158,7 +165,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     const backlog = this.config.restore;
     while (this.#backlogIndex < backlog.length && !this.#ended) {
       const entry = backlog[this.#backlogIndex++]!;
-      const room = this.#admit(
+      const full = this.#admit(
         entry.kind === "record"
           ? new Element<I, O>(this, entry.input)
           : new Element<I, O>(
@@ -168,7 +175,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
           ),
         false,
       );
-      if (room !== undefined) await room;
+      if (full) await this.#wait(ROOM);
     }
   }
 
@@ -179,6 +186,39 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       return this.#wait(PULL).then(() => this.#accept(chunk));
     }
     return this.#accept(chunk);
+  }
+
+  /**
+   * Whether a chunk may be offered now. If not, `waiter` is told once one
+   * may; after a stop it is not, and this returns false.
+   */
+  ready(waiter: Waiter): boolean {
+    if (this.#ended) return false;
+    if (!this.#output.backpressure) return true;
+    this.#listen(PULL, waiter);
+    return false;
+  }
+
+  /**
+   * write() for a feeder that waits by callback, after ready(): it saves a
+   * promise per chunk. Returns whether the next chunk may come at once; if
+   * not, `waiter` is told once it may, or rejected by a stop.
+   */
+  offer(chunk: I | M, waiter: Waiter): boolean {
+    if (chunk instanceof CheckpointBarrier) {
+      const settled = this.#checkpoint(chunk);
+      if (settled === undefined) return true;
+      settled.then(waiter.resolve, waiter.reject);
+      return false;
+    }
+    const full = this.#admit(
+      chunk instanceof Watermark
+        ? new Element<I, O>(this, undefined as I, chunk)
+        : new Element<I, O>(this, chunk as I),
+    );
+    if (!full) return true;
+    if (!this.#ended) this.#listen(ROOM, waiter);
+    return false;
   }
 
   /** The input ended: resolves once every result is out and close() ran. */
@@ -205,7 +245,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   /** The output wants more. */
   pulled(): void {
-    if (this.#waiter?.awaited === PULL) this.#wake();
+    if (this.#awaited === PULL) this.#wake();
   }
 
   // --- what elements call back ---
@@ -296,23 +336,23 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   #accept(chunk: I | M): Promise<void> | undefined {
     if (chunk instanceof CheckpointBarrier) return this.#checkpoint(chunk);
-    if (chunk instanceof Watermark) {
-      return this.#admit(new Element<I, O>(this, undefined as I, chunk));
-    }
-    return this.#admit(new Element<I, O>(this, chunk as I));
+    const full = this.#admit(
+      chunk instanceof Watermark
+        ? new Element<I, O>(this, undefined as I, chunk)
+        : new Element<I, O>(this, chunk as I),
+    );
+    return full ? this.#wait(ROOM) : undefined;
   }
 
   /**
-   * Queues an element; resolves once there is room for the next one. A
-   * written input may start its call at once (`startNow`): writes never
-   * come from our own stack. Restored ones start from a microtask, since
-   * start() runs inside the constructor.
+   * Queues an element; returns whether the caller must wait before the next
+   * one: for room, or for ever after a stop. A written input may start its
+   * call at once (`startNow`): writes never come from our own stack.
+   * Restored ones start from a microtask, since start() runs inside the
+   * constructor.
    */
-  #admit(
-    element: Element<I, O>,
-    startNow = true,
-  ): Promise<void> | undefined {
-    if (this.#ended) return Promise.reject(this.#endReason);
+  #admit(element: Element<I, O>, startNow = true): boolean {
+    if (this.#ended) return true;
     const batcher = this.#batcher;
     if (batcher !== undefined && element.marker !== undefined) {
       batcher.watermarksWaiting++; // before the push: it may leave at once
@@ -328,10 +368,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     } else {
       batcher?.close(); // event time does not wait for maxWait
     }
-    if (this.#ended) return Promise.reject(this.#endReason);
-    if (this.#queue.size < this.config.capacity) return;
+    if (this.#ended) return true;
+    if (this.#queue.size < this.config.capacity) return false;
     this.#batcher?.inputBlocked(true);
-    return this.#wait(ROOM);
+    return true;
   }
 
   #checkpoint(barrier: CheckpointBarrier): Promise<void> | undefined {
@@ -394,12 +434,12 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   /** Wakes the input side if what it waits for has come. */
   #afterEmission(): void {
-    const waiter = this.#waiter;
-    if (waiter === undefined) return;
+    const awaited = this.#awaited;
+    if (awaited === NOTHING) return;
     const size = this.#queue.size;
     if (
-      (waiter.awaited === ROOM && size < this.config.capacity) ||
-      (waiter.awaited === DRAIN && size === 0)
+      (awaited === ROOM && size < this.config.capacity) ||
+      (awaited === DRAIN && size === 0)
     ) {
       this.#batcher?.inputBlocked(false);
       this.#wake();
@@ -409,8 +449,13 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #wait(awaited: Awaited): Promise<void> {
     if (this.#ended) return Promise.reject(this.#endReason);
     return new Promise<void>((resolve, reject) => {
-      this.#waiter = { awaited, resolve, reject };
+      this.#listen(awaited, { resolve, reject });
     });
+  }
+
+  #listen(awaited: Awaited, waiter: Waiter): void {
+    this.#awaited = awaited;
+    this.#waiter = waiter;
   }
 
   /** Waits for user code's promise, or for a stop, whichever comes first. */
@@ -418,7 +463,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     const settled = this.#wait(SETTLED);
     promise.then(
       () => {
-        if (this.#waiter?.awaited === SETTLED) this.#wake();
+        if (this.#awaited === SETTLED) this.#wake();
       },
       (error) => this.#terminate(error),
     );
@@ -428,6 +473,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #wake(): void {
     const waiter = this.#waiter!;
     this.#waiter = undefined;
+    this.#awaited = NOTHING;
     waiter.resolve();
   }
 
@@ -465,6 +511,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#output.error(reason);
     const waiter = this.#waiter;
     this.#waiter = undefined;
+    this.#awaited = NOTHING;
     waiter?.reject(reason);
     // The stream already carries the first error; a close error is dropped.
     this.#close().catch(ignore);

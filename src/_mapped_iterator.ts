@@ -1,4 +1,4 @@
-import type { Engine, Output } from "./_engine.ts";
+import type { Engine, Output, Waiter } from "./_engine.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
 import type { AsyncIOState } from "./async_io_state.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
@@ -41,6 +41,8 @@ export class MappedIterator<I, O, M>
   #reason: unknown = undefined;
   /** Whether the source ended or threw, or was released: never touch it. */
   #sourceDone = false;
+  /** Whether a microtask will run #fill(). */
+  #fillScheduled = false;
 
   constructor(
     engineFor: (output: Output<O | M>) => Engine<I, O, M>,
@@ -189,20 +191,16 @@ export class MappedIterator<I, O, M>
     } catch {
       return; // stopped while starting; the reason is out already
     }
-    const source = this.#source;
+    if (this.#sync) return this.#fill();
+    const source = this.#source as AsyncIterator<I | M>;
     for (;;) {
       let result: IteratorResult<I | M>;
       try {
-        result = this.#sync
-          ? (source as Iterator<I | M>).next()
-          : await (source as AsyncIterator<I | M>).next();
+        result = await source.next();
         if (this.#sourceDone) return; // released meanwhile
-        if (result.done) break;
+        if (result.done) return this.#sourceEnded();
       } catch (error) {
-        if (this.#sourceDone) return;
-        this.#sourceDone = true; // a source that threw is not returned
-        engine.stop(error);
-        return;
+        return this.#sourceFailed(error);
       }
       const room = engine.write(result.value);
       if (room !== undefined) {
@@ -213,7 +211,52 @@ export class MappedIterator<I, O, M>
         }
       }
     }
+  }
+
+  /**
+   * A synchronous source is read in a loop while the engine accepts, and
+   * the engine calls back when it accepts again: no promise per input.
+   */
+  #fill(): void {
+    const engine = this.#engine;
+    const source = this.#source as Iterator<I | M>;
+    const waiter = this.#waiter;
+    while (engine.ready(waiter)) {
+      let result: IteratorResult<I | M>;
+      try {
+        result = source.next();
+        if (this.#sourceDone) return; // released meanwhile
+        if (result.done) return this.#sourceEnded();
+      } catch (error) {
+        return this.#sourceFailed(error);
+      }
+      if (!engine.offer(result.value, waiter)) return;
+    }
+  }
+
+  // Reading resumes from a microtask, never from inside the engine's stack.
+  readonly #waiter: Waiter = {
+    resolve: () => {
+      if (this.#fillScheduled) return;
+      this.#fillScheduled = true;
+      queueMicrotask(this.#scheduledFill);
+    },
+    reject: ignore, // stopped; the reason is out already
+  };
+
+  readonly #scheduledFill = (): void => {
+    this.#fillScheduled = false;
+    this.#fill();
+  };
+
+  #sourceEnded(): void {
     this.#sourceDone = true;
-    engine.end().catch(ignore); // a close() that rejects errors the output
+    this.#engine.end().catch(ignore); // a close() that rejects errors the output
+  }
+
+  #sourceFailed(error: unknown): void {
+    if (this.#sourceDone) return;
+    this.#sourceDone = true; // a source that threw is not returned
+    this.#engine.stop(error);
   }
 }
