@@ -45,6 +45,8 @@ export class SignalSource {
    * runtimes.
    */
   signal: AbortSignal | undefined = undefined;
+  /** When shared, the first attempt's context for that signal, frozen. */
+  context: CallContext | undefined = undefined;
 
   constructor(
     shared: boolean,
@@ -63,6 +65,7 @@ export class SignalSource {
     ) {
       this.#controller = new AbortController();
       this.signal = this.#controller.signal;
+      this.context = Object.freeze({ signal: this.signal, attempt: 1 });
       this.#uses = 1;
       this.#batchOfController = batch;
     }

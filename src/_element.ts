@@ -153,10 +153,7 @@ export class Element<I, O>
     let returned: unknown;
     let native: boolean;
     try {
-      returned = host.config.mapper!(this.input, {
-        signal: signals.signal!,
-        attempt: 1,
-      });
+      returned = host.config.mapper!(this.input, signals.context!);
       native = returned instanceof Promise; // throws for a revoked Proxy
     } catch (error) {
       return this.#plainEnded(ERROR, error);

@@ -3,7 +3,9 @@
 
 /**
  * The per-call context that the function form ({@linkcode Mapper}) receives:
- * a plain object whose own properties are `signal` and `attempt`.
+ * a plain object whose own properties are `signal` and `attempt`. Treat it
+ * as read-only: calls that share a signal (see `signal`) may share one
+ * context object too, which is then frozen.
  *
  * @example Passing the signal on to `fetch`
  * ```ts

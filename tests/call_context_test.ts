@@ -45,6 +45,21 @@ test("AsyncIOTransformStream() passes the function form a plain context with own
   }
 });
 
+test("AsyncIOTransformStream() passes calls that share a signal one frozen context", async () => {
+  const contexts: CallContext[] = [];
+  const stream = new AsyncIOTransformStream((n: number, context) => {
+    contexts.push(context);
+    return n;
+  });
+  await Array.fromAsync(ReadableStream.from([1, 2]).pipeThrough(stream));
+  const [first, second] = contexts;
+  assert.equal(first!.signal, second!.signal);
+  assert.equal(first, second);
+  assert.ok(Object.isFrozen(first), "a shared context could be changed");
+  assert.deepEqual(Object.keys(first!).sort(), ["attempt", "signal"]);
+  assert.equal(first!.attempt, 1);
+});
+
 test("AsyncIOTransformStream() passes the object form a ResultFuture with exactly attempt, complete, completeExceptionally and signal", async () => {
   const futures: ResultFuture<number>[] = [];
   const stream = new AsyncIOTransformStream<number, number>({
