@@ -334,6 +334,69 @@ test("mapAsync() passes watermarks and barriers through, and snapshots at each b
   ]);
 });
 
+test("mapAsync() reads a synchronous source no further until onCheckpoint's promise settles", async () => {
+  const checkpointed = deferred();
+  const { iterator, log } = syncSource<number | CheckpointBarrier>(
+    [1, new CheckpointBarrier(1), 2, 3],
+  );
+  const mapped = mapAsync<number, number, CheckpointBarrier>(
+    iterator,
+    (n) => n * 10,
+    {
+      onCheckpoint: () => checkpointed.promise,
+    },
+  );
+  const output = toArray(mapped);
+  await settle();
+  assert.equal(log.reads, 2, "read on past a barrier whose checkpoint pends");
+  checkpointed.resolve();
+  const shown = (await output).map((chunk) =>
+    chunk instanceof CheckpointBarrier ? `b${chunk.id}` : chunk
+  );
+  assert.deepEqual(shown, [10, "b1", 20, 30]);
+  assert.equal(log.ended, true);
+});
+
+test("mapAsync() fails with the error of an onCheckpoint promise that rejects, and returns the synchronous source", async () => {
+  const error = new Error("checkpoint store down");
+  const { iterator, log } = syncSource<number | CheckpointBarrier>(
+    [1, new CheckpointBarrier(1), 2],
+  );
+  const mapped = mapAsync<number, number, CheckpointBarrier>(
+    iterator,
+    (n) => n,
+    {
+      onCheckpoint: () => Promise.reject(error),
+    },
+  );
+  await assert.rejects(toArray(mapped), error);
+  assert.equal(log.reads, 2);
+  assert.equal(log.returns, 1);
+  assert.equal(log.returnReason, error);
+});
+
+test("mapAsync() stops reading a synchronous source whose next() returns the iteration", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  let reads = 0;
+  const source: IterableIterator<number> = {
+    next() {
+      if (++reads === 3) void mapped.return();
+      return { done: false, value: reads };
+    },
+    [Symbol.iterator]() {
+      return this;
+    },
+  };
+  const mapped = mapAsync(source, fn, { capacity: 10 });
+  const first = mapped.next();
+  await callsReach(2);
+  await settle();
+  assert.equal(reads, 3, "read on after return()");
+  assert.equal(calls.length, 2, "called fn for an input read after return()");
+  assert.ok(calls.every((call) => call.context.signal.aborted));
+  assert.deepEqual(await first, { done: true, value: undefined });
+});
+
 test("mapAsync() snapshot() holds every input read and not yet yielded, and restore resumes from it", async () => {
   const { fn, calls, callsReach } = controlledFn<number, number>();
   const { iterator } = asyncSource([1, 2, 3, 4], { end: false });
