@@ -105,11 +105,11 @@ export class Element<I, O>
   }
 
   /** Hands the outputs to `emit` one by one; returns how many there were. */
-  emitOutputs(emit: (output: O) => boolean): number {
-    if (!this.#many) return emit(this.#outputs as O) ? 1 : -1;
+  emitOutputs(emit: (output: O, from: Element<I, O>) => boolean): number {
+    if (!this.#many) return emit(this.#outputs as O, this) ? 1 : -1;
     const outputs = this.#outputs as O[];
     for (let i = 0; i < outputs.length; i++) {
-      if (!emit(outputs[i]!)) return -1;
+      if (!emit(outputs[i]!, this)) return -1;
     }
     return outputs.length;
   }

@@ -39,12 +39,24 @@ export interface Output<T> {
    * a TransformStream calls no `transform` while its readable side is full.
    */
   readonly backpressure: boolean;
-  /** May throw (a strategy's `size()`): the engine then fails with it. */
-  enqueue(chunk: T): void;
+  /**
+   * May throw (a strategy's `size()`): the engine then fails with it. `from`
+   * is the element whose output or watermark the chunk is; a barrier has
+   * none. An output that holds chunks before it hands them out needs it to
+   * keep their inputs in snapshots until then.
+   */
+  enqueue(chunk: T, from?: EmittedElement): void;
   /** Every result was emitted and `close()` succeeded. */
   close(): void;
   /** The stream stopped or failed with `reason`: error every side. */
   error(reason: unknown): void;
+}
+
+/** An element whose outputs leave the engine, as an {@linkcode Output} sees it. */
+export interface EmittedElement {
+  readonly input: unknown;
+  /** Set for a watermark, which has no input. */
+  readonly marker: Watermark | undefined;
 }
 
 // What the single pending operation of the input side waits for. Web
@@ -392,7 +404,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #emit(element: Element<I, O>): boolean {
     if (this.#ended) return false;
     if (element.marker !== undefined) {
-      const sent = this.#enqueue(element.marker as M);
+      const sent = this.#enqueue(element.marker as M, element);
       if (sent && this.#batcher !== undefined) {
         this.#batcher.watermarksWaiting--;
       }
@@ -410,19 +422,23 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     return true;
   }
 
-  #enqueueOutput = (output: O): boolean => this.#enqueue(output);
+  #enqueueOutput = (output: O, element: Element<I, O>): boolean =>
+    this.#enqueue(output, element);
 
   /** `onError: "settle"` wraps each output of a fulfilled input. */
   #enqueueFulfilled(element: Element<I, O>): (value: O) => boolean {
     const input = element.input;
     return (value) =>
-      this.#enqueue({ status: "fulfilled", input, value } as unknown as O);
+      this.#enqueue(
+        { status: "fulfilled", input, value } as unknown as O,
+        element,
+      );
   }
 
   /** The only place chunks leave; a throwing `size()` fails the stream. */
-  #enqueue(chunk: O | M): boolean {
+  #enqueue(chunk: O | M, from?: Element<I, O>): boolean {
     try {
-      this.#output.enqueue(chunk);
+      this.#output.enqueue(chunk, from);
     } catch (error) {
       this.#terminate(error);
       return false;

@@ -1,4 +1,5 @@
-import type { Engine, Output, Waiter } from "./_engine.ts";
+import type { EmittedElement, Engine, Output, Waiter } from "./_engine.ts";
+import { ResultBuffer } from "./_result_buffer.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
 import type { AsyncIOState } from "./async_io_state.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
@@ -35,14 +36,14 @@ export class MappedIterator<I, O, M>
   readonly #engine: Engine<I, O, M>;
   readonly #source: Iterator<I | M> | AsyncIterator<I | M>;
   readonly #sync: boolean;
-  readonly #buffer = new RingBuffer<O | M>();
+  readonly #buffer = new ResultBuffer<O | M>();
   readonly #requests = new RingBuffer<Request<O | M>>();
   #state: State = IDLE;
   #reason: unknown = undefined;
   /** Whether the source ended or threw, or was released: never touch it. */
   #sourceDone = false;
-  /** Whether a microtask will run #fill(). */
-  #fillScheduled = false;
+  /** Whether a microtask will read on. */
+  #readScheduled = false;
 
   constructor(
     engineFor: (output: Output<O | M>) => Engine<I, O, M>,
@@ -99,11 +100,26 @@ export class MappedIterator<I, O, M>
   }
 
   snapshot(): AsyncIOState<I> {
-    return this.#engine.snapshot();
+    const state = this.#engine.snapshot();
+    const held = this.#buffer.entries<I>();
+    if (held.length === 0) return state;
+    // Results not handed out left the engine in input order, as far as the
+    // order mode keeps it: their inputs come first.
+    return { version: state.version, entries: [...held, ...state.entries] };
   }
 
   get stats(): AsyncIOStats {
-    return this.#engine.stats;
+    const stats = this.#engine.stats;
+    const inputs = this.#buffer.heldInputs;
+    const outputs = this.#buffer.heldOutputs;
+    if (inputs === 0 && outputs === 0) return stats;
+    // An input is emitted once its last output is handed out.
+    return {
+      ...stats,
+      emitted: stats.emitted - inputs,
+      pending: stats.pending + inputs,
+      outputs: stats.outputs - outputs,
+    };
   }
 
   setConcurrency(concurrency: number): void {
@@ -116,10 +132,11 @@ export class MappedIterator<I, O, M>
     return this.#buffer.size >= HIGH_WATER_MARK;
   }
 
-  enqueue(chunk: O | M): void {
+  enqueue(chunk: O | M, from?: EmittedElement): void {
     const request = this.#requests.shift();
-    if (request !== undefined) request.resolve({ done: false, value: chunk });
-    else this.#buffer.push(chunk);
+    if (request === undefined) return this.#buffer.push(chunk, from);
+    this.#buffer.passedOn();
+    request.resolve({ done: false, value: chunk });
   }
 
   close(): void {
@@ -133,7 +150,7 @@ export class MappedIterator<I, O, M>
     if (this.#state !== RUNNING) return;
     this.#state = ERRORED;
     this.#reason = reason;
-    this.#buffer.clear();
+    this.#buffer.drop();
     const request = this.#requests.shift();
     if (request !== undefined) {
       this.#state = DONE;
@@ -163,7 +180,7 @@ export class MappedIterator<I, O, M>
     const state = this.#state;
     if (state === DONE) return;
     this.#state = DONE;
-    this.#buffer.clear();
+    this.#buffer.drop();
     this.#endRequests();
     // An engine that never started has nothing to stop: open() never ran,
     // so close() must not either.
@@ -183,39 +200,28 @@ export class MappedIterator<I, O, M>
     }
   }
 
-  /** Reads the source into the engine while it accepts; ends it at the end. */
+  /**
+   * Starts the engine, then reads the source into it while it accepts. The
+   * source is read only when the engine accepts at once, so no input read
+   * ever waits outside the engine, where snapshots would miss it.
+   */
   async #pump(): Promise<void> {
-    const engine = this.#engine;
     try {
-      await engine.start();
+      await this.#engine.start();
     } catch {
       return; // stopped while starting; the reason is out already
     }
-    if (this.#sync) return this.#fill();
-    const source = this.#source as AsyncIterator<I | M>;
-    for (;;) {
-      let result: IteratorResult<I | M>;
-      try {
-        result = await source.next();
-        if (this.#sourceDone) return; // released meanwhile
-        if (result.done) return this.#sourceEnded();
-      } catch (error) {
-        return this.#sourceFailed(error);
-      }
-      const room = engine.write(result.value);
-      if (room !== undefined) {
-        try {
-          await room;
-        } catch {
-          return; // stopped; the reason is out already
-        }
-      }
-    }
+    this.#read();
+  }
+
+  #read(): void {
+    if (this.#sync) this.#fill();
+    else void this.#fillAsync();
   }
 
   /**
-   * A synchronous source is read in a loop while the engine accepts, and
-   * the engine calls back when it accepts again: no promise per input.
+   * A synchronous source is read in a loop, and the engine calls back when
+   * it accepts again: no promise per input.
    */
   #fill(): void {
     const engine = this.#engine;
@@ -234,19 +240,41 @@ export class MappedIterator<I, O, M>
     }
   }
 
+  /** The same loop over an asynchronous source. */
+  async #fillAsync(): Promise<void> {
+    const engine = this.#engine;
+    const source = this.#source as AsyncIterator<I | M>;
+    const waiter = this.#waiter;
+    while (engine.ready(waiter)) {
+      let result: IteratorResult<I | M>;
+      try {
+        result = await source.next();
+        if (this.#sourceDone) return; // released meanwhile
+        if (result.done) return this.#sourceEnded();
+      } catch (error) {
+        return this.#sourceFailed(error);
+      }
+      // Offered even if a result came meanwhile: it is read, so it goes
+      // where snapshots see it.
+      if (!engine.offer(result.value, waiter)) return;
+    }
+  }
+
   // Reading resumes from a microtask, never from inside the engine's stack.
+  // The waiter is registered only once a loop above has returned, so one
+  // loop at most runs at a time.
   readonly #waiter: Waiter = {
     resolve: () => {
-      if (this.#fillScheduled) return;
-      this.#fillScheduled = true;
-      queueMicrotask(this.#scheduledFill);
+      if (this.#readScheduled) return;
+      this.#readScheduled = true;
+      queueMicrotask(this.#scheduledRead);
     },
     reject: ignore, // stopped; the reason is out already
   };
 
-  readonly #scheduledFill = (): void => {
-    this.#fillScheduled = false;
-    this.#fill();
+  readonly #scheduledRead = (): void => {
+    this.#readScheduled = false;
+    this.#read();
   };
 
   #sourceEnded(): void {

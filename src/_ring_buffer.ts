@@ -29,6 +29,13 @@ export class RingBuffer<T> {
     return item;
   }
 
+  /** The item `index` places after the oldest; undefined past the newest. */
+  at(index: number): T | undefined {
+    return index < this.#size
+      ? this.#items[(this.#head + index) & this.#mask]
+      : undefined;
+  }
+
   clear(): void {
     this.#items = new Array(16);
     this.#mask = 15;

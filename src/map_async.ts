@@ -114,10 +114,15 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
   /**
    * Every input read from the source and not yet handed out, in input order,
    * with the watermarks among them, as `AsyncIOTransformStream`'s snapshot:
-   * hand it to `options.restore` to resume without losing any.
+   * hand it to `options.restore` to resume without losing any. A result
+   * that waits for `next()` is not handed out yet, and an input with several
+   * outputs stays until `next()` has handed out the last of them.
    */
   snapshot(): AsyncIOState<I>;
-  /** Counters of the work so far, as `AsyncIOTransformStream`'s `stats`. */
+  /**
+   * Counters of the work so far, as `AsyncIOTransformStream`'s `stats`, with
+   * `emitted` and `outputs` counting what `next()` has handed out.
+   */
   readonly stats: AsyncIOStats;
   /**
    * Fixes the most calls in flight from now on, in place of the
