@@ -110,8 +110,7 @@ export class MappedIterator<I, O, M>
 
   get stats(): AsyncIOStats {
     const stats = this.#engine.stats;
-    const inputs = this.#buffer.heldInputs;
-    const outputs = this.#buffer.heldOutputs;
+    const { inputs, outputs } = this.#buffer.held();
     if (inputs === 0 && outputs === 0) return stats;
     // An input is emitted once its last output is handed out.
     return {
@@ -134,9 +133,8 @@ export class MappedIterator<I, O, M>
 
   enqueue(chunk: O | M, from?: EmittedElement): void {
     const request = this.#requests.shift();
-    if (request === undefined) return this.#buffer.push(chunk, from);
-    this.#buffer.passedOn();
-    request.resolve({ done: false, value: chunk });
+    if (request !== undefined) request.resolve({ done: false, value: chunk });
+    else this.#buffer.push(chunk, from);
   }
 
   close(): void {

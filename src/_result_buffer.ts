@@ -2,64 +2,54 @@
 // engine counts an input as emitted once its outputs leave it, but for an
 // iterator an input is done only once its last output is handed out: until
 // then snapshots must hold it, and so must a snapshot taken after the
-// iteration stopped or failed and dropped the chunks. This buffer keeps, for
-// each chunk, the element it came from, and answers for those inputs.
+// iteration stopped or failed and dropped the chunks. So next to each chunk
+// this buffer keeps the element it came from, and answers for those inputs.
+//
+// One ring holds both, as RingBuffer does for one: every result passes
+// through here, so push and shift touch one slot of each array and count
+// nothing. The counts are taken when asked for, by walking what is held.
 import type { EmittedElement } from "./_engine.ts";
-import { RingBuffer } from "./_ring_buffer.ts";
 import { recordEntry, watermarkEntry } from "./_state.ts";
 import type { AsyncIOStateEntry } from "./async_io_state.ts";
 
+const INITIAL_SIZE = 16;
+
 export class ResultBuffer<T> {
-  readonly #chunks = new RingBuffer<T>();
+  #chunks: (T | undefined)[] = new Array(INITIAL_SIZE);
   /**
    * Each chunk's element, undefined for a barrier. One element's outputs
    * leave the engine together, so they sit next to each other here.
    */
-  readonly #sources = new RingBuffer<EmittedElement | undefined>();
-  #lastPushed: EmittedElement | undefined = undefined;
-  #heldInputs = 0;
-  #heldOutputs = 0;
+  #sources: (EmittedElement | undefined)[] = new Array(INITIAL_SIZE);
+  #mask = INITIAL_SIZE - 1;
+  #head = 0;
+  /** Chunks held, counted from the head. */
+  #size = 0;
+  /** Held elements, counted from the head: more than #size once dropped. */
+  #sourcesSize = 0;
 
   /** Chunks waiting for next(). */
   get size(): number {
-    return this.#chunks.size;
-  }
-
-  /** Inputs with an output not handed out (watermarks aside). */
-  get heldInputs(): number {
-    return this.#heldInputs;
-  }
-
-  /** Outputs not handed out (watermarks and barriers aside). */
-  get heldOutputs(): number {
-    return this.#heldOutputs;
-  }
-
-  /** A chunk left the engine and went straight to a waiting next(). */
-  passedOn(): void {
-    this.#lastPushed = undefined;
+    return this.#size;
   }
 
   push(chunk: T, from: EmittedElement | undefined): void {
-    this.#chunks.push(chunk);
-    this.#sources.push(from);
-    if (from !== undefined && from.marker === undefined) {
-      this.#heldOutputs++;
-      if (from !== this.#lastPushed) this.#heldInputs++;
-    }
-    this.#lastPushed = from;
+    if (this.#size > this.#mask) this.#grow();
+    const slot = (this.#head + this.#size) & this.#mask;
+    this.#chunks[slot] = chunk;
+    this.#sources[slot] = from;
+    this.#sourcesSize = ++this.#size;
   }
 
-  /** Hands out the oldest chunk; its input is done once nothing of it stays. */
+  /** Hands out the oldest chunk; undefined when none waits. */
   shift(): T | undefined {
-    if (this.#chunks.size === 0) return undefined;
-    const from = this.#sources.shift();
-    if (from !== undefined && from.marker === undefined) {
-      this.#heldOutputs--;
-      if (this.#sources.at(0) !== from) this.#heldInputs--;
-    }
-    if (this.#sources.size === 0) this.#lastPushed = undefined;
-    return this.#chunks.shift();
+    if (this.#size === 0) return undefined;
+    const head = this.#head;
+    const chunk = this.#chunks[head];
+    this.#chunks[head] = this.#sources[head] = undefined; // let them be collected
+    this.#head = (head + 1) & this.#mask;
+    this.#sourcesSize = --this.#size;
+    return chunk;
   }
 
   /**
@@ -67,16 +57,33 @@ export class ResultBuffer<T> {
    * in snapshots, since no consumer saw them.
    */
   drop(): void {
-    this.#chunks.clear();
-    this.#lastPushed = undefined;
+    for (let i = 0; i < this.#size; i++) {
+      this.#chunks[(this.#head + i) & this.#mask] = undefined;
+    }
+    this.#size = 0;
+  }
+
+  /** Inputs with an output not handed out, and those outputs (markers aside). */
+  held(): { inputs: number; outputs: number } {
+    let inputs = 0;
+    let outputs = 0;
+    let previous: EmittedElement | undefined;
+    for (let i = 0; i < this.#sourcesSize; i++) {
+      const from = this.#sources[(this.#head + i) & this.#mask];
+      if (from === undefined || from.marker !== undefined) continue;
+      outputs++;
+      if (from !== previous) inputs++;
+      previous = from;
+    }
+    return { inputs, outputs };
   }
 
   /** The entries of what is held, in the order it left the engine. */
   entries<I>(): AsyncIOStateEntry<I>[] {
     const entries: AsyncIOStateEntry<I>[] = [];
     let previous: EmittedElement | undefined;
-    for (let i = 0; i < this.#sources.size; i++) {
-      const from = this.#sources.at(i);
+    for (let i = 0; i < this.#sourcesSize; i++) {
+      const from = this.#sources[(this.#head + i) & this.#mask];
       if (from === undefined || from === previous) continue;
       previous = from;
       entries.push(
@@ -86,5 +93,20 @@ export class ResultBuffer<T> {
       );
     }
     return entries;
+  }
+
+  #grow(): void {
+    const length = this.#chunks.length * 2;
+    const chunks = new Array<T | undefined>(length);
+    const sources = new Array<EmittedElement | undefined>(length);
+    for (let i = 0; i < this.#size; i++) {
+      const slot = (this.#head + i) & this.#mask;
+      chunks[i] = this.#chunks[slot];
+      sources[i] = this.#sources[slot];
+    }
+    this.#chunks = chunks;
+    this.#sources = sources;
+    this.#mask = length - 1;
+    this.#head = 0;
   }
 }
