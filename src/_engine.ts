@@ -69,6 +69,13 @@ type Awaited = 0 | 1 | 2 | 3;
 
 const NOTHING = -1;
 
+// What a written chunk is.
+const RECORD = 0;
+const WATERMARK = 1;
+const BARRIER = 2;
+const FAILED = 3; // classifying it threw
+type Kind = 0 | 1 | 2 | 3;
+
 /**
  * Told when what the input side waits for has come, or when the engine
  * stops. `write()` makes one per wait from a promise; a feeder that calls
@@ -217,18 +224,15 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
    * not, `waiter` is told once it may, or rejected by a stop.
    */
   offer(chunk: I | M, waiter: Waiter): boolean {
-    if (chunk instanceof CheckpointBarrier) {
-      const settled = this.#checkpoint(chunk);
+    const kind = this.#kindOf(chunk);
+    if (kind === BARRIER) {
+      const settled = this.#checkpoint(chunk as CheckpointBarrier);
       if (settled === undefined) return true;
       settled.then(waiter.resolve, waiter.reject);
       return false;
     }
-    const full = this.#admit(
-      chunk instanceof Watermark
-        ? new Element<I, O>(this, undefined as I, chunk)
-        : new Element<I, O>(this, chunk as I),
-    );
-    if (!full) return true;
+    if (kind === FAILED) return false;
+    if (!this.#admit(this.#elementOf(chunk, kind))) return true;
     if (!this.#ended) this.#listen(ROOM, waiter);
     return false;
   }
@@ -347,13 +351,34 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   // --- internals ---
 
   #accept(chunk: I | M): Promise<void> | undefined {
-    if (chunk instanceof CheckpointBarrier) return this.#checkpoint(chunk);
-    const full = this.#admit(
-      chunk instanceof Watermark
-        ? new Element<I, O>(this, undefined as I, chunk)
-        : new Element<I, O>(this, chunk as I),
-    );
-    return full ? this.#wait(ROOM) : undefined;
+    const kind = this.#kindOf(chunk);
+    if (kind === BARRIER) return this.#checkpoint(chunk as CheckpointBarrier);
+    if (kind === FAILED) return Promise.reject(this.#endReason);
+    return this.#admit(this.#elementOf(chunk, kind))
+      ? this.#wait(ROOM)
+      : undefined;
+  }
+
+  /**
+   * Whether a chunk is a record or a marker. `instanceof` runs a Proxy's
+   * getPrototypeOf trap, which may throw (a revoked Proxy does): that fails
+   * the stream, as a throw from any user code does.
+   */
+  #kindOf(chunk: unknown): Kind {
+    if (typeof chunk !== "object" || chunk === null) return RECORD;
+    try {
+      if (chunk instanceof CheckpointBarrier) return BARRIER;
+      return chunk instanceof Watermark ? WATERMARK : RECORD;
+    } catch (error) {
+      this.#terminate(error);
+      return FAILED;
+    }
+  }
+
+  #elementOf(chunk: unknown, kind: Kind): Element<I, O> {
+    return kind === WATERMARK
+      ? new Element<I, O>(this, undefined as I, chunk as Watermark)
+      : new Element<I, O>(this, chunk as I);
   }
 
   /**

@@ -1,7 +1,10 @@
 import type { EmittedElement, Engine, Output, Waiter } from "./_engine.ts";
 import { ResultBuffer } from "./_result_buffer.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
-import type { AsyncIOState } from "./async_io_state.ts";
+import { recordEntry, watermarkEntry } from "./_state.ts";
+import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
+import { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import { Watermark } from "./watermark.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
 import type { MapAsyncIterator } from "./map_async.ts";
 
@@ -26,6 +29,17 @@ const HIGH_WATER_MARK = 1;
 
 const ignore = () => {};
 
+/** An input's snapshot entry: none for a barrier. */
+function entryOf<I>(value: unknown): AsyncIOStateEntry<I> | undefined {
+  try {
+    if (value instanceof CheckpointBarrier) return undefined;
+    if (value instanceof Watermark) return watermarkEntry(value.timestamp);
+  } catch {
+    // A revoked Proxy: not a marker, so an input like any other.
+  }
+  return recordEntry(value as I);
+}
+
 /**
  * The iterator `mapAsync()` returns: the engine's output, read by
  * `next()` rather than by a stream's reader, with the source read into the
@@ -42,6 +56,8 @@ export class MappedIterator<I, O, M>
   #reason: unknown = undefined;
   /** Whether the source ended or threw, or was released: never touch it. */
   #sourceDone = false;
+  /** Inputs read after the iteration stopped: see #readAfterStop(). */
+  readonly #readAfterStopEntries: AsyncIOStateEntry<I>[] = [];
   /** Whether a microtask will read on. */
   #readScheduled = false;
 
@@ -102,21 +118,31 @@ export class MappedIterator<I, O, M>
   snapshot(): AsyncIOState<I> {
     const state = this.#engine.snapshot();
     const held = this.#buffer.entries<I>();
-    if (held.length === 0) return state;
+    const late = this.#readAfterStopEntries;
+    if (held.length === 0 && late.length === 0) return state;
     // Results not handed out left the engine in input order, as far as the
     // order mode keeps it: their inputs come first.
-    return { version: state.version, entries: [...held, ...state.entries] };
+    return {
+      version: state.version,
+      entries: [...held, ...state.entries, ...late.map((e) => ({ ...e }))],
+    };
   }
 
   get stats(): AsyncIOStats {
     const stats = this.#engine.stats;
     const { inputs, outputs } = this.#buffer.held();
-    if (inputs === 0 && outputs === 0) return stats;
-    // An input is emitted once its last output is handed out.
+    const late = this.#readAfterStopEntries.reduce(
+      (records, entry) => entry.kind === "record" ? records + 1 : records,
+      0,
+    );
+    if (inputs === 0 && outputs === 0 && late === 0) return stats;
+    // An input is emitted once its last output is handed out; one read
+    // after the stop was accepted, as far as snapshots go, and is pending.
     return {
       ...stats,
+      accepted: stats.accepted + late,
       emitted: stats.emitted - inputs,
-      pending: stats.pending + inputs,
+      pending: stats.pending + inputs + late,
       outputs: stats.outputs - outputs,
     };
   }
@@ -226,15 +252,16 @@ export class MappedIterator<I, O, M>
     const source = this.#source as Iterator<I | M>;
     const waiter = this.#waiter;
     while (engine.ready(waiter)) {
-      let result: IteratorResult<I | M>;
+      let value: I | M;
       try {
-        result = source.next();
-        if (this.#sourceDone) return; // released meanwhile
+        const result = source.next();
         if (result.done) return this.#sourceEnded();
+        value = result.value;
       } catch (error) {
         return this.#sourceFailed(error);
       }
-      if (!engine.offer(result.value, waiter)) return;
+      if (this.#sourceDone) return this.#readAfterStop(value);
+      if (!engine.offer(value, waiter)) return;
     }
   }
 
@@ -244,17 +271,18 @@ export class MappedIterator<I, O, M>
     const source = this.#source as AsyncIterator<I | M>;
     const waiter = this.#waiter;
     while (engine.ready(waiter)) {
-      let result: IteratorResult<I | M>;
+      let value: I | M;
       try {
-        result = await source.next();
-        if (this.#sourceDone) return; // released meanwhile
+        const result = await source.next();
         if (result.done) return this.#sourceEnded();
+        value = result.value;
       } catch (error) {
         return this.#sourceFailed(error);
       }
+      if (this.#sourceDone) return this.#readAfterStop(value);
       // Offered even if a result came meanwhile: it is read, so it goes
       // where snapshots see it.
-      if (!engine.offer(result.value, waiter)) return;
+      if (!engine.offer(value, waiter)) return;
     }
   }
 
@@ -275,7 +303,19 @@ export class MappedIterator<I, O, M>
     this.#read();
   };
 
+  /**
+   * The iteration stopped while the source was being read (an async
+   * source's pending next(), or a source that returned the iteration from
+   * inside its next()), and the read still brought an input: the engine
+   * takes no more, but snapshots must hold it.
+   */
+  #readAfterStop(value: I | M): void {
+    const entry = entryOf<I>(value);
+    if (entry !== undefined) this.#readAfterStopEntries.push(entry);
+  }
+
   #sourceEnded(): void {
+    if (this.#sourceDone) return; // released meanwhile
     this.#sourceDone = true;
     this.#engine.end().catch(ignore); // a close() that rejects errors the output
   }
