@@ -56,6 +56,10 @@ export class MappedIterator<I, O, M>
   #reason: unknown = undefined;
   /** Whether the source ended or threw, or was released: never touch it. */
   #sourceDone = false;
+  /** Set while a synchronous source's next() runs. */
+  #inSyncRead = false;
+  /** A stop that came while it ran: the source's return() is due after it. */
+  #returnAfterRead: { reason: unknown } | undefined = undefined;
   /** Inputs read after the iteration stopped: see #readAfterStop(). */
   readonly #readAfterStopEntries: AsyncIOStateEntry<I>[] = [];
   /** Whether a microtask will read on. */
@@ -216,6 +220,13 @@ export class MappedIterator<I, O, M>
   #releaseSource(reason: unknown): void {
     if (this.#sourceDone) return;
     this.#sourceDone = true;
+    // A generator cannot be returned from inside its own next(): that
+    // throws "already running". Its return() waits for next() to come back.
+    if (this.#inSyncRead) this.#returnAfterRead = { reason };
+    else this.#returnSource(reason);
+  }
+
+  #returnSource(reason: unknown): void {
     try {
       const returned = this.#source.return?.(reason);
       if (returned instanceof Promise) returned.catch(ignore);
@@ -253,14 +264,23 @@ export class MappedIterator<I, O, M>
     const waiter = this.#waiter;
     while (engine.ready(waiter)) {
       let value: I | M;
+      this.#inSyncRead = true;
       try {
         const result = source.next();
+        // A source that ended or threw by itself is not returned.
         if (result.done) return this.#sourceEnded();
         value = result.value;
       } catch (error) {
         return this.#sourceFailed(error);
+      } finally {
+        this.#inSyncRead = false;
       }
-      if (this.#sourceDone) return this.#readAfterStop(value);
+      if (this.#sourceDone) {
+        this.#readAfterStop(value);
+        const stopped = this.#returnAfterRead;
+        if (stopped !== undefined) this.#returnSource(stopped.reason);
+        return;
+      }
       if (!engine.offer(value, waiter)) return;
     }
   }
