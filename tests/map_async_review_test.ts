@@ -145,3 +145,47 @@ test("mapAsync() snapshot() holds an input that a pending async read delivers af
     assert.equal(mapped.stats.pending, 3, stop);
   }
 });
+
+// DEFECT 3. A stop that happens while a synchronous generator source runs
+// (its body calls return() or throw(), aborts options.signal, or completes
+// a call exceptionally) never returns the generator: #releaseSource calls
+// its return() at once, which throws "already running" for a generator in
+// its own next(); the throw is swallowed, #sourceDone is set, and nothing
+// calls return() once next() has come back. The generator stays suspended
+// at its yield, so its `finally` (closing a file, a cursor) never runs, where
+// the README promises that return() and a failure call the source's
+// return(). The test for return() from inside next() (258b49b) uses a plain
+// iterator, whose return() works while next() runs. An async generator is
+// not affected: its return() queues behind the running next().
+// Minimal: function* g() { try { yield 1; void mapped.return(); yield 2 }
+// finally { cleaned = true } }; cleaned stays false.
+test("mapAsync() returns a generator source whose own next() stops the iteration (DEFECT: its return() threw 'already running' and is never retried)", async () => {
+  for (const stop of ["return", "throw", "signal"] as const) {
+    let cleaned = false;
+    const controller = new AbortController();
+    const error = new Error("stopped from inside the source");
+    const stopNow = () => {
+      if (stop === "return") void mapped.return();
+      else if (stop === "throw") mapped.throw(error).catch(() => {});
+      else controller.abort(error);
+    };
+    const source = function* () {
+      try {
+        yield 1;
+        stopNow();
+        yield 2;
+        yield 3;
+      } finally {
+        cleaned = true;
+      }
+    };
+    const { fn } = controlledFn<number, number>();
+    const mapped = mapAsync(source(), fn, {
+      capacity: 10,
+      signal: controller.signal,
+    });
+    await mapped.next().catch(() => {});
+    await settle();
+    assert.equal(cleaned, true, `${stop}: the generator's finally never ran`);
+  }
+});
