@@ -189,3 +189,31 @@ test("mapAsync() returns a generator source whose own next() stops the iteration
     assert.equal(cleaned, true, `${stop}: the generator's finally never ran`);
   }
 });
+
+// DEFECT 4 (older than today's changes, in the same read loops). A source
+// whose next() returns a primitive (5, "x", true) is read as if it had
+// returned { done: false, value: undefined }: `result.done` and
+// `result.value` of a primitive are undefined, so mapAsync() calls fn with
+// undefined for ever, where `for of` and `for await` throw "Iterator result 5
+// is not an object" (a null or undefined result does fail, as reading
+// `done` throws). Minimal: a sync iterator whose next() returns 5.
+test("mapAsync() fails with a TypeError when the source's next() returns a primitive (DEFECT: it yields undefined for ever)", async () => {
+  for (const kind of ["sync", "async"] as const) {
+    const next = () => 5 as unknown as IteratorResult<number>;
+    const source: Iterable<number> | AsyncIterable<number> = kind === "sync"
+      ? { [Symbol.iterator]: () => ({ next }) }
+      : {
+        [Symbol.asyncIterator]: () => ({
+          next: () => Promise.resolve(next()),
+        }),
+      };
+    const inputs: unknown[] = [];
+    const mapped = mapAsync(source, (n: number) => {
+      inputs.push(n);
+      return n;
+    });
+    await assert.rejects(mapped.next(), TypeError, kind);
+    await mapped.return();
+    assert.deepEqual(inputs, [], `${kind}: called fn with what it made up`);
+  }
+});
