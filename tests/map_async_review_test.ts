@@ -1,9 +1,10 @@
 // An adversarial review of mapAsync()'s input and output paths as changed on
 // 2026-11-30 (e7d0439, 4f48d39: the ready()/offer() read loop; 4cdcea9: the
 // shared frozen context; 9ebc84a: the ResultBuffer behind snapshot() and
-// stats). Each test states what it shows. The ones marked DEFECT fail on the
-// code they were written against (9ebc84a); the others pass there and guard
-// a case no other test covers.
+// stats). Each test states what it shows; every one here is marked DEFECT
+// and fails on the code it was written against (9ebc84a). The review's one
+// passing guard, that no stop leaves a timer alive, spawns a child runtime,
+// so it lives in map_async_no_leak_test.ts, which browsers skip.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mapAsync, type MapAsyncIterator } from "../mod.ts";
