@@ -29,6 +29,13 @@ const HIGH_WATER_MARK = 1;
 
 const ignore = () => {};
 
+/** As `for await` does, a result that is not an object is a TypeError. */
+function checkResult(result: unknown): void {
+  if (typeof result !== "object" || result === null) {
+    throw new TypeError(`Iterator result ${String(result)} is not an object`);
+  }
+}
+
 /** An input's snapshot entry: none for a barrier. */
 function entryOf<I>(value: unknown): AsyncIOStateEntry<I> | undefined {
   try {
@@ -267,6 +274,7 @@ export class MappedIterator<I, O, M>
       this.#inSyncRead = true;
       try {
         const result = source.next();
+        checkResult(result);
         // A source that ended or threw by itself is not returned.
         if (result.done) return this.#sourceEnded();
         value = result.value;
@@ -294,6 +302,7 @@ export class MappedIterator<I, O, M>
       let value: I | M;
       try {
         const result = await source.next();
+        checkResult(result);
         if (result.done) return this.#sourceEnded();
         value = result.value;
       } catch (error) {

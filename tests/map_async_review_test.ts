@@ -1,8 +1,9 @@
 // An adversarial review of mapAsync()'s input and output paths as changed on
 // 2026-11-30 (e7d0439, 4f48d39: the ready()/offer() read loop; 4cdcea9: the
 // shared frozen context; 9ebc84a: the ResultBuffer behind snapshot() and
-// stats). Each test states what it shows; every one here is marked DEFECT
-// and fails on the code it was written against (9ebc84a). The review's one
+// stats). Each test states what it shows; every one here, marked DEFECT,
+// failed on the code it was written against (9ebc84a) and passes after the
+// fixes that followed (eaacd28, and the two commits after it). The review's one
 // passing guard, that no stop leaves a timer alive, spawns a child runtime,
 // so it lives in map_async_no_leak_test.ts, which browsers skip.
 import { test } from "node:test";
@@ -58,7 +59,7 @@ function throwingValueSource(error: Error): Iterable<number> {
 // TypeError for the same input, and `for await` rethrows a throwing `value`.
 // Minimal: `await mapAsync([1, revokedProxy], (n) => n).next()` twice: the
 // second next() never settles.
-test("mapAsync() fails, and does not hang, when the source yields a revoked Proxy (DEFECT: the read loop lets instanceof's TypeError escape)", async () => {
+test("mapAsync() fails, and does not hang, when the source yields a revoked Proxy", async () => {
   for (const capacity of [10, 1]) {
     // capacity 1: the Proxy is read by a loop that a waiter scheduled, after
     // the first call completed; capacity 10: by the first loop.
@@ -83,7 +84,7 @@ test("mapAsync() fails, and does not hang, when the source yields a revoked Prox
 
 // DEFECT 1, the same escape through a result whose `value` getter throws,
 // from a sync and from an async source.
-test("mapAsync() fails with the error of a source result whose value getter throws (DEFECT: it escapes the read loop and the iteration hangs)", async () => {
+test("mapAsync() fails with the error of a source result whose value getter throws", async () => {
   for (const kind of ["sync", "async"] as const) {
     const error = new Error(`value getter of the ${kind} source`);
     const sync = throwingValueSource(error);
@@ -115,7 +116,7 @@ test("mapAsync() fails with the error of a source result whose value getter thro
 // landed: return() does not wait for it.
 // Minimal: an async source whose third next() stays pending; return(); the
 // pending next() resolves with 3; snapshot() holds [1, 2].
-test("mapAsync() snapshot() holds an input that a pending async read delivers after return() or a failure (DEFECT: it is dropped)", async () => {
+test("mapAsync() snapshot() holds an input that a pending async read delivers after return() or a failure", async () => {
   for (const stop of ["return", "failure"] as const) {
     const late = deferred<IteratorResult<number>>();
     let reads = 0;
@@ -159,7 +160,7 @@ test("mapAsync() snapshot() holds an input that a pending async read delivers af
 // not affected: its return() queues behind the running next().
 // Minimal: function* g() { try { yield 1; void mapped.return(); yield 2 }
 // finally { cleaned = true } }; cleaned stays false.
-test("mapAsync() returns a generator source whose own next() stops the iteration (DEFECT: its return() threw 'already running' and is never retried)", async () => {
+test("mapAsync() returns a generator source whose own next() stops the iteration", async () => {
   for (const stop of ["return", "throw", "signal"] as const) {
     let cleaned = false;
     const controller = new AbortController();
@@ -197,7 +198,7 @@ test("mapAsync() returns a generator source whose own next() stops the iteration
 // undefined for ever, where `for of` and `for await` throw "Iterator result 5
 // is not an object" (a null or undefined result does fail, as reading
 // `done` throws). Minimal: a sync iterator whose next() returns 5.
-test("mapAsync() fails with a TypeError when the source's next() returns a primitive (DEFECT: it yields undefined for ever)", async () => {
+test("mapAsync() fails with a TypeError when the source's next() returns a primitive", async () => {
   for (const kind of ["sync", "async"] as const) {
     const next = () => 5 as unknown as IteratorResult<number>;
     const source: Iterable<number> | AsyncIterable<number> = kind === "sync"
