@@ -183,6 +183,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     }
     const backlog = this.config.restore;
     while (this.#backlogIndex < backlog.length && !this.#ended) {
+      // As a write waits for the output's demand, so does a restored input:
+      // results must not pile up beyond capacity where no one reads them.
+      if (this.#output.backpressure) await this.#wait(PULL);
       const entry = backlog[this.#backlogIndex++]!;
       const full = this.#admit(
         entry.kind === "record"

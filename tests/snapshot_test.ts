@@ -4,6 +4,7 @@ import {
   type AsyncIOState,
   AsyncIOTransformStream,
   type CallContext,
+  mapAsync,
   Watermark,
 } from "../mod.ts";
 import { collect, controlledFn, settle } from "./_deferred.ts";
@@ -259,4 +260,32 @@ test("AsyncIOTransformStream() rejects a malformed restore state with a TypeErro
       { name: "TypeError", message: `${prefix} ${message}` },
     );
   }
+});
+
+test("AsyncIOTransformStream() and mapAsync() admit restored inputs only as results are read, not past capacity", async () => {
+  const restore = {
+    version: 1 as const,
+    entries: Array.from({ length: 10 }, (_, input) => ({
+      kind: "record" as const,
+      input,
+    })),
+  };
+  let calls = 0;
+  const fn = (n: number) => (calls++, Promise.resolve(n));
+
+  const stream = new AsyncIOTransformStream(fn, { capacity: 2, restore });
+  await settle(20);
+  // Nobody reads: two results wait on the readable side, and the other
+  // inputs wait, uncalled, in the snapshot.
+  assert.equal(calls, 2, "called fn for results nobody reads");
+  assert.equal(stream.snapshot().entries.length, 8);
+  await stream.readable.cancel();
+
+  calls = 0;
+  const mapped = mapAsync([], fn, { capacity: 2, restore });
+  assert.deepEqual(await mapped.next(), { done: false, value: 0 });
+  await settle(20);
+  assert.equal(calls, 2, "called fn for results nobody reads");
+  assert.equal(mapped.snapshot().entries.length, 9);
+  await mapped.return();
 });
