@@ -107,7 +107,10 @@ export class Attempt<I, O> implements DeadlineNode<Attempt<I, O>> {
 
   /** The function form's context: own data properties only, so it spreads. */
   context(): CallContext {
-    return { signal: this.#controller.signal, attempt: this.number };
+    return Object.freeze({
+      signal: this.#controller.signal,
+      attempt: this.number,
+    });
   }
 
   /** The object form's `ResultFuture`, with detachable methods. */

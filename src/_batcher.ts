@@ -210,7 +210,10 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
     let returned: unknown;
     try {
       if (batchMapper !== undefined) {
-        const context: CallContext = { signal: controller.signal, attempt };
+        const context: CallContext = Object.freeze({
+          signal: controller.signal,
+          attempt,
+        });
         returned = batchMapper(inputs, context);
       } else {
         const futures = attempts.map((each) => each.future());

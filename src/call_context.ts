@@ -3,9 +3,8 @@
 
 /**
  * The per-call context that the function form ({@linkcode Mapper}) receives:
- * a plain object whose own properties are `signal` and `attempt`. Treat it
- * as read-only: calls that share a signal (see `signal`) may share one
- * context object too, which is then frozen.
+ * a frozen plain object whose own properties are `signal` and `attempt`.
+ * Calls that share a signal (see `signal`) may share one context object too.
  *
  * @example Passing the signal on to `fetch`
  * ```ts

@@ -106,8 +106,9 @@ test("AsyncIOTransformStream() with batch passes the highest attempt of its inpu
   const attempts: number[][] = [];
   let failed = false;
   const stream = new AsyncIOTransformStream(
-    (inputs: number[], { attempt }) => {
-      attempts.push([attempt, ...inputs]);
+    (inputs: number[], context) => {
+      assert.ok(Object.isFrozen(context), "a context could be changed");
+      attempts.push([context.attempt, ...inputs]);
       if (!failed) {
         failed = true;
         throw new Error("once");

@@ -37,6 +37,7 @@ test("AsyncIOTransformStream() passes the function form a plain context with own
   for (const context of contexts) {
     assert.deepEqual(Object.keys(context).sort(), ["attempt", "signal"]);
     assert.equal(Object.getPrototypeOf(context), Object.prototype);
+    assert.ok(Object.isFrozen(context), "a context could be changed");
     const copy = { ...context };
     assert.ok(copy.signal instanceof AbortSignal, "{ ...ctx } lost signal");
     assert.equal(copy.attempt, 1);
