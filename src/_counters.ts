@@ -1,5 +1,6 @@
 // The counters behind `stream.stats`, shared by the engine, the dispatcher,
 // the batcher and every element, which update them in place.
+import type { AsyncIOStats } from "./async_io_stats.ts";
 
 /** Counters behind `stream.stats`. */
 export interface Counters {
@@ -30,5 +31,24 @@ export function newCounters(): Counters {
     rateLimited: 0,
     batches: 0,
     batchedInputs: 0,
+  };
+}
+
+/** The public view of the counters, with the calls now allowed. */
+export function statsOf(c: Counters, concurrency: number): AsyncIOStats {
+  return {
+    accepted: c.accepted,
+    pending: c.accepted - c.emitted,
+    inFlight: c.inFlight,
+    emitted: c.emitted,
+    outputs: c.outputs,
+    timedOut: c.timedOut,
+    failedAttempts: c.failedAttempts,
+    failed: c.failed,
+    retries: c.retries,
+    rateLimited: c.rateLimited,
+    batches: c.batches,
+    batchedInputs: c.batchedInputs,
+    concurrency,
   };
 }

@@ -18,73 +18,36 @@ import { Batcher } from "./_batcher.ts";
 import { type Config, fixedConcurrency } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
 import { Dispatcher } from "./_dispatcher.ts";
-import { type Counters, newCounters } from "./_counters.ts";
+import { type Counters, newCounters, statsOf } from "./_counters.ts";
 import { Element } from "./_element.ts";
 import type { Abortable, ElementHost } from "./_element_host.ts";
+import {
+  type Awaited,
+  DRAIN,
+  InputGate,
+  NOTHING,
+  PULL,
+  ROOM,
+  SETTLED,
+} from "./_input_gate.ts";
+import type { Output, Waiter } from "./_output.ts";
+import {
+  BARRIER,
+  FAILED,
+  type Kind,
+  kindOf,
+  WATERMARK,
+} from "./_chunk_kind.ts";
 import { type Attempt, SignalSource } from "./_attempt.ts";
 import { OrderedQueue } from "./_ordered_queue.ts";
 import type { EmissionQueue } from "./_queue.ts";
 import { recordEntry, STATE_VERSION, watermarkEntry } from "./_state.ts";
 import { UnorderedQueue } from "./_unordered_queue.ts";
-import { CheckpointBarrier } from "./checkpoint_barrier.ts";
+import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
 import { Watermark } from "./watermark.ts";
 import type { SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
-
-/** Where the engine's chunks go: a readable side, or an iterator's buffer. */
-export interface Output<T> {
-  /**
-   * Whether downstream is full: no input is accepted until `pulled()`, as
-   * a TransformStream calls no `transform` while its readable side is full.
-   */
-  readonly backpressure: boolean;
-  /**
-   * May throw (a strategy's `size()`): the engine then fails with it. `from`
-   * is the element whose output or watermark the chunk is; a barrier has
-   * none. An output that holds chunks before it hands them out needs it to
-   * keep their inputs in snapshots until then.
-   */
-  enqueue(chunk: T, from?: EmittedElement): void;
-  /** Every result was emitted and `close()` succeeded. */
-  close(): void;
-  /** The stream stopped or failed with `reason`: error every side. */
-  error(reason: unknown): void;
-}
-
-/** An element whose outputs leave the engine, as an {@linkcode Output} sees it. */
-export interface EmittedElement {
-  readonly input: unknown;
-  /** Set for a watermark, which has no input. */
-  readonly marker: Watermark | undefined;
-}
-
-// What the single pending operation of the input side waits for. Web
-// streams run start, write and close one at a time, and so does mapAsync.
-const ROOM = 0; // capacity
-const PULL = 1; // the output's demand
-const DRAIN = 2; // an empty queue, at end of input
-const SETTLED = 3; // open() or onCheckpoint's promise
-type Awaited = 0 | 1 | 2 | 3;
-
-const NOTHING = -1;
-
-// What a written chunk is.
-const RECORD = 0;
-const WATERMARK = 1;
-const BARRIER = 2;
-const FAILED = 3; // classifying it threw
-type Kind = 0 | 1 | 2 | 3;
-
-/**
- * Told when what the input side waits for has come, or when the engine
- * stops. `write()` makes one per wait from a promise; a feeder that calls
- * `offer()` keeps one of its own, so that waiting allocates nothing.
- */
-export interface Waiter {
-  resolve(): void;
-  reject(reason: unknown): void;
-}
 
 const ignore = () => {};
 
@@ -100,8 +63,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #batcher: Batcher<I, O> | undefined;
   readonly #settle: boolean;
   readonly plain: boolean;
-  #waiter: Waiter | undefined = undefined;
-  #awaited: Awaited | typeof NOTHING = NOTHING;
+  readonly #gate = new InputGate();
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;
   #ended = false;
@@ -217,7 +179,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   ready(waiter: Waiter): boolean {
     if (this.#ended) return false;
     if (!this.#output.backpressure) return true;
-    this.#listen(PULL, waiter);
+    this.#gate.listen(PULL, waiter);
     return false;
   }
 
@@ -236,7 +198,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     }
     if (kind === FAILED) return false;
     if (!this.#admit(this.#elementOf(chunk, kind))) return true;
-    if (!this.#ended) this.#listen(ROOM, waiter);
+    if (!this.#ended) this.#gate.listen(ROOM, waiter);
     return false;
   }
 
@@ -264,7 +226,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   /** The output wants more. */
   pulled(): void {
-    if (this.#awaited === PULL) this.#wake();
+    if (this.#gate.awaited === PULL) this.#gate.open();
   }
 
   // --- what elements call back ---
@@ -333,22 +295,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   get stats(): AsyncIOStats {
-    const c = this.counters;
-    return {
-      accepted: c.accepted,
-      pending: c.accepted - c.emitted,
-      inFlight: c.inFlight,
-      emitted: c.emitted,
-      outputs: c.outputs,
-      timedOut: c.timedOut,
-      failedAttempts: c.failedAttempts,
-      failed: c.failed,
-      retries: c.retries,
-      rateLimited: c.rateLimited,
-      batches: c.batches,
-      batchedInputs: c.batchedInputs,
-      concurrency: this.#dispatcher.concurrency,
-    };
+    return statsOf(this.counters, this.#dispatcher.concurrency);
   }
 
   // --- internals ---
@@ -362,16 +309,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       : undefined;
   }
 
-  /**
-   * Whether a chunk is a record or a marker. `instanceof` runs a Proxy's
-   * getPrototypeOf trap, which may throw (a revoked Proxy does): that fails
-   * the stream, as a throw from any user code does.
-   */
+  /** What a chunk is; a Proxy's trap that throws fails the stream. */
   #kindOf(chunk: unknown): Kind {
-    if (typeof chunk !== "object" || chunk === null) return RECORD;
     try {
-      if (chunk instanceof CheckpointBarrier) return BARRIER;
-      return chunk instanceof Watermark ? WATERMARK : RECORD;
+      return kindOf(chunk);
     } catch (error) {
       this.#terminate(error);
       return FAILED;
@@ -478,7 +419,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   /** Wakes the input side if what it waits for has come. */
   #afterEmission(): void {
-    const awaited = this.#awaited;
+    const awaited = this.#gate.awaited;
     if (awaited === NOTHING) return;
     const size = this.#queue.size;
     if (
@@ -486,20 +427,13 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       (awaited === DRAIN && size === 0)
     ) {
       this.#batcher?.inputBlocked(false);
-      this.#wake();
+      this.#gate.open();
     }
   }
 
   #wait(awaited: Awaited): Promise<void> {
     if (this.#ended) return Promise.reject(this.#endReason);
-    return new Promise<void>((resolve, reject) => {
-      this.#listen(awaited, { resolve, reject });
-    });
-  }
-
-  #listen(awaited: Awaited, waiter: Waiter): void {
-    this.#awaited = awaited;
-    this.#waiter = waiter;
+    return this.#gate.wait(awaited);
   }
 
   /** Waits for user code's promise, or for a stop, whichever comes first. */
@@ -507,18 +441,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     const settled = this.#wait(SETTLED);
     promise.then(
       () => {
-        if (this.#awaited === SETTLED) this.#wake();
+        if (this.#gate.awaited === SETTLED) this.#gate.open();
       },
       (error) => this.#terminate(error),
     );
     return settled;
-  }
-
-  #wake(): void {
-    const waiter = this.#waiter!;
-    this.#waiter = undefined;
-    this.#awaited = NOTHING;
-    waiter.resolve();
   }
 
   #onSignalAbort = (): void => {
@@ -553,10 +480,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     }
     for (const attempt of attempts) attempt.abort(reason);
     this.#output.error(reason);
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    this.#awaited = NOTHING;
-    waiter?.reject(reason);
+    this.#gate.fail(reason);
     // The stream already carries the first error; a close error is dropped.
     this.#close().catch(ignore);
   }

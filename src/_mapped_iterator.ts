@@ -1,4 +1,5 @@
-import type { EmittedElement, Engine, Output, Waiter } from "./_engine.ts";
+import type { Engine } from "./_engine.ts";
+import type { EmittedElement, Output, Waiter } from "./_output.ts";
 import { ResultBuffer } from "./_result_buffer.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
 import { recordEntry, watermarkEntry } from "./_state.ts";

@@ -8,7 +8,7 @@
 // One ring holds both, as RingBuffer does for one: every result passes
 // through here, so push and shift touch one slot of each array and count
 // nothing. The counts are taken when asked for, by walking what is held.
-import type { EmittedElement } from "./_engine.ts";
+import type { EmittedElement } from "./_output.ts";
 import { recordEntry, watermarkEntry } from "./_state.ts";
 import type { AsyncIOStateEntry } from "./async_io_state.ts";
 

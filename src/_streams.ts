@@ -7,7 +7,8 @@
 // - a WritableStream defers `sink.abort` while a write is pending, but its
 //   controller's `signal` aborts synchronously.
 // Either side's stop errors the other, as a TransformStream's would.
-import type { Engine, Output } from "./_engine.ts";
+import type { Engine } from "./_engine.ts";
+import type { Output } from "./_output.ts";
 
 /** The spec's controller: bun-types 1.4 does not declare its `signal` yet. */
 type WritableController = WritableStreamDefaultController & {

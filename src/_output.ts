@@ -1,0 +1,40 @@
+// What the engine's front ends implement: where its chunks go, and how the
+// input side is told that it may go on.
+import type { Watermark } from "./watermark.ts";
+
+/** Where the engine's chunks go: a readable side, or an iterator's buffer. */
+export interface Output<T> {
+  /**
+   * Whether downstream is full: no input is accepted until `pulled()`, as
+   * a TransformStream calls no `transform` while its readable side is full.
+   */
+  readonly backpressure: boolean;
+  /**
+   * May throw (a strategy's `size()`): the engine then fails with it. `from`
+   * is the element whose output or watermark the chunk is; a barrier has
+   * none. An output that holds chunks before it hands them out needs it to
+   * keep their inputs in snapshots until then.
+   */
+  enqueue(chunk: T, from?: EmittedElement): void;
+  /** Every result was emitted and `close()` succeeded. */
+  close(): void;
+  /** The stream stopped or failed with `reason`: error every side. */
+  error(reason: unknown): void;
+}
+
+/** An element whose outputs leave the engine, as an {@linkcode Output} sees it. */
+export interface EmittedElement {
+  readonly input: unknown;
+  /** Set for a watermark, which has no input. */
+  readonly marker: Watermark | undefined;
+}
+
+/**
+ * Told when what the input side waits for has come, or when the engine
+ * stops. `write()` makes one per wait from a promise; a feeder that calls
+ * `offer()` keeps one of its own, so that waiting allocates nothing.
+ */
+export interface Waiter {
+  resolve(): void;
+  reject(reason: unknown): void;
+}
