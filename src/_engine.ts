@@ -478,8 +478,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       const attempt = e.stop();
       if (attempt !== undefined) attempts.push(attempt);
     }
-    for (const attempt of attempts) attempt.abort(reason);
+    // The output errors before any abort listener runs: one that cancels
+    // the reader, or returns the iterator, must not turn a failure into a
+    // clean end.
     this.#output.error(reason);
+    for (const attempt of attempts) attempt.abort(reason);
     this.#gate.fail(reason);
     // The stream already carries the first error; a close error is dropped.
     this.#close().catch(ignore);
