@@ -1,0 +1,84 @@
+// An adversarial review of two guarantees, on both front ends: every stop
+// stops at once, in every state, and a failure is never silently lost. Each
+// test here failed on the code it was written against.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsyncIOTransformStream, mapAsync } from "../mod.ts";
+import { controlledFn, deferred } from "./_deferred.ts";
+import { until, within } from "./_within.ts";
+
+test("mapAsync() fails with a call's error even when another call's abort listener returns the iterator while no next() is pending", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const iterator = mapAsync([1, 2, 3], (n, context) => {
+    if (n === 3) {
+      context.signal.addEventListener("abort", () => void iterator.return());
+    }
+    return fn(n, context);
+  }, { capacity: 4 });
+  const first = iterator.next();
+  await callsReach(3);
+  calls[0]!.resolve(10);
+  assert.deepEqual(await first, { done: false, value: 10 });
+  // The consumer is busy with its result: no next() is pending.
+  const error = new Error("failed");
+  calls[1]!.reject(error);
+  await until(() => calls[2]!.context.signal.aborted, "the other call's abort");
+  await assert.rejects(iterator.next(), (reason) => reason === error);
+  assert.equal(iterator.stats.failed, 1);
+});
+
+test("AsyncIOTransformStream() stops at once when options.signal aborts while close() runs", async () => {
+  const closing = deferred();
+  let closes = 0;
+  const controller = new AbortController();
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke: (n, result) => result.complete([n]),
+    close: () => {
+      closes++;
+      return closing.promise; // a close() that never settles
+    },
+  }, { signal: controller.signal });
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  void writer.write(1);
+  assert.deepEqual(await reader.read(), { done: false, value: 1 });
+  const closed = writer.close();
+  closed.catch(() => {});
+  await until(() => closes === 1, "close()");
+  const reason = new Error("stopped");
+  controller.abort(reason);
+  assert.deepEqual(
+    await within(reader.read(), "the read after the stop"),
+    { ok: false, reason },
+  );
+  assert.deepEqual(
+    await within(closed, "writer.close() after the stop"),
+    { ok: false, reason },
+  );
+  closing.resolve();
+  assert.equal(closes, 1);
+});
+
+test("mapAsync() stops at once when options.signal aborts while close() runs", async () => {
+  const closing = deferred();
+  let closes = 0;
+  const controller = new AbortController();
+  const iterator = mapAsync([1], {
+    asyncInvoke: (n: number, result) => result.complete([n]),
+    close: () => {
+      closes++;
+      return closing.promise; // a close() that never settles
+    },
+  }, { signal: controller.signal });
+  assert.deepEqual(await iterator.next(), { done: false, value: 1 });
+  const last = iterator.next();
+  await until(() => closes === 1, "close()");
+  const reason = new Error("stopped");
+  controller.abort(reason);
+  assert.deepEqual(
+    await within(last, "the next() after the stop"),
+    { ok: false, reason },
+  );
+  closing.resolve();
+  assert.equal(closes, 1);
+});
