@@ -82,3 +82,36 @@ test("mapAsync() stops at once when options.signal aborts while close() runs", a
   closing.resolve();
   assert.equal(closes, 1);
 });
+
+for (const stop of ["reader.cancel()", "writer.abort()"] as const) {
+  test(`AsyncIOTransformStream() settles ${stop} and writer.close() at once when ${stop} comes while close() runs`, async () => {
+    const closing = deferred();
+    let closes = 0;
+    const stream = new AsyncIOTransformStream<number, number>({
+      asyncInvoke: (n, result) => result.complete([n]),
+      close: () => {
+        closes++;
+        return closing.promise; // a close() that never settles
+      },
+    });
+    const writer = stream.writable.getWriter();
+    const reader = stream.readable.getReader();
+    void writer.write(1);
+    assert.deepEqual(await reader.read(), { done: false, value: 1 });
+    const closed = writer.close();
+    closed.catch(() => {});
+    await until(() => closes === 1, "close()");
+    const reason = new Error("stopped");
+    const stopped = stop === "reader.cancel()"
+      ? reader.cancel(reason)
+      : writer.abort(reason);
+    stopped.catch(() => {});
+    await within(stopped, stop); // throws if it does not settle
+    assert.deepEqual(
+      await within(closed, "writer.close() after the stop"),
+      { ok: false, reason },
+    );
+    closing.resolve();
+    assert.equal(closes, 1);
+  });
+}
