@@ -3,7 +3,7 @@
 // test here failed on the code it was written against.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOTransformStream, mapAsync } from "../mod.ts";
+import { AsyncIOTransformStream, mapAsync, type ResultFuture } from "../mod.ts";
 import { controlledFn, deferred } from "./_deferred.ts";
 import { until, within } from "./_within.ts";
 
@@ -115,3 +115,53 @@ for (const stop of ["reader.cancel()", "writer.abort()"] as const) {
     assert.equal(closes, 1);
   });
 }
+
+// In the object form, a batch call's signal aborts once its last input has
+// settled: when that input failed, the abort listeners must not run first.
+test("AsyncIOTransformStream() with batch fails with the error of a call's last input even when the call's abort listener cancels the reader", async () => {
+  const futures: ResultFuture<number>[] = [];
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvokeBatch(_inputs, batch) {
+      // Cleanup that gives up on the stream once its call is stopped.
+      batch[0]!.signal.addEventListener(
+        "abort",
+        () => void reader.cancel("cleanup").catch(() => {}),
+      );
+      futures.push(...batch);
+    },
+  }, { batch: { maxSize: 2, maxWait: Infinity } });
+  const reader = stream.readable.getReader();
+  const writer = stream.writable.getWriter();
+  void writer.write(1).catch(() => {});
+  void writer.write(2).catch(() => {});
+  await until(() => futures.length === 2, "the batch call");
+  futures[0]!.complete([10]);
+  assert.deepEqual(await reader.read(), { done: false, value: 10 });
+  const error = new Error("failed");
+  futures[1]!.completeExceptionally(error);
+  assert.equal(futures[1]!.signal.aborted, true);
+  await assert.rejects(reader.read(), (reason) => reason === error);
+  assert.equal(stream.stats.failed, 1);
+  assert.deepEqual(stream.snapshot().entries, [{ kind: "record", input: 2 }]);
+});
+
+test("mapAsync() with batch fails with the error of a call's last input even when the call's abort listener returns the iterator", async () => {
+  const futures: ResultFuture<number>[] = [];
+  const iterator = mapAsync([1, 2], {
+    asyncInvokeBatch(_inputs: number[], batch: ResultFuture<number>[]) {
+      batch[0]!.signal.addEventListener("abort", () => void iterator.return());
+      futures.push(...batch);
+    },
+  }, { batch: { maxSize: 2, maxWait: Infinity } });
+  const first = iterator.next();
+  await until(() => futures.length === 2, "the batch call");
+  futures[0]!.complete([10]);
+  assert.deepEqual(await first, { done: false, value: 10 });
+  const second = iterator.next();
+  const error = new Error("failed");
+  futures[1]!.completeExceptionally(error);
+  assert.equal(futures[1]!.signal.aborted, true);
+  await assert.rejects(second, (reason) => reason === error);
+  assert.equal(iterator.stats.failed, 1);
+  assert.deepEqual(iterator.snapshot().entries, [{ kind: "record", input: 2 }]);
+});
