@@ -165,3 +165,32 @@ test("mapAsync() with batch fails with the error of a call's last input even whe
   assert.equal(iterator.stats.failed, 1);
   assert.deepEqual(iterator.snapshot().entries, [{ kind: "record", input: 2 }]);
 });
+
+test("AsyncIOTransformStream() stops on the one-signal pattern's signal while the destination holds a write", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream<number, number>(fn, {
+    capacity: 4,
+  });
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const writing = deferred();
+  let writes = 0;
+  // A slow sink: its first write is still pending when the stop comes.
+  const dest = new WritableStream<number>({
+    write: () => (writes++, writing.promise),
+  });
+  const piped = ReadableStream.from([1, 2, 3, 4, 5, 6])
+    .pipeThrough(stream, { signal })
+    .pipeTo(dest, { signal });
+  piped.catch(() => {});
+  await callsReach(4);
+  calls[0]!.resolve(10);
+  await until(() => writes === 1, "the sink's first write");
+  controller.abort(new Error("stopped"));
+  await until(
+    () => calls[3]!.context.signal.aborted,
+    "the in-flight call's abort",
+    500,
+  );
+  writing.resolve();
+});
