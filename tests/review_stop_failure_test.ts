@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncIOTransformStream, mapAsync, type ResultFuture } from "../mod.ts";
-import { controlledFn, deferred } from "./_deferred.ts";
+import { controlledFn, deferred, settle } from "./_deferred.ts";
 import { until, within } from "./_within.ts";
 
 test("mapAsync() fails with a call's error even when another call's abort listener returns the iterator while no next() is pending", async () => {
@@ -166,7 +166,10 @@ test("mapAsync() with batch fails with the error of a call's last input even whe
   assert.deepEqual(iterator.snapshot().entries, [{ kind: "record", input: 2 }]);
 });
 
-test("AsyncIOTransformStream() stops on the one-signal pattern's signal while the destination holds a write", async () => {
+// The README promised that the one-signal pattern stops the stream in every
+// state; under the Streams spec, no pipe tells the stream while its sink holds
+// a write. The README now says so; these pin both halves of what it says.
+test("AsyncIOTransformStream() hears the one-signal pattern's signal only once the sink has taken its pending write", async () => {
   const { fn, calls, callsReach } = controlledFn<number, number>();
   const stream = new AsyncIOTransformStream<number, number>(fn, {
     capacity: 4,
@@ -187,10 +190,34 @@ test("AsyncIOTransformStream() stops on the one-signal pattern's signal while th
   calls[0]!.resolve(10);
   await until(() => writes === 1, "the sink's first write");
   controller.abort(new Error("stopped"));
+  await settle(20);
+  assert.equal(calls[3]!.context.signal.aborted, false);
+  writing.resolve();
   await until(
     () => calls[3]!.context.signal.aborted,
     "the in-flight call's abort",
-    500,
   );
-  writing.resolve();
+});
+
+test("AsyncIOTransformStream() stops at once on options.signal while the sink holds a write", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const stream = new AsyncIOTransformStream<number, number>(fn, {
+    capacity: 4,
+    signal,
+  });
+  let writes = 0;
+  const dest = new WritableStream<number>({
+    write: () => (writes++, new Promise<void>(() => {})), // never taken
+  });
+  const piped = ReadableStream.from([1, 2, 3, 4, 5, 6])
+    .pipeThrough(stream, { signal })
+    .pipeTo(dest, { signal });
+  piped.catch(() => {});
+  await callsReach(4);
+  calls[0]!.resolve(10);
+  await until(() => writes === 1, "the sink's first write");
+  controller.abort(new Error("stopped"));
+  assert.equal(calls[3]!.context.signal.aborted, true);
 });
