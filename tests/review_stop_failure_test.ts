@@ -1,6 +1,7 @@
 // An adversarial review of two guarantees, on both front ends: every stop
 // stops at once, in every state, and a failure is never silently lost. Each
-// test here failed on the code it was written against.
+// test here failed on the code it was written against (612fc77), except the
+// last two, which pin the README's corrected limit of the pipes' signals.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncIOTransformStream, mapAsync, type ResultFuture } from "../mod.ts";
