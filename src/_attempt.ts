@@ -21,6 +21,8 @@ export interface AttemptOwner<I, O> {
 export interface SharedCall {
   /** One attempt no longer waits for the call (settled, or stopped). */
   left(reason: unknown, settled: boolean): void;
+  /** After a settled attempt's verdict: aborts the call if none waits for it. */
+  unneeded(): void;
 }
 
 /**

@@ -227,19 +227,23 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
 
   /**
    * One input left the call. When none waits for it any more, the call frees
-   * its slot, and its signal aborts if the call is still running.
+   * its slot, and its signal aborts if the call is still running: at once
+   * after a stop, and after the verdict (see `unneeded`) after a settle, so
+   * that its abort listeners cannot come before a failure.
    */
   left(reason: unknown, settled: boolean): void {
     if (--this.#waiting > 0) return;
     this.#batcher.callEnded(this);
-    if (this.#returned) return;
+    if (!this.#returned && !settled) this.#controller!.abort(reason);
+  }
+
+  unneeded(): void {
+    if (this.#waiting > 0 || this.#returned) return;
     this.#controller!.abort(
-      settled
-        ? new DOMException(
-          "The batch call is no longer needed: every input is settled",
-          "AbortError",
-        )
-        : reason,
+      new DOMException(
+        "The batch call is no longer needed: every input is settled",
+        "AbortError",
+      ),
     );
   }
 

@@ -246,6 +246,7 @@ export class Element<I, O>
       if (attempt.call !== undefined) attempt.leaveCall(undefined, true);
     }
     this.#decide(attempt, outcome, payload, final);
+    if (!final) attempt.call?.unneeded();
   }
 
   /**

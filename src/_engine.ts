@@ -207,15 +207,18 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (this.#ended) throw this.#endReason;
     this.#batcher?.inputEnded();
     if (this.#queue.size > 0) await this.#wait(DRAIN);
-    this.#dispose();
+    this.#dispose(false);
     try {
-      await this.#close();
-    } catch (error) {
-      this.#terminate(error);
+      // As open() does, close() lets a stop through at once.
+      await this.#settled(this.#close());
+    } catch {
+      // A stop, or close()'s error, which #terminate() got: see below.
     }
-    // A stop while close() ran (a reader's cancel) ends it as any stop does.
+    // A stop while close() ran (a reader's cancel, options.signal) ends it
+    // as any stop does.
     if (this.#ended) throw this.#endReason;
     this.#ended = true;
+    this.#unlisten();
     this.#output.close();
   }
 
@@ -452,11 +455,18 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#terminate(this.config.signal!.reason);
   };
 
-  /** Nothing starts, fires or listens after this. */
-  #dispose(): void {
+  /**
+   * Nothing starts, fires or listens after this; end() keeps listening to
+   * `options.signal` (`unlisten` false) until close() has settled.
+   */
+  #dispose(unlisten = true): void {
     this.#dispatcher.stop();
     this.deadlines?.dispose();
     this.attemptDeadlines?.dispose();
+    if (unlisten) this.#unlisten();
+  }
+
+  #unlisten(): void {
     this.config.signal?.removeEventListener("abort", this.#onSignalAbort);
   }
 

@@ -214,7 +214,9 @@ export class MappedIterator<I, O, M>
   /** The consumer stopped: pending requests end, the calls abort. */
   #stop(reason: unknown): void {
     const state = this.#state;
-    if (state === DONE) return;
+    // A failure no next() has reported yet stays for the next one: a return()
+    // from an abort listener must not turn it into a clean end.
+    if (state === DONE || state === ERRORED) return;
     this.#state = DONE;
     this.#buffer.drop();
     this.#endRequests();
