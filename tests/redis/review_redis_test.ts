@@ -5,11 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RespClient } from "../../demo/redis_resp.ts";
 import { startRedisServer } from "../../demo/redis_server.ts";
-import {
-  type RedisFields,
-  redisStreamSource,
-  redisWorker,
-} from "../../src/redis.ts";
+import { type RedisFields, redisWorker } from "../../src/redis.ts";
 import { controlledFn, deferred } from "../_deferred.ts";
 import {
   addEntries,
@@ -17,7 +13,6 @@ import {
   eventually,
   pending,
   readAll,
-  readInGroup,
   type RedisStreamEntry,
   useRedis,
 } from "./_redis.ts";
@@ -73,4 +68,168 @@ test("redisWorker() never acknowledges an entry whose output has too many fields
     ...Object.entries(wide).flat(),
   ]);
   assert.equal(typeof direct, "string");
+});
+
+for (const blockMs of [60_000, 0]) {
+  test(`redisWorker() claims idle entries every claimIntervalMs while its read blocks (blockMs: ${blockMs})`, async () => {
+    const input = redis.name("review-claim-blocked");
+    const output = `${input}:out`;
+    await addEntries(redis.client, input, 1);
+    // A consumer that read the entry and died: it becomes claimable after 500 ms.
+    await deliverAll(redis.client, input, "g", "dead");
+    const reads = new RespClient(redis.server.url);
+    const worker = redisWorker({
+      send: redis.client.send,
+      blockingSend: reads.send,
+      input,
+      output,
+      group: "g",
+      consumer: "alive",
+      blockMs,
+      claimIdleMs: 500,
+      claimIntervalMs: 100,
+      fn: ({ fields }) => fields,
+    });
+    try {
+      // 500 ms of idleness and a claim every 100 ms: far below 15 s.
+      await eventually(
+        async () => Number(await redis.client.send(["XLEN", output])) === 1,
+        15_000,
+      );
+    } finally {
+      await worker.stop();
+      reads.close(); // its XREADGROUP may still block on the server
+    }
+  });
+}
+
+test("redisWorker() gives its leases back when stop() comes while a heartbeat is in flight", async () => {
+  const input = redis.name("review-lease-race");
+  const workers = `${input}:g:workers`;
+  const held = deferred();
+  const heartbeatSent = deferred();
+  const releaseSent = deferred();
+  let beats = 0;
+  // The real server runs every command at once; only the first heartbeat's
+  // reply reaches the worker late, as over a slow network.
+  const send = async (args: string[]) => {
+    const isScript = args[0] === "EVALSHA" && args[3] === workers;
+    const reply = redis.client.send(args);
+    if (isScript && args[2] === "1") releaseSent.resolve();
+    if (isScript && args[2] === "3" && beats++ === 0) {
+      heartbeatSent.resolve();
+      const value = await reply;
+      await held.promise;
+      return value;
+    }
+    return reply;
+  };
+  const worker = redisWorker({
+    send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    partitions: 2,
+    leaseMs: 60_000,
+    pollMs: 10,
+    fn: ({ fields }) => fields,
+  });
+  await heartbeatSent.promise;
+  const stopped = worker.stop();
+  await within(releaseSent.promise, 10_000, "the release");
+  held.resolve();
+  await stopped;
+  const leases = [0, 1].map((p) => `${input}:${p}:g:lease`);
+  assert.deepEqual(
+    await Promise.all(leases.map((key) => redis.client.send(["GET", key]))),
+    [null, null],
+  );
+});
+
+test("redisWorker() stop() returns while a commit waits on a stalled Redis", async () => {
+  const server = await startRedisServer();
+  const client = new RespClient(server.url);
+  const reads = new RespClient(server.url);
+  const probe = new RespClient(server.url);
+  const { fn, calls, callsReach } = controlledFn<
+    RedisStreamEntry,
+    RedisFields
+  >();
+  let stalled = false;
+  try {
+    await addEntries(client, "in", 3);
+    const worker = redisWorker({
+      send: client.send,
+      blockingSend: reads.send,
+      input: "in",
+      output: "out",
+      group: "g",
+      consumer: "c",
+      order: "unordered",
+      batchSize: 1,
+      blockMs: 50,
+      fn,
+    });
+    await callsReach(3);
+    Deno.kill(server.pid!, "SIGSTOP");
+    stalled = true;
+    for (const call of calls) call.resolve(call.input.fields);
+    // Let the results reach the sink, whose first commit now hangs.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await within(worker.stop(), 10_000, "stop()");
+  } finally {
+    if (stalled) Deno.kill(server.pid!, "SIGCONT");
+  }
+  // Nothing lost: each input is committed or still pending.
+  const written = Number(await probe.send(["XLEN", "out"]));
+  assert.equal(written + await pending(probe, "in", "g"), 3);
+  client.close();
+  reads.close();
+  probe.close();
+  await server.stop();
+});
+
+test("redisWorker() does not lose the deleted entries an XAUTOCLAIM reports while it stops", async () => {
+  const input = redis.name("review-claim-deleted");
+  const deadLetter = `${input}:dead`;
+  const [gone] = await addEntries(redis.client, input, 1);
+  await deliverAll(redis.client, input, "g", "dead");
+  await redis.client.send(["XDEL", input, gone!]);
+  const held = deferred();
+  const claimSent = deferred();
+  const send = async (args: string[]) => {
+    const reply = redis.client.send(args);
+    if (args[0] !== "XAUTOCLAIM") return reply;
+    claimSent.resolve();
+    const value = await reply;
+    await held.promise;
+    return value;
+  };
+  const worker = redisWorker({
+    send: redis.client.send,
+    blockingSend: send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    deadLetter,
+    claimIdleMs: 0,
+    blockMs: 50,
+    fn: ({ fields }) => fields,
+  });
+  await claimSent.promise;
+  // Redis has now dropped the entry from the pending list and reported it.
+  const stopped = worker.stop();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  held.resolve();
+  await stopped;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const dead = await readAll(redis.client, deadLetter);
+  const stillPending = await pending(redis.client, input, "g");
+  assert.equal(
+    dead.length + stillPending,
+    1,
+    `dead letters: ${dead.length}, pending: ${stillPending}`,
+  );
 });
