@@ -48,8 +48,9 @@ export interface RedisStreamSourceOptions {
    */
   count?: number;
   /**
-   * How long one `XREADGROUP` waits for new entries (`BLOCK`). It also
-   * bounds how long a cancelled read keeps the connection busy.
+   * How long one `XREADGROUP` waits for new entries (`BLOCK`), and at most
+   * until the next claim of idle entries (0: until then). It also bounds how
+   * long a cancelled read keeps the connection busy.
    *
    * @default {2000}
    */
@@ -208,7 +209,7 @@ export class GroupReader {
   readonly #group: string;
   readonly #consumer: string;
   readonly #count: string;
-  readonly #blockMs: string;
+  readonly #blockMs: number;
   readonly #claimIdleMs: string;
   readonly #claimIntervalMs: number;
   readonly #startId: string;
@@ -231,9 +232,7 @@ export class GroupReader {
     this.#group = requireName(where, "group", options.group);
     this.#consumer = requireName(where, "consumer", options.consumer);
     this.#count = String(positiveInteger(where, "count", options.count, 100));
-    this.#blockMs = String(
-      milliseconds(where, "blockMs", options.blockMs, 2_000),
-    );
+    this.#blockMs = milliseconds(where, "blockMs", options.blockMs, 2_000);
     const claimIdleMs = milliseconds(
       where,
       "claimIdleMs",
@@ -305,7 +304,14 @@ export class GroupReader {
       }
       return reply;
     }
-    return this.#readGroup(">", this.#blockMs);
+    // A read blocks until the next claim at most (BLOCK 0 would never end),
+    // so entries left idle are claimed every claimIntervalMs however long
+    // blockMs is.
+    const untilClaim = Math.max(1, this.#nextClaimAt - Date.now());
+    const blockMs = this.#blockMs === 0
+      ? untilClaim
+      : Math.min(this.#blockMs, untilClaim);
+    return this.#readGroup(">", String(blockMs));
   }
 
   /** XREADGROUP after `id`: our own pending entries, or new ones at ">". */
