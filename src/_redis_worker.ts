@@ -218,7 +218,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   const sink = new Committer(target, (committed, duplicates) => {
     counts.committed += committed;
     counts.duplicates += duplicates;
-  }).writable();
+  }, signal).writable();
   const done = source
     .pipeThrough(transform, { signal })
     .pipeTo(sink, { signal })
