@@ -235,3 +235,91 @@ test("redisWorker() does not lose the deleted entries an XAUTOCLAIM reports whil
     `dead letters: ${dead.length}, pending: ${stillPending}`,
   );
 });
+
+/**
+ * Runs `during` while the server holds every write command (CLIENT PAUSE),
+ * then kills the connection of `client`: what it had in flight fails.
+ */
+async function killWhilePaused(
+  client: RespClient,
+  during: () => Promise<void>,
+): Promise<void> {
+  const id = String(await client.send(["CLIENT", "ID"]));
+  await redis.client.send(["CLIENT", "PAUSE", "20000", "WRITE"]);
+  try {
+    await during();
+    await redis.client.send(["CLIENT", "KILL", "ID", id]);
+  } finally {
+    await redis.client.send(["CLIENT", "UNPAUSE"]);
+  }
+}
+
+test("redisWorker() names the stream and the group when its connection is lost during a commit", async () => {
+  const input = redis.name("review-lost-commit");
+  await addEntries(redis.client, input, 1);
+  const commits = new RespClient(redis.server.url);
+  const reads = new RespClient(redis.server.url);
+  const { fn, calls, callsReach } = controlledFn<
+    RedisStreamEntry,
+    RedisFields
+  >();
+  const worker = redisWorker({
+    send: commits.send,
+    blockingSend: reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    blockMs: 50,
+    fn,
+  });
+  try {
+    await callsReach(1);
+    await killWhilePaused(commits, async () => {
+      calls[0]!.resolve({ n: "0" });
+      // The commit is sent and held by the pause.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    await assert.rejects(
+      worker.done,
+      (error: Error) =>
+        error.message.includes(input) && / group g\b/.test(error.message),
+    );
+    assert.equal(await pending(redis.client, input, "g"), 1);
+  } finally {
+    await worker.stop();
+    commits.close();
+    reads.close();
+  }
+});
+
+test("redisWorker() names the stream and the group when its connection is lost during a heartbeat", async () => {
+  const input = redis.name("review-lost-heartbeat");
+  const client = new RespClient(redis.server.url);
+  const worker = redisWorker({
+    send: client.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    partitions: 1,
+    leaseMs: 300, // a heartbeat every 100 ms
+    pollMs: 10_000,
+    fn: ({ fields }) => fields,
+  });
+  try {
+    await eventually(() => worker.stats.partitions.length === 1);
+    await killWhilePaused(client, async () => {
+      // A heartbeat is sent and held by the pause.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    await assert.rejects(
+      worker.done,
+      (error: Error) =>
+        error.message.includes(input) && / group g\b/.test(error.message),
+    );
+  } finally {
+    await worker.stop();
+    client.close();
+  }
+});
