@@ -169,7 +169,7 @@ export async function commit(
     throw new Error(
       `Cannot commit ${commits.length} ${
         commits.length === 1 ? "entry" : "entries"
-      } of stream ${first?.stream} to stream ${target.output}: ${
+      } of stream ${first?.stream} in group ${target.group} to stream ${target.output}: ${
         messageOf(error)
       }`,
       { cause: error },

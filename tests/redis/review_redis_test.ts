@@ -275,16 +275,17 @@ test("redisWorker() names the stream and the group when its connection is lost d
   });
   try {
     await callsReach(1);
+    const failed = assert.rejects(
+      worker.done,
+      (error: Error) =>
+        error.message.includes(input) && / group g\b/.test(error.message),
+    );
     await killWhilePaused(commits, async () => {
       calls[0]!.resolve({ n: "0" });
       // The commit is sent and held by the pause.
       await new Promise((resolve) => setTimeout(resolve, 300));
     });
-    await assert.rejects(
-      worker.done,
-      (error: Error) =>
-        error.message.includes(input) && / group g\b/.test(error.message),
-    );
+    await failed;
     assert.equal(await pending(redis.client, input, "g"), 1);
   } finally {
     await worker.stop();
@@ -309,15 +310,16 @@ test("redisWorker() names the stream and the group when its connection is lost d
   });
   try {
     await eventually(() => worker.stats.partitions.length === 1);
-    await killWhilePaused(client, async () => {
-      // A heartbeat is sent and held by the pause.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    });
-    await assert.rejects(
+    const failed = assert.rejects(
       worker.done,
       (error: Error) =>
         error.message.includes(input) && / group g\b/.test(error.message),
     );
+    await killWhilePaused(client, async () => {
+      // A heartbeat is sent and held by the pause.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    await failed;
   } finally {
     await worker.stop();
     client.close();
