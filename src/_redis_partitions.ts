@@ -7,6 +7,7 @@ import { RedisScript } from "./_redis_script.ts";
 import {
   claimReplyOf,
   listOf,
+  messageOf,
   readReplyOf,
   type RedisSend,
   type RedisStreamEntry,
@@ -190,7 +191,15 @@ export class PartitionReader {
   }
 
   #beatOnce(): Promise<void> {
-    const beating = this.#beat();
+    const beating = this.#beat().catch((error) => {
+      const { input, group } = this.#options;
+      throw new Error(
+        `Cannot lease the partitions of stream ${input} in group ${group}: ${
+          messageOf(error)
+        }`,
+        { cause: error },
+      );
+    });
     this.#beating = beating;
     return beating.finally(() => {
       if (this.#beating === beating) this.#beating = undefined;
