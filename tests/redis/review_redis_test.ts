@@ -325,3 +325,48 @@ test("redisWorker() names the stream and the group when its connection is lost d
     client.close();
   }
 });
+
+test("redisWorker() does not let entries it read but has not started go idle for another worker to claim (claimIdleMs above timeout)", async () => {
+  const input = redis.name("review-read-ahead");
+  const output = `${input}:out`;
+  await addEntries(redis.client, input, 10);
+  const calls = new Map<string, number>();
+  const clients = Array.from(
+    { length: 4 },
+    () => new RespClient(redis.server.url),
+  );
+  // Calls of 400 ms, far within their timeout, which is below claimIdleMs as
+  // the README advises: no entry should run twice.
+  const workerOf = (n: number) =>
+    redisWorker({
+      send: clients[2 * n]!.send,
+      blockingSend: clients[2 * n + 1]!.send,
+      input,
+      output,
+      group: "g",
+      consumer: `w${n}`,
+      capacity: 1,
+      timeout: 1_000,
+      claimIdleMs: 1_500,
+      blockMs: 100,
+      fn: async ({ id, fields }) => {
+        calls.set(id, (calls.get(id) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        return fields;
+      },
+    });
+  const first = workerOf(0);
+  await eventually(() => calls.size === 1);
+  const second = workerOf(1);
+  try {
+    await eventually(async () =>
+      Number(await redis.client.send(["XLEN", output])) === 10 &&
+      await pending(redis.client, input, "g") === 0
+    );
+  } finally {
+    await Promise.all([first.stop(), second.stop()]);
+    for (const client of clients) client.close();
+  }
+  const twice = [...calls].filter(([, n]) => n > 1).map(([id]) => id);
+  assert.deepEqual(twice, [], "entries whose fn ran twice");
+});
