@@ -217,6 +217,7 @@ export class GroupReader {
   #phase: Phase = "own";
   #cursor = "0";
   #nextClaimAt = 0;
+  #late: Promise<void> | undefined;
 
   /**
    * Checks the options and talks to no one: reading starts with `start()`.
@@ -260,15 +261,43 @@ export class GroupReader {
   }
 
   async read(signal: AbortSignal): Promise<RedisStreamEntry[]> {
+    const claiming = this.#phase === "claim" ||
+      (this.#phase === "new" && Date.now() >= this.#nextClaimAt);
+    const reading = this.#readOnce();
     let batch: EntryBatch | undefined;
     try {
-      batch = await unlessAborted(this.#readOnce(), signal);
+      batch = await unlessAborted(reading, signal);
     } catch (error) {
       throw readError(this.#stream, this.#group, error);
     }
-    if (batch === undefined) return [];
+    if (batch === undefined) {
+      // Stopped during a read: its entries stay pending, but those that an
+      // XAUTOCLAIM found deleted are gone from the pending list, so they are
+      // still reported (see settled()).
+      if (claiming) {
+        this.#late = reading.then((late) =>
+          reportDeleted(this.#onDeleted, this.#stream, late.deleted)
+        ).catch(() => {});
+      }
+      return [];
+    }
     await reportDeleted(this.#onDeleted, this.#stream, batch.deleted);
     return batch.entries;
+  }
+
+  /**
+   * Settles once the deleted entries that a claim reported after a stop are
+   * reported too, or after `ms` at most (a stalled Redis must not hold a
+   * stop).
+   */
+  async settled(ms = 1_000): Promise<void> {
+    if (this.#late === undefined) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#late,
+      new Promise((resolve) => timer = setTimeout(resolve, ms)),
+    ]);
+    clearTimeout(timer);
   }
 
   async #readOnce(): Promise<EntryBatch> {

@@ -240,7 +240,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
           : error;
       },
     )
-    .finally(() => partitionReader?.stop());
+    .finally(() =>
+      reader instanceof GroupReader ? reader.settled() : reader.stop()
+    );
 
   return {
     stop() {
