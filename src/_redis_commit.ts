@@ -113,6 +113,13 @@ return results
 
 const script = new RedisScript(COMMIT_SCRIPT);
 
+/**
+ * The most fields of one output: the script XADDs it with unpack(), which
+ * takes about 8,000 values (3 + 2 per field). Past it, the script would fail
+ * after its XACK and acknowledge the input without its output.
+ */
+export const MAX_OUTPUT_FIELDS = 3_900;
+
 /** Where commits go. */
 export interface CommitTarget {
   readonly send: RedisSend;
@@ -162,7 +169,7 @@ export async function commit(
     throw new Error(
       `Cannot commit ${commits.length} ${
         commits.length === 1 ? "entry" : "entries"
-      } of stream ${first?.stream} to stream ${target.output}: ${
+      } of stream ${first?.stream} in group ${target.group} to stream ${target.output}: ${
         messageOf(error)
       }`,
       { cause: error },
@@ -197,5 +204,18 @@ function pushFields(args: string[], fields: RedisFields, item: RedisCommit) {
       `Cannot commit entry ${item.id} of stream ${item.stream} as an output must have one field at least: current value is an empty object`,
     );
   }
+  requireFewFields(item, count / 2);
   args[at] = String(count);
+}
+
+/** Throws unless an output of `item` with `fields` fields fits the script. */
+export function requireFewFields(
+  item: { readonly stream: string; readonly id: string },
+  fields: number,
+): void {
+  if (fields > MAX_OUTPUT_FIELDS) {
+    throw new RangeError(
+      `Cannot commit entry ${item.id} of stream ${item.stream} as an output must have at most ${MAX_OUTPUT_FIELDS} fields: current value has ${fields}`,
+    );
+  }
 }

@@ -7,6 +7,7 @@ import { RedisScript } from "./_redis_script.ts";
 import {
   claimReplyOf,
   listOf,
+  messageOf,
   readReplyOf,
   type RedisSend,
   type RedisStreamEntry,
@@ -168,6 +169,8 @@ export class PartitionReader {
   readonly #leases = new Map<number, Lease>();
   readonly #stopped = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The heartbeat in flight, if any: stop() waits for the leases it takes. */
+  #beating: Promise<void> | undefined;
   #acquisitions = 0;
   #next = 0;
   #wake: (() => void) | undefined;
@@ -183,15 +186,31 @@ export class PartitionReader {
   }
 
   async start(): Promise<void> {
-    await this.#beat();
+    await this.#beatOnce();
     this.#schedule();
+  }
+
+  #beatOnce(): Promise<void> {
+    const beating = this.#beat().catch((error) => {
+      const { input, group } = this.#options;
+      throw new Error(
+        `Cannot lease the partitions of stream ${input} in group ${group}: ${
+          messageOf(error)
+        }`,
+        { cause: error },
+      );
+    });
+    this.#beating = beating;
+    return beating.finally(() => {
+      if (this.#beating === beating) this.#beating = undefined;
+    });
   }
 
   #schedule(): void {
     if (this.#stopped.signal.aborted) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#beat().then(
+      this.#beatOnce().then(
         () => this.#schedule(),
         (error) => {
           if (!this.#stopped.signal.aborted) this.#options.onError(error);
@@ -218,7 +237,9 @@ export class PartitionReader {
         ...tokens,
       ]),
     ) ?? [];
-    if (this.#stopped.signal.aborted) return;
+    // Once stopped, the leases this beat took are still recorded, for stop()
+    // to give back, but no group is created any more.
+    const stopped = this.#stopped.signal.aborted;
     for (let i = 0; i < partitions; i++) {
       const token = reply[i] === null || reply[i] === undefined
         ? ""
@@ -230,7 +251,7 @@ export class PartitionReader {
         lease.validUntil = sentAt + leaseMs;
       } else {
         const stream = partitionStream(input, i);
-        if (!this.#groups.has(i)) {
+        if (!this.#groups.has(i) && !stopped) {
           await createGroup(send, stream, group, "0");
           this.#groups.add(i);
         }
@@ -329,26 +350,30 @@ export class PartitionReader {
     this.#stopped.abort();
     clearTimeout(this.#timer);
     this.#wake?.();
-    // A heartbeat in flight is not awaited: its reply is ignored once stopped.
+    // Best effort: a client that queues commands while Redis is down must not
+    // hold the stop; the leases then expire by themselves.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#release().catch(() => {}),
+      new Promise((resolve) => timer = setTimeout(resolve, 1_000)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  async #release(): Promise<void> {
+    // A heartbeat in flight may take leases: wait for it, to give them back.
+    await this.#beating?.catch(() => {});
     const leases = [...this.#leases.values()];
     this.#leases.clear();
     const { send, input, group, consumer } = this.#options;
-    const release = releaseScript.run(
+    await releaseScript.run(
       send,
       [
         workersKey(input, group),
         ...leases.map((lease) => leaseKey(input, group, lease.index)),
       ],
       [consumer, ...leases.map((lease) => lease.token)],
-    ).catch(() => {});
-    // Best effort: a client that queues commands while Redis is down must not
-    // hold the stop; the leases then expire by themselves.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      release,
-      new Promise((resolve) => timer = setTimeout(resolve, 1_000)),
-    ]);
-    clearTimeout(timer);
+    );
   }
 }
 

@@ -11,6 +11,7 @@ import {
   positiveInteger,
   requireFunction,
   requireName,
+  unlessAborted,
 } from "./_redis_options.ts";
 import type { RedisSend } from "./_redis_reply.ts";
 
@@ -133,6 +134,7 @@ export function redisStreamSink(
 export class Committer {
   readonly #target: CommitTarget & { batchSize: number };
   readonly #onCommit: RedisStreamSinkOptions["onCommit"];
+  readonly #signal: AbortSignal | undefined;
   #waiting: RedisCommit[] = [];
   #running: Promise<void> | undefined;
   #error: { error: unknown } | undefined;
@@ -141,9 +143,11 @@ export class Committer {
   constructor(
     target: CommitTarget & { batchSize: number },
     onCommit?: RedisStreamSinkOptions["onCommit"],
+    signal?: AbortSignal,
   ) {
     this.#target = target;
     this.#onCommit = onCommit;
+    this.#signal = signal;
   }
 
   writable(): WritableStream<RedisCommit> {
@@ -157,8 +161,12 @@ export class Committer {
         this.#waiting.push(item);
         this.#running ??= this.#run(controller);
         // Backpressure: at most one full batch waits behind the running one.
+        // A pipe waits for this write before it aborts the sink, so `signal`
+        // ends the wait: a commit that hangs on Redis must not hold a stop.
         if (this.#waiting.length >= this.#target.batchSize) {
-          return this.#running;
+          return this.#signal === undefined
+            ? this.#running
+            : unlessAborted(this.#running!, this.#signal).then(() => {});
         }
         return undefined;
       },

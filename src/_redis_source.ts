@@ -48,8 +48,9 @@ export interface RedisStreamSourceOptions {
    */
   count?: number;
   /**
-   * How long one `XREADGROUP` waits for new entries (`BLOCK`). It also
-   * bounds how long a cancelled read keeps the connection busy.
+   * How long one `XREADGROUP` waits for new entries (`BLOCK`), and at most
+   * until the next claim of idle entries (0: until then). It also bounds how
+   * long a cancelled read keeps the connection busy.
    *
    * @default {2000}
    */
@@ -208,7 +209,7 @@ export class GroupReader {
   readonly #group: string;
   readonly #consumer: string;
   readonly #count: string;
-  readonly #blockMs: string;
+  readonly #blockMs: number;
   readonly #claimIdleMs: string;
   readonly #claimIntervalMs: number;
   readonly #startId: string;
@@ -216,6 +217,7 @@ export class GroupReader {
   #phase: Phase = "own";
   #cursor = "0";
   #nextClaimAt = 0;
+  #late: Promise<void> | undefined;
 
   /**
    * Checks the options and talks to no one: reading starts with `start()`.
@@ -231,9 +233,7 @@ export class GroupReader {
     this.#group = requireName(where, "group", options.group);
     this.#consumer = requireName(where, "consumer", options.consumer);
     this.#count = String(positiveInteger(where, "count", options.count, 100));
-    this.#blockMs = String(
-      milliseconds(where, "blockMs", options.blockMs, 2_000),
-    );
+    this.#blockMs = milliseconds(where, "blockMs", options.blockMs, 2_000);
     const claimIdleMs = milliseconds(
       where,
       "claimIdleMs",
@@ -261,15 +261,43 @@ export class GroupReader {
   }
 
   async read(signal: AbortSignal): Promise<RedisStreamEntry[]> {
+    const claiming = this.#phase === "claim" ||
+      (this.#phase === "new" && Date.now() >= this.#nextClaimAt);
+    const reading = this.#readOnce();
     let batch: EntryBatch | undefined;
     try {
-      batch = await unlessAborted(this.#readOnce(), signal);
+      batch = await unlessAborted(reading, signal);
     } catch (error) {
       throw readError(this.#stream, this.#group, error);
     }
-    if (batch === undefined) return [];
+    if (batch === undefined) {
+      // Stopped during a read: its entries stay pending, but those that an
+      // XAUTOCLAIM found deleted are gone from the pending list, so they are
+      // still reported (see settled()).
+      if (claiming) {
+        this.#late = reading.then((late) =>
+          reportDeleted(this.#onDeleted, this.#stream, late.deleted)
+        ).catch(() => {});
+      }
+      return [];
+    }
     await reportDeleted(this.#onDeleted, this.#stream, batch.deleted);
     return batch.entries;
+  }
+
+  /**
+   * Settles once the deleted entries that a claim reported after a stop are
+   * reported too, or after `ms` at most (a stalled Redis must not hold a
+   * stop).
+   */
+  async settled(ms = 1_000): Promise<void> {
+    if (this.#late === undefined) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#late,
+      new Promise((resolve) => timer = setTimeout(resolve, ms)),
+    ]);
+    clearTimeout(timer);
   }
 
   async #readOnce(): Promise<EntryBatch> {
@@ -305,7 +333,14 @@ export class GroupReader {
       }
       return reply;
     }
-    return this.#readGroup(">", this.#blockMs);
+    // A read blocks until the next claim at most (BLOCK 0 would never end),
+    // so entries left idle are claimed every claimIntervalMs however long
+    // blockMs is.
+    const untilClaim = Math.max(1, this.#nextClaimAt - Date.now());
+    const blockMs = this.#blockMs === 0
+      ? untilClaim
+      : Math.min(this.#blockMs, untilClaim);
+    return this.#readGroup(">", String(blockMs));
   }
 
   /** XREADGROUP after `id`: our own pending entries, or new ones at ">". */

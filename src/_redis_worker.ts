@@ -148,6 +148,15 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     counts.deadLettered += results.filter((r) => r === COMMITTED).length;
   };
 
+  // Entries read wait, idle, for a free place in the transform: reading more
+  // than its capacity at once lets another worker claim and run them again
+  // though no call was slow.
+  const { capacity } = engineOptions;
+  const readCount = count ?? (
+    typeof capacity === "number" && Number.isInteger(capacity) && capacity > 0
+      ? Math.min(100, capacity)
+      : undefined
+  );
   // Every option is checked before anything talks to Redis: the readers
   // and the transform check theirs when constructed, and reading starts
   // only with the source below.
@@ -158,7 +167,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       group,
       consumer,
       onDeleted,
-      ...(count === undefined ? {} : { count }),
+      ...(readCount === undefined ? {} : { count: readCount }),
       ...(blockMs === undefined ? {} : { blockMs }),
       ...(claimIdleMs === undefined ? {} : { claimIdleMs }),
       ...(claimIntervalMs === undefined ? {} : { claimIntervalMs }),
@@ -174,7 +183,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
         partitions,
         1,
       ),
-      count: positiveInteger(CONSTRUCT_REDIS_WORKER, "count", count, 100),
+      count: positiveInteger(CONSTRUCT_REDIS_WORKER, "count", readCount, 100),
       leaseMs: Math.max(
         3,
         milliseconds(CONSTRUCT_REDIS_WORKER, "leaseMs", leaseMs, 10_000),
@@ -218,7 +227,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   const sink = new Committer(target, (committed, duplicates) => {
     counts.committed += committed;
     counts.duplicates += duplicates;
-  }).writable();
+  }, signal).writable();
   const done = source
     .pipeThrough(transform, { signal })
     .pipeTo(sink, { signal })
@@ -231,7 +240,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
           : error;
       },
     )
-    .finally(() => partitionReader?.stop());
+    .finally(() =>
+      reader instanceof GroupReader ? reader.settled() : reader.stop()
+    );
 
   return {
     stop() {

@@ -2,7 +2,7 @@
 // under redisWorker speaks in one RedisCommit per entry, so that all of an
 // entry's outputs reach the sink together. These wrappers translate.
 import { describe } from "./_describe.ts";
-import type { RedisCommit } from "./_redis_commit.ts";
+import { type RedisCommit, requireFewFields } from "./_redis_commit.ts";
 import {
   messageOf,
   type RedisFields,
@@ -37,6 +37,7 @@ function outputsOf(entry: RedisStreamEntry, outputs: unknown): RedisFields[] {
         }`,
       );
     }
+    requireFewFields(entry, values.length);
     list.push(output as RedisFields);
   }
   return list;

@@ -110,7 +110,12 @@ export interface RedisWorkerOptions extends
    * with a clear error and stays pending.
    */
   deadLetter?: string;
-  /** See `RedisStreamSourceOptions.count`. @default {100} */
+  /**
+   * See `RedisStreamSourceOptions.count`. Keep it at most `capacity`: the
+   * entries read wait, idle, for a place, and another worker may claim them.
+   *
+   * @default {100, or `capacity` if smaller}
+   */
   count?: number;
   /** See `RedisStreamSourceOptions.blockMs`. @default {2000} */
   blockMs?: number;
