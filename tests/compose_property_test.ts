@@ -1,0 +1,921 @@
+// A seeded fuzzer over combinations of features, on both front ends: the
+// calls are settled by hand, in any order, and the consumer reads only when
+// the script says so, so backpressure, capacity and concurrency all bite.
+// After every step, and at every call start, it checks what must always hold:
+// - bounds: at most `capacity` inputs (watermarks included) accepted and not
+//   emitted; at most `concurrency` calls (batch calls) in flight;
+// - key-ordered: no call starts while a call of its key is in flight;
+// - accounting: snapshot() holds exactly the accepted inputs not emitted
+//   (handed out, for mapAsync), and `stats` agree with what the calls saw;
+// - ordering: input order (ordered), per-key order (key-ordered), and no
+//   record crosses a watermark; one input's outputs stay together;
+// - at the end: every input exactly once, or, after a stop, restoring the
+//   snapshot into a fresh stream yields every remaining input exactly once;
+// - at each barrier: what was emitted before it plus its state is exactly
+//   what was accepted before it.
+// COMPOSE_SEED and COMPOSE_RUNS pick other runs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  type AsyncIOState,
+  AsyncIOTransformStream,
+  CheckpointBarrier,
+  type ConcurrencyLimit,
+  mapAsync,
+  type ResultFuture,
+  Watermark,
+} from "../mod.ts";
+import { settle } from "./_deferred.ts";
+import { within } from "./_within.ts";
+
+function env(name: string): string | undefined {
+  const process = (globalThis as {
+    process?: { env?: Record<string, string | undefined> };
+  }).process;
+  return process?.env?.[name];
+}
+
+export type Action =
+  | { kind: "write" }
+  | { kind: "watermark" }
+  | { kind: "barrier" }
+  | { kind: "read" }
+  | { kind: "resolve"; pick: number; outputs: number; unwanted: boolean }
+  | { kind: "resolveOne"; pick: number; outputs: number }
+  | { kind: "reject"; pick: number }
+  | { kind: "wait"; ms: number }
+  | { kind: "setConcurrency"; n: number }
+  | { kind: "stop"; how: "cancel" | "abort" | "signal" };
+
+export interface Scenario {
+  front: "stream" | "mapAsync";
+  form: "function" | "object";
+  order: "ordered" | "unordered" | "key-ordered";
+  capacity: number;
+  concurrency: number;
+  /** A ConcurrencyLimit object (the adaptive path) rather than a number. */
+  adaptive: boolean;
+  timeout: number | null;
+  /** What onTimeout does: complete with a fallback, or leave it. */
+  fallback: boolean;
+  attemptTimeout: number | null;
+  retry: { maxAttempts: number; delay: number; onResult: boolean } | null;
+  rateLimit: { limit: number; interval: number } | null;
+  batch: { maxSize: number; maxWait: number } | null;
+  policy: "fail" | "settle" | "recover" | "skip" | "asyncRecover";
+  /** Calls complete synchronously (value), throw, or wait for the script. */
+  sync: ("value" | "throw" | "pending")[];
+  keys: number;
+  actions: Action[];
+}
+
+/** An output: input `in`, index `j` of `of`, and where it came from. */
+interface Out {
+  in: number;
+  j: number;
+  of: number;
+  from: "call" | "fallback" | "recover";
+  unwanted?: boolean;
+}
+
+interface Slot {
+  input: number;
+  done: boolean;
+  future: ResultFuture<Out> | undefined;
+}
+
+interface CallRecord {
+  slots: Slot[];
+  signal: AbortSignal;
+  /** The whole call was settled by the test. */
+  settled: boolean;
+  batch: boolean;
+  resolve(outputs: number, unwanted: boolean): void;
+  reject(error: unknown): void;
+}
+
+const outs = (input: number, n: number, from: Out["from"], unwanted = false) =>
+  Array.from(
+    { length: n },
+    (_, j) => ({
+      in: input,
+      j,
+      of: n,
+      from,
+      ...(unwanted ? { unwanted } : {}),
+    }),
+  );
+
+class StopError extends Error {}
+
+type Chunk = number | Watermark | CheckpointBarrier;
+
+/** What an emitted chunk is, whatever the policy. */
+function outOf(chunk: unknown): Out | Watermark | CheckpointBarrier {
+  if (chunk instanceof Watermark || chunk instanceof CheckpointBarrier) {
+    return chunk;
+  }
+  const c = chunk as { status?: string; input?: number; value?: Out };
+  if (c.status === "fulfilled") return c.value!;
+  if (c.status === "rejected") {
+    return { in: c.input!, j: 0, of: 1, from: "recover" };
+  }
+  return chunk as Out;
+}
+
+export async function run(s: Scenario): Promise<void> {
+  const problems: string[] = [];
+  const calls: CallRecord[] = [];
+  const keyOf = (n: number) => n % s.keys;
+  const capacity = s.capacity;
+  const concurrency = Math.min(s.concurrency, capacity);
+  let current: {
+    stats: { concurrency: number; inFlight: number };
+  } | undefined;
+  let stopped = false;
+  let startsAfterStop = 0;
+  let timeoutCalls = 0;
+  let policyCalls = 0;
+  let attemptStarts = 0; // per input
+  let retryStarts = 0; // per input, attempt > 1
+  const finishedInputs = new Set<number>(); // left for good without outputs
+  const slotActive = (slot: Slot, call: CallRecord) =>
+    !slot.done && !call.settled && !call.signal.aborted;
+  const callActive = (call: CallRecord) =>
+    call.slots.some((slot) => slotActive(slot, call));
+
+  /** Checks at a call's start, before it is recorded. */
+  const starting = (inputs: number[], attempts: number[]) => {
+    if (stopped) startsAfterStop++;
+    attemptStarts += inputs.length;
+    retryStarts += attempts.filter((a) => a > 1).length;
+    const active = calls.filter(callActive);
+    const allowed = current?.stats.concurrency ?? concurrency;
+    if (active.length + 1 > allowed) {
+      problems.push(
+        `call of ${inputs} starts with ${active.length} in flight, concurrency ${allowed}`,
+      );
+    }
+    if (s.order === "key-ordered") {
+      for (const input of inputs) {
+        for (const call of active) {
+          for (const slot of call.slots) {
+            if (
+              slotActive(slot, call) && slot.input !== input &&
+              keyOf(slot.input) === keyOf(input)
+            ) {
+              problems.push(
+                `call of ${input} starts while ${slot.input} (same key) runs`,
+              );
+            }
+          }
+        }
+      }
+    }
+  };
+  const mode = (input: number, attempt: number) =>
+    s.sync[(input * 7 + attempt) % s.sync.length]!;
+
+  const fn = (input: number, { signal, attempt }: {
+    signal: AbortSignal;
+    attempt: number;
+  }) => {
+    starting([input], [attempt]);
+    const m = mode(input, attempt);
+    if (m === "value") return outs(input, 1, "call")[0];
+    if (m === "throw") throw new Error(`sync failure of ${input}`);
+    return new Promise<Out>((resolve, reject) => {
+      const call: CallRecord = {
+        slots: [{ input, done: false, future: undefined }],
+        signal,
+        settled: false,
+        batch: false,
+        resolve: (_, unwanted) => resolve(outs(input, 1, "call", unwanted)[0]!),
+        reject,
+      };
+      calls.push(call);
+    });
+  };
+  const object = {
+    asyncInvoke(input: number, future: ResultFuture<Out>) {
+      starting([input], [future.attempt]);
+      const m = mode(input, future.attempt);
+      if (m === "value") return future.complete(outs(input, 1, "call"));
+      if (m === "throw") throw new Error(`sync failure of ${input}`);
+      calls.push({
+        slots: [{ input, done: false, future }],
+        signal: future.signal,
+        settled: false,
+        batch: false,
+        resolve: (n, unwanted) =>
+          future.complete(outs(input, n, "call", unwanted)),
+        reject: (error) => future.completeExceptionally(error),
+      });
+    },
+  };
+  const batchFn = (inputs: number[], { signal, attempt }: {
+    signal: AbortSignal;
+    attempt: number;
+  }) => {
+    starting(inputs, inputs.map(() => attempt));
+    const m = mode(inputs[0]!, attempt);
+    if (m === "value") return inputs.map((i) => outs(i, 1, "call")[0]!);
+    if (m === "throw") throw new Error(`sync failure of ${inputs}`);
+    return new Promise<Out[]>((resolve, reject) => {
+      calls.push({
+        slots: inputs.map((input) => ({
+          input,
+          done: false,
+          future: undefined,
+        })),
+        signal,
+        settled: false,
+        batch: true,
+        resolve: (_, unwanted) =>
+          resolve(inputs.map((i) => outs(i, 1, "call", unwanted)[0]!)),
+        reject,
+      });
+    });
+  };
+  const batchObject = {
+    asyncInvokeBatch(inputs: number[], futures: ResultFuture<Out>[]) {
+      starting(inputs, futures.map((f) => f.attempt));
+      const m = mode(inputs[0]!, futures[0]!.attempt);
+      if (m === "value") {
+        inputs.forEach((i, k) => futures[k]!.complete(outs(i, 1, "call")));
+        return;
+      }
+      if (m === "throw") throw new Error(`sync failure of ${inputs}`);
+      calls.push({
+        slots: inputs.map((input, k) => ({
+          input,
+          done: false,
+          future: futures[k],
+        })),
+        signal: futures[0]!.signal,
+        settled: false,
+        batch: true,
+        resolve: (n, unwanted) =>
+          inputs.forEach((i, k) =>
+            futures[k]!.complete(outs(i, n, "call", unwanted))
+          ),
+        reject: (error) =>
+          futures.forEach((f) => f.completeExceptionally(error)),
+      });
+    },
+  };
+
+  const checkpoints = new Map<number, number[]>();
+  const acceptedBefore = new Map<number, number[]>();
+  const controller = new AbortController();
+  const limit: ConcurrencyLimit = { limit: concurrency, update() {} };
+  const recover = (error: unknown, input: number) => {
+    policyCalls++;
+    if (error instanceof StopError) problems.push("the policy saw the stop");
+    if (s.policy === "skip") {
+      finishedInputs.add(input);
+      return undefined;
+    }
+    if (s.policy === "asyncRecover") {
+      return Promise.resolve(outs(input, 1, "recover"));
+    }
+    return outs(input, 1, "recover");
+  };
+  const options = {
+    order: s.order,
+    capacity,
+    concurrency: s.adaptive ? limit : concurrency,
+    key: keyOf,
+    signal: controller.signal,
+    ...(s.timeout === null ? {} : {
+      timeout: s.timeout,
+      onTimeout: (input: number, result: ResultFuture<Out>) => {
+        timeoutCalls++;
+        for (const call of calls) {
+          for (const slot of call.slots) {
+            if (slot.input === input) slot.done = true;
+          }
+        }
+        if (s.fallback) result.complete(outs(input, 1, "fallback"));
+      },
+    }),
+    ...(s.attemptTimeout === null ? {} : { attemptTimeout: s.attemptTimeout }),
+    ...(s.rateLimit === null ? {} : { rateLimit: s.rateLimit }),
+    ...(s.batch === null ? {} : {
+      batch: {
+        maxSize: Math.min(s.batch.maxSize, capacity),
+        maxWait: s.batch.maxWait,
+      },
+    }),
+    ...(s.retry === null ? {} : {
+      retry: {
+        maxAttempts: s.retry.maxAttempts,
+        delay: s.retry.delay,
+        ...(s.retry.onResult
+          ? {
+            retryOnResult: (results: Out[]) =>
+              results.some((r) => r.unwanted === true),
+          }
+          : {}),
+      },
+    }),
+    onError: s.policy === "fail" || s.policy === "settle" ? s.policy : recover,
+    onCheckpoint: (state: AsyncIOState<number>, barrier: CheckpointBarrier) => {
+      checkpoints.set(
+        barrier.id,
+        state.entries.flatMap((e) => e.kind === "record" ? [e.input] : []),
+      );
+    },
+  };
+  const fnOf = s.batch === null
+    ? (s.form === "function" ? fn : object)
+    : (s.form === "function" ? batchFn : batchObject);
+
+  // The input side, and what came out, as the consumer saw it.
+  const got: unknown[] = [];
+  let gotError: unknown = undefined;
+  let ended = false;
+  let nextInput = 0;
+  let barrierId = 0;
+  /** Chunks offered, in order. */
+  const offered: Chunk[] = [];
+  let reads: Promise<void> = Promise.resolve();
+  let view: {
+    stats: {
+      accepted: number;
+      pending: number;
+      inFlight: number;
+      emitted: number;
+      concurrency: number;
+      retries: number;
+      timedOut: number;
+      failed: number;
+    };
+    snapshot(): AsyncIOState<number>;
+    setConcurrency(n: number): void;
+  };
+  let write: (chunk: Chunk) => void;
+  let read: () => void;
+  let stop: (how: "cancel" | "abort" | "signal") => void;
+  let end: () => Promise<void>;
+  /** Records the engine holds or emitted: read from the source or written. */
+  let acceptedRecords: () => number[];
+
+  // deno-lint-ignore no-explicit-any
+  const anyOptions = options as any;
+  if (s.front === "stream") {
+    // deno-lint-ignore no-explicit-any
+    const Stream = AsyncIOTransformStream as any;
+    const stream = new Stream(fnOf, anyOptions) as AsyncIOTransformStream<
+      number,
+      Out,
+      Watermark | CheckpointBarrier
+    >;
+    view = stream as unknown as typeof view;
+    const writer = stream.writable.getWriter();
+    const reader = stream.readable.getReader();
+    let writing: Promise<void> = Promise.resolve();
+    write = (chunk) => {
+      offered.push(chunk);
+      writing = writing.then(() => writer.write(chunk)).catch(() => {});
+    };
+    read = () => {
+      reads = reads.then(async () => {
+        if (ended) return;
+        try {
+          const r = await reader.read();
+          if (r.done) ended = true;
+          else got.push(r.value);
+        } catch (error) {
+          ended = true;
+          gotError = error;
+        }
+      });
+    };
+    stop = (how) => {
+      const reason = new StopError(`stop by ${how}`);
+      if (how === "cancel") void reader.cancel(reason).catch(() => {});
+      else if (how === "abort") void writer.abort(reason).catch(() => {});
+      else controller.abort(reason);
+    };
+    end = () => writing.then(() => writer.close()).catch(() => {});
+    acceptedRecords = () => {
+      const records = offered.filter((c) => typeof c === "number") as number[];
+      return records.slice(0, stream.stats.accepted);
+    };
+  } else {
+    // A source that hands out what the script wrote, when it is asked.
+    const queued: Chunk[] = [];
+    const waiting: ((r: IteratorResult<Chunk>) => void)[] = [];
+    let sourceEnded = false;
+    const delivered: Chunk[] = [];
+    const deliver = () => {
+      while (waiting.length > 0 && (queued.length > 0 || sourceEnded)) {
+        const resolve = waiting.shift()!;
+        if (queued.length === 0) {
+          resolve({ done: true, value: undefined });
+          continue;
+        }
+        const value = queued.shift()!;
+        delivered.push(value);
+        resolve({ done: false, value });
+      }
+    };
+    const source: AsyncIterableIterator<Chunk> = {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      next() {
+        return new Promise((resolve) => {
+          waiting.push(resolve);
+          deliver();
+        });
+      },
+      return() {
+        sourceEnded = true;
+        deliver();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+    // deno-lint-ignore no-explicit-any
+    const iterator = (mapAsync as any)(source, fnOf, anyOptions);
+    view = iterator;
+    write = (chunk) => {
+      offered.push(chunk);
+      queued.push(chunk);
+      deliver();
+    };
+    read = () => {
+      reads = reads.then(async () => {
+        if (ended) return;
+        try {
+          const r = await iterator.next();
+          if (r.done) ended = true;
+          else got.push(r.value);
+        } catch (error) {
+          ended = true;
+          gotError = error;
+        }
+      });
+    };
+    stop = (how) => {
+      const reason = new StopError(`stop by ${how}`);
+      if (how === "cancel") void iterator.return();
+      else if (how === "abort") void iterator.throw(reason).catch(() => {});
+      else controller.abort(reason);
+    };
+    end = async () => {
+      sourceEnded = true;
+      deliver();
+      await reads;
+    };
+    acceptedRecords = () =>
+      delivered.filter((c) => typeof c === "number") as number[];
+  }
+  current = view;
+  const barrierAt = new Map<number, number>(); // id -> records accepted then
+
+  /** Inputs whose every output the consumer got, and chunk order checks. */
+  const analyse = (where: string) => {
+    const complete = new Set<number>();
+    const partial = new Map<number, number>();
+    let open: Out | undefined;
+    const seen: number[] = [];
+    for (const chunk of got) {
+      const o = outOf(chunk);
+      if (o instanceof CheckpointBarrier) {
+        assert.ok(open === undefined, `${where}: barrier splits an input`);
+        const before = acceptedBefore.get(o.id);
+        const state = checkpoints.get(o.id);
+        if (before !== undefined && state !== undefined) {
+          const sorted = [...seen, ...state].toSorted((a, b) => a - b);
+          const expected = before.filter((n) =>
+            seen.includes(n) || state.includes(n) ||
+            !(finishedInputs.has(n) || zeroOutputs.has(n))
+          );
+          assert.deepEqual(
+            sorted.filter((n, i) => sorted.indexOf(n) === i),
+            expected,
+            `${where}: barrier ${o.id}: emitted ${seen}, state ${state}`,
+          );
+          assert.equal(
+            sorted.length,
+            new Set(sorted).size,
+            `${where}: barrier ${o.id}: an input both emitted and in its state`,
+          );
+        }
+        continue;
+      }
+      if (o instanceof Watermark) {
+        assert.ok(open === undefined, `${where}: watermark splits an input`);
+        continue;
+      }
+      if (open !== undefined) {
+        assert.equal(o.in, open.in, `${where}: outputs of ${open.in} split`);
+        assert.equal(o.j, open.j + 1, `${where}: outputs of ${o.in} in order`);
+      } else {
+        assert.equal(o.j, 0, `${where}: outputs of ${o.in} start at 0`);
+        assert.ok(!complete.has(o.in), `${where}: ${o.in} emitted twice`);
+        seen.push(o.in);
+      }
+      if (o.j + 1 === o.of) {
+        complete.add(o.in);
+        partial.delete(o.in);
+        open = undefined;
+      } else {
+        partial.set(o.in, o.j + 1);
+        open = o;
+      }
+    }
+    // Order: positions in the offered sequence.
+    const emitted = got.map(outOf).filter((o) =>
+      !(o instanceof CheckpointBarrier)
+    ) as (Out | Watermark)[];
+    const posOf = (o: Out | Watermark) =>
+      o instanceof Watermark
+        ? offered.findIndex((c) =>
+          c instanceof Watermark && c.timestamp === o.timestamp
+        )
+        : offered.indexOf(o.in);
+    let lastWatermark = -1;
+    const lastOfKey = new Map<number, number>();
+    let last = -1;
+    for (const o of emitted) {
+      const p = posOf(o);
+      if (s.order === "ordered") {
+        assert.ok(p >= last, `${where}: ${JSON.stringify(o)} out of order`);
+        last = p;
+      }
+      if (o instanceof Watermark) {
+        // Every record before it was emitted before it (or dropped).
+        for (let i = 0; i < p; i++) {
+          const c = offered[i];
+          if (typeof c !== "number") continue;
+          if (finishedInputs.has(c) || zeroOutputs.has(c)) continue;
+          assert.ok(
+            complete.has(c) &&
+              emitted.findIndex((e) =>
+                  !(e instanceof Watermark) && e.in === c
+                ) <
+                emitted.indexOf(o),
+            `${where}: ${c} not out before watermark ${o.timestamp}`,
+          );
+        }
+        lastWatermark = p;
+      } else {
+        assert.ok(
+          p > lastWatermark,
+          `${where}: ${o.in} overtook a watermark`,
+        );
+        if (s.order === "key-ordered" && o.j === 0) {
+          const k = keyOf(o.in);
+          assert.ok(
+            (lastOfKey.get(k) ?? -1) < p,
+            `${where}: ${o.in} out of order in its key`,
+          );
+          lastOfKey.set(k, p);
+        }
+      }
+    }
+    return { complete, partial };
+  };
+
+  const check = (where: string) => {
+    assert.deepEqual(problems, [], where);
+    const stats = view.stats;
+    const snapshot = view.snapshot();
+    const records = snapshot.entries.flatMap((e) =>
+      e.kind === "record" ? [e.input] : []
+    );
+    if (!stopped) {
+      assert.ok(
+        snapshot.entries.length <= capacity,
+        `${where}: ${snapshot.entries.length} entries over capacity ${capacity}`,
+      );
+    }
+    assert.equal(
+      records.length,
+      stats.pending,
+      `${where}: snapshot vs pending`,
+    );
+    assert.equal(stats.pending, stats.accepted - stats.emitted, where);
+    assert.ok(stats.inFlight >= 0, `${where}: inFlight ${stats.inFlight}`);
+    const accepted = acceptedRecords();
+    assert.equal(stats.accepted, accepted.length, `${where}: accepted`);
+    const { complete } = analyse(where);
+    assert.equal(new Set(records).size, records.length, `${where}: dup`);
+    for (const n of records) {
+      assert.ok(accepted.includes(n), `${where}: ${n} in snapshot`);
+      assert.ok(!complete.has(n), `${where}: ${n} both out and in snapshot`);
+    }
+    if (s.front === "mapAsync") {
+      // Handed out, in the snapshot, or finished with nothing to hand out.
+      for (const n of accepted) {
+        if (complete.has(n) || records.includes(n)) continue;
+        assert.ok(
+          finishedInputs.has(n) || zeroOutputs.has(n),
+          `${where}: ${n} neither handed out nor in snapshot`,
+        );
+      }
+      assert.equal(
+        stats.emitted,
+        accepted.length - records.length,
+        `${where}: emitted`,
+      );
+    }
+    if (s.timeout !== null) {
+      // Under "fail", the first of the elements due together fails the
+      // stream: the others timed out too, but meet no handler.
+      if (s.policy === "fail" && !s.fallback) {
+        assert.ok(stats.timedOut >= timeoutCalls, `${where}: timedOut`);
+      } else {
+        assert.equal(stats.timedOut, timeoutCalls, `${where}: timedOut`);
+      }
+    }
+    if (s.batch === null) {
+      assert.equal(stats.retries, retryStarts, `${where}: retries`);
+      if (!stopped) {
+        const active = calls.filter(callActive).length;
+        assert.equal(stats.inFlight, active, `${where}: inFlight`);
+      }
+    }
+    if (s.policy !== "fail" && s.policy !== "settle") {
+      assert.equal(stats.failed, policyCalls, `${where}: failed`);
+    }
+  };
+  const zeroOutputs = new Set<number>();
+
+  const settleCall = (call: CallRecord, a: Action) => {
+    if (a.kind === "reject") {
+      call.settled = true;
+      call.reject(new Error(`failure of ${call.slots.map((x) => x.input)}`));
+    } else if (a.kind === "resolve") {
+      const n = s.form === "object" ? a.outputs : 1;
+      if (n === 0) call.slots.forEach((x) => zeroOutputs.add(x.input));
+      call.settled = true;
+      call.resolve(n, a.unwanted && s.retry?.onResult === true);
+    }
+  };
+
+  for (const [i, a] of s.actions.entries()) {
+    const where = `step ${i} ${JSON.stringify(a)}`;
+    if (a.kind === "write") {
+      write(nextInput++);
+    } else if (a.kind === "watermark") {
+      write(new Watermark(barrierId++));
+    } else if (a.kind === "barrier") {
+      const id = barrierId++;
+      const barrier = new CheckpointBarrier(id);
+      barrierAt.set(id, offered.length);
+      write(barrier);
+    } else if (a.kind === "read") {
+      read();
+    } else if (a.kind === "resolve" || a.kind === "reject") {
+      const open = calls.filter(callActive);
+      const call = open[a.pick % Math.max(1, open.length)];
+      if (call !== undefined) settleCall(call, a);
+    } else if (a.kind === "resolveOne") {
+      // One input of an object-form batch call completes on its own.
+      const open = calls.filter((c) => c.batch && callActive(c));
+      const call = open[a.pick % Math.max(1, open.length)];
+      const slot = call?.slots.find((x) => slotActive(x, call!) && x.future);
+      if (slot !== undefined) {
+        slot.done = true;
+        if (a.outputs === 0) zeroOutputs.add(slot.input);
+        slot.future!.complete(outs(slot.input, a.outputs, "call"));
+      }
+    } else if (a.kind === "wait") {
+      await settle(a.ms);
+    } else if (a.kind === "setConcurrency") {
+      view.setConcurrency(Math.min(a.n, capacity));
+    } else {
+      const running = calls.filter(callActive);
+      stopped = true;
+      stop(a.how);
+      for (const call of running) {
+        assert.ok(call.signal.aborted, `${where}: a call not aborted`);
+      }
+    }
+    await settle(0);
+    // Barriers: what was accepted before each, once it went in.
+    for (const [id, at] of barrierAt) {
+      if (acceptedBefore.has(id) || !checkpoints.has(id)) continue;
+      acceptedBefore.set(
+        id,
+        (offered.slice(0, at).filter((c) => typeof c === "number") as number[])
+          .filter((n) => acceptedRecords().includes(n)),
+      );
+    }
+    if (gotError !== undefined || stopped) {
+      stopped = true;
+      break;
+    }
+    check(where);
+  }
+
+  if (!stopped) {
+    // End the input; read and settle everything until the end.
+    const closing = end();
+    for (let round = 0; round < 300 && !ended; round++) {
+      read();
+      await settle(round < 5 ? 0 : 1);
+      for (const call of calls) {
+        if (callActive(call)) {
+          settleCall(call, {
+            kind: "resolve",
+            pick: 0,
+            outputs: 1,
+            unwanted: false,
+          });
+        }
+      }
+      for (const [id, at] of barrierAt) {
+        if (acceptedBefore.has(id) || !checkpoints.has(id)) continue;
+        acceptedBefore.set(
+          id,
+          (offered.slice(0, at).filter((c) =>
+            typeof c === "number"
+          ) as number[])
+            .filter((n) => acceptedRecords().includes(n)),
+        );
+      }
+      if (gotError !== undefined) break;
+    }
+    await within(reads, "the reads");
+    await within(closing, "the end");
+    if (gotError === undefined) {
+      assert.ok(ended, "the output never ended");
+      check("at the end");
+      const { complete } = analyse("at the end");
+      for (const n of acceptedRecords()) {
+        assert.ok(
+          complete.has(n) || finishedInputs.has(n) || zeroOutputs.has(n),
+          `at the end: ${n} never emitted`,
+        );
+      }
+      assert.equal(view.snapshot().entries.length, 0, "left in the snapshot");
+      assert.equal(view.stats.inFlight, 0, "in flight at the end");
+      return;
+    }
+  }
+  // Stopped or failed: no call starts afterwards, and the snapshot, restored
+  // into a fresh stream, gives every remaining input exactly once.
+  await settle(5);
+  await within(reads, "the reads");
+  assert.equal(startsAfterStop, 0, "calls started after the stop");
+  const state = view.snapshot();
+  const { complete } = analyse("after the stop");
+  const records = state.entries.flatMap((e) =>
+    e.kind === "record" ? [e.input] : []
+  );
+  for (const n of acceptedRecords()) {
+    assert.ok(!(complete.has(n) && records.includes(n)), `${n} out and kept`);
+    if (s.front === "stream") continue; // emitted, unread and dropped
+    assert.ok(
+      complete.has(n) !== records.includes(n) ||
+        (!complete.has(n) && (finishedInputs.has(n) || zeroOutputs.has(n))),
+      `after the stop: ${n} in snapshot ${records.includes(n)}, out ${
+        complete.has(n)
+      }`,
+    );
+  }
+  const restored = mapAsync<number, number, Watermark>(
+    [],
+    (n: number) => n,
+    { order: s.order, capacity, key: keyOf, restore: state },
+  );
+  const again: (number | Watermark)[] = [];
+  for await (const chunk of restored) again.push(chunk);
+  assert.deepEqual(
+    again.filter((c) => typeof c === "number").toSorted((a, b) => a - b),
+    records.toSorted((a, b) => a - b),
+    "restored outputs",
+  );
+  if (s.order === "ordered") {
+    assert.deepEqual(
+      again.map((c) => typeof c === "number" ? c : `w${c.timestamp}`),
+      state.entries.map((e) =>
+        e.kind === "record" ? e.input : `w${e.timestamp}`
+      ),
+    );
+  }
+}
+
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 5, arbitrary: fc.constant({ kind: "write" as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "watermark" as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "barrier" as const }) },
+  { weight: 3, arbitrary: fc.constant({ kind: "read" as const }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("resolve" as const),
+      pick: fc.nat(20),
+      outputs: fc.constantFrom(0, 1, 1, 2),
+      unwanted: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("resolveOne" as const),
+      pick: fc.nat(20),
+      outputs: fc.constantFrom(0, 1, 2),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("reject" as const),
+      pick: fc.nat(20),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("wait" as const),
+      ms: fc.integer({ min: 0, max: 12 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("setConcurrency" as const),
+      n: fc.integer({ min: 1, max: 6 }),
+    }),
+  },
+);
+
+export const scenario: fc.Arbitrary<Scenario> = fc.record({
+  front: fc.constantFrom("stream" as const, "mapAsync" as const),
+  form: fc.constantFrom("function" as const, "object" as const),
+  order: fc.constantFrom(
+    "ordered" as const,
+    "unordered" as const,
+    "key-ordered" as const,
+  ),
+  capacity: fc.integer({ min: 1, max: 6 }),
+  concurrency: fc.integer({ min: 1, max: 6 }),
+  adaptive: fc.boolean(),
+  timeout: fc.option(fc.integer({ min: 2, max: 20 }), { freq: 2 }),
+  fallback: fc.boolean(),
+  attemptTimeout: fc.option(fc.integer({ min: 2, max: 15 }), { freq: 1 }),
+  retry: fc.option(
+    fc.record({
+      maxAttempts: fc.integer({ min: 1, max: 3 }),
+      delay: fc.constantFrom(0, 1, 4),
+      onResult: fc.boolean(),
+    }),
+    { freq: 1 },
+  ),
+  rateLimit: fc.option(
+    fc.record({
+      limit: fc.integer({ min: 1, max: 3 }),
+      interval: fc.integer({ min: 1, max: 8 }),
+    }),
+    { freq: 1 },
+  ),
+  batch: fc.option(
+    fc.record({
+      maxSize: fc.integer({ min: 1, max: 4 }),
+      maxWait: fc.constantFrom(0, 3, Infinity),
+    }),
+    { freq: 2 },
+  ),
+  policy: fc.constantFrom(
+    "fail" as const,
+    "settle" as const,
+    "recover" as const,
+    "skip" as const,
+    "asyncRecover" as const,
+  ),
+  sync: fc.array(
+    fc.constantFrom("value", "throw", "pending", "pending", "pending"),
+    { minLength: 1, maxLength: 6 },
+  ) as fc.Arbitrary<("value" | "throw" | "pending")[]>,
+  keys: fc.integer({ min: 1, max: 3 }),
+  actions: fc.tuple(
+    fc.array(action, { minLength: 1, maxLength: 30 }),
+    fc.option(
+      fc.constantFrom("cancel" as const, "abort" as const, "signal" as const),
+      {
+        freq: 2,
+      },
+    ),
+  ).map(([actions, how]) =>
+    how === null ? actions : [...actions, { kind: "stop" as const, how }]
+  ),
+});
+
+test(
+  "AsyncIOTransformStream() and mapAsync() keep order, bounds and exactly-once accounting over random combinations of features",
+  { timeout: 120_000 },
+  async () => {
+    await fc.assert(fc.asyncProperty(scenario, run), {
+      seed: Number(env("COMPOSE_SEED") ?? 20261130),
+      numRuns: Number(env("COMPOSE_RUNS") ?? 200),
+      endOnFailure: env("COMPOSE_SHRINK") === undefined,
+    });
+  },
+);
