@@ -44,6 +44,8 @@ export type Action =
   | { kind: "resolve"; pick: number; outputs: number; unwanted: boolean }
   | { kind: "resolveOne"; pick: number; outputs: number }
   | { kind: "reject"; pick: number }
+  /** A call whose signal aborted (or that completed) completes (again). */
+  | { kind: "late"; pick: number; reject: boolean; again: boolean }
   | { kind: "wait"; ms: number }
   | { kind: "setConcurrency"; n: number }
   | { kind: "stop"; how: "cancel" | "abort" | "signal" };
@@ -57,8 +59,10 @@ export interface Scenario {
   /** A ConcurrencyLimit object (the adaptive path) rather than a number. */
   adaptive: boolean;
   timeout: number | null;
-  /** What onTimeout does: complete with a fallback, or leave it. */
+  /** What onTimeout does: complete with a fallback (now or later), or leave it. */
   fallback: boolean;
+  /** onTimeout and the error handler settle after a timer, not at once. */
+  slowHandlers: boolean;
   attemptTimeout: number | null;
   retry: { maxAttempts: number; delay: number; onResult: boolean } | null;
   rateLimit: { limit: number; interval: number } | null;
@@ -108,6 +112,10 @@ const outs = (input: number, n: number, from: Out["from"], unwanted = false) =>
   );
 
 class StopError extends Error {}
+
+/** Resolves with `value` after a timer. */
+const later = <T>(value: T): Promise<T> =>
+  new Promise((resolve) => setTimeout(() => resolve(value), 2));
 
 type Chunk = number | Watermark | CheckpointBarrier;
 
@@ -297,7 +305,9 @@ export async function run(
       return undefined;
     }
     if (s.policy === "asyncRecover") {
-      return Promise.resolve(outs(input, 1, "recover"));
+      return s.slowHandlers
+        ? later(outs(input, 1, "recover"))
+        : Promise.resolve(outs(input, 1, "recover"));
     }
     return outs(input, 1, "recover");
   };
@@ -316,7 +326,11 @@ export async function run(
             if (slot.input === input) slot.done = true;
           }
         }
-        if (s.fallback) result.complete(outs(input, 1, "fallback"));
+        if (!s.fallback) return s.slowHandlers ? later(undefined) : undefined;
+        if (!s.slowHandlers) return result.complete(outs(input, 1, "fallback"));
+        return later(undefined).then(() =>
+          result.complete(outs(input, 1, "fallback"))
+        );
       },
     }),
     ...(s.attemptTimeout === null ? {} : { attemptTimeout: s.attemptTimeout }),
@@ -709,6 +723,17 @@ export async function run(
       const open = calls.filter(callActive);
       const call = open[a.pick % Math.max(1, open.length)];
       if (call !== undefined) settleCall(call, a);
+    } else if (a.kind === "late") {
+      // Must be ignored: the first completion won, or the call was let go.
+      const over = calls.filter((c) =>
+        a.again ? c.settled : !c.settled && !callActive(c)
+      );
+      const call = over[a.pick % Math.max(1, over.length)];
+      if (call !== undefined) {
+        call.settled = true;
+        if (a.reject) call.reject(new Error("late failure"));
+        else call.resolve(2, false);
+      }
     } else if (a.kind === "resolveOne") {
       // One input of an object-form batch call completes on its own.
       const open = calls.filter((c) => c.batch && callActive(c));
@@ -790,6 +815,13 @@ export async function run(
       }
       assert.equal(view.snapshot().entries.length, 0, "left in the snapshot");
       assert.equal(view.stats.inFlight, 0, "in flight at the end");
+      assert.equal(
+        (view.stats as unknown as { outputs: number }).outputs,
+        got.filter((c) =>
+          !(c instanceof Watermark || c instanceof CheckpointBarrier)
+        ).length,
+        "stats.outputs at the end",
+      );
       COVER.ended++;
       COVER.outputs += got.length;
       COVER.accepted += acceptedRecords().length;
@@ -874,6 +906,15 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({
+      kind: fc.constant("late" as const),
+      pick: fc.nat(20),
+      reject: fc.boolean(),
+      again: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
       kind: fc.constant("reject" as const),
       pick: fc.nat(20),
     }),
@@ -907,6 +948,7 @@ export const scenario: fc.Arbitrary<Scenario> = fc.record({
   adaptive: fc.boolean(),
   timeout: fc.option(fc.integer({ min: 2, max: 20 }), { freq: 2 }),
   fallback: fc.boolean(),
+  slowHandlers: fc.boolean(),
   attemptTimeout: fc.option(fc.integer({ min: 2, max: 15 }), { freq: 1 }),
   retry: fc.option(
     fc.record({
