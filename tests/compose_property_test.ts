@@ -71,6 +71,8 @@ export interface Scenario {
   /** Calls complete synchronously (value), throw, or wait for the script. */
   sync: ("value" | "throw" | "pending")[];
   keys: number;
+  /** mapAsync reads a synchronous iterable of every chunk the script writes. */
+  syncSource: boolean;
   actions: Action[];
 }
 
@@ -173,8 +175,21 @@ export async function run(
     call.slots.some((slot) => slotActive(slot, call));
 
   /** Checks at a call's start, before it is recorded. */
+  const startTimes: number[] = [];
   const starting = (inputs: number[], attempts: number[]) => {
     if (stopped) startsAfterStop++;
+    const now = performance.now();
+    if (s.rateLimit !== null) {
+      // With a millisecond's slack for the clock readings' lag.
+      const { limit, interval } = s.rateLimit;
+      const recent = startTimes.filter((t) => now - t < interval - 1).length;
+      if (recent >= limit) {
+        problems.push(
+          `call of ${inputs} starts after ${recent} starts in ${interval} ms`,
+        );
+      }
+    }
+    startTimes.push(now);
     attemptStarts += inputs.length;
     retryStarts += attempts.filter((a) => a > 1).length;
     const active = calls.filter(callActive);
@@ -360,6 +375,8 @@ export async function run(
         barrier.id,
         state.entries.flatMap((e) => e.kind === "record" ? [e.input] : []),
       );
+      // A slow checkpoint holds the input back until it settles.
+      return s.slowHandlers ? later(undefined) : undefined;
     },
   };
   const fnOf = s.batch === null
@@ -472,8 +489,27 @@ export async function run(
         return Promise.resolve({ done: true, value: undefined });
       },
     };
+    // Every chunk is queued before the first read: the input then ends once
+    // they are read.
+    const syncIterable: Iterable<Chunk> = {
+      [Symbol.iterator]: () => ({
+        next(): IteratorResult<Chunk> {
+          if (queued.length === 0) return { done: true, value: undefined };
+          const value = queued.shift()!;
+          delivered.push(value);
+          return { done: false, value };
+        },
+        return(): IteratorResult<Chunk> {
+          return { done: true, value: undefined };
+        },
+      }),
+    };
     // deno-lint-ignore no-explicit-any
-    const iterator = (mapAsync as any)(source, fnOf, anyOptions);
+    const iterator = (mapAsync as any)(
+      s.syncSource ? syncIterable : source,
+      fnOf,
+      anyOptions,
+    );
     view = iterator;
     write = (chunk) => {
       offered.push(chunk);
@@ -706,17 +742,25 @@ export async function run(
     }
   };
 
+  const chunkOf = (a: Action): Chunk | undefined => {
+    if (a.kind === "write") return nextInput++;
+    if (a.kind === "watermark") return new Watermark(barrierId++);
+    if (a.kind !== "barrier") return undefined;
+    const id = barrierId++;
+    barrierAt.set(id, offered.length);
+    return new CheckpointBarrier(id);
+  };
+  const syncSource = s.front === "mapAsync" && s.syncSource;
+  if (syncSource) {
+    for (const a of s.actions) {
+      const chunk = chunkOf(a);
+      if (chunk !== undefined) write(chunk);
+    }
+  }
   for (const [i, a] of s.actions.entries()) {
     const where = `step ${i} ${JSON.stringify(a)}`;
-    if (a.kind === "write") {
-      write(nextInput++);
-    } else if (a.kind === "watermark") {
-      write(new Watermark(barrierId++));
-    } else if (a.kind === "barrier") {
-      const id = barrierId++;
-      const barrier = new CheckpointBarrier(id);
-      barrierAt.set(id, offered.length);
-      write(barrier);
+    if (a.kind === "write" || a.kind === "watermark" || a.kind === "barrier") {
+      if (!syncSource) write(chunkOf(a)!);
     } else if (a.kind === "read") {
       read();
     } else if (a.kind === "resolve" || a.kind === "reject") {
@@ -961,7 +1005,7 @@ export const scenario: fc.Arbitrary<Scenario> = fc.record({
   rateLimit: fc.option(
     fc.record({
       limit: fc.integer({ min: 1, max: 3 }),
-      interval: fc.integer({ min: 1, max: 8 }),
+      interval: fc.integer({ min: 1, max: 12 }),
     }),
     { freq: 1 },
   ),
@@ -984,6 +1028,7 @@ export const scenario: fc.Arbitrary<Scenario> = fc.record({
     { minLength: 1, maxLength: 6 },
   ) as fc.Arbitrary<("value" | "throw" | "pending")[]>,
   keys: fc.integer({ min: 1, max: 3 }),
+  syncSource: fc.boolean(),
   actions: fc.tuple(
     fc.array(action, { minLength: 8, maxLength: 40, size: "max" }),
     fc.option(
