@@ -207,6 +207,9 @@ export async function run(
 
   /** Checks at a call's start, before it is recorded. */
   const startTimes: number[] = [];
+  /** Per input: when its first call started, and whether it timed out. */
+  const firstStart = new Map<number, number>();
+  const timedOutInputs = new Set<number>();
   const starting = (inputs: number[], attempts: number[]) => {
     if (stopped) startsAfterStop++;
     const now = performance.now();
@@ -221,6 +224,9 @@ export async function run(
       }
     }
     startTimes.push(now);
+    for (const input of inputs) {
+      if (!firstStart.has(input)) firstStart.set(input, now);
+    }
     attemptStarts += inputs.length;
     retryStarts += attempts.filter((a) => a > 1).length;
     const active = calls.filter(callActive);
@@ -247,6 +253,19 @@ export async function run(
       }
     }
   };
+  /** Records a pending call; its attempt timeout must not come early. */
+  const record = (call: CallRecord) => {
+    calls.push(call);
+    const started = performance.now();
+    call.signal.addEventListener("abort", () => {
+      const reason = call.signal.reason as { message?: string } | undefined;
+      if (!String(reason?.message).includes("attempt timed out")) return;
+      const elapsed = performance.now() - started;
+      if (!(elapsed >= s.attemptTimeout! - 1)) {
+        problems.push(`an attempt timed out after ${elapsed} ms`);
+      }
+    });
+  };
   const mode = (input: number, attempt: number) =>
     s.sync[(input * 7 + attempt) % s.sync.length]!;
 
@@ -267,7 +286,7 @@ export async function run(
         resolve: (_, unwanted) => resolve(outs(input, 1, "call", unwanted)[0]!),
         reject,
       };
-      calls.push(call);
+      record(call);
     });
   };
   const object = {
@@ -276,7 +295,7 @@ export async function run(
       const m = mode(input, future.attempt);
       if (m === "value") return future.complete(outs(input, 1, "call"));
       if (m === "throw") throw new Error(`sync failure of ${input}`);
-      calls.push({
+      record({
         slots: [{ input, done: false, future }],
         signal: future.signal,
         settled: false,
@@ -296,7 +315,7 @@ export async function run(
     if (m === "value") return inputs.map((i) => outs(i, 1, "call")[0]!);
     if (m === "throw") throw new Error(`sync failure of ${inputs}`);
     return new Promise<Out[]>((resolve, reject) => {
-      calls.push({
+      record({
         slots: inputs.map((input) => ({
           input,
           done: false,
@@ -320,7 +339,7 @@ export async function run(
         return;
       }
       if (m === "throw") throw new Error(`sync failure of ${inputs}`);
-      calls.push({
+      record({
         slots: inputs.map((input, k) => ({
           input,
           done: false,
@@ -367,6 +386,13 @@ export async function run(
       timeout: s.timeout,
       onTimeout: (input: number, result: ResultFuture<Out>) => {
         timeoutCalls++;
+        timedOutInputs.add(input);
+        // The budget runs from the first call, never from the acceptance.
+        const started = firstStart.get(input);
+        const elapsed = performance.now() - (started ?? Infinity);
+        if (!(elapsed >= s.timeout! - 1)) {
+          problems.push(`${input} timed out ${elapsed} ms after its call`);
+        }
         for (const call of calls) {
           for (const slot of call.slots) {
             if (slot.input === input) slot.done = true;
@@ -623,6 +649,10 @@ export async function run(
         assert.ok(!complete.has(o.in), `${where}: ${o.in} emitted twice`);
         seen.push(o.in);
       }
+      assert.ok(
+        !(o.from === "call" && timedOutInputs.has(o.in)),
+        `${where}: ${o.in} timed out, yet its call's result came out`,
+      );
       if (o.j + 1 === o.of) {
         complete.add(o.in);
         partial.delete(o.in);
