@@ -878,6 +878,40 @@ export async function run(
     check(where);
   }
 
+  const stalls = s.batch === null || s.batch.maxWait !== Infinity;
+  if (!stopped && stalls && gotError === undefined) {
+    // Liveness before the end of input: once the consumer reads and every
+    // call completes, every input comes out (a batch closes by maxWait).
+    const offeredRecords = offered.filter((c) => typeof c === "number");
+    for (let round = 0; round < 300; round++) {
+      const stats = view.stats;
+      if (
+        stats.pending === 0 &&
+        acceptedRecords().length === offeredRecords.length
+      ) break;
+      read();
+      await settle(round < 5 ? 0 : 1);
+      for (const call of calls) {
+        if (callActive(call)) {
+          settleCall(call, {
+            kind: "resolve",
+            pick: 0,
+            outputs: 1,
+            unwanted: false,
+          });
+        }
+      }
+      if (gotError !== undefined) break;
+    }
+    if (gotError === undefined && !ended) {
+      assert.equal(view.stats.pending, 0, "pending before the end of input");
+      assert.equal(
+        acceptedRecords().length,
+        offeredRecords.length,
+        "accepted before the end of input",
+      );
+    }
+  }
   if (!stopped) {
     // End the input; read and settle everything until the end.
     const closing = end();
