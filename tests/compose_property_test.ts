@@ -190,9 +190,10 @@ export async function run(
   const keyOf = (n: number) => n % s.keys;
   const capacity = s.capacity;
   const concurrency = Math.min(s.concurrency, capacity);
-  let current: {
-    stats: { concurrency: number; inFlight: number };
-  } | undefined;
+  /** The stream or iterator, once built: calls read its concurrency. */
+  const current: {
+    view?: { stats: { concurrency: number } };
+  } = {};
   let stopped = false;
   let startsAfterStop = 0;
   let timeoutCalls = 0;
@@ -210,6 +211,11 @@ export async function run(
   /** Per input: when its first call started, and whether it timed out. */
   const firstStart = new Map<number, number>();
   const timedOutInputs = new Set<number>();
+  /** Attempts that failed: thrown, rejected, or out of attemptTimeout. */
+  let failedAttempts = 0;
+  const fail = (message: string): never => {
+    throw new Error(message);
+  };
   const starting = (inputs: number[], attempts: number[]) => {
     if (stopped) startsAfterStop++;
     const now = performance.now();
@@ -230,7 +236,7 @@ export async function run(
     attemptStarts += inputs.length;
     retryStarts += attempts.filter((a) => a > 1).length;
     const active = calls.filter(callActive);
-    const allowed = current?.stats.concurrency ?? concurrency;
+    const allowed = current.view?.stats.concurrency ?? concurrency;
     if (active.length + 1 > allowed) {
       problems.push(
         `call of ${inputs} starts with ${active.length} in flight, concurrency ${allowed}`,
@@ -260,6 +266,7 @@ export async function run(
     call.signal.addEventListener("abort", () => {
       const reason = call.signal.reason as { message?: string } | undefined;
       if (!String(reason?.message).includes("attempt timed out")) return;
+      failedAttempts++;
       const elapsed = performance.now() - started;
       if (!(elapsed >= s.attemptTimeout! - 1)) {
         problems.push(`an attempt timed out after ${elapsed} ms`);
@@ -276,7 +283,7 @@ export async function run(
     starting([input], [attempt]);
     const m = mode(input, attempt);
     if (m === "value") return outs(input, 1, "call")[0];
-    if (m === "throw") throw new Error(`sync failure of ${input}`);
+    if (m === "throw") failedAttempts++, fail(`sync failure of ${input}`);
     return new Promise<Out>((resolve, reject) => {
       const call: CallRecord = {
         slots: [{ input, done: false, future: undefined }],
@@ -294,7 +301,7 @@ export async function run(
       starting([input], [future.attempt]);
       const m = mode(input, future.attempt);
       if (m === "value") return future.complete(outs(input, 1, "call"));
-      if (m === "throw") throw new Error(`sync failure of ${input}`);
+      if (m === "throw") failedAttempts++, fail(`sync failure of ${input}`);
       record({
         slots: [{ input, done: false, future }],
         signal: future.signal,
@@ -603,7 +610,7 @@ export async function run(
       return [...restoredRecords.slice(0, admitted), ...read];
     };
   }
-  current = view;
+  current.view = view;
   const barrierAt = new Map<number, number>(); // id -> records accepted then
 
   /** Inputs whose every output the consumer got, and chunk order checks. */
@@ -780,6 +787,11 @@ export async function run(
     }
     if (s.batch === null) {
       assert.equal(stats.retries, retryStarts, `${where}: retries`);
+      assert.equal(
+        (stats as unknown as { failedAttempts: number }).failedAttempts,
+        failedAttempts,
+        `${where}: failedAttempts`,
+      );
       if (!stopped) {
         const active = calls.filter(callActive).length;
         assert.equal(stats.inFlight, active, `${where}: inFlight`);
@@ -794,6 +806,7 @@ export async function run(
   const settleCall = (call: CallRecord, a: Action) => {
     if (a.kind === "reject") {
       call.settled = true;
+      failedAttempts++;
       call.reject(new Error(`failure of ${call.slots.map((x) => x.input)}`));
     } else if (a.kind === "resolve") {
       const n = s.form === "object" ? a.outputs : 1;
