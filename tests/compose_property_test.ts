@@ -208,6 +208,7 @@ export async function run(
 
   /** Checks at a call's start, before it is recorded. */
   const startTimes: number[] = [];
+  let lastFirst = -1;
   /** Per input: when its first call started, and whether it timed out. */
   const firstStart = new Map<number, number>();
   const timedOutInputs = new Set<number>();
@@ -230,8 +231,16 @@ export async function run(
       }
     }
     startTimes.push(now);
-    for (const input of inputs) {
+    for (const [i, input] of inputs.entries()) {
       if (!firstStart.has(input)) firstStart.set(input, now);
+      // First calls start in input order, restored inputs first (retries
+      // join at the back; key-ordered inputs wait for their key).
+      if (attempts[i] !== 1 || s.order === "key-ordered") continue;
+      const position = offered.indexOf(input);
+      if (position < lastFirst) {
+        problems.push(`first call of ${input} after a later input's`);
+      }
+      lastFirst = position;
     }
     attemptStarts += inputs.length;
     retryStarts += attempts.filter((a) => a > 1).length;
