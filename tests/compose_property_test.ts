@@ -1,19 +1,34 @@
-// A seeded fuzzer over combinations of features, on both front ends: the
-// calls are settled by hand, in any order, and the consumer reads only when
-// the script says so, so backpressure, capacity and concurrency all bite.
-// After every step, and at every call start, it checks what must always hold:
+// A seeded fuzzer over combinations of features, on both front ends
+// (AsyncIOTransformStream, and mapAsync over an async or a sync source): order,
+// capacity, fixed or adaptive concurrency, timeout with or without a
+// fallback, attemptTimeout, retry (on errors and on results), rateLimit,
+// batch (both forms), every onError policy, watermarks, barriers, restore.
+// The calls are settled by hand, in any order, late or twice, and the
+// consumer reads only when the script says so, so backpressure, capacity and
+// concurrency all bite. After every step, and at every call start, it checks:
 // - bounds: at most `capacity` inputs (watermarks included) accepted and not
-//   emitted; at most `concurrency` calls (batch calls) in flight;
-// - key-ordered: no call starts while a call of its key is in flight;
+//   emitted; at most `concurrency` calls (batch calls) in flight; no more
+//   starts in any `rateLimit.interval` than its limit;
+// - key-ordered: no call starts while a call of its key runs (until it
+//   settles or its signal aborts);
 // - accounting: snapshot() holds exactly the accepted inputs not emitted
-//   (handed out, for mapAsync), and `stats` agree with what the calls saw;
-// - ordering: input order (ordered), per-key order (key-ordered), and no
-//   record crosses a watermark; one input's outputs stay together;
-// - at the end: every input exactly once, or, after a stop, restoring the
-//   snapshot into a fresh stream yields every remaining input exactly once;
-// - at each barrier: what was emitted before it plus its state is exactly
-//   what was accepted before it.
-// COMPOSE_SEED and COMPOSE_RUNS pick other runs.
+//   (not handed out, for mapAsync), and `stats` agree with what the calls saw
+//   (accepted, pending, emitted, inFlight, retries, failedAttempts, failed,
+//   timedOut, outputs);
+// - ordering: input order (ordered), per-key order (key-ordered), no record
+//   crosses a watermark, one input's outputs stay together, first calls
+//   start in input order; a timed-out input's late result never comes out,
+//   and no timeout comes early;
+// - liveness: once the consumer reads and the calls complete, every input
+//   comes out before the input ends (unless a batch may wait for ever);
+// - at the end: every input exactly once; after a stop or a failure, every
+//   running call's signal aborted, no call starts, and the snapshot restored
+//   into the other front end runs the script again with the same checks;
+// - at each barrier: what came out before it plus its state is exactly what
+//   was accepted before it;
+// - no timer that src/ armed is left after the end or a stop.
+// COMPOSE_SEED, COMPOSE_RUNS and COMPOSE_BIG_RUNS pick other runs;
+// COMPOSE_SHRINK=1 shrinks a failure; COMPOSE_TIMEOUT (ms) allows long runs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -80,12 +95,15 @@ export interface Scenario {
   actions: Action[];
 }
 
+/** Where an output came from: its call, the timeout's fallback, or onError. */
+type Origin = "call" | "fallback" | "recover";
+
 /** An output: input `in`, index `j` of `of`, and where it came from. */
 interface Out {
   in: number;
   j: number;
   of: number;
-  from: "call" | "fallback" | "recover";
+  from: Origin;
   unwanted?: boolean;
 }
 
@@ -105,7 +123,7 @@ interface CallRecord {
   reject(error: unknown): void;
 }
 
-const outs = (input: number, n: number, from: Out["from"], unwanted = false) =>
+const outs = (input: number, n: number, from: Origin, unwanted = false) =>
   Array.from(
     { length: n },
     (_, j) => ({
@@ -169,7 +187,8 @@ function outOf(chunk: unknown): Out | Watermark | CheckpointBarrier {
   return chunk as Out;
 }
 
-export const COVER = {
+/** How far the runs got, printed with COMPOSE_COVERAGE=1: a fuzzer that never fills capacity proves little. */
+const COVER = {
   accepted: 0,
   ended: 0,
   outputs: 0,
@@ -178,6 +197,7 @@ export const COVER = {
   full: 0,
   concFull: 0,
 };
+
 export async function run(
   s: Scenario,
   restore?: AsyncIOState<number>,
@@ -1274,6 +1294,6 @@ test(
         endOnFailure: env("COMPOSE_SHRINK") === undefined,
       },
     );
-    console.log(COVER);
+    if (env("COMPOSE_COVERAGE")) console.log(COVER);
   },
 );
