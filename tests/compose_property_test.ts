@@ -1062,10 +1062,12 @@ export async function run(
   COVER.stopped++;
   if (records.length > 0) COVER.restored++;
   if (restore === undefined && records.length > 0) {
-    // The same script again, from the snapshot: restored inputs first.
+    // The same script again, from the snapshot: restored inputs first, into
+    // a smaller capacity than the state may hold.
     return await run({
       ...s,
       front: s.front === "stream" ? "mapAsync" : "stream",
+      capacity: Math.max(1, s.capacity - 2),
     }, state);
   }
   const restored = mapAsync<number, number, Watermark>(
