@@ -517,6 +517,8 @@ export async function run(
   };
   let write: (chunk: Chunk) => void;
   let read: () => void;
+  /** Asks for the next chunk at once, beside any read already waiting. */
+  let readNow: () => void;
   let stop: (how: "cancel" | "abort" | "signal") => void;
   let end: () => Promise<void>;
   /** Records the engine holds or emitted: read from the source or written. */
@@ -553,6 +555,20 @@ export async function run(
           gotError = error;
         }
       }).finally(() => outstanding--);
+    };
+    readNow = () => {
+      outstanding++;
+      const asked = reader.read();
+      reads = Promise.all([
+        reads,
+        asked.then((r: { done?: boolean; value?: unknown }) => {
+          if (r.done) ended = true;
+          else got.push(r.value);
+        }, (error: unknown) => {
+          ended = true;
+          gotError = error;
+        }),
+      ]).then(() => {}).finally(() => outstanding--);
     };
     stop = (how) => {
       const reason = new StopError(`stop by ${how}`);
@@ -639,6 +655,20 @@ export async function run(
           gotError = error;
         }
       }).finally(() => outstanding--);
+    };
+    readNow = () => {
+      outstanding++;
+      const asked = iterator.next();
+      reads = Promise.all([
+        reads,
+        asked.then((r: { done?: boolean; value?: unknown }) => {
+          if (r.done) ended = true;
+          else got.push(r.value);
+        }, (error: unknown) => {
+          ended = true;
+          gotError = error;
+        }),
+      ]).then(() => {}).finally(() => outstanding--);
     };
     stop = (how) => {
       const reason = new StopError(`stop by ${how}`);
@@ -888,7 +918,8 @@ export async function run(
     } else if (a.kind === "burst") {
       for (let k = 0; k < a.n && !syncSource; k++) write(nextInput++);
     } else if (a.kind === "readMany") {
-      for (let k = 0; k < a.n; k++) read();
+      // Reads that wait side by side: results go to them in order.
+      for (let k = 0; k < a.n; k++) readNow();
     } else if (a.kind === "resolveAll") {
       for (const call of calls.filter(callActive)) {
         settleCall(call, {
