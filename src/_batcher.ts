@@ -25,6 +25,8 @@ export class Batcher<I, O> {
   readonly #maxWait: number;
   /** Hands a closed batch to the dispatcher. */
   readonly #enqueue: (call: BatchCall<I, O>) => void;
+  /** The inputs' total `timeout`s. */
+  readonly elementDeadlines: DeadlineQueue<Element<I, O>> | undefined;
   readonly #timer: Timer | undefined;
   /** `attemptTimeout`, per batch call. */
   readonly #deadlines: DeadlineQueue<BatchCall<I, O>> | undefined;
@@ -45,8 +47,10 @@ export class Batcher<I, O> {
     config: Config<I, O>,
     counters: Counters,
     enqueue: (call: BatchCall<I, O>) => void,
+    elementDeadlines?: DeadlineQueue<Element<I, O>>,
   ) {
     this.config = config;
+    this.elementDeadlines = elementDeadlines;
     this.#counters = counters;
     this.#maxSize = config.batch!.maxSize;
     this.#maxWait = config.batch!.maxWait;
@@ -195,6 +199,9 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
     const attempts: Attempt<I, O>[] = [];
     const inputs: I[] = [];
     let attempt = 1;
+    // The inputs share one deadline: stamped apart, some would time out
+    // alone and pass their keys on while this call still runs.
+    batcher.elementDeadlines?.hold();
     for (const element of this.elements) {
       if (!element.startable) continue;
       const joined = element.joinBatch(this, controller, batcher.calls + 1);
@@ -202,6 +209,7 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
       inputs.push(element.input);
       if (joined.number > attempt) attempt = joined.number;
     }
+    batcher.elementDeadlines?.release();
     this.elements = [];
     this.#attempts = attempts;
     this.#waiting = attempts.length;

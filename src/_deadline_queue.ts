@@ -40,6 +40,8 @@ export class DeadlineQueue<T extends DeadlineNode<T>> {
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #stampTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #disposed = false;
+  /** Set between hold() and release(). */
+  #held = false;
   /** Changes whenever a batch of nodes is stamped. */
   #generation = 0;
 
@@ -64,10 +66,21 @@ export class DeadlineQueue<T extends DeadlineNode<T>> {
     else this.#tail.nextDue = node;
     this.#tail = node;
     if (this.#unstamped === undefined) this.#unstamped = node;
-    if (++this.#addsSinceReading === STAMP_EVERY) this.#stampNow();
-    else if (this.#stampTimer === undefined) {
+    if (++this.#addsSinceReading >= STAMP_EVERY && !this.#held) {
+      this.#stampNow();
+    } else if (this.#stampTimer === undefined) {
       this.#stampTimer = setTimeout(this.#onStampTimer, Math.ceil(this.slack));
     }
+  }
+
+  /** Until release(), nodes added are stamped together, however many. */
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    this.#held = false;
+    if (this.#addsSinceReading >= STAMP_EVERY) this.#stampNow();
   }
 
   /** Unlinks a node; a node that is not queued is left as it is. */

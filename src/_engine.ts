@@ -95,6 +95,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         config,
         this.counters,
         (call) => this.#dispatcher.enqueue(call),
+        this.deadlines,
       );
     } else if (config.attemptTimeout !== Infinity) {
       this.attemptDeadlines = new DeadlineQueue(config.attemptTimeout);

@@ -1,0 +1,55 @@
+// Defects found where features compose (tests/compose_property_test.ts
+// drives the combinations at random); each test here pins one of them down
+// deterministically.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsyncIOTransformStream, type CallContext } from "../mod.ts";
+import { controlledBatchFn } from "./_batch.ts";
+import { readAll } from "./_read_all.ts";
+import { within } from "./_within.ts";
+
+// Deadlines are stamped 64 adds at a time, or by a short timer: the inputs
+// of one batch call of more than 64 got two deadlines, so the first 64 timed
+// out on their own. Their keys then passed on while the call that carried
+// them still ran, its signal not aborted (the other inputs still waited for
+// it): two calls of one key at once.
+test("AsyncIOTransformStream() with key-ordered batches of over 64 inputs starts no call for a key while a timed-out batch call of that key still runs", async () => {
+  const { fn, calls, callsReach } = controlledBatchFn<number, number>();
+  /** Per call after the first: whether the first call had ended by then. */
+  const firstEnded: boolean[] = [];
+  const batchFn = (inputs: number[], context: CallContext) => {
+    if (calls.length === 0) {
+      // Holds the event loop, so that whatever stamps a deadline after this
+      // call started does so well after the first ones.
+      const until = performance.now() + 30;
+      while (performance.now() < until);
+    } else {
+      firstEnded.push(calls[0]!.context.signal.aborted);
+    }
+    return fn(inputs, context);
+  };
+  const stream = new AsyncIOTransformStream(batchFn, {
+    order: "key-ordered",
+    key: (n: number) => n % 100, // 100 has the key of 0
+    capacity: 200,
+    batch: { maxSize: 100, maxWait: Infinity },
+    timeout: 100,
+    onTimeout: (n, result) => result.complete([-n]),
+  });
+  const writer = stream.writable.getWriter();
+  const reading = readAll(stream.readable);
+  for (let n = 0; n <= 100; n++) await writer.write(n);
+  const closing = writer.close(); // closes 100's batch once its key is free
+  await callsReach(1);
+  assert.equal(calls[0]!.inputs.length, 100);
+  await within(callsReach(2), "the call for input 100", 5_000);
+  calls[1]!.resolve([100]);
+  await within(closing, "the end", 5_000);
+  const outputs = await reading;
+  assert.equal(outputs.length, 101);
+  assert.deepEqual(
+    firstEnded,
+    [true],
+    "input 100's call started while the call that carried input 0 ran",
+  );
+});
