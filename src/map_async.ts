@@ -112,11 +112,14 @@ export type MapAsyncBatchOptions<
  */
 export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
   /**
-   * Every input read from the source and not yet handed out, in input order,
-   * with the watermarks among them, as `AsyncIOTransformStream`'s snapshot:
-   * hand it to `options.restore` to resume without losing any. A result
-   * that waits for `next()` is not handed out yet, and an input with several
-   * outputs stays until `next()` has handed out the last of them.
+   * Every input read from the source and not yet handed out, with the
+   * watermarks among them, as `AsyncIOTransformStream`'s snapshot: hand it
+   * to `options.restore` to resume without losing any. A result that waits
+   * for `next()` is not handed out yet, and an input with several outputs
+   * stays until `next()` has handed out the last of them. The inputs of
+   * waiting results come first, in the order they left the engine: the
+   * entries are in input order when `"ordered"`, and otherwise keep what the
+   * mode keeps (watermarks in place, each key's order).
    */
   snapshot(): AsyncIOState<I>;
   /**

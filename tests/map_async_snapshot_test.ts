@@ -135,3 +135,20 @@ test("mapAsync() snapshot() holds every input read from an async source and not 
   }
   await mapped.return();
 });
+
+test("mapAsync() snapshot() in unordered mode lists the inputs of waiting results first, and keeps watermarks in place", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const mapped = mapAsync<number, number, Watermark>(
+    [1, 2, 3, new Watermark(5), 4],
+    fn,
+    { order: "unordered", capacity: 8 },
+  );
+  const first = mapped.next();
+  await callsReach(4);
+  calls[1]!.resolve(20);
+  assert.deepEqual(await first, { done: false, value: 20 });
+  calls[2]!.resolve(30); // waits for next(); input 1 is still running
+  await settle();
+  assert.deepEqual(inputs(mapped.snapshot()), [3, 1, "w5", 4]);
+  await mapped.return();
+});
