@@ -516,9 +516,32 @@ export async function run(
     setConcurrency(n: number): void;
   };
   let write: (chunk: Chunk) => void;
-  let read: () => void;
+  let read!: () => void;
   /** Asks for the next chunk at once, beside any read already waiting. */
-  let readNow: () => void;
+  let readNow!: () => void;
+  /** Sets read() and readNow() over a front end's reader.read() or next(). */
+  const readFrom = (
+    pull: () => Promise<{ done?: boolean; value?: unknown }>,
+  ) => {
+    const took = (r: { done?: boolean; value?: unknown }) => {
+      if (r.done) ended = true;
+      else got.push(r.value);
+    };
+    const failed = (error: unknown) => {
+      ended = true;
+      gotError = error;
+    };
+    read = () => {
+      outstanding++;
+      reads = reads.then(() => ended ? undefined : pull().then(took, failed))
+        .finally(() => outstanding--);
+    };
+    readNow = () => {
+      outstanding++;
+      reads = Promise.all([reads, pull().then(took, failed)])
+        .then(() => {}).finally(() => outstanding--);
+    };
+  };
   let stop: (how: "cancel" | "abort" | "signal") => void;
   let end: () => Promise<void>;
   /** Records the engine holds or emitted: read from the source or written. */
@@ -542,34 +565,7 @@ export async function run(
       offered.push(chunk);
       writing = writing.then(() => writer.write(chunk)).catch(() => {});
     };
-    read = () => {
-      outstanding++;
-      reads = reads.then(async () => {
-        if (ended) return;
-        try {
-          const r = await reader.read();
-          if (r.done) ended = true;
-          else got.push(r.value);
-        } catch (error) {
-          ended = true;
-          gotError = error;
-        }
-      }).finally(() => outstanding--);
-    };
-    readNow = () => {
-      outstanding++;
-      const asked = reader.read();
-      reads = Promise.all([
-        reads,
-        asked.then((r: { done?: boolean; value?: unknown }) => {
-          if (r.done) ended = true;
-          else got.push(r.value);
-        }, (error: unknown) => {
-          ended = true;
-          gotError = error;
-        }),
-      ]).then(() => {}).finally(() => outstanding--);
-    };
+    readFrom(() => reader.read());
     stop = (how) => {
       const reason = new StopError(`stop by ${how}`);
       if (how === "cancel") void reader.cancel(reason).catch(() => {});
@@ -642,34 +638,7 @@ export async function run(
       queued.push(chunk);
       deliver();
     };
-    read = () => {
-      outstanding++;
-      reads = reads.then(async () => {
-        if (ended) return;
-        try {
-          const r = await iterator.next();
-          if (r.done) ended = true;
-          else got.push(r.value);
-        } catch (error) {
-          ended = true;
-          gotError = error;
-        }
-      }).finally(() => outstanding--);
-    };
-    readNow = () => {
-      outstanding++;
-      const asked = iterator.next();
-      reads = Promise.all([
-        reads,
-        asked.then((r: { done?: boolean; value?: unknown }) => {
-          if (r.done) ended = true;
-          else got.push(r.value);
-        }, (error: unknown) => {
-          ended = true;
-          gotError = error;
-        }),
-      ]).then(() => {}).finally(() => outstanding--);
-    };
+    readFrom(() => iterator.next());
     stop = (how) => {
       const reason = new StopError(`stop by ${how}`);
       if (how === "cancel") void iterator.return();
