@@ -8,6 +8,30 @@ import { AsyncIOTransformStream, mapAsync, type ResultFuture } from "../mod.ts";
 import { controlledFn, deferred, settle } from "./_deferred.ts";
 import { until, within } from "./_within.ts";
 
+/**
+ * A stream whose close() never settles, fed one input that is read, then
+ * closed: it resolves once close() runs.
+ */
+async function streamInClose(signal?: AbortSignal) {
+  const closing = deferred();
+  let closes = 0;
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke: (n, result) => result.complete([n]),
+    close: () => {
+      closes++;
+      return closing.promise; // a close() that never settles
+    },
+  }, signal === undefined ? {} : { signal });
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  void writer.write(1);
+  assert.deepEqual(await reader.read(), { done: false, value: 1 });
+  const closed = writer.close();
+  closed.catch(() => {});
+  await until(() => closes === 1, "close()");
+  return { reader, writer, closed, closing, closes: () => closes };
+}
+
 test("mapAsync() fails with a call's error even when another call's abort listener returns the iterator while no next() is pending", async () => {
   const { fn, calls, callsReach } = controlledFn<number, number>();
   const iterator = mapAsync([1, 2, 3], (n, context) => {
@@ -29,23 +53,10 @@ test("mapAsync() fails with a call's error even when another call's abort listen
 });
 
 test("AsyncIOTransformStream() stops at once when options.signal aborts while close() runs", async () => {
-  const closing = deferred();
-  let closes = 0;
   const controller = new AbortController();
-  const stream = new AsyncIOTransformStream<number, number>({
-    asyncInvoke: (n, result) => result.complete([n]),
-    close: () => {
-      closes++;
-      return closing.promise; // a close() that never settles
-    },
-  }, { signal: controller.signal });
-  const writer = stream.writable.getWriter();
-  const reader = stream.readable.getReader();
-  void writer.write(1);
-  assert.deepEqual(await reader.read(), { done: false, value: 1 });
-  const closed = writer.close();
-  closed.catch(() => {});
-  await until(() => closes === 1, "close()");
+  const { reader, closed, closing, closes } = await streamInClose(
+    controller.signal,
+  );
   const reason = new Error("stopped");
   controller.abort(reason);
   assert.deepEqual(
@@ -57,7 +68,7 @@ test("AsyncIOTransformStream() stops at once when options.signal aborts while cl
     { ok: false, reason },
   );
   closing.resolve();
-  assert.equal(closes, 1);
+  assert.equal(closes(), 1);
 });
 
 test("mapAsync() stops at once when options.signal aborts while close() runs", async () => {
@@ -86,22 +97,7 @@ test("mapAsync() stops at once when options.signal aborts while close() runs", a
 
 for (const stop of ["reader.cancel()", "writer.abort()"] as const) {
   test(`AsyncIOTransformStream() settles ${stop} and writer.close() at once when ${stop} comes while close() runs`, async () => {
-    const closing = deferred();
-    let closes = 0;
-    const stream = new AsyncIOTransformStream<number, number>({
-      asyncInvoke: (n, result) => result.complete([n]),
-      close: () => {
-        closes++;
-        return closing.promise; // a close() that never settles
-      },
-    });
-    const writer = stream.writable.getWriter();
-    const reader = stream.readable.getReader();
-    void writer.write(1);
-    assert.deepEqual(await reader.read(), { done: false, value: 1 });
-    const closed = writer.close();
-    closed.catch(() => {});
-    await until(() => closes === 1, "close()");
+    const { reader, writer, closed, closing, closes } = await streamInClose();
     const reason = new Error("stopped");
     const stopped = stop === "reader.cancel()"
       ? reader.cancel(reason)
@@ -113,7 +109,7 @@ for (const stop of ["reader.cancel()", "writer.abort()"] as const) {
       { ok: false, reason },
     );
     closing.resolve();
-    assert.equal(closes, 1);
+    assert.equal(closes(), 1);
   });
 }
 
