@@ -61,6 +61,22 @@ function integerFrom(
 }
 
 /**
+ * Waits until `promise` settles, `ms` at most, and never rejects: best-effort
+ * work after a stop, which a stalled Redis must not hold.
+ */
+export async function settledWithin(
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
+}
+
+/**
  * `promise`, or `undefined` as soon as `signal` aborts. A command cannot be
  * taken back once sent, so a late reply is dropped by the caller.
  */

@@ -13,7 +13,7 @@ import {
   type RedisStreamEntry,
   textOf,
 } from "./_redis_reply.ts";
-import { unlessAborted } from "./_redis_options.ts";
+import { settledWithin, unlessAborted } from "./_redis_options.ts";
 
 /** FNV-1a over UTF-16 code units: stable across runtimes and processes. */
 function hash(key: string): number {
@@ -352,12 +352,7 @@ export class PartitionReader {
     this.#wake?.();
     // Best effort: a client that queues commands while Redis is down must not
     // hold the stop; the leases then expire by themselves.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#release().catch(() => {}),
-      new Promise((resolve) => timer = setTimeout(resolve, 1_000)),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(this.#release(), 1_000);
   }
 
   async #release(): Promise<void> {

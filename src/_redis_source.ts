@@ -5,6 +5,7 @@ import {
   positiveInteger,
   requireFunction,
   requireName,
+  settledWithin,
   unlessAborted,
 } from "./_redis_options.ts";
 import {
@@ -290,14 +291,10 @@ export class GroupReader {
    * reported too, or after `ms` at most (a stalled Redis must not hold a
    * stop).
    */
-  async settled(ms = 1_000): Promise<void> {
-    if (this.#late === undefined) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#late,
-      new Promise((resolve) => timer = setTimeout(resolve, ms)),
-    ]);
-    clearTimeout(timer);
+  settled(ms = 1_000): Promise<void> {
+    return this.#late === undefined
+      ? Promise.resolve()
+      : settledWithin(this.#late, ms);
   }
 
   async #readOnce(): Promise<EntryBatch> {
