@@ -262,9 +262,10 @@ export class GroupReader {
   }
 
   async read(signal: AbortSignal): Promise<RedisStreamEntry[]> {
-    const claiming = this.#phase === "claim" ||
-      (this.#phase === "new" && Date.now() >= this.#nextClaimAt);
     const reading = this.#readOnce();
+    // A claim enters its phase before its first await: no second guess at
+    // the clock, which could disagree with #readOnce()'s.
+    const claiming = this.#phase === "claim";
     let batch: EntryBatch | undefined;
     try {
       batch = await unlessAborted(reading, signal);
