@@ -2,6 +2,7 @@
 // one Lua script, so a crash leaves each input either fully committed or
 // still pending.
 import { describe } from "./_describe.ts";
+import { deletedKeyOf } from "./_redis_deleted.ts";
 import { RedisScript } from "./_redis_script.ts";
 import {
   listOf,
@@ -43,11 +44,12 @@ export interface RedisCommit {
 export const COMMITTED = 1;
 export const DUPLICATE = 0;
 
-// KEYS: output, dead-letter, then (input stream, done-marks) per input.
-// ARGV: group, retention ms, then per input: id, kind, #outputs, then per
-// output: #args, field, value, ...
-// kind 0: outputs; 1: dead letter; 2: dead letter of an entry that Redis
-// already dropped from the pending list (XAUTOCLAIM of a deleted entry).
+// KEYS: output, dead-letter, then (input stream, done-marks, deleted set)
+// per input. ARGV: group, retention ms, deleted ("1": the inputs are entries
+// that a claim found deleted and recorded in the deleted set, so XACK
+// cannot tell if they are new; leaving the set can), then per input: id,
+// kind (0: outputs, 1: dead letter), #outputs, then per output: #args,
+// field, value, ...
 // Every key's type is checked before the first write: a script that fails
 // halfway keeps its earlier writes.
 const COMMIT_SCRIPT = `
@@ -59,8 +61,10 @@ local function check(key, want)
 end
 local err = check(KEYS[1], 'stream') or check(KEYS[2], 'stream')
 if err then return redis.error_reply(err) end
-for k = 3, #KEYS, 2 do
+local deleted = ARGV[3] == '1'
+for k = 3, #KEYS, 3 do
   err = check(KEYS[k], 'stream') or check(KEYS[k + 1], 'zset')
+  if not err and deleted then err = check(KEYS[k + 2], 'set') end
   if err then return redis.error_reply(err) end
 end
 local group = ARGV[1]
@@ -71,8 +75,8 @@ if retention > 0 then
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local results = {}
-local a = 3
-for k = 3, #KEYS, 2 do
+local a = 4
+for k = 3, #KEYS, 3 do
   local stream, done = KEYS[k], KEYS[k + 1]
   local id, kind, outputs = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
@@ -84,7 +88,8 @@ for k = 3, #KEYS, 2 do
       return redis.error_reply('NOGROUP Cannot commit entry ' .. id .. ' of stream ' .. stream .. ' as consumer group ' .. group .. ' does not exist')
     end
   end
-  local fresh = acked or kind == '2'
+  local fresh = acked
+  if deleted and redis.call('SREM', KEYS[k + 2], id) == 1 then fresh = true end
   if fresh and retention > 0 then
     if redis.call('ZSCORE', done, id) then
       fresh = false
@@ -135,8 +140,9 @@ export function doneKeyOf(stream: string, group: string): string {
 }
 
 /**
- * Commits `commits` in one script. `deleted` marks entries that Redis
- * already dropped from the pending list, so XACK cannot tell if they are new.
+ * Commits `commits` in one script. `deleted` marks entries that were deleted
+ * from their stream while pending: each is new if still pending or still in
+ * the deleted set that the claim which found it recorded it in.
  * Resolves with COMMITTED or DUPLICATE per commit.
  */
 export async function commit(
@@ -145,16 +151,24 @@ export async function commit(
   deleted = false,
 ): Promise<number[]> {
   const keys = [target.output, target.deadLetter ?? target.output];
-  const args = [target.group, String(target.doneRetentionMs)];
+  const args = [
+    target.group,
+    String(target.doneRetentionMs),
+    deleted ? "1" : "0",
+  ];
   for (const item of commits) {
-    keys.push(item.stream, doneKeyOf(item.stream, target.group));
+    keys.push(
+      item.stream,
+      doneKeyOf(item.stream, target.group),
+      deletedKeyOf(item.stream, target.group),
+    );
     if (item.deadLetter !== undefined) {
       if (target.deadLetter === undefined) {
         throw new TypeError(
           `Cannot commit a dead letter for entry ${item.id} of stream ${item.stream} as the sink has no deadLetter stream`,
         );
       }
-      args.push(item.id, deleted ? "2" : "1", "1");
+      args.push(item.id, "1", "1");
       pushFields(args, item.deadLetter, item);
     } else {
       args.push(item.id, "0", String(item.outputs.length));

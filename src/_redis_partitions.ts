@@ -2,7 +2,8 @@
 // only through a script that checks the lease, so a worker that lost its
 // lease (killed, stalled, or over its fair share) cannot read a partition
 // that another worker owns.
-import { createGroup, readError, reportDeleted } from "./_redis_source.ts";
+import { createGroup, readError } from "./_redis_source.ts";
+import { CLAIM_LUA, deletedKeyOf, reportDeleted } from "./_redis_deleted.ts";
 import { RedisScript } from "./_redis_script.ts";
 import {
   claimReplyOf,
@@ -110,12 +111,13 @@ end
 return tokens
 `;
 
-// KEYS[1]: lease, KEYS[2]: partition stream. ARGV: token, group, consumer,
-// count, claim cursor ("" reads new entries). Nil when the lease is lost.
-const READ_SCRIPT = `
+// KEYS[1]: lease, KEYS[2]: partition stream, KEYS[3]: its deleted set.
+// ARGV: token, group, consumer, count, claim cursor ("" reads new entries).
+// Nil when the lease is lost.
+const READ_SCRIPT = `${CLAIM_LUA}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 if ARGV[5] ~= '' then
-  return {'claim', redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[5], 'COUNT', ARGV[4])}
+  return {'claim', claim(KEYS[2], KEYS[3], ARGV[2], ARGV[3], 0, ARGV[5], ARGV[4])}
 end
 return {'read', redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')}
 `;
@@ -297,6 +299,7 @@ export class PartitionReader {
         readScript.run(send, [
           leaseKey(input, group, lease.index),
           lease.stream,
+          deletedKeyOf(lease.stream, group),
         ], [
           lease.token,
           group,
@@ -327,7 +330,13 @@ export class PartitionReader {
     } else {
       ({ entries, deleted } = readReplyOf(reply[1]));
     }
-    await reportDeleted(this.#options.onDeleted, lease.stream, deleted);
+    await reportDeleted(
+      this.#options.onDeleted,
+      send,
+      lease.stream,
+      group,
+      deleted,
+    );
     return entries;
   }
 

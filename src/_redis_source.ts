@@ -8,8 +8,8 @@ import {
   settledWithin,
   unlessAborted,
 } from "./_redis_options.ts";
+import { claimIdle, reportDeleted } from "./_redis_deleted.ts";
 import {
-  claimReplyOf,
   type EntryBatch,
   messageOf,
   readReplyOf,
@@ -79,7 +79,10 @@ export interface RedisStreamSourceOptions {
   /**
    * Called with the ids of pending entries that were deleted from the
    * stream (trimmed) before they were processed, so they are not lost
-   * silently. Without it the stream errors with their ids.
+   * silently; once it resolves they are acknowledged. Until then a claim
+   * keeps them in the set `<stream>:<group>:deleted`, so that the next claim
+   * round reports them again if this reader dies first (at least once).
+   * Without it the stream errors with their ids.
    */
   onDeleted?: (stream: string, ids: string[]) => void | Promise<void>;
 }
@@ -184,23 +187,6 @@ export function readError(
   );
 }
 
-/** Reports deleted pending entries, or fails loudly without a handler. */
-export async function reportDeleted(
-  onDeleted: RedisStreamSourceOptions["onDeleted"],
-  stream: string,
-  ids: string[],
-): Promise<void> {
-  if (ids.length === 0) return;
-  if (onDeleted === undefined) {
-    throw new Error(
-      `Cannot read entries ${
-        ids.join(", ")
-      } of stream ${stream} as they were deleted from the stream while pending; pass onDeleted to record them`,
-    );
-  }
-  await onDeleted(stream, ids);
-}
-
 type Phase = "own" | "claim" | "new";
 
 /** Reads one stream through a consumer group: own pending, claimed, new. */
@@ -277,14 +263,24 @@ export class GroupReader {
       // XAUTOCLAIM found deleted are gone from the pending list, so they are
       // still reported (see settled()).
       if (claiming) {
-        this.#late = reading.then((late) =>
-          reportDeleted(this.#onDeleted, this.#stream, late.deleted)
-        ).catch(() => {});
+        this.#late = reading.then((late) => this.#report(late.deleted)).catch(
+          () => {},
+        );
       }
       return [];
     }
-    await reportDeleted(this.#onDeleted, this.#stream, batch.deleted);
+    await this.#report(batch.deleted);
     return batch.entries;
+  }
+
+  #report(ids: string[]): Promise<void> {
+    return reportDeleted(
+      this.#onDeleted,
+      this.#send,
+      this.#stream,
+      this.#group,
+      ids,
+    );
   }
 
   /**
@@ -311,19 +307,12 @@ export class GroupReader {
       this.#startClaiming();
     }
     if (this.#phase === "claim") {
-      const reply = claimReplyOf(
-        this.#stream,
-        await this.#send([
-          "XAUTOCLAIM",
-          this.#stream,
-          this.#group,
-          this.#consumer,
-          this.#claimIdleMs,
-          this.#cursor,
-          "COUNT",
-          this.#count,
-        ]),
-      );
+      const reply = await claimIdle(this.#send, this.#stream, this.#group, {
+        consumer: this.#consumer,
+        idleMs: this.#claimIdleMs,
+        cursor: this.#cursor,
+        count: this.#count,
+      });
       this.#cursor = reply.cursor;
       if (reply.cursor === "0-0") {
         this.#phase = "new";

@@ -136,3 +136,12 @@ export function ns(entries: readonly { fields: Record<string, string> }[]) {
 }
 
 export type { RedisStreamEntry };
+
+/**
+ * Whether `args` is the claim of idle entries of `stream`: the script that
+ * runs XAUTOCLAIM and records the deleted ids in `<stream>:<group>:deleted`.
+ */
+export function isClaim(args: string[], stream: string): boolean {
+  return args[0] === "EVALSHA" && args[2] === "2" && args[3] === stream &&
+    args[4]?.endsWith(":deleted") === true;
+}

@@ -8,6 +8,7 @@ import {
 import {
   addEntries,
   deliverAll,
+  eventually,
   ns,
   pending,
   readInGroup,
@@ -162,7 +163,7 @@ test("redisStreamSource() fails clearly when its group is deleted while it runs"
   );
 });
 
-test("redisStreamSource() reports pending entries that were deleted from the stream", async () => {
+test("redisStreamSource() reports its own pending entries that were deleted from the stream, then acknowledges them", async () => {
   const stream = redis.name("source-deleted");
   const [first] = await addEntries(redis.client, stream, 2);
   await deliverAll(redis.client, stream, "g", "c");
@@ -174,13 +175,38 @@ test("redisStreamSource() reports pending entries that were deleted from the str
   });
   assert.deepEqual(ns(await take(reader, 1)), [1]);
   assert.deepEqual(reported, [first]);
+  // Only the entry read stays pending: the reported one is done with.
+  assert.equal(await pending(redis.client, stream, "g"), 1);
   await reader.cancel();
+});
 
-  const strict = readerOf(stream);
+test("redisStreamSource() keeps a deleted entry that a claim found until a reader reports it", async () => {
+  const stream = redis.name("source-deleted-claimed");
+  const [first] = await addEntries(redis.client, stream, 1);
+  await deliverAll(redis.client, stream, "g", "dead");
+  await redis.client.send(["XDEL", stream, first!]);
+  // The claim drops the entry from the pending list; with no onDeleted
+  // (as with a reader that dies before reporting), it fails naming it.
+  const strict = readerOf(stream, { claimIdleMs: 0 });
   await assert.rejects(
     strict.read(),
     new RegExp(`Cannot read entries ${first} of stream .* deleted`),
   );
+  assert.equal(await pending(redis.client, stream, "g"), 0);
+  // The next claim round, here by another consumer, still finds it.
+  const reported: string[] = [];
+  const reader = readerOf(stream, {
+    consumer: "other",
+    claimIdleMs: 0,
+    blockMs: 50,
+    onDeleted: (_, ids) => void reported.push(...ids),
+  });
+  const read = reader.read();
+  await eventually(() => reported.length === 1);
+  assert.deepEqual(reported, [first]);
+  await reader.cancel();
+  await read;
+  assert.equal(await redis.client.send(["SCARD", `${stream}:g:deleted`]), 0);
 });
 
 test("redisStreamSource() validates its options", () => {

@@ -1,10 +1,8 @@
 // An adversarial review of the Redis scale-out against a real redis-server:
 // each test here failed on the code it was written against (835a197), and
-// pins the defect it found. All are fixed on this branch but the last one:
-// a deleted entry that an XAUTOCLAIM reported is lost when the dead-letter
-// commit that follows fails (or the worker dies first), since Redis has
-// already dropped it from the pending list. Fixing it needs the claim and the
-// dead letter in one script.
+// pins the defect it found. The last one, a deleted entry lost when the
+// dead-letter commit after its XAUTOCLAIM failed, was fixed by recording the
+// ids an XAUTOCLAIM drops in the same script.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RespClient } from "../../demo/redis_resp.ts";
@@ -15,6 +13,7 @@ import {
   addEntries,
   deliverAll,
   eventually,
+  isClaim,
   pending,
   readAll,
   type RedisStreamEntry,
@@ -206,7 +205,7 @@ test("redisWorker() does not lose the deleted entries an XAUTOCLAIM reports whil
   const claimSent = deferred();
   const send = async (args: string[]) => {
     const reply = redis.client.send(args);
-    if (args[0] !== "XAUTOCLAIM") return reply;
+    if (!isClaim(args, input)) return reply;
     claimSent.resolve();
     const value = await reply;
     await held.promise;
@@ -375,15 +374,8 @@ test("redisWorker() does not let entries it read but has not started go idle for
   assert.deepEqual(twice, [], "entries whose fn ran twice");
 });
 
-// Skipped until the claim and the dead letter are written by one script; the
-// README states the gap. Remove the skip to see it fail.
 test(
   "redisWorker() does not lose a deleted entry that an XAUTOCLAIM reported when the dead-letter commit fails",
-  {
-    skip:
-      "open defect: the claim that drops a deleted entry from the pending " +
-      "list and its dead letter are two commands, not one script",
-  },
   async () => {
     const input = redis.name("review-claim-deleted-lost");
     const deadLetter = `${input}:dead`;
@@ -399,7 +391,7 @@ test(
     // connection is lost.
     const blockingSend = async (args: string[]) => {
       const reply = await reads.send(args);
-      if (args[0] === "XAUTOCLAIM" && !paused) {
+      if (isClaim(args, input) && !paused) {
         paused = true;
         await redis.client.send(["CLIENT", "PAUSE", "20000", "WRITE"]);
         setTimeout(async () => {
@@ -428,14 +420,34 @@ test(
       commits.close();
       reads.close();
     }
-    // The worker failed, as with any lost connection; a restart must still
-    // find the entry, pending or dead-lettered.
-    const dead = await readAll(redis.client, deadLetter);
-    const stillPending = await pending(redis.client, input, "g");
+    // The worker failed, as with any lost connection, before its dead
+    // letter: the claim recorded the entry, so a restart still finds it.
+    assert.deepEqual(await readAll(redis.client, deadLetter), []);
+    const restarted = redisWorker({
+      send: redis.client.send,
+      blockingSend: redis.reads.send,
+      input,
+      output: `${input}:out`,
+      group: "g",
+      consumer: "c",
+      deadLetter,
+      claimIdleMs: 0,
+      blockMs: 50,
+      fn: ({ fields }) => fields,
+    });
+    try {
+      await eventually(async () =>
+        (await readAll(redis.client, deadLetter)).length === 1
+      );
+    } finally {
+      await restarted.stop();
+    }
+    const [dead] = await readAll(redis.client, deadLetter);
+    assert.equal(dead?.fields.id, gone);
+    assert.equal(restarted.stats.deadLettered, 1);
     assert.equal(
-      dead.length + stillPending,
-      1,
-      `dead letters: ${dead.length}, pending: ${stillPending}`,
+      await redis.client.send(["SCARD", `${input}:g:deleted`]),
+      0,
     );
   },
 );
