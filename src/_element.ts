@@ -277,10 +277,17 @@ export class Element<I, O>
     const detached = prepared === undefined
       ? this.prepareExpiry()
       : prepared as Abortable | null | false;
-    if (detached === false) return;
-    this.#expiring = undefined;
+    // A co-timed-out element's verdict, or its call's abort listener, may
+    // have stopped the stream, which aborted this call (still counted as
+    // timed out: its deadline passed with the others').
+    if (detached === false || this.#aborted) return;
     const error = timeoutError("element", host.config.timeout);
+    const handler = host.config.timeoutHandler;
+    if (handler === undefined) return this.#expireWithoutHandler(error);
+    this.#expiring = undefined;
     if (detached !== null) {
+      // The call hears of its timeout before the handler runs, which may
+      // take as long as it likes.
       detached.abort(error);
       if (this.#aborted) return; // an abort listener stopped the stream
       if (host.limit !== undefined) {
@@ -291,8 +298,6 @@ export class Element<I, O>
       return;
     }
     host.callEnded();
-    const handler = host.config.timeoutHandler;
-    if (handler === undefined) return this.#fail(error);
     const aborted = new AbortController();
     aborted.abort(error);
     // Its verdict comes back through settle(), final as TIMING_OUT.
@@ -301,14 +306,34 @@ export class Element<I, O>
     callTimeoutHandler(handler, this.input, future, error);
   }
 
+  /**
+   * No handler: the input fails with the timeout, and as for any failure the
+   * verdict comes before the call's signal aborts, so an abort listener that
+   * stops the consumer cannot turn it into a clean end. A stream that the
+   * verdict stops aborts the call itself (it is still `#expiring`).
+   */
+  #expireWithoutHandler(error: DOMException): void {
+    const host = this.#host;
+    const expiring = this.#expiring;
+    if (expiring !== undefined && host.limit !== undefined) {
+      this.#sample(expiring as Attempt<I, O>, TIMED_OUT);
+    }
+    if (!this.#aborted) {
+      this.#fail(error);
+      host.callEnded();
+    }
+    this.#expiring?.abort(error);
+    this.#expiring = undefined;
+  }
+
   /** An attempt's own time budget ran out: a failed, retryable attempt. */
   attemptExpired(attempt: Attempt<I, O>): void {
     if (attempt !== this.#current || this.#state !== RUNNING) return;
     const error = timeoutError("attempt", this.#host.config.attemptTimeout);
     this.#detach();
-    attempt.abort(error);
-    if (this.#aborted) return;
+    // The verdict before the signal, as for any failure (see above).
     this.#decide(attempt, ERROR, error, false);
+    attempt.abort(error);
   }
 
   /**

@@ -67,3 +67,57 @@ for (const [path, forced] of paths) {
     assert.equal(iterator.snapshot().entries.length, 2);
   });
 }
+
+// A timeout with no handler is a failure too: the timed-out call's own
+// listener runs only after both sides errored with the TimeoutError.
+const timeouts = [
+  ["timeout", { timeout: 20 }],
+  ["timeout, the attempt path", { timeout: 20, retry: { maxAttempts: 1 } }],
+  ["attemptTimeout", { attemptTimeout: 20 }],
+] as const;
+
+const isTimeout = (reason: unknown) =>
+  reason instanceof DOMException && reason.name === "TimeoutError";
+
+for (const [kind, options] of timeouts) {
+  test(`AsyncIOTransformStream() fails with the TimeoutError even when the timed-out call's abort listener cancels the reader (${kind})`, async () => {
+    let listened = false;
+    const stream = new AsyncIOTransformStream<number, number>(
+      (_n, { signal }) =>
+        new Promise<number>(() => {
+          signal.addEventListener("abort", () => {
+            listened = true;
+            void reader.cancel("cleanup").catch(() => {});
+          });
+        }),
+      options,
+    );
+    const reader = stream.readable.getReader();
+    const writer = stream.writable.getWriter();
+    void writer.write(1).catch(() => {});
+    await assert.rejects(reader.read(), isTimeout);
+    assert.equal(listened, true);
+    await assert.rejects(reader.closed, isTimeout);
+    assert.equal(stream.stats.failed, 1);
+    assert.equal(stream.stats.timedOut, kind === "attemptTimeout" ? 0 : 1);
+  });
+
+  test(`mapAsync() fails with the TimeoutError even when the timed-out call's abort listener returns the iterator (${kind})`, async () => {
+    let listened = false;
+    const iterator = mapAsync(
+      [1],
+      (_n, { signal }) =>
+        new Promise<number>(() => {
+          signal.addEventListener("abort", () => {
+            listened = true;
+            void iterator.return();
+          });
+        }),
+      options,
+    );
+    await assert.rejects(iterator.next(), isTimeout);
+    assert.equal(listened, true);
+    assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+    assert.equal(iterator.stats.failed, 1);
+  });
+}
