@@ -1,0 +1,114 @@
+// An audit of the README's promises for the core library: the cases below
+// broke a sentence of it ("Options", "Usage", "Event time and
+// exactly-once"), or pin one that no other test did.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type AsyncIOOptions,
+  AsyncIOTransformStream,
+  orderedWait,
+  unorderedWait,
+} from "../mod.ts";
+
+const identity = (n: number) => n;
+const prefix = "Cannot construct AsyncIOTransformStream as";
+
+function assertThrowsOption(
+  make: () => unknown,
+  error: typeof RangeError | typeof TypeError,
+  message: string,
+): void {
+  assert.throws(make, (thrown) => {
+    assert.ok(thrown instanceof error, `got ${thrown}`);
+    assert.equal((thrown as Error).message, `${prefix} ${message}`);
+    return true;
+  });
+}
+
+// "Bad options throw at construction": null is no option's value. Some of
+// them took it as their default, while `timeout: null` or `concurrency: null`
+// threw.
+const nullCases: [unknown, typeof RangeError | typeof TypeError, string][] = [
+  [
+    { capacity: null },
+    RangeError,
+    "capacity must be a positive integer: current value is null",
+  ],
+  [
+    { order: null },
+    TypeError,
+    'order must be "ordered", "unordered" or "key-ordered": current value is null',
+  ],
+  [
+    { onError: null },
+    TypeError,
+    'onError must be "fail", "settle" or a function: current value is null',
+  ],
+  [
+    { retry: { maxAttempts: 2, multiplier: null } },
+    RangeError,
+    "retry.multiplier must be a finite number of at least 1: current value is null",
+  ],
+  [
+    { retry: { maxAttempts: 2, jitter: null } },
+    RangeError,
+    "retry.jitter must be a number from 0 to 1: current value is null",
+  ],
+];
+
+for (const [options, error, message] of nullCases) {
+  test(`AsyncIOTransformStream() rejects null where an option has a default: ${message}`, () => {
+    assertThrowsOption(
+      () =>
+        new AsyncIOTransformStream(
+          identity,
+          options as AsyncIOOptions<number, number>,
+        ),
+      error,
+      message,
+    );
+  });
+}
+
+// The options table: `concurrency` is "≤ capacity (else a RangeError)", and
+// defaults to `capacity`, which defaults to 100.
+test("AsyncIOTransformStream() rejects a concurrency above capacity, and defaults it to capacity", () => {
+  assertThrowsOption(
+    () =>
+      new AsyncIOTransformStream(identity, { capacity: 10, concurrency: 11 }),
+    RangeError,
+    "concurrency must be at most capacity (10): current value is 11",
+  );
+  assert.equal(new AsyncIOTransformStream(identity).stats.concurrency, 100);
+  assert.equal(
+    new AsyncIOTransformStream(identity, { capacity: 7 }).stats.concurrency,
+    7,
+  );
+});
+
+// "orderedWait(fn, options) and unorderedWait(fn, options) are Flink-named
+// shorthands": they spread the options, which dropped inherited ones and
+// turned a string or null into valid options.
+for (const wait of [orderedWait, unorderedWait]) {
+  test(`${wait.name}() rejects options that are not an object, as the constructor does`, () => {
+    for (const options of [null, "fast", 42]) {
+      assertThrowsOption(
+        () => wait(identity, options as { capacity?: number }),
+        TypeError,
+        `options must be an object: current value is ${
+          options === null ? "null" : JSON.stringify(options)
+        }`,
+      );
+    }
+  });
+
+  test(`${wait.name}() honours options an object inherits, as the constructor does`, async () => {
+    const options = Object.create({ capacity: 2 });
+    const stream = wait((_: number) => new Promise<number>(() => {}), options);
+    const writer = stream.writable.getWriter();
+    for (let i = 0; i < 5; i++) writer.write(i).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(stream.stats.pending, 2);
+    await stream.readable.cancel();
+  });
+}
