@@ -112,3 +112,19 @@ for (const wait of [orderedWait, unorderedWait]) {
     await stream.readable.cancel();
   });
 }
+
+// "Durations (…, retry delays, …) `Infinity` means none": a retry delay of
+// Infinity with nothing to cap it waited forever, so the stream never ended.
+test("AsyncIOTransformStream() rejects a retry.delay of Infinity unless maxDelay caps it", () => {
+  assertThrowsOption(
+    () =>
+      new AsyncIOTransformStream(identity, {
+        retry: { maxAttempts: 2, delay: Infinity },
+      }),
+    RangeError,
+    "retry.delay must be finite unless retry.maxDelay caps it: current value is Infinity",
+  );
+  new AsyncIOTransformStream(identity, {
+    retry: { maxAttempts: 2, delay: Infinity, maxDelay: 10 },
+  });
+});
