@@ -216,6 +216,13 @@ function retryPolicyOf<I, O>(
     );
   }
   const maxDelay = duration("retry.maxDelay", retry.maxDelay, Infinity);
+  // An endless backoff never retries, and holds the stream open for ever.
+  if (delay === Infinity && maxDelay === Infinity) {
+    throw rangeError(
+      "retry.delay must be finite unless retry.maxDelay caps it",
+      delay,
+    );
+  }
   const jitter = retry.jitter === undefined ? 0 : retry.jitter;
   if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
     throw rangeError("retry.jitter must be a number from 0 to 1", jitter);
