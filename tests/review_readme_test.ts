@@ -128,3 +128,25 @@ test("AsyncIOTransformStream() rejects a retry.delay of Infinity unless maxDelay
     retry: { maxAttempts: 2, delay: Infinity, maxDelay: 10 },
   });
 });
+
+// "Results are copied when they complete … changing the array afterwards
+// changes nothing": retryOnResult was handed the element's own copy.
+test("AsyncIOTransformStream() keeps an input's outputs when retryOnResult changes the array it is given", async () => {
+  const stream = new AsyncIOTransformStream<number, number>({
+    asyncInvoke(n, result) {
+      result.complete([n, n + 1]);
+    },
+  }, {
+    retry: {
+      maxAttempts: 2,
+      retryOnResult(results) {
+        (results as number[]).splice(0, Infinity, 666);
+        return false;
+      },
+    },
+  });
+  const output = await Array.fromAsync(
+    ReadableStream.from([1]).pipeThrough(stream),
+  );
+  assert.deepEqual(output, [1, 2]);
+});
