@@ -101,7 +101,13 @@ class AimdLimit extends BoundedLimit {
  *   {
  *     capacity: 200,
  *     concurrency: aimd({ min: 1, timeoutIsDrop: false }),
- *     retry: { maxAttempts: 5, delay: 100, multiplier: 2 },
+ *     // Only a retried error is a drop: retry the 429s, and only them.
+ *     retry: {
+ *       maxAttempts: 5,
+ *       delay: 100,
+ *       multiplier: 2,
+ *       retryOnError: (error) => error instanceof TooManyRequests,
+ *     },
  *   },
  * );
  * ```
