@@ -8,6 +8,7 @@ import {
   AsyncIOTransformStream,
   orderedWait,
   unorderedWait,
+  Watermark,
 } from "../mod.ts";
 
 const identity = (n: number) => n;
@@ -149,4 +150,31 @@ test("AsyncIOTransformStream() keeps an input's outputs when retryOnResult chang
     ReadableStream.from([1]).pipeThrough(stream),
   );
   assert.deepEqual(output, [1, 2]);
+});
+
+// "It round-trips through structuredClone whenever the inputs do, and
+// through JSON when the watermarks' timestamps are finite too."
+test("AsyncIOTransformStream.snapshot() keeps an Infinity watermark through structuredClone, and restore names it after JSON", async () => {
+  const stream = new AsyncIOTransformStream<number, number, Watermark>(
+    (_) => new Promise<number>(() => {}),
+  );
+  const writer = stream.writable.getWriter();
+  await writer.write(1);
+  await writer.write(new Watermark(Infinity));
+  const state = stream.snapshot();
+  await writer.abort();
+  const cloned = structuredClone(state);
+  assert.deepEqual(cloned.entries[1], {
+    kind: "watermark",
+    timestamp: Infinity,
+  });
+  new AsyncIOTransformStream((n: number) => n, { restore: cloned });
+  assertThrowsOption(
+    () =>
+      new AsyncIOTransformStream((n: number) => n, {
+        restore: JSON.parse(JSON.stringify(state)),
+      }),
+    TypeError,
+    "restore.entries[1].timestamp must be a number: current value is null",
+  );
 });
