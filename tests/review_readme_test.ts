@@ -178,3 +178,61 @@ test("AsyncIOTransformStream.snapshot() keeps an Infinity watermark through stru
     "restore.entries[1].timestamp must be a number: current value is null",
   );
 });
+
+// "Every other error is retried by default, an attemptTimeout's TimeoutError
+// included, which retryOnError sees"; "The stream's own … total timeout never
+// reach retryOnError".
+test("retryOnError sees an attemptTimeout's TimeoutError, and never the total timeout's", async () => {
+  const seen: unknown[] = [];
+  const retried = new AsyncIOTransformStream(
+    (n: number, { attempt }) =>
+      attempt === 1 ? new Promise<number>(() => {}) : n,
+    {
+      attemptTimeout: 20,
+      timeout: 60_000,
+      retry: { maxAttempts: 2, retryOnError: (e) => (seen.push(e), true) },
+    },
+  );
+  assert.deepEqual(
+    await Array.fromAsync(ReadableStream.from([1]).pipeThrough(retried)),
+    [1],
+  );
+  assert.equal(seen.length, 1);
+  assert.ok(seen[0] instanceof DOMException);
+  assert.equal(seen[0].name, "TimeoutError");
+
+  const totalSeen: unknown[] = [];
+  const timedOut = new AsyncIOTransformStream(
+    (_: number) => new Promise<string>(() => {}),
+    {
+      timeout: 20,
+      retry: { maxAttempts: 3, retryOnError: (e) => (totalSeen.push(e), true) },
+      onError: (error) => [(error as Error).name],
+    },
+  );
+  assert.deepEqual(
+    await Array.fromAsync(ReadableStream.from([1]).pipeThrough(timedOut)),
+    ["TimeoutError"],
+  );
+  assert.deepEqual(totalSeen, []);
+});
+
+// "Keys are compared as Map keys are (SameValueZero)": 0 and -0 are one key,
+// and so is NaN.
+test("AsyncIOTransformStream() in key-ordered mode takes 0 and -0 as one key, and NaN as one key", async () => {
+  for (const keys of [[0, -0], [NaN, NaN]]) {
+    let inFlight = 0;
+    let most = 0;
+    const stream = new AsyncIOTransformStream(async (i: number) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return i;
+    }, { order: "key-ordered", key: (i) => keys[i] });
+    assert.deepEqual(
+      await Array.fromAsync(ReadableStream.from([0, 1]).pipeThrough(stream)),
+      [0, 1],
+    );
+    assert.equal(most, 1, `keys ${keys} ran at once`);
+  }
+});
