@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  aimd,
   type AsyncIOOptions,
   AsyncIOTransformStream,
   orderedWait,
@@ -235,4 +236,15 @@ test("AsyncIOTransformStream() in key-ordered mode takes 0 and -0 as one key, an
     );
     assert.equal(most, 1, `keys ${keys} ran at once`);
   }
+});
+
+// The same for the built-in limits: aimd() took `timeoutIsDrop: null` as
+// its default, true, where every other bound of theirs rejects null.
+test("aimd() rejects a timeoutIsDrop of null", () => {
+  assert.throws(
+    () => aimd({ timeoutIsDrop: null as unknown as boolean }),
+    new TypeError(
+      "Cannot create the aimd limit as timeoutIsDrop must be a boolean: current value is null",
+    ),
+  );
 });
