@@ -48,7 +48,9 @@ class AimdLimit extends BoundedLimit {
       (n) => n >= 0.5 && n < 1,
       "a number from 0.5 up to but not including 1",
     );
-    const timeoutIsDrop = options.timeoutIsDrop ?? true;
+    const timeoutIsDrop = options.timeoutIsDrop === undefined
+      ? true
+      : options.timeoutIsDrop;
     if (typeof timeoutIsDrop !== "boolean") {
       throw new TypeError(
         `Cannot create the aimd limit as timeoutIsDrop must be a boolean: current value is ${
