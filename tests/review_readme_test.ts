@@ -11,6 +11,7 @@ import {
   unorderedWait,
   Watermark,
 } from "../mod.ts";
+import { within } from "./_within.ts";
 
 const identity = (n: number) => n;
 const prefix = "Cannot construct AsyncIOTransformStream as";
@@ -248,3 +249,43 @@ test("aimd() rejects a timeoutIsDrop of null", () => {
     ),
   );
 });
+
+// "User code is foreign" and "Stopping": a writable size() that returns a
+// size the platform refuses (NaN, negative, Infinity, not a number) errors
+// the writable side without telling the stream, as a throwing one does. The
+// readable side then never settled, calls ran on and close() never ran.
+for (const size of [NaN, -1, Infinity, "2 kB"]) {
+  test(
+    `AsyncIOTransformStream() fails, aborts the calls and closes once when writableStrategy.size() returns ${
+      String(size)
+    }`,
+    async () => {
+      const signals: AbortSignal[] = [];
+      let closed = 0;
+      const stream = new AsyncIOTransformStream<number, number, Watermark>({
+        asyncInvoke: (_, result) => void signals.push(result.signal),
+        close: () => void closed++,
+      }, {
+        writableStrategy: {
+          highWaterMark: 4,
+          size: (chunk) => chunk instanceof Watermark ? size as number : 1,
+        },
+      });
+      const writer = stream.writable.getWriter();
+      await writer.write(1);
+      await assert.rejects(writer.write(new Watermark(5)), RangeError);
+      const closedReadable = await within(
+        stream.readable.getReader().closed,
+        "the readable side",
+      );
+      assert.equal(closedReadable.ok, false);
+      assert.ok(
+        !closedReadable.ok && closedReadable.reason instanceof RangeError,
+      );
+      assert.equal(signals.length, 1);
+      assert.ok(signals[0]!.aborted, "the call's signal did not abort");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(closed, 1);
+    },
+  );
+}
