@@ -163,8 +163,8 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
  * @returns An async iterator of the outputs.
  * @throws {RangeError} If a number is out of range, such as a
  * `batch.maxSize` above `capacity`.
- * @throws {TypeError} If the source is not iterable, or an option has the
- * wrong shape.
+ * @throws {TypeError} If the source is not iterable or is a locked
+ * `ReadableStream`, or if an option has the wrong shape.
  *
  * @example Up to 50 keys per lookup
  * ```ts
@@ -232,8 +232,8 @@ export function mapAsync<
  * @returns An async iterator of the outputs.
  * @throws {RangeError} If a number is out of range, such as a `capacity`
  * that is not a positive integer. Messages start "Cannot call mapAsync as".
- * @throws {TypeError} If the source is not iterable, or an option has the
- * wrong shape.
+ * @throws {TypeError} If the source is not iterable or is a locked
+ * `ReadableStream`, or if an option has the wrong shape.
  *
  * @example Looking up ten at a time, in input order
  * ```ts
