@@ -203,7 +203,9 @@ function retryPolicyOf<I, O>(
   }
   const maxAttempts = positiveInteger("retry.maxAttempts", retry.maxAttempts);
   const delay = duration("retry.delay", retry.delay, 0);
-  const multiplier = retry.multiplier ?? 1;
+  // Only undefined means "the default": null is a wrong value, as it is
+  // for every other option.
+  const multiplier = retry.multiplier === undefined ? 1 : retry.multiplier;
   if (
     typeof multiplier !== "number" || !(multiplier >= 1) ||
     multiplier === Infinity
@@ -214,7 +216,14 @@ function retryPolicyOf<I, O>(
     );
   }
   const maxDelay = duration("retry.maxDelay", retry.maxDelay, Infinity);
-  const jitter = retry.jitter ?? 0;
+  // An endless backoff never retries, and holds the stream open for ever.
+  if (delay === Infinity && maxDelay === Infinity) {
+    throw rangeError(
+      "retry.delay must be finite unless retry.maxDelay caps it",
+      delay,
+    );
+  }
+  const jitter = retry.jitter === undefined ? 0 : retry.jitter;
   if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
     throw rangeError("retry.jitter must be a number from 0 to 1", jitter);
   }
@@ -280,14 +289,17 @@ export function configOf<I, O, M>(
       fn,
     );
   }
-  const order = options.order ?? "ordered";
+  const order = options.order === undefined ? "ordered" : options.order;
   if (!ORDERS.includes(order)) {
     throw typeError(
       'order must be "ordered", "unordered" or "key-ordered"',
       order,
     );
   }
-  const capacity = positiveInteger("capacity", options.capacity ?? 100);
+  const capacity = positiveInteger(
+    "capacity",
+    options.capacity === undefined ? 100 : options.capacity,
+  );
   const concurrencyLimit = concurrencyLimitOf(options.concurrency);
   const concurrency = concurrencyLimit === undefined
     ? fixedConcurrency(PREFIX, options.concurrency ?? capacity, capacity)
@@ -335,7 +347,7 @@ export function configOf<I, O, M>(
       close = () => object.close!();
     }
   }
-  const onError = options.onError ?? "fail";
+  const onError = options.onError === undefined ? "fail" : options.onError;
   if (
     onError !== "fail" && onError !== "settle" && typeof onError !== "function"
   ) {

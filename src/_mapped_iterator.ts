@@ -75,11 +75,13 @@ export class MappedIterator<I, O, M>
 
   constructor(
     engineFor: (output: Output<O | M>) => Engine<I, O, M>,
-    source: Iterator<I | M> | AsyncIterator<I | M>,
+    sourceFor: () => Iterator<I | M> | AsyncIterator<I | M>,
     sync: boolean,
   ) {
     this.#engine = engineFor(this);
-    this.#source = source;
+    // Only once the engine is built: one that throws (a limit's bind) must
+    // leave the source untouched, a ReadableStream unlocked.
+    this.#source = sourceFor();
     this.#sync = sync;
   }
 

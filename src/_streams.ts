@@ -7,6 +7,7 @@
 // - a WritableStream defers `sink.abort` while a write is pending, but its
 //   controller's `signal` aborts synchronously.
 // Either side's stop errors the other, as a TransformStream's would.
+import { describe } from "./_describe.ts";
 import type { Engine } from "./_engine.ts";
 import type { Output } from "./_output.ts";
 
@@ -106,7 +107,8 @@ export function connectStreams<I, O, M>(
 
 /**
  * A writable strategy's `size()` runs inside `writer.write()`, and a throw
- * there errors the writable side without telling its sink: stop first.
+ * there errors the writable side without telling its sink: stop first. So
+ * does a size the platform refuses, which is checked here as it would be.
  */
 function guardSize<T>(
   strategy: QueuingStrategy<T> | undefined,
@@ -118,7 +120,17 @@ function guardSize<T>(
     highWaterMark: strategy!.highWaterMark ?? 1,
     size(chunk) {
       try {
-        return size.call(strategy, chunk);
+        const returned = size.call(strategy, chunk);
+        // `+` converts as WebIDL does: a BigInt or a Symbol throws.
+        const value = +returned;
+        if (!(value >= 0) || value === Infinity) {
+          throw new RangeError(
+            `Cannot write the chunk as writableStrategy.size() must return a finite non-negative number: current value is ${
+              describe(returned)
+            }`,
+          );
+        }
+        return value;
       } catch (error) {
         engine.stop(error);
         throw error;

@@ -25,7 +25,8 @@ export function shouldRetry<I, O>(
   if (retry === undefined || attempts >= retry.maxAttempts) return false;
   if (outcome === ERROR) return retry.retryOnError(payload, input);
   if (retry.retryOnResult === undefined) return false;
-  const results = outcome === ONE ? [payload as O] : payload as O[];
+  // A copy: the predicate is user code, and the element keeps its own array.
+  const results = outcome === ONE ? [payload as O] : (payload as O[]).slice();
   return retry.retryOnResult(results, input);
 }
 

@@ -48,7 +48,9 @@ class AimdLimit extends BoundedLimit {
       (n) => n >= 0.5 && n < 1,
       "a number from 0.5 up to but not including 1",
     );
-    const timeoutIsDrop = options.timeoutIsDrop ?? true;
+    const timeoutIsDrop = options.timeoutIsDrop === undefined
+      ? true
+      : options.timeoutIsDrop;
     if (typeof timeoutIsDrop !== "boolean") {
       throw new TypeError(
         `Cannot create the aimd limit as timeoutIsDrop must be a boolean: current value is ${
@@ -101,7 +103,13 @@ class AimdLimit extends BoundedLimit {
  *   {
  *     capacity: 200,
  *     concurrency: aimd({ min: 1, timeoutIsDrop: false }),
- *     retry: { maxAttempts: 5, delay: 100, multiplier: 2 },
+ *     // Only a retried error is a drop: retry the 429s, and only them.
+ *     retry: {
+ *       maxAttempts: 5,
+ *       delay: 100,
+ *       multiplier: 2,
+ *       retryOnError: (error) => error instanceof TooManyRequests,
+ *     },
  *   },
  * );
  * ```

@@ -22,8 +22,9 @@ export type AsyncIOStateEntry<I> =
 
 /**
  * The inputs that a stream had accepted but not yet emitted, in input order,
- * as plain data. It round-trips through `JSON.stringify` and `structuredClone`
- * whenever the inputs do.
+ * as plain data. It round-trips through `structuredClone` whenever the inputs
+ * do, and through `JSON.stringify` when the watermarks' timestamps are finite
+ * too (JSON writes `Infinity` and `NaN` as `null`, which `restore` refuses).
  *
  * @typeParam I The type of the inputs.
  *

@@ -209,7 +209,8 @@ export class AsyncIOTransformStream<
    * errors it still holds every input that was not emitted, the failed one
    * included. Hand it to `options.restore` to resume without losing any.
    *
-   * @returns The state, which round-trips through JSON whenever the inputs do.
+   * @returns The state, which round-trips through JSON whenever the inputs
+   * do and the watermarks' timestamps are finite.
    *
    * @example
    * ```ts

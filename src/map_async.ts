@@ -1,7 +1,7 @@
 import { configOf, renamedOptionsError } from "./_config.ts";
 import { describe } from "./_describe.ts";
 import { Engine } from "./_engine.ts";
-import { iteratorOf, sourceKind, SYNC } from "./_iteration_source.ts";
+import { iteratorOf, sourceKind, STREAM, SYNC } from "./_iteration_source.ts";
 import { MappedIterator } from "./_mapped_iterator.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { AsyncIOState } from "./async_io_state.ts";
@@ -163,8 +163,8 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
  * @returns An async iterator of the outputs.
  * @throws {RangeError} If a number is out of range, such as a
  * `batch.maxSize` above `capacity`.
- * @throws {TypeError} If the source is not iterable, or an option has the
- * wrong shape.
+ * @throws {TypeError} If the source is not iterable or is a locked
+ * `ReadableStream`, or if an option has the wrong shape.
  *
  * @example Up to 50 keys per lookup
  * ```ts
@@ -232,8 +232,8 @@ export function mapAsync<
  * @returns An async iterator of the outputs.
  * @throws {RangeError} If a number is out of range, such as a `capacity`
  * that is not a positive integer. Messages start "Cannot call mapAsync as".
- * @throws {TypeError} If the source is not iterable, or an option has the
- * wrong shape.
+ * @throws {TypeError} If the source is not iterable or is a locked
+ * `ReadableStream`, or if an option has the wrong shape.
  *
  * @example Looking up ten at a time, in input order
  * ```ts
@@ -306,6 +306,11 @@ export function mapAsync<
       }`,
     );
   }
+  if (kind === STREAM && (source as ReadableStream<unknown>).locked) {
+    throw new TypeError(
+      `${OWN_PREFIX} source must not be locked: current value is a locked ReadableStream`,
+    );
+  }
   let config;
   try {
     config = configOf<I, O, M>(fn, options);
@@ -315,7 +320,7 @@ export function mapAsync<
   // Under "settle" the engine's outputs are Settled records.
   return new MappedIterator<I, O, M>(
     (output) => new Engine<I, O, M>(config, output),
-    iteratorOf(source, kind),
+    () => iteratorOf(source, kind),
     kind === SYNC,
   ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;
 }

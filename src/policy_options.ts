@@ -45,7 +45,8 @@ export interface RetryOptions<I, O> {
    */
   maxAttempts: number;
   /**
-   * The delay before the second attempt, in milliseconds.
+   * The delay before the second attempt, in milliseconds: finite, unless
+   * `maxDelay` caps it.
    *
    * @default {0}
    */

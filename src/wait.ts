@@ -209,9 +209,16 @@ function waitStream<
   order: "ordered" | "unordered",
 ): AsyncIOTransformStream<I, O, M, E> {
   // The constructor's overloads take either form with its own options; the
-  // options decide which one `fn` is, as they do in the constructor.
+  // options decide which one `fn` is, as they do in the constructor. They
+  // are read through a child object, not a spread: a spread would drop the
+  // options an object inherits, and make a string or null valid options.
+  const withOrder = options === undefined
+    ? { order }
+    : options === null || typeof options !== "object"
+    ? options // the constructor's own TypeError names it
+    : Object.create(options, { order: { value: order, enumerable: true } });
   return new AsyncIOTransformStream<I, O, M, E>(
     fn as Mapper<I, O>,
-    { ...options, order } as AsyncIOOptions<I, O, M, E>,
+    withOrder as AsyncIOOptions<I, O, M, E>,
   );
 }
