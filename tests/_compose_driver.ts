@@ -137,20 +137,19 @@ export class ComposeRun {
   /** Asks for the next chunk once the reads asked for before are answered. */
   read(): void {
     this.#outstanding++;
-    this.reads = this.reads.then(() =>
-      this.ended ? undefined : this.#front.pull().then(this.#took, this.#failed)
-    )
-      .finally(() => this.#outstanding--);
+    const next = () => this.ended ? undefined : this.#pull();
+    this.reads = this.reads.then(next).finally(() => this.#outstanding--);
   }
 
   /** Asks for the next chunk at once, beside any read already waiting. */
   readNow(): void {
     this.#outstanding++;
-    this.reads = Promise.all([
-      this.reads,
-      this.#front.pull().then(this.#took, this.#failed),
-    ])
+    this.reads = Promise.all([this.reads, this.#pull()])
       .then(() => {}).finally(() => this.#outstanding--);
+  }
+
+  #pull(): Promise<void> {
+    return this.#front.pull().then(this.#took, this.#failed);
   }
 
   /** Keeps a few reads waiting, as a consumer that keeps up would. */
@@ -292,6 +291,7 @@ export class ComposeRun {
   }
 }
 
+/** How the driver settles calls in bulk: one output each, wanted. */
 const RESOLVE: Action = {
   kind: "resolve",
   pick: 0,

@@ -173,6 +173,16 @@ export async function run(
     // a smaller capacity than the state may hold.
     return await run(restoredScenario(s), state);
   }
+  await checkRestored(r, state, records);
+}
+
+/** The snapshot, restored into a fresh mapAsync, gives what it holds. */
+async function checkRestored(
+  r: ComposeRun,
+  state: AsyncIOState<number>,
+  records: number[],
+): Promise<void> {
+  const s = r.s;
   const again = await drainRestored(s, r.capacity, state);
   assert.deepEqual(
     again.filter((c) => typeof c === "number").toSorted((a, b) => a - b),
