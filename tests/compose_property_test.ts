@@ -27,6 +27,9 @@
 // - at each barrier: what came out before it plus its state is exactly what
 //   was accepted before it;
 // - no timer that src/ armed is left after the end or a stop.
+// The scenarios come from _compose_model.ts; _compose_driver.ts runs them on
+// the front ends of _compose_front_ends.ts with the user code and options of
+// _compose_calls.ts; _compose_outcome.ts reads back what came out.
 // COMPOSE_SEED, COMPOSE_RUNS and COMPOSE_BIG_RUNS pick other runs;
 // COMPOSE_SHRINK=1 shrinks a failure; COMPOSE_TIMEOUT (ms) allows long runs.
 import { test } from "node:test";
