@@ -12,7 +12,17 @@ import { type Out, outOf } from "./_compose_model.ts";
  * them; each barrier's state completes what came out before it; the order
  * rules of the scenario's `order` hold.
  */
-export function analyse(r: ComposeRun, where: string) {
+export function analyse(r: ComposeRun, where: string): {
+  complete: Set<number>;
+  partial: Map<number, number>;
+} {
+  const { complete, partial } = wholeOutputs(r, where);
+  checkOrder(r, where, complete);
+  return { complete, partial };
+}
+
+/** Which inputs came out whole, checking that no output stands apart. */
+function wholeOutputs(r: ComposeRun, where: string) {
   const log = r.log;
   const complete = new Set<number>();
   const partial = new Map<number, number>();
@@ -68,6 +78,15 @@ export function analyse(r: ComposeRun, where: string) {
       open = o;
     }
   }
+  return { complete, partial };
+}
+
+/**
+ * The order rules: input order (ordered), per-key order (key-ordered), and
+ * no record crosses a watermark.
+ */
+function checkOrder(r: ComposeRun, where: string, complete: Set<number>): void {
+  const log = r.log;
   // Order: positions in the offered sequence.
   const emitted = r.got.map(outOf).filter((o) =>
     !(o instanceof CheckpointBarrier)
@@ -116,5 +135,4 @@ export function analyse(r: ComposeRun, where: string) {
       }
     }
   }
-  return { complete, partial };
 }
