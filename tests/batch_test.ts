@@ -232,3 +232,30 @@ test("AsyncIOTransformStream() with batch counts a batch as one call for the rat
   assert.equal(stream.stats.rateLimited, 1, "the third call waits");
   await stop();
 });
+
+test("AsyncIOTransformStream() with batch holds a call's slot until its last input settles, not its first", async () => {
+  const { fn, calls, callsReach } = controlledBatchObject<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    order: "unordered",
+    concurrency: 1,
+    capacity: 10,
+    batch: { maxSize: 2, maxWait: 0 },
+  });
+  const { chunks } = collect(stream.readable);
+  const writer = stream.writable.getWriter();
+  for (const input of [1, 2, 3, 4]) void writer.write(input);
+  await callsReach(1);
+  assert.deepEqual(calls[0]!.inputs, [1, 2]);
+  calls[0]!.futures[0]!.complete([10]);
+  await settle(10);
+  assert.deepEqual(chunks, [10]);
+  assert.equal(calls.length, 1, "a second call started while 2 still ran");
+  assert.equal(stream.stats.inFlight, 1);
+  calls[0]!.futures[1]!.complete([20]);
+  await callsReach(2);
+  assert.deepEqual(calls[1]!.inputs, [3, 4]);
+  calls[1]!.futures[0]!.complete([30]);
+  calls[1]!.futures[1]!.complete([40]);
+  await writer.close();
+  assert.deepEqual(chunks, [10, 20, 30, 40]);
+});
