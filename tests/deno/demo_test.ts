@@ -64,6 +64,29 @@ for (const order of ["ordered", "unordered", "key-ordered"] as const) {
   });
 }
 
+test("demo --crash-at before the first checkpoint restarts from the start as run 2", async () => {
+  const directory = scratchDirectory();
+  const out = `${directory}/out.ndjson`;
+  try {
+    const events = 100;
+    const run = await runDemo(
+      crashArgs({ events, crashAt: 30, checkpointEvery: 1000, out }),
+      directory,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /restart: no checkpoint yet: starting over/);
+    // The progress line names the restart, not the first run again.
+    const runs = [...run.stderr.matchAll(/^(run \d) \d+\/\d+ /gm)].map((m) =>
+      m[1]
+    );
+    assert.deepEqual([...new Set(runs)], ["run 1", "run 2"], run.stderr);
+    assert.deepEqual(idsOf(await Deno.readTextFile(out)), range(events));
+    assert.match(run.stderr, /exactly-once check: OK/);
+  } finally {
+    await removeDirectory(directory);
+  }
+});
+
 test("demo writes one enriched NDJSON line per event to stdout and prints the speedup", async () => {
   const run = await runDemo(quickArgs(300, "--baseline", "10"));
   assert.equal(run.code, 0, run.stderr);
