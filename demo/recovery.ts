@@ -46,6 +46,7 @@ async function runJob(
     const stream = enrichStream({
       ...flags,
       url,
+      external: flags.url !== undefined,
       onCheckpoint: coordinator.onCheckpoint,
       ...(checkpoint === undefined ? {} : { restore: checkpoint.state }),
     });
