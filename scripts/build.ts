@@ -105,6 +105,8 @@ const packageJson = {
   exports: {
     ".": { types: "./mod.d.ts", default: "./mod.js" },
     "./redis": { types: "./src/redis.d.ts", default: "./redis.js" },
+    // Tools that read a package's package.json resolve it through exports.
+    "./package.json": "./package.json",
   },
   types: "./mod.d.ts",
   files: [
