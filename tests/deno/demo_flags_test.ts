@@ -1,7 +1,7 @@
 // The demo's command line, parsed in-process.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FlagError, parseFlags } from "../../demo/flags.ts";
+import { FlagError, HELP, parseFlags } from "../../demo/flags.ts";
 
 test("parseFlags() gives the documented defaults", () => {
   assert.deepEqual(parseFlags([]), {
@@ -174,4 +174,14 @@ test("parseFlags() throws a FlagError that names the flag and the value", () => 
       return true;
     });
   }
+});
+
+test("the README's flag table and --help list the same flags", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../../README.md", import.meta.url),
+  );
+  const inReadme = [...readme.matchAll(/^\| `(--[a-z-]+)/gm)].map((m) => m[1]);
+  const inHelp = [...HELP.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
+  assert.ok(inHelp.length > 10, HELP);
+  assert.deepEqual([...inReadme].sort(), [...inHelp].sort());
 });
