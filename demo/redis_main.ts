@@ -140,6 +140,8 @@ const { events, workers, partitions, capacity, scalingEvents, latency } = flags;
 // The worker pools that run now, for Ctrl-C to stop.
 const pools = new Set<WorkerPool>();
 let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+// While redis-server starts: a Ctrl-C then waits for it, to stop it too.
+let starting: ReturnType<typeof startRedisServer> | undefined;
 let interrupted = false;
 
 // Ctrl-C: stop the workers (a stalled one is woken to die) and the
@@ -151,7 +153,7 @@ Deno.addSignalListener("SIGINT", async () => {
   interrupted = true;
   console.error("interrupted (Ctrl-C): stopping the workers and redis-server");
   await Promise.allSettled([...pools].map((pool) => pool.stop()));
-  await server?.stop();
+  await (server ?? await starting?.catch(() => undefined))?.stop();
   Deno.exit(130);
 });
 
@@ -164,7 +166,8 @@ let failed = false;
 
 try {
   if (url === undefined) {
-    server = await startRedisServer();
+    starting = startRedisServer();
+    server = await starting;
     url = server.url;
     console.log(`Started redis-server at ${url}`);
   }
@@ -298,6 +301,7 @@ async function scaling(
   );
   let single = 0;
   for (const count of [1, 2, 4]) {
+    if (interrupted) return; // no new workers once Ctrl-C stops the others
     const name = `${run}:scale-${count}`;
     const input = `${name}:in`;
     const output = `${name}:out`;
