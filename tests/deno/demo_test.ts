@@ -229,3 +229,13 @@ test("demo --help lists every flag and exits 0", async () => {
     assert.ok(run.stdout.includes(flag), flag);
   }
 });
+
+test("demo with an --out it cannot open fails with exit code 1 before the baseline runs", async () => {
+  // A directory exists everywhere the tests run, and cannot be opened as a
+  // file; the demo may write there but writes nothing.
+  const base = Deno.env.get("TMPDIR") ?? "/tmp";
+  const run = await runDemo(["--out", base], base);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /^The demo failed: /m);
+  assert.doesNotMatch(run.stderr, /sequential|async I\/O/);
+});
