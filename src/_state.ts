@@ -55,9 +55,8 @@ function validateEntry<I>(entry: unknown, at: string): AsyncIOStateEntry<I> {
   }
   if (kind === "watermark") {
     const { timestamp } = entry as { timestamp?: unknown };
-    // Finite, as a Watermark's is: the engine rebuilds one from it.
-    if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) {
-      throw malformed(`${at}.timestamp must be a finite number`, timestamp);
+    if (typeof timestamp !== "number") {
+      throw malformed(`${at}.timestamp must be a number`, timestamp);
     }
     return watermarkEntry(timestamp);
   }

@@ -1,5 +1,3 @@
-import { describe } from "./_describe.ts";
-
 /**
  * An event-time marker, as in Flink: no record with a timestamp at or below
  * `timestamp` is expected after it. Write it into an
@@ -29,21 +27,9 @@ export class Watermark {
   /**
    * Creates a watermark.
    *
-   * @param timestamp The event time it stands for: a finite number, so that
-   * a snapshot that holds it survives `JSON` (which writes `Infinity` and
-   * `NaN` as `null`).
-   * @throws {RangeError} If `timestamp` is `NaN` or infinite.
-   * @throws {TypeError} If `timestamp` is not a number.
+   * @param timestamp The event time it stands for.
    */
   constructor(timestamp: number) {
-    if (!Number.isFinite(timestamp)) {
-      const error = typeof timestamp === "number" ? RangeError : TypeError;
-      throw new error(
-        `Cannot construct Watermark as timestamp must be a finite number: current value is ${
-          describe(timestamp)
-        }`,
-      );
-    }
     this.timestamp = timestamp;
   }
 }

