@@ -94,6 +94,13 @@ async function run(flags: Flags): Promise<number> {
     try {
       if (flags.baseline > 0) sequential = await runSequential(flags, url);
       concurrent = await runAsync(flags, url, sink);
+    } catch (error) {
+      // `deno task demo | head`: the reader has what it wanted. Not a failure.
+      if (file !== undefined || !(error instanceof Deno.errors.BrokenPipe)) {
+        throw error;
+      }
+      say("stopped: the reader closed stdout (broken pipe)\n");
+      return 0;
     } finally {
       file?.close();
     }

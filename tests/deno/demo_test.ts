@@ -239,3 +239,30 @@ test("demo with an --out it cannot open fails with exit code 1 before the baseli
   assert.match(run.stderr, /^The demo failed: /m);
   assert.doesNotMatch(run.stderr, /sequential|async I\/O/);
 });
+
+test("demo piped into a reader that stops early, as | head does, stops quietly with exit code 0", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      new URL("../../demo/main.ts", import.meta.url).href,
+      ...quickArgs(1_000_000, "--baseline", "0"),
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.getReader();
+  assert.equal((await reader.read()).done, false);
+  // Closes the pipe: the demo's next write fails with EPIPE.
+  await reader.cancel();
+  const { code } = await child.status;
+  const errors = await stderr;
+  assert.equal(code, 0, errors);
+  assert.match(errors, /^stopped: the reader closed stdout \(broken pipe\)$/m);
+  assert.doesNotMatch(errors, /The demo failed/);
+});
