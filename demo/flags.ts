@@ -1,6 +1,7 @@
 // The demo's command line: parsing, validation and the --help text.
 import { parseArgs } from "node:util";
 import type { OutputOrder } from "../mod.ts";
+import { eventAt, isMissingUser } from "./events.ts";
 
 /**
  * What the demo does with an event whose lookup failed for good: stop the
@@ -272,7 +273,7 @@ export function parseFlags(args: readonly string[]): Flags {
   if (batch !== undefined && batch > capacity) {
     throw invalid("batch", `at most --capacity (${capacity})`, batchText!);
   }
-  return {
+  const flags: Flags = {
     events,
     order: order(text("order")),
     capacity,
@@ -305,4 +306,22 @@ export function parseFlags(args: readonly string[]): Flags {
       1,
     ),
   };
+  // Under skip, the embedded service's unknown users write no line, so the
+  // output is shorter than --events and a crash past its end never comes.
+  if (crashAt !== undefined && flags.onError === "skip" && flags.failRate > 0) {
+    let lines = 0;
+    for (let id = 0; id < events; id++) {
+      if (!isMissingUser(eventAt(id).userId, flags.failRate)) lines++;
+    }
+    if (crashAt > lines) {
+      throw invalid(
+        "crash-at",
+        `at most the ${lines} lines that --on-error skip writes (the users ` +
+          `of ${events - lines} events are unknown at --fail-rate ` +
+          `${flags.failRate})`,
+        crashText!,
+      );
+    }
+  }
+  return flags;
 }

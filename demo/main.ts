@@ -83,16 +83,24 @@ async function run(flags: Flags): Promise<number> {
     if (flags.crashAt !== undefined) {
       return await runCrashRecovery(flags, url, out, flags.crashAt) ? 0 : 1;
     }
-    const sequential = flags.baseline > 0
-      ? await runSequential(flags, url)
-      : undefined;
+    // Opened before the baseline, so that an --out it cannot write to fails
+    // the run at once.
     const file = out === "-"
       ? undefined
       : await Deno.open(out, { write: true, create: true, truncate: true });
     const sink = ndjsonSink(file ?? Deno.stdout);
+    let sequential: RunResult | undefined;
     let concurrent: RunResult;
     try {
+      if (flags.baseline > 0) sequential = await runSequential(flags, url);
       concurrent = await runAsync(flags, url, sink);
+    } catch (error) {
+      // `deno task demo | head`: the reader has what it wanted. Not a failure.
+      if (file !== undefined || !(error instanceof Deno.errors.BrokenPipe)) {
+        throw error;
+      }
+      say("stopped: the reader closed stdout (broken pipe)\n");
+      return 0;
     } finally {
       file?.close();
     }

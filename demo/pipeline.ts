@@ -16,12 +16,19 @@ import {
 } from "../mod.ts";
 import type { DemoEvent, EnrichedEvent, User } from "./events.ts";
 import type { OnErrorMode } from "./flags.ts";
-import { ServiceHealth } from "./reachability.ts";
+import { ServiceHealth, ServiceUnreachableError } from "./reachability.ts";
 
 /** How the enrichment stream calls the service. */
 export interface EnrichOptions {
   /** The service's base URL: GET `${url}/users/:id` answers a user as JSON. */
   url: string;
+  /**
+   * Whether the service is a --url, not the demo's own. Then a call that times
+   * out after the service has been silent for OUTAGE_MS ends the run, as a
+   * network error then does: a service that accepts connections and never
+   * answers would otherwise time every event out, one by one.
+   */
+  external?: boolean;
   order: OutputOrder;
   capacity: number;
   /**
@@ -166,7 +173,12 @@ export function enrichStream(options: EnrichOptions): Enrichment {
       return withPolicy(asyncIO<"fail">(options, {}), "fail");
     case "skip":
       return withPolicy(
-        asyncIO<"fail">(options, { onError: () => undefined }),
+        asyncIO<"fail">(options, {
+          // A lost service is not a failed lookup: it ends the run.
+          onError: (error) => {
+            if (error instanceof ServiceUnreachableError) throw error;
+          },
+        }),
         "skip",
       );
     case "settle":
@@ -192,14 +204,15 @@ function asyncIO<E extends "fail" | "settle">(
   options: EnrichOptions,
   policy: { onError?: E | ErrorHandler<DemoEvent, EnrichedEvent> },
 ): AsyncIOTransformStream<DemoEvent, EnrichedEvent, CheckpointBarrier, E> {
-  const common = { ...streamOptions(options), ...policy };
+  const health = new ServiceHealth(options.url);
+  const common = { ...streamOptions(options, health), ...policy };
   if (options.batch !== undefined) {
     return new AsyncIOTransformStream<
       DemoEvent,
       EnrichedEvent,
       CheckpointBarrier,
       E
-    >(lookupUsers(options.url), {
+    >(lookupUsers(options.url, health), {
       ...common,
       batch: { maxSize: options.batch, maxWait: 5 },
     });
@@ -209,7 +222,7 @@ function asyncIO<E extends "fail" | "settle">(
     EnrichedEvent,
     CheckpointBarrier,
     E
-  >(lookupUser(options.url), common);
+  >(lookupUser(options.url, health), common);
 }
 
 /** Turns settled records back into output lines; barriers pass as they are. */
@@ -228,7 +241,10 @@ function unsettled(
     transform(chunk, controller) {
       if (chunk instanceof CheckpointBarrier) controller.enqueue(chunk);
       else if (chunk.status === "fulfilled") controller.enqueue(chunk.value);
-      else {
+      else if (chunk.reason instanceof ServiceUnreachableError) {
+        // A lost service is not a failed lookup: it ends the run.
+        controller.error(chunk.reason);
+      } else {
         controller.enqueue({
           ...chunk.input,
           user: null,
@@ -247,7 +263,7 @@ function unsettled(
   };
 }
 
-function streamOptions(options: EnrichOptions) {
+function streamOptions(options: EnrichOptions, health: ServiceHealth) {
   return {
     order: options.order,
     key: (event: DemoEvent) => event.userId,
@@ -266,8 +282,13 @@ function streamOptions(options: EnrichOptions) {
       jitter: 0.5,
       retryOnError: retryable,
     },
-    onTimeout: (event: DemoEvent, result: ResultFuture<EnrichedEvent>) =>
-      result.complete([{ ...event, user: null, error: "timeout" }]),
+    onTimeout: (event: DemoEvent, result: ResultFuture<EnrichedEvent>) => {
+      const outage = options.external
+        ? health.outage(`timed out after ${options.timeout} ms`)
+        : undefined;
+      if (outage !== undefined) result.completeExceptionally(outage);
+      else result.complete([{ ...event, user: null, error: "timeout" }]);
+    },
     ...(options.restore === undefined ? {} : { restore: options.restore }),
     ...(options.onCheckpoint === undefined
       ? {}

@@ -79,8 +79,9 @@ export async function probeService(url: string): Promise<void> {
 }
 
 /**
- * Tracks when the service last answered. A network error after `OUTAGE_MS`
- * without any answer ends the run instead of being retried.
+ * Tracks when the service last answered. A network error, or a call of an
+ * external service that timed out, after `OUTAGE_MS` without any answer ends
+ * the run instead of being retried or written as a timeout.
  */
 export class ServiceHealth {
   #lastAnswer = performance.now();
@@ -97,12 +98,20 @@ export class ServiceHealth {
    * retried, a {@linkcode ServiceUnreachableError} once the outage is too long.
    */
   networkError(error: unknown): unknown {
-    if (performance.now() - this.#lastAnswer < this.outageMs) return error;
+    return this.outage(error instanceof Error ? error.message : error) ?? error;
+  }
+
+  /**
+   * A {@linkcode ServiceUnreachableError} once the service has not answered
+   * for `outageMs`, naming `lastError`; undefined before.
+   */
+  outage(lastError: unknown): ServiceUnreachableError | undefined {
+    if (performance.now() - this.#lastAnswer < this.outageMs) return undefined;
     return new ServiceUnreachableError(
       `Lost the lookup service at ${this.url}: no answer for ${
         this.outageMs / 1000
-      } s; last error: ${error instanceof Error ? error.message : error}`,
-      { cause: error },
+      } s; last error: ${lastError}`,
+      { cause: lastError },
     );
   }
 }

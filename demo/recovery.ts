@@ -24,8 +24,12 @@ async function countLines(path: string): Promise<number> {
   return text.split("\n").length - 1;
 }
 
-/** One run of the checkpointed job, from `checkpoint` or from the start. */
+/**
+ * One run of the checkpointed job, from `checkpoint` or from the start;
+ * `label` names it in the progress line.
+ */
 async function runJob(
+  label: string,
   flags: Flags,
   url: string,
   out: string,
@@ -42,13 +46,14 @@ async function runJob(
     const stream = enrichStream({
       ...flags,
       url,
+      external: flags.url !== undefined,
       onCheckpoint: coordinator.onCheckpoint,
       ...(checkpoint === undefined ? {} : { restore: checkpoint.state }),
     });
     const lines = checkpoint?.committedLines ?? 0;
     try {
       return await timedRun(
-        checkpoint === undefined ? "run 1" : "run 2",
+        label,
         flags.events,
         // Events done, not lines: under --on-error skip some have no line.
         checkpoint === undefined
@@ -103,8 +108,13 @@ export async function runCrashRecovery(
       `crash at output line ${crashAt}\n`,
   );
   try {
-    await runJob(flags, url, out, undefined, crashAt);
-    throw new Error(`The job ended without reaching output line ${crashAt}`);
+    await runJob("run 1", flags, url, out, undefined, crashAt);
+    // Only when fewer lines than events are written: some were skipped.
+    throw new Error(
+      `The job ended after writing ${lines(await countLines(out))}, ` +
+        `before output line ${crashAt} (--on-error skip leaves the events ` +
+        `whose lookup failed out): choose a smaller --crash-at`,
+    );
   } catch (error) {
     if (!(error instanceof SimulatedCrash)) throw error;
     say(
@@ -122,7 +132,8 @@ export async function runCrashRecovery(
       `${lines(written)}, so ${written - committed} uncommitted ` +
       `${written - committed === 1 ? "line is" : "lines are"} truncated\n`,
   );
-  await runJob(flags, url, out, checkpoint, undefined);
+  // The restart is run 2 even with no checkpoint to start from.
+  await runJob("run 2", flags, url, out, checkpoint, undefined);
 
   // Under skip, an event whose user the service does not know is left out
   // on purpose, and it is the same event on every run.

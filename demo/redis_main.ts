@@ -41,78 +41,170 @@ measures the throughput of 1, 2 and 4 workers.
   -h, --help         this text
 `;
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    "redis-url": { type: "string" },
-    events: { type: "string", default: "20000" },
-    workers: { type: "string", default: "4" },
-    partitions: { type: "string" },
-    latency: { type: "string", default: "5" },
-    capacity: { type: "string", default: "10" },
-    "scaling-events": { type: "string", default: "10000" },
-    "no-chaos": { type: "boolean", default: false },
-    "no-scaling": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-if (flags.help) {
-  console.log(HELP);
-  Deno.exit(0);
+/** A bad command line; the demo prints it and exits with code 2. */
+class FlagError extends Error {
+  override name = "FlagError";
 }
-const events = positive("events", flags.events);
-const workers = positive("workers", flags.workers);
-const partitions = flags.partitions === undefined
-  ? undefined
-  : positive("partitions", flags.partitions);
-const capacity = positive("capacity", flags.capacity);
-const scalingEvents = positive("scaling-events", flags["scaling-events"]);
-const latency = Number(flags.latency);
+
+function invalid(flag: string, rule: string, value: string): FlagError {
+  return new FlagError(
+    `Cannot run the Redis demo as --${flag} must be ${rule}: current value is ${
+      JSON.stringify(value)
+    }`,
+  );
+}
 
 function positive(name: string, text: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(
-      `--${name} must be a positive integer: current value is ${text}`,
-    );
-    Deno.exit(2);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+    throw invalid(name, "a positive integer", text);
   }
   return value;
 }
 
-let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
-let url = flags["redis-url"];
-if (url === undefined) {
+function parseFlags(args: string[]) {
+  let values;
   try {
-    server = await startRedisServer();
+    values = parseArgs({
+      args,
+      options: {
+        "redis-url": { type: "string" },
+        events: { type: "string", default: "20000" },
+        workers: { type: "string", default: "4" },
+        partitions: { type: "string" },
+        latency: { type: "string", default: "5" },
+        capacity: { type: "string", default: "10" },
+        "scaling-events": { type: "string", default: "10000" },
+        "no-chaos": { type: "boolean", default: false },
+        "no-scaling": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
   } catch (error) {
-    if (error instanceof RedisMissingError) {
-      console.error(`error: ${error.message}`);
-      Deno.exit(1);
-    }
-    throw error;
+    // parseArgs's own message names the flag: an unknown one, or no value.
+    throw new FlagError(
+      `Cannot run the Redis demo: ${(error as Error).message}`,
+    );
   }
-  url = server.url;
-  console.log(`Started redis-server at ${url}`);
+  const latency = Number(values.latency);
+  if (
+    values.latency.trim() === "" || !Number.isFinite(latency) || latency < 0
+  ) {
+    throw invalid(
+      "latency",
+      "a non-negative number of milliseconds",
+      values.latency,
+    );
+  }
+  const redisUrl = values["redis-url"];
+  if (redisUrl !== undefined && !URL.canParse(redisUrl)) {
+    throw invalid(
+      "redis-url",
+      "a URL such as redis://127.0.0.1:6379",
+      redisUrl,
+    );
+  }
+  if (redisUrl !== undefined && new URL(redisUrl).protocol !== "redis:") {
+    throw invalid("redis-url", "a redis:// URL", redisUrl);
+  }
+  return {
+    help: values.help,
+    redisUrl,
+    events: positive("events", values.events),
+    workers: positive("workers", values.workers),
+    partitions: values.partitions === undefined
+      ? undefined
+      : positive("partitions", values.partitions),
+    capacity: positive("capacity", values.capacity),
+    scalingEvents: positive("scaling-events", values["scaling-events"]),
+    latency,
+    chaos: !values["no-chaos"],
+    scaling: !values["no-scaling"],
+  };
 }
-const client = new RespClient(url);
-const lookup = startLookupService({ latency, jitter: 0, failureRate: 0 });
+
+let flags: ReturnType<typeof parseFlags>;
+try {
+  flags = parseFlags(Deno.args);
+} catch (error) {
+  if (!(error instanceof FlagError)) throw error;
+  console.error(`${error.message}\nRun with --help to see the flags.`);
+  Deno.exit(2);
+}
+if (flags.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+const { events, workers, partitions, capacity, scalingEvents, latency } = flags;
+
+// The worker pools that run now, for Ctrl-C to stop.
+const pools = new Set<WorkerPool>();
+let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+// While redis-server starts: a Ctrl-C then waits for it, to stop it too.
+let starting: ReturnType<typeof startRedisServer> | undefined;
+let interrupted = false;
+
+// Ctrl-C: stop the workers (a stalled one is woken to die) and the
+// redis-server this demo started, so that none outlives the demo. A terminal
+// sends SIGINT to them too, but a stalled worker does not get it, and a
+// SIGINT sent to this process alone reaches none of them.
+Deno.addSignalListener("SIGINT", async () => {
+  if (interrupted) return;
+  interrupted = true;
+  console.error("interrupted (Ctrl-C): stopping the workers and redis-server");
+  await Promise.allSettled([...pools].map((pool) => pool.stop()));
+  await (server ?? await starting?.catch(() => undefined))?.stop();
+  Deno.exit(130);
+});
+
+let url = flags.redisUrl;
+let client: RespClient | undefined;
+let lookup: ReturnType<typeof startLookupService> | undefined;
 const run = `demo-redis:${Date.now()}`;
 const created: string[] = [];
 let failed = false;
 
 try {
-  failed = !await chaosRun();
-  if (!flags["no-scaling"]) await scaling();
+  if (url === undefined) {
+    starting = startRedisServer();
+    server = await starting;
+    url = server.url;
+    console.log(`Started redis-server at ${url}`);
+  }
+  client = new RespClient(url);
+  await client.send(["PING"]).catch((error) => {
+    throw new Error(`Cannot reach Redis at ${url}: ${error.message}`);
+  });
+  lookup = startLookupService({ latency, jitter: 0, failureRate: 0 });
+  failed = !await chaosRun(client, url, lookup.url);
+  if (flags.scaling) await scaling(client, url, lookup.url);
+} catch (error) {
+  // After Ctrl-C, the handler ends the process; what failed meanwhile is
+  // its consequence, not news.
+  if (interrupted) await new Promise(() => {});
+  console.error(
+    error instanceof RedisMissingError
+      ? `error: ${error.message}`
+      : `The Redis demo failed: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+  );
+  failed = true;
 } finally {
-  if (server === undefined) await cleanUp();
-  client.close();
-  await lookup.close();
+  if (server === undefined && client !== undefined && !interrupted) {
+    await cleanUp(client).catch(() => {});
+  }
+  client?.close();
+  await lookup?.close();
   await server?.stop();
 }
-Deno.exit(failed ? 1 : 0);
+Deno.exit(interrupted ? 130 : failed ? 1 : 0);
 
-async function chaosRun(): Promise<boolean> {
+async function chaosRun(
+  client: RespClient,
+  url: string,
+  lookupUrl: string,
+): Promise<boolean> {
   const name = `${run}:chaos`;
   const input = `${name}:in`;
   const output = `${name}:out`;
@@ -130,7 +222,7 @@ async function chaosRun(): Promise<boolean> {
   });
   created.push(...inputStreams(input, partitions), output);
   const pool = new WorkerPool({
-    url: url!,
+    url,
     workers,
     input,
     output,
@@ -138,15 +230,16 @@ async function chaosRun(): Promise<boolean> {
     order: partitions === undefined ? "unordered" : "key-ordered",
     capacity,
     delayMs: 0,
-    lookup: lookup.url,
+    lookup: lookupUrl,
     claimIdleMs: 1_000,
     leaseMs: 1_500,
     ...(partitions === undefined ? {} : { partitions }),
   });
   let outputs = 0;
   const started = performance.now();
+  pools.add(pool);
   pool.start();
-  const chaotic = flags["no-chaos"] ? Promise.resolve() : chaos(pool, {
+  const chaotic = !flags.chaos ? Promise.resolve() : chaos(pool, {
     workers,
     everyMs: 400,
     stallMs: 1_500,
@@ -175,6 +268,7 @@ async function chaosRun(): Promise<boolean> {
     outputs = Infinity;
     await chaotic;
     await pool.stop();
+    pools.delete(pool);
   }
   const seconds = (performance.now() - started) / 1000;
   const verdict = await verifyOutputs(client.send, output, events);
@@ -197,19 +291,24 @@ async function chaosRun(): Promise<boolean> {
   return ok;
 }
 
-async function scaling(): Promise<void> {
+async function scaling(
+  client: RespClient,
+  url: string,
+  lookupUrl: string,
+): Promise<void> {
   console.log(
     `\nThroughput, ${scalingEvents} entries, lookup latency ${latency} ms, capacity ${capacity} per worker:`,
   );
   let single = 0;
   for (const count of [1, 2, 4]) {
+    if (interrupted) return; // no new workers once Ctrl-C stops the others
     const name = `${run}:scale-${count}`;
     const input = `${name}:in`;
     const output = `${name}:out`;
     await loadInputs(client.send, { input, count: scalingEvents, keys: 1000 });
     created.push(input, output);
     const pool = new WorkerPool({
-      url: url!,
+      url,
       workers: count,
       input,
       output,
@@ -217,8 +316,9 @@ async function scaling(): Promise<void> {
       order: "unordered",
       capacity,
       delayMs: 0,
-      lookup: lookup.url,
+      lookup: lookupUrl,
     });
+    pools.add(pool);
     pool.start();
     try {
       await waitForOutputs(client.send, {
@@ -230,6 +330,7 @@ async function scaling(): Promise<void> {
       });
     } finally {
       await pool.stop();
+      pools.delete(pool);
     }
     const rate = throughput(
       await verifyOutputs(client.send, output, scalingEvents),
@@ -243,7 +344,7 @@ async function scaling(): Promise<void> {
   }
 }
 
-async function cleanUp(): Promise<void> {
+async function cleanUp(client: RespClient): Promise<void> {
   // Only on a server we did not start: drop the demo's keys.
   const keys = await client.send(["KEYS", `${run}:*`]) as string[];
   for (let i = 0; i < keys.length; i += 100) {

@@ -48,6 +48,7 @@ export function runSequential(flags: Flags, url: string): Promise<RunResult> {
   const stream = enrichStream({
     ...flags,
     url,
+    external: flags.url !== undefined,
     order: "ordered",
     capacity: 1,
     concurrency: undefined,
@@ -69,7 +70,11 @@ export async function runAsync(
   url: string,
   sink: WritableStream<EnrichedEvent>,
 ): Promise<RunResult> {
-  const stream = enrichStream({ ...flags, url });
+  const stream = enrichStream({
+    ...flags,
+    url,
+    external: flags.url !== undefined,
+  });
   const moves = flags.concurrency === "auto"
     ? trackConcurrency(stream)
     : undefined;

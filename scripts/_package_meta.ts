@@ -67,3 +67,13 @@ export function packageLinkProblems(packageJson: unknown): string[] {
   }
   return problems;
 }
+
+/**
+ * The npm `description`: the first line of the module doc of `source` (the
+ * entry point's text), as plain text, since npm shows it unrendered.
+ */
+export function npmDescription(source: string): string {
+  const line = source.match(/^\/\*\*\n \* (.+)$/m)?.[1] ?? "";
+  return line.replaceAll(/`([^`]*)`/g, "$1")
+    .replaceAll(/\{@link(?:code|plain)? ([^}\s]+)\}/g, "$1");
+}

@@ -10,7 +10,7 @@ import ts from "typescript";
 import { gzipSync } from "node:zlib";
 import denoConfig from "../deno.json" with { type: "json" };
 import { emitOrThrow, WEB_LIBS } from "./_tsc.ts";
-import { npmPackageLinks } from "./_package_meta.ts";
+import { npmDescription, npmPackageLinks } from "./_package_meta.ts";
 import {
   type BundleSize,
   sizeMismatch,
@@ -95,17 +95,18 @@ if (updateReadme) {
 
 emitDeclarations();
 
-const moduleDoc = (await Deno.readTextFile(entry)).match(/^\/\*\*\n \* (.+)$/m);
 const packageJson = {
   name: denoConfig.name,
   version: denoConfig.version,
-  description: moduleDoc?.[1] ?? "",
+  description: npmDescription(await Deno.readTextFile(entry)),
   license: denoConfig.license,
   ...npmPackageLinks(),
   type: "module",
   exports: {
     ".": { types: "./mod.d.ts", default: "./mod.js" },
     "./redis": { types: "./src/redis.d.ts", default: "./redis.js" },
+    // Tools that read a package's package.json resolve it through exports.
+    "./package.json": "./package.json",
   },
   types: "./mod.d.ts",
   files: [

@@ -75,6 +75,17 @@ try {
     throw new Error(`The npm package's links:\n${linkProblems.join("\n")}`);
   }
   console.log("package.json has its repository, homepage and bugs");
+  // Every entry point the exports map names loads in plain node.
+  await run("node", [
+    "--input-type=module",
+    "--eval",
+    `import { createRequire } from "node:module";
+const redis = await import("@async-io/async-io/redis");
+if (typeof redis.redisWorker !== "function") throw new Error("no redisWorker");
+const meta = createRequire(import.meta.url)("@async-io/async-io/package.json");
+if (meta.name !== "@async-io/async-io") throw new Error("no package.json");`,
+  ], work);
+  console.log("node imports @async-io/async-io/redis and its package.json");
   await Deno.copyFile(`${root}tests/node/smoke.ts`, `${work}/smoke.ts`);
   for (const environment of TYPE_ENVIRONMENTS) {
     compile(`${work}/smoke.ts`, work, environment);

@@ -52,7 +52,8 @@ export interface ResultFuture<O> extends CallContext {
   /**
    * Completes the element with zero or more outputs, which are emitted
    * together and in the order given. A value that is not iterable fails the
-   * element with a `TypeError`.
+   * element with a `TypeError`. Wrap a single output, `complete([value])`: a
+   * string is iterable, so `complete("ab")` emits `"a"` and `"b"`.
    */
   complete(results: Iterable<O>): void;
   /** Completes the element with an error, which fails the stream. */

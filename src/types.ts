@@ -101,7 +101,11 @@ export interface AsyncIOOptions<
   onError?: E | ErrorHandler<I, O>;
   /** Retries failed or unwanted attempts. By default nothing is retried. */
   retry?: RetryOptions<I, O>;
-  /** The key of an input; required by `order: "key-ordered"`. */
+  /**
+   * The key of an input; required by `order: "key-ordered"`, and unused by
+   * the other orders (an `"unordered"` stream with a `key` does not keep
+   * each key's order).
+   */
   key?: (input: I) => unknown;
   /** Limits how often calls start. By default there is no limit. */
   rateLimit?: RateLimitOptions;

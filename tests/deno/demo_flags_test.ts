@@ -1,7 +1,7 @@
 // The demo's command line, parsed in-process.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FlagError, parseFlags } from "../../demo/flags.ts";
+import { FlagError, HELP, parseFlags } from "../../demo/flags.ts";
 
 test("parseFlags() gives the documented defaults", () => {
   assert.deepEqual(parseFlags([]), {
@@ -104,6 +104,16 @@ test("parseFlags() caps --baseline at --events", () => {
   );
 });
 
+test("parseFlags() takes a --crash-at up to the last line that --on-error skip writes", () => {
+  const args = ["--fail-rate", "0.05", "--on-error", "skip", "--crash-at"];
+  assert.equal(parseFlags([...args, "4750"]).crashAt, 4750);
+  // Without skip every event writes a line.
+  assert.equal(
+    parseFlags(["--fail-rate", "0.05", "--crash-at", "5000"]).crashAt,
+    5000,
+  );
+});
+
 test("parseFlags() throws a FlagError that names the flag and the value", () => {
   for (
     const [args, message] of [
@@ -151,6 +161,11 @@ test("parseFlags() throws a FlagError that names the flag and the value", () => 
         /--concurrency must be at most --capacity \(100\): current value is "101"/,
       ],
       [["stray"], /Unexpected argument 'stray'/],
+      [
+        // 250 of the 5000 events have an unknown user, and skip writes none.
+        ["--fail-rate", "0.05", "--on-error", "skip", "--crash-at", "4751"],
+        /--crash-at must be at most the 4750 lines that --on-error skip writes \(the users of 250 events are unknown at --fail-rate 0.05\): current value is "4751"/,
+      ],
     ] as const
   ) {
     assert.throws(() => parseFlags(args), (error: unknown) => {
@@ -159,4 +174,14 @@ test("parseFlags() throws a FlagError that names the flag and the value", () => 
       return true;
     });
   }
+});
+
+test("the README's flag table and --help list the same flags", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../../README.md", import.meta.url),
+  );
+  const inReadme = [...readme.matchAll(/^\| `(--[a-z-]+)/gm)].map((m) => m[1]);
+  const inHelp = [...HELP.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
+  assert.ok(inHelp.length > 10, HELP);
+  assert.deepEqual([...inReadme].sort(), [...inHelp].sort());
 });

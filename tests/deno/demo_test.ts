@@ -64,6 +64,29 @@ for (const order of ["ordered", "unordered", "key-ordered"] as const) {
   });
 }
 
+test("demo --crash-at before the first checkpoint restarts from the start as run 2", async () => {
+  const directory = scratchDirectory();
+  const out = `${directory}/out.ndjson`;
+  try {
+    const events = 100;
+    const run = await runDemo(
+      crashArgs({ events, crashAt: 30, checkpointEvery: 1000, out }),
+      directory,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /restart: no checkpoint yet: starting over/);
+    // The progress line names the restart, not the first run again.
+    const runs = [...run.stderr.matchAll(/^(run \d) \d+\/\d+ /gm)].map((m) =>
+      m[1]
+    );
+    assert.deepEqual([...new Set(runs)], ["run 1", "run 2"], run.stderr);
+    assert.deepEqual(idsOf(await Deno.readTextFile(out)), range(events));
+    assert.match(run.stderr, /exactly-once check: OK/);
+  } finally {
+    await removeDirectory(directory);
+  }
+});
+
 test("demo writes one enriched NDJSON line per event to stdout and prints the speedup", async () => {
   const run = await runDemo(quickArgs(300, "--baseline", "10"));
   assert.equal(run.code, 0, run.stderr);
@@ -205,4 +228,41 @@ test("demo --help lists every flag and exits 0", async () => {
   ) {
     assert.ok(run.stdout.includes(flag), flag);
   }
+});
+
+test("demo with an --out it cannot open fails with exit code 1 before the baseline runs", async () => {
+  // A directory exists everywhere the tests run, and cannot be opened as a
+  // file; the demo may write there but writes nothing.
+  const base = Deno.env.get("TMPDIR") ?? "/tmp";
+  const run = await runDemo(["--out", base], base);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /^The demo failed: /m);
+  assert.doesNotMatch(run.stderr, /sequential|async I\/O/);
+});
+
+test("demo piped into a reader that stops early, as | head does, stops quietly with exit code 0", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      new URL("../../demo/main.ts", import.meta.url).href,
+      ...quickArgs(1_000_000, "--baseline", "0"),
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.getReader();
+  assert.equal((await reader.read()).done, false);
+  // Closes the pipe: the demo's next write fails with EPIPE.
+  await reader.cancel();
+  const { code } = await child.status;
+  const errors = await stderr;
+  assert.equal(code, 0, errors);
+  assert.match(errors, /^stopped: the reader closed stdout \(broken pipe\)$/m);
+  assert.doesNotMatch(errors, /The demo failed/);
 });

@@ -65,6 +65,85 @@ test("demo --url stops with exit code 1 when the service goes away mid-run", asy
   }
 });
 
+/**
+ * A lookup service that answers its first `answers` requests; after them it
+ * either closes for good ("closes") or accepts and never answers ("hangs").
+ */
+function failingService(answers: number, failure: "closes" | "hangs") {
+  let answered = 0;
+  const hanging: (() => void)[] = [];
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, (request) => {
+    if (++answered > answers) {
+      return new Promise<Response>((resolve) =>
+        hanging.push(() => resolve(new Response(null, { status: 503 })))
+      );
+    }
+    if (answered === answers && failure === "closes") void server.shutdown();
+    const id = Number(new URL(request.url).pathname.split("/")[2]);
+    return Response.json({ id, name: `user-${id}`, plan: "external" });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async close() {
+      // Settle the requests it held, so that the server can shut down.
+      for (const answer of hanging) answer();
+      if (failure === "hangs") await server.shutdown();
+      await server.finished;
+    },
+  };
+}
+
+const LOST =
+  /The demo failed: Lost the lookup service at http:\/\/127\.0\.0\.1:\d+: no answer for 3 s; last error: /;
+
+test("demo --url stops with exit code 1 when the service accepts requests and stops answering, though every call times out first", async () => {
+  const service = failingService(20, "hangs");
+  try {
+    // Without the outage check, 50,000 events of 1 s timeouts at capacity
+    // 100 would take over 8 minutes, and the run would exit 0.
+    const run = await runDemo([
+      "--url",
+      service.url,
+      "--events",
+      "50000",
+      "--baseline",
+      "0",
+    ]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, LOST);
+    assert.match(run.stderr, /last error: timed out after 1000 ms/);
+    assert.doesNotMatch(run.stderr, /speedup/);
+  } finally {
+    await service.close();
+  }
+});
+
+for (const onError of ["skip", "settle"]) {
+  test(`demo --url --on-error ${onError} still stops with exit code 1 when the service goes away mid-run`, async () => {
+    const service = failingService(20, "closes");
+    try {
+      const run = await runDemo([
+        "--url",
+        service.url,
+        "--events",
+        "50000",
+        "--baseline",
+        "0",
+        "--on-error",
+        onError,
+      ]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, LOST);
+    } finally {
+      await service.close();
+    }
+  });
+}
+
 test("demo refuses --latency, --jitter, --failure-rate and --fail-rate with --url, with exit code 2", async () => {
   for (
     const flag of ["--latency", "--jitter", "--failure-rate", "--fail-rate"]

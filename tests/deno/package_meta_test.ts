@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   blobUrl,
+  npmDescription,
   npmPackageLinks,
   packageLinkProblems,
   rawUrl,
@@ -48,4 +49,18 @@ test("blobUrl() and rawUrl() link a path as a page and as raw bytes", () => {
     rawUrl("bench/throughput.svg"),
     "https://raw.githubusercontent.com/async-io/async-io/main/bench/throughput.svg",
   );
+});
+
+test("npmDescription() is the module doc's first line as plain text, as npm shows it", async () => {
+  assert.equal(
+    npmDescription(
+      "/**\n * Maps a `ReadableStream` with {@linkcode fn}.\n *\n * More.\n */",
+    ),
+    "Maps a ReadableStream with fn.",
+  );
+  const description = npmDescription(
+    await Deno.readTextFile(new URL("../../mod.ts", import.meta.url)),
+  );
+  assert.match(description, /^Apache Flink's async I\/O operator/);
+  assert.doesNotMatch(description, /[`{}]/);
 });
