@@ -38,6 +38,15 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
  * TypeError for something that is not iterable.
  */
 export function toArray(results: unknown): unknown[] {
+  // A string is iterable, but emitting it a character at a time is never
+  // what was meant: `complete("ab")` forgot the brackets of `["ab"]`.
+  if (typeof results === "string") {
+    throw new TypeError(
+      `Cannot complete the element as results must be an iterable of outputs, not a string (wrap one output as [value]): current value is ${
+        describe(results)
+      }`,
+    );
+  }
   if (
     results === null || results === undefined ||
     typeof (results as { [Symbol.iterator]?: unknown })[Symbol.iterator] !==

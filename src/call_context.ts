@@ -51,9 +51,9 @@ export interface CallContext {
 export interface ResultFuture<O> extends CallContext {
   /**
    * Completes the element with zero or more outputs, which are emitted
-   * together and in the order given. A value that is not iterable fails the
-   * element with a `TypeError`. Wrap a single output, `complete([value])`: a
-   * string is iterable, so `complete("ab")` emits `"a"` and `"b"`.
+   * together and in the order given. A value that is not iterable, or a
+   * string, fails the element with a `TypeError`: wrap a single output,
+   * `complete([value])`.
    */
   complete(results: Iterable<O>): void;
   /** Completes the element with an error, which fails the stream. */

@@ -73,6 +73,33 @@ test("ResultFuture.complete() accepts any iterable", async () => {
   assert.deepEqual(output, [1, 2, 10, 11]);
 });
 
+test("ResultFuture.complete() with a string fails the element with a TypeError rather than emitting its characters", async () => {
+  const stream = new AsyncIOTransformStream<number, string>({
+    asyncInvoke(n, result) {
+      result.complete(`n${n}`);
+    },
+  });
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([7]).pipeThrough(stream)),
+    {
+      name: "TypeError",
+      message:
+        'Cannot complete the element as results must be an iterable of outputs, not a string (wrap one output as [value]): current value is "n7"',
+    },
+  );
+});
+
+test("an onError handler that returns a string fails the stream with a TypeError rather than emitting its characters", async () => {
+  const stream = new AsyncIOTransformStream<number, string>(
+    () => Promise.reject(new Error("down")),
+    { onError: () => "fallback" as unknown as string[] },
+  );
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([7]).pipeThrough(stream)),
+    { name: "TypeError", message: /not a string/ },
+  );
+});
+
 test("ResultFuture.complete() with something not iterable fails the element with a TypeError", async () => {
   const stream = new AsyncIOTransformStream<number, number>({
     asyncInvoke(n, result) {
