@@ -117,7 +117,9 @@ return tokens
 const READ_SCRIPT = `${CLAIM_LUA}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 if ARGV[5] ~= '' then
-  return {'claim', claim(KEYS[2], KEYS[3], ARGV[2], ARGV[3], 0, ARGV[5], ARGV[4])}
+  local claimed = claim(KEYS[2], KEYS[3], ARGV[2], ARGV[3], 0, ARGV[5], ARGV[4])
+  if claimed['err'] then return claimed end
+  return {'claim', claimed}
 end
 return {'read', redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')}
 `;
