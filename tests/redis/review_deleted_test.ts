@@ -203,3 +203,53 @@ test("redisWorker()s racing on the same leftover deleted entries dead-letter eac
     40,
   );
 });
+
+test("redisWorker() dead-letters each deleted entry exactly once after a worker is SIGKILLed between its claim and its dead letters", async () => {
+  const input = redis.name("review-deleted-sigkill");
+  const ids = await deletedWhilePending(input, 3);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      new URL("../fixtures/redis_deleted_child.ts", import.meta.url).pathname,
+      redis.server.url,
+      input,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream());
+  for await (const text of lines) if (text.includes("claimed")) break;
+  child.kill("SIGKILL");
+  await child.status;
+  // The claim dropped them from the pending list and recorded them.
+  assert.equal(await pending(redis.client, input, "g"), 0);
+  assert.deepEqual(await members(`${input}:g:deleted`), [...ids].sort());
+  const deadLetter = `${input}:dead`;
+  const worker = redisWorker({
+    send: redis.client.send,
+    blockingSend: redis.reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "heir",
+    deadLetter,
+    claimIdleMs: 0,
+    claimIntervalMs: 20,
+    blockMs: 10,
+    fn: ({ fields }) => fields,
+  });
+  try {
+    await eventually(
+      async () => (await members(`${input}:g:deleted`)).length === 0,
+      5_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    await worker.stop();
+  }
+  const dead = (await readAll(redis.client, deadLetter)).map((entry) =>
+    entry.fields.id!
+  );
+  assert.deepEqual(dead.sort(), [...ids].sort());
+});
