@@ -253,3 +253,23 @@ test("redisWorker() dead-letters each deleted entry exactly once after a worker 
   );
   assert.deepEqual(dead.sort(), [...ids].sort());
 });
+
+test("redisWorker() in partitions mode fails on a key of the wrong type at <stream>:<group>:deleted and leaves the deleted entries pending", async () => {
+  const input = redis.name("review-deleted-partitions-wrongtype");
+  const partition = `${input}:0`;
+  await deletedWhilePending(partition, 2);
+  await redis.client.send(["SET", `${partition}:g:deleted`, "not a set"]);
+  const worker = redisWorker({
+    send: redis.client.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    partitions: 1,
+    deadLetter: `${input}:dead`,
+    fn: ({ fields }) => fields,
+  });
+  await assert.rejects(worker.done, /WRONGTYPE/);
+  await worker.stop();
+  assert.equal(await pending(redis.client, partition, "g"), 2);
+});
