@@ -322,8 +322,11 @@ export class Element<I, O>
       this.#fail(error);
       host.callEnded();
     }
-    this.#expiring?.abort(error);
+    // Aborted here in any case (aborts are idempotent): a stop from inside
+    // an error handler aborts the handler's signal, its `#current`, and
+    // drops `#expiring` without aborting it.
     this.#expiring = undefined;
+    expiring?.abort(error);
   }
 
   /** An attempt's own time budget ran out: a failed, retryable attempt. */

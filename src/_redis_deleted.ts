@@ -21,10 +21,16 @@ export function deletedKeyOf(stream: string, group: string): string {
  * Lua: `claim(stream, deleted, group, consumer, idle, cursor, count)` runs
  * XAUTOCLAIM and returns its reply. The ids it reports deleted are added to
  * the set `deleted`; a round's first claim (cursor 0-0) also reports up to
- * `count` ids that earlier claims recorded and no one reported.
+ * `count` ids that earlier claims recorded and no one reported. An error
+ * reply if `deleted` is not a set: checked first, since an SADD that failed
+ * after the XAUTOCLAIM would lose the ids that it dropped.
  */
 export const CLAIM_LUA = `
 local function claim(stream, deleted, group, consumer, idle, cursor, count)
+  local t = redis.call('TYPE', deleted)['ok']
+  if t ~= 'set' and t ~= 'none' then
+    return redis.error_reply('WRONGTYPE Cannot claim the idle entries of stream ' .. stream .. ' as key ' .. deleted .. ' holds a ' .. t .. ', not a set')
+  end
   local reply = redis.call('XAUTOCLAIM', stream, group, consumer, idle, cursor, 'COUNT', count)
   local ids, seen = reply[3] or {}, {}
   for _, id in ipairs(ids) do

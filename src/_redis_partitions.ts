@@ -113,13 +113,18 @@ return tokens
 
 // KEYS[1]: lease, KEYS[2]: partition stream, KEYS[3]: its deleted set.
 // ARGV: token, group, consumer, count, claim cursor ("" reads new entries).
-// Nil when the lease is lost.
+// Nil when the lease is lost. A read also returns up to count ids left in
+// the deleted set: a lease may be kept for ever, so its one claim round
+// cannot be the only one to report them.
 const READ_SCRIPT = `${CLAIM_LUA}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 if ARGV[5] ~= '' then
-  return {'claim', claim(KEYS[2], KEYS[3], ARGV[2], ARGV[3], 0, ARGV[5], ARGV[4])}
+  local claimed = claim(KEYS[2], KEYS[3], ARGV[2], ARGV[3], 0, ARGV[5], ARGV[4])
+  if claimed['err'] then return claimed end
+  return {'claim', claimed}
 end
-return {'read', redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')}
+local left = redis.call('SRANDMEMBER', KEYS[3], tonumber(ARGV[4]))
+return {'read', redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>'), left}
 `;
 
 // KEYS[1]: live workers, KEYS[2..]: leases; ARGV[1]: this worker,
@@ -329,6 +334,7 @@ export class PartitionReader {
       ({ entries, deleted } = claimed);
     } else {
       ({ entries, deleted } = readReplyOf(reply[1]));
+      for (const id of listOf(reply[2]) ?? []) deleted.push(textOf(id));
     }
     await reportDeleted(
       this.#options.onDeleted,
