@@ -52,6 +52,31 @@ async function leaveInSet(options: Omit<RedisWorkerOptions, "fn">) {
   await worker.stop();
 }
 
+/**
+ * Runs a worker with a dead-letter stream over `options` until it holds
+ * `count` dead letters, then stops it; returns the worker's stats.
+ */
+async function deadLetterAll(
+  options: Omit<RedisWorkerOptions, "fn" | "deadLetter">,
+  deadLetter: string,
+  count: number,
+) {
+  const worker = redisWorker({
+    ...options,
+    deadLetter,
+    fn: ({ fields }) => fields,
+  });
+  try {
+    await eventually(
+      async () => (await readAll(redis.client, deadLetter)).length === count,
+      5_000,
+    );
+  } finally {
+    await worker.stop();
+  }
+  return worker.stats;
+}
+
 test("redisStreamSource() fails on a key of the wrong type at <stream>:<group>:deleted before its claim drops the deleted entries from the pending list", async () => {
   const stream = redis.name("review-deleted-wrongtype");
   const [gone] = await deletedWhilePending(stream, 1);
@@ -96,23 +121,10 @@ test("redisWorker() in partitions mode dead-letters every deleted entry left in 
   };
   await leaveInSet(base);
   assert.deepEqual(await members(`${partition}:g:deleted`), ids.sort());
-  const deadLetter = `${input}:dead`;
-  const worker = redisWorker({
-    ...base,
-    deadLetter,
-    fn: ({ fields }) => fields,
-  });
-  try {
-    // A lease taken once, and kept: the claim from 0-0 runs once.
-    await eventually(
-      async () => (await readAll(redis.client, deadLetter)).length === 5,
-      5_000,
-    );
-  } finally {
-    await worker.stop();
-  }
+  // A lease taken once, and kept: the claim from 0-0 runs once.
+  const stats = await deadLetterAll(base, `${input}:dead`, 5);
   assert.deepEqual(await members(`${partition}:g:deleted`), []);
-  assert.equal(worker.stats.deadLettered, 5);
+  assert.equal(stats.deadLettered, 5);
 });
 
 test("redisWorker() dead-letters every deleted entry left in the set, more than count of them, a count per claim round", async () => {
@@ -132,20 +144,7 @@ test("redisWorker() dead-letters every deleted entry left in the set, more than 
   };
   await leaveInSet(base);
   assert.deepEqual(await members(`${input}:g:deleted`), ids.sort());
-  const deadLetter = `${input}:dead`;
-  const worker = redisWorker({
-    ...base,
-    deadLetter,
-    fn: ({ fields }) => fields,
-  });
-  try {
-    await eventually(
-      async () => (await readAll(redis.client, deadLetter)).length === 5,
-      5_000,
-    );
-  } finally {
-    await worker.stop();
-  }
+  await deadLetterAll(base, `${input}:dead`, 5);
   assert.deepEqual(await members(`${input}:g:deleted`), []);
 });
 
