@@ -19,6 +19,7 @@ import { retryDelay } from "./_backoff.ts";
 import type { DeadlineNode } from "./_deadline_queue.ts";
 import type { Abortable, BatchedCall, ElementHost } from "./_element_host.ts";
 import { callErrorHandler, callTimeoutHandler } from "./_handlers.ts";
+import { PromiseSlots } from "./_promise_slots.ts";
 import { Timer } from "./_timer.ts";
 import { followResult, type ResultTarget, toArray } from "./_user_code.ts";
 import { sampleOutcome, shouldRetry, timeoutError } from "./_verdicts.ts";
@@ -159,14 +160,20 @@ export class Element<I, O>
       return this.#plainEnded(ERROR, error);
     }
     if (!native) return followResult(returned, this, true);
-    // A native promise, the common case, is followed here: closures that
-    // call this class alone keep their call sites monomorphic, where
-    // followResult()'s serve every kind of target.
+    // A native promise, the common case, is followed here, where
+    // followResult() serves every kind of target. With the intrinsic `then`,
+    // through the engine's reused handlers: no closure per call.
     try {
-      (returned as Promise<O>).then(
-        (value: O) => this.#plainEnded(ONE, value),
-        (error) => this.#plainEnded(ERROR, error),
-      );
+      const then = (returned as Promise<O>).then;
+      const slots = host.promiseSlots;
+      if (slots !== undefined && PromiseSlots.intrinsic(then)) {
+        slots.follow(returned as Promise<O>, this);
+      } else {
+        Reflect.apply(then, returned, [
+          (value: O) => this.#plainEnded(ONE, value),
+          (error: unknown) => this.#plainEnded(ERROR, error),
+        ]);
+      }
     } catch (error) {
       this.#plainEnded(ERROR, error); // its own `then` was replaced by a throwing one
     }

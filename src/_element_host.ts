@@ -4,6 +4,7 @@ import type { Attempt, SharedCall, SignalSource } from "./_attempt.ts";
 import type { Config } from "./_config.ts";
 import type { Counters } from "./_counters.ts";
 import type { DeadlineQueue } from "./_deadline_queue.ts";
+import type { PromiseSlots } from "./_promise_slots.ts";
 import type { Element } from "./_element.ts";
 import type { SampleOutcome, WindowedLimit } from "./_windowed_limit.ts";
 
@@ -31,6 +32,8 @@ export interface ElementHost<I, O> {
    * call's completion stale, and both take it out of RUNNING.
    */
   readonly plain: boolean;
+  /** Follows plain calls' native promises; without it, two closures per call. */
+  readonly promiseSlots?: PromiseSlots<O>;
   /** An attempt ended; may run the limit's update, and stop the stream. */
   sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
 }

@@ -40,6 +40,7 @@ import {
 } from "./_chunk_kind.ts";
 import { type Attempt, SignalSource } from "./_attempt.ts";
 import { OrderedQueue } from "./_ordered_queue.ts";
+import { PromiseSlots } from "./_promise_slots.ts";
 import type { EmissionQueue } from "./_queue.ts";
 import { recordEntry, STATE_VERSION, watermarkEntry } from "./_state.ts";
 import { UnorderedQueue } from "./_unordered_queue.ts";
@@ -63,6 +64,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #batcher: Batcher<I, O> | undefined;
   readonly #settle: boolean;
   readonly plain: boolean;
+  readonly promiseSlots: PromiseSlots<O> = new PromiseSlots();
   readonly #gate = new InputGate();
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;

@@ -1,0 +1,104 @@
+// Plain calls' promises are followed through reused pairs of handlers: a pair
+// must never serve a second call while its first call's promise is pending.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsyncIOTransformStream, mapAsync } from "../mod.ts";
+import { PromiseSlots } from "../src/_promise_slots.ts";
+import { collect, controlledFn, deferred, settle } from "./_deferred.ts";
+import { until } from "./_within.ts";
+
+function recorder() {
+  const seen: string[] = [];
+  const target = (name: string) => ({
+    resolve: (value: unknown) => void seen.push(`${name} ${value}`),
+    reject: (error: unknown) => void seen.push(`${name} !${error}`),
+  });
+  return { seen, target };
+}
+
+test("PromiseSlots reuses a pair of handlers only once its promise settled", async () => {
+  const slots = new PromiseSlots<number>();
+  const { seen, target } = recorder();
+  const pending = deferred<number>();
+  slots.follow(pending.promise, target("a"));
+  slots.follow(Promise.resolve(2), target("b"));
+  await settle();
+  slots.follow(Promise.reject(3), target("c")); // b's pair, free again
+  await settle();
+  pending.resolve(1);
+  await settle();
+  slots.follow(Promise.resolve(4), target("d"));
+  slots.follow(Promise.resolve(5), target("e"));
+  await settle();
+  assert.deepEqual(seen, ["b 2", "c !3", "a 1", "d 4", "e 5"]);
+});
+
+test("PromiseSlots drops a pair whose then() threw, and follows the next promise", async () => {
+  const slots = new PromiseSlots<number>();
+  const { seen, target } = recorder();
+  class Hostile<T> extends Promise<T> {
+    static override get [Symbol.species](): PromiseConstructor {
+      throw new Error("species");
+    }
+  }
+  const hostile = Hostile.resolve(1) as Promise<number>;
+  assert.equal(PromiseSlots.intrinsic(hostile.then), true);
+  assert.throws(() => slots.follow(hostile, target("a")), /species/);
+  slots.follow(Promise.resolve(2), target("b"));
+  await settle();
+  assert.deepEqual(seen, ["b 2"]);
+});
+
+test("AsyncIOTransformStream() drops the late result of a timed-out call while later calls complete", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    timeout: 30,
+    capacity: 4,
+    onTimeout: (n, result) => result.complete([-n]),
+  });
+  const writer = stream.writable.getWriter();
+  const output = collect(stream.readable);
+  await writer.write(1);
+  await callsReach(1);
+  await until(() => stream.stats.timedOut === 1, "the first timeout");
+  for (const n of [2, 3]) {
+    await writer.write(n);
+    await callsReach(n);
+    calls[n - 1]!.resolve(n * 10);
+    await settle();
+  }
+  calls[0]!.resolve(10); // too late: must reach no other input
+  await settle();
+  await writer.write(4);
+  await callsReach(4);
+  calls[3]!.resolve(40);
+  await writer.close();
+  await output.done;
+  assert.deepEqual(output.chunks, [-1, 20, 30, 40]);
+  assert.equal(stream.stats.timedOut, 1);
+  assert.equal(stream.stats.inFlight, 0);
+});
+
+test("mapAsync() gives each result to its own input when calls settle out of order many times over", async () => {
+  const inputs = Array.from({ length: 200 }, (_, i) => i);
+  const mapped = mapAsync(
+    inputs,
+    async (n: number) => {
+      // Later inputs of each group of 7 settle first.
+      for (let hop = 0; hop < 7 - (n % 7); hop++) await null;
+      if (n === 150) throw new Error("150");
+      return n * 2;
+    },
+    { capacity: 16, onError: "settle" },
+  );
+  const outputs: unknown[] = [];
+  for await (const record of mapped) {
+    outputs.push(
+      record.status === "fulfilled" ? record.value : `!${record.input}`,
+    );
+  }
+  assert.deepEqual(
+    outputs,
+    inputs.map((n) => n === 150 ? "!150" : n * 2),
+  );
+});
