@@ -161,19 +161,24 @@ export class Element<I, O>
     }
     if (!native) return followResult(returned, this, true);
     // A native promise, the common case, is followed here, where
-    // followResult() serves every kind of target. With the intrinsic `then`,
-    // through the engine's reused handlers: no closure per call.
+    // followResult() serves every kind of target. For mapAsync, with the
+    // intrinsic `then`, through the engine's reused handlers: no closure per
+    // call.
     try {
-      const then = (returned as Promise<O>).then;
       const slots = host.promiseSlots;
-      if (slots !== undefined && PromiseSlots.intrinsic(then)) {
-        slots.follow(returned as Promise<O>, this);
-      } else {
-        Reflect.apply(then, returned, [
-          (value: O) => this.#plainEnded(ONE, value),
-          (error: unknown) => this.#plainEnded(ERROR, error),
-        ]);
+      const then = slots === undefined
+        ? undefined
+        : (returned as Promise<O>).then;
+      if (then !== undefined && PromiseSlots.intrinsic(then)) {
+        slots!.follow(returned as Promise<O>, this);
+        return;
       }
+      const onFulfilled = (value: O) => this.#plainEnded(ONE, value);
+      const onRejected = (error: unknown) => this.#plainEnded(ERROR, error);
+      // `then` is read once: a getter may answer differently a second time.
+      if (then === undefined) {
+        (returned as Promise<O>).then(onFulfilled, onRejected);
+      } else Reflect.apply(then, returned, [onFulfilled, onRejected]);
     } catch (error) {
       this.#plainEnded(ERROR, error); // its own `then` was replaced by a throwing one
     }

@@ -33,7 +33,7 @@ export interface ElementHost<I, O> {
    */
   readonly plain: boolean;
   /** Follows plain calls' native promises; without it, two closures per call. */
-  readonly promiseSlots?: PromiseSlots<O>;
+  readonly promiseSlots?: PromiseSlots<O> | undefined;
   /** An attempt ended; may run the limit's update, and stop the stream. */
   sampled(startedAt: number, inFlight: number, outcome: SampleOutcome): void;
 }

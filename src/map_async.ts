@@ -319,7 +319,7 @@ export function mapAsync<
   }
   // Under "settle" the engine's outputs are Settled records.
   return new MappedIterator<I, O, M>(
-    (output) => new Engine<I, O, M>(config, output),
+    (output) => new Engine<I, O, M>(config, output, true),
     () => iteratorOf(source, kind),
     kind === SYNC,
   ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;

@@ -2,9 +2,9 @@
 // must never serve a second call while its first call's promise is pending.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOTransformStream, mapAsync } from "../mod.ts";
+import { mapAsync } from "../mod.ts";
 import { PromiseSlots } from "../src/_promise_slots.ts";
-import { collect, controlledFn, deferred, settle } from "./_deferred.ts";
+import { controlledFn, deferred, settle } from "./_deferred.ts";
 import { until } from "./_within.ts";
 
 function recorder() {
@@ -49,34 +49,29 @@ test("PromiseSlots drops a pair whose then() threw, and follows the next promise
   assert.deepEqual(seen, ["b 2"]);
 });
 
-test("AsyncIOTransformStream() drops the late result of a timed-out call while later calls complete", async () => {
+test("mapAsync() drops the late result of a timed-out call while later calls reuse the handlers of those that settled", async () => {
   const { fn, calls, callsReach } = controlledFn<number, number>();
-  const stream = new AsyncIOTransformStream(fn, {
+  const iterator = mapAsync([1, 2, 3, 4, 5, 6, 7], fn, {
+    order: "unordered",
     timeout: 30,
     capacity: 4,
     onTimeout: (n, result) => result.complete([-n]),
   });
-  const writer = stream.writable.getWriter();
-  const output = collect(stream.readable);
-  await writer.write(1);
-  await callsReach(1);
-  await until(() => stream.stats.timedOut === 1, "the first timeout");
-  for (const n of [2, 3]) {
-    await writer.write(n);
-    await callsReach(n);
-    calls[n - 1]!.resolve(n * 10);
-    await settle();
-  }
-  calls[0]!.resolve(10); // too late: must reach no other input
-  await settle();
-  await writer.write(4);
+  const outputs: number[] = [];
+  const reading = (async () => {
+    for await (const output of iterator) outputs.push(output);
+  })();
   await callsReach(4);
-  calls[3]!.resolve(40);
-  await writer.close();
-  await output.done;
-  assert.deepEqual(output.chunks, [-1, 20, 30, 40]);
-  assert.equal(stream.stats.timedOut, 1);
-  assert.equal(stream.stats.inFlight, 0);
+  for (const n of [2, 3, 4]) calls[n - 1]!.resolve(n * 10);
+  // 5 to 7 start on the handlers that 2 to 4 gave back, while 1 runs.
+  await callsReach(7);
+  for (const n of [5, 6, 7]) calls[n - 1]!.resolve(n * 10);
+  await until(() => iterator.stats.timedOut === 1, "the first timeout");
+  calls[0]!.resolve(10); // too late: must reach no other input
+  await reading;
+  assert.deepEqual(outputs, [20, 30, 40, 50, 60, 70, -1]);
+  assert.equal(iterator.stats.timedOut, 1);
+  assert.equal(iterator.stats.inFlight, 0);
 });
 
 test("mapAsync() gives each result to its own input when calls settle out of order many times over", async () => {
