@@ -19,7 +19,6 @@ import { retryDelay } from "./_backoff.ts";
 import type { DeadlineNode } from "./_deadline_queue.ts";
 import type { Abortable, BatchedCall, ElementHost } from "./_element_host.ts";
 import { callErrorHandler, callTimeoutHandler } from "./_handlers.ts";
-import { PromiseSlots } from "./_promise_slots.ts";
 import { Timer } from "./_timer.ts";
 import { followResult, type ResultTarget, toArray } from "./_user_code.ts";
 import { sampleOutcome, shouldRetry, timeoutError } from "./_verdicts.ts";
@@ -160,25 +159,19 @@ export class Element<I, O>
       return this.#plainEnded(ERROR, error);
     }
     if (!native) return followResult(returned, this, true);
-    // A native promise, the common case, is followed here, where
-    // followResult() serves every kind of target. For mapAsync, with the
-    // intrinsic `then`, through the engine's reused handlers: no closure per
-    // call.
+    // A native promise, the common case, is followed here: closures that
+    // call this class alone keep their call sites monomorphic, where
+    // followResult()'s serve every kind of target. mapAsync's engine follows
+    // it through reused handlers instead.
     try {
       const slots = host.promiseSlots;
-      const then = slots === undefined
-        ? undefined
-        : (returned as Promise<O>).then;
-      if (then !== undefined && PromiseSlots.intrinsic(then)) {
-        slots!.follow(returned as Promise<O>, this);
-        return;
+      if (slots !== undefined) {
+        return slots.follow(returned as Promise<O>, this);
       }
-      const onFulfilled = (value: O) => this.#plainEnded(ONE, value);
-      const onRejected = (error: unknown) => this.#plainEnded(ERROR, error);
-      // `then` is read once: a getter may answer differently a second time.
-      if (then === undefined) {
-        (returned as Promise<O>).then(onFulfilled, onRejected);
-      } else Reflect.apply(then, returned, [onFulfilled, onRejected]);
+      (returned as Promise<O>).then(
+        (value: O) => this.#plainEnded(ONE, value),
+        (error) => this.#plainEnded(ERROR, error),
+      );
     } catch (error) {
       this.#plainEnded(ERROR, error); // its own `then` was replaced by a throwing one
     }

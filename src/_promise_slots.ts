@@ -34,19 +34,21 @@ export class PromiseSlots<T> {
   #free: Slot<T> | undefined = undefined;
 
   /**
-   * Whether `then` is the intrinsic `Promise.prototype.then`, the only one
-   * whose callbacks {@linkcode PromiseSlots.follow} may rely on.
-   */
-  static intrinsic(then: unknown): boolean {
-    return then === PROMISE_THEN;
-  }
-
-  /**
-   * Hands `promise`'s outcome to `target`, through the intrinsic `then`.
-   * Throws what that throws (a subclass's species constructor may): the slot
-   * is then dropped, as its handlers may or may not be registered.
+   * Hands `promise`'s outcome to `target`: through a reused slot when its
+   * `then` is the intrinsic one, the only one whose callbacks a slot may
+   * rely on, and through two closures otherwise (`then` is read once).
+   * Throws what `then` throws (a subclass's species constructor may): a
+   * slot is then dropped, as its handlers may or may not be registered.
    */
   follow(promise: Promise<T>, target: ResultTarget<T>): void {
+    const then = promise.then;
+    if (then !== PROMISE_THEN) {
+      Reflect.apply(then, promise, [
+        (value: T) => target.resolve(value),
+        (error: unknown) => target.reject(error),
+      ]);
+      return;
+    }
     const slot = this.#free ?? new Slot<T>(this);
     this.#free = slot.nextFree;
     slot.nextFree = undefined;

@@ -42,11 +42,30 @@ test("PromiseSlots drops a pair whose then() threw, and follows the next promise
     }
   }
   const hostile = Hostile.resolve(1) as Promise<number>;
-  assert.equal(PromiseSlots.intrinsic(hostile.then), true);
+  assert.equal(hostile.then, Promise.prototype.then); // the slot path
   assert.throws(() => slots.follow(hostile, target("a")), /species/);
   slots.follow(Promise.resolve(2), target("b"));
   await settle();
   assert.deepEqual(seen, ["b 2"]);
+});
+
+test("PromiseSlots follows a promise whose then was replaced through its own handlers, not a slot", async () => {
+  const slots = new PromiseSlots<number>();
+  const { seen, target } = recorder();
+  const twice = Promise.resolve(1);
+  // A replaced `then` may call back twice: a slot would serve another call.
+  const then = Promise.prototype.then;
+  twice.then = ((onFulfilled: (value: number) => void) => {
+    then.call(twice, onFulfilled);
+    return then.call(twice, onFulfilled);
+  }) as typeof twice.then;
+  slots.follow(twice, target("a"));
+  const next = deferred<number>();
+  slots.follow(next.promise, target("b"));
+  await settle();
+  next.resolve(2);
+  await settle();
+  assert.deepEqual(seen, ["a 1", "a 1", "b 2"]);
 });
 
 test("mapAsync() drops the late result of a timed-out call while later calls reuse the handlers of those that settled", async () => {
