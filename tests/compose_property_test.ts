@@ -330,47 +330,36 @@ async function checkStopped(r: ComposeRun): Promise<AsyncIOState<number>> {
   return state;
 }
 
+/** Runs `numRuns` scenarios from `arbitrary`, each with its timers tracked. */
+function checkScenarios(arbitrary: typeof scenario, numRuns: number) {
+  return fc.assert(
+    fc.asyncProperty(arbitrary, async (s) => {
+      const untrack = trackTimers();
+      try {
+        await run(s);
+      } finally {
+        untrack();
+      }
+    }),
+    {
+      seed: Number(env("COMPOSE_SEED") ?? 20261130),
+      numRuns,
+      endOnFailure: env("COMPOSE_SHRINK") === undefined,
+    },
+  );
+}
+
 test(
   "AsyncIOTransformStream() and mapAsync() keep order, bounds and exactly-once accounting over random combinations of features at scale",
   { timeout: Number(env("COMPOSE_TIMEOUT") ?? 120_000) },
-  async () => {
-    await fc.assert(
-      fc.asyncProperty(bigScenario, async (s) => {
-        const untrack = trackTimers();
-        try {
-          await run(s);
-        } finally {
-          untrack();
-        }
-      }),
-      {
-        seed: Number(env("COMPOSE_SEED") ?? 20261130),
-        numRuns: Number(env("COMPOSE_BIG_RUNS") ?? 20),
-        endOnFailure: env("COMPOSE_SHRINK") === undefined,
-      },
-    );
-  },
+  () => checkScenarios(bigScenario, Number(env("COMPOSE_BIG_RUNS") ?? 20)),
 );
 
 test(
   "AsyncIOTransformStream() and mapAsync() keep order, bounds and exactly-once accounting over random combinations of features",
   { timeout: Number(env("COMPOSE_TIMEOUT") ?? 120_000) },
   async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async (s) => {
-        const untrack = trackTimers();
-        try {
-          await run(s);
-        } finally {
-          untrack();
-        }
-      }),
-      {
-        seed: Number(env("COMPOSE_SEED") ?? 20261130),
-        numRuns: Number(env("COMPOSE_RUNS") ?? 150),
-        endOnFailure: env("COMPOSE_SHRINK") === undefined,
-      },
-    );
+    await checkScenarios(scenario, Number(env("COMPOSE_RUNS") ?? 150));
     if (env("COMPOSE_COVERAGE")) console.log(COVER);
   },
 );
