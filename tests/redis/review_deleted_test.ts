@@ -37,6 +37,24 @@ async function members(key: string): Promise<string[]> {
 }
 
 /**
+ * Waits until every id in `stream`'s deleted set is reported, then `ms`
+ * more for a late duplicate to show.
+ */
+async function untilReported(stream: string, timeout: number, ms: number) {
+  await eventually(
+    async () => (await members(`${stream}:g:deleted`)).length === 0,
+    timeout,
+  );
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The input ids that `deadLetter` holds, sorted. */
+async function deadLettered(deadLetter: string): Promise<string[]> {
+  const entries = await readAll(redis.client, deadLetter);
+  return entries.map((entry) => entry.fields.id!).sort();
+}
+
+/**
  * A worker without deadLetter fails on deleted entries after its claim
  * recorded them: they are left in the set, as by a worker that died
  * between its claim and its dead letters.
@@ -183,20 +201,13 @@ test("redisWorker()s racing on the same leftover deleted entries dead-letter eac
     })
   );
   try {
-    await eventually(
-      async () => (await members(`${input}:g:deleted`)).length === 0,
-      10_000,
-    );
-    // A few more claim rounds each, for a late duplicate to show.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // And a few more claim rounds each, for a late duplicate to show.
+    await untilReported(input, 10_000, 200);
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
     for (const client of clients) client.close();
   }
-  const dead = (await readAll(redis.client, deadLetter)).map((entry) =>
-    entry.fields.id!
-  );
-  assert.deepEqual(dead.sort(), ids.sort());
+  assert.deepEqual(await deadLettered(deadLetter), ids.sort());
   assert.equal(
     workers.reduce((sum, worker) => sum + worker.stats.deadLettered, 0),
     40,
@@ -239,18 +250,11 @@ test("redisWorker() dead-letters each deleted entry exactly once after a worker 
     fn: ({ fields }) => fields,
   });
   try {
-    await eventually(
-      async () => (await members(`${input}:g:deleted`)).length === 0,
-      5_000,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await untilReported(input, 5_000, 100);
   } finally {
     await worker.stop();
   }
-  const dead = (await readAll(redis.client, deadLetter)).map((entry) =>
-    entry.fields.id!
-  );
-  assert.deepEqual(dead.sort(), [...ids].sort());
+  assert.deepEqual(await deadLettered(deadLetter), [...ids].sort());
 });
 
 test("redisWorker() in partitions mode fails on a key of the wrong type at <stream>:<group>:deleted and leaves the deleted entries pending", async () => {
