@@ -260,6 +260,23 @@ export const readableMap: Pipeline = async ({ items, capacity, fn }) => {
   return outputs;
 };
 
+/**
+ * `Readable.map` bounded as our `capacity` is: with `highWaterMark: 0` it
+ * holds at most `concurrency` unemitted results (by default it holds up to
+ * 2 × concurrency − 1), so both pipelines keep the same inputs at most.
+ */
+export const readableMapBounded: Pipeline = async ({ items, capacity, fn }) => {
+  let outputs = 0;
+  // Node documents the option; its types, which Deno bundles, lag behind.
+  const options = { concurrency: capacity, highWaterMark: 0 };
+  const mapped = Readable.from(numbers(items)).map(
+    (x: number) => fn(x),
+    options,
+  );
+  for await (const _ of mapped) outputs++;
+  return outputs;
+};
+
 function pMap(preserveOrder: boolean): Pipeline {
   return async ({ items, capacity, fn }) => {
     let outputs = 0;

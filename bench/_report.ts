@@ -109,7 +109,7 @@ export function renderReport(results: Results): string {
       results.skewedLoneMeanMs.toFixed(2)
     } ms on average, so the bound at capacity 100 is ${
       rate(skewed.bound!)
-    } items/s. Calls in flight on average = throughput × mean latency (Little's law). Our capacity counts inputs accepted but not emitted, so in ordered mode a slow head holds completed results and stops new calls; \`Readable.map\` with \`concurrency: c\` keeps up to c calls in flight and up to 2c − 1 unemitted results, hence the row at capacity 199, which also lets up to 199 calls run. Where the library has a \`concurrency\` option (calls in flight, apart from \`capacity\`), a row with capacity 199 and concurrency 100 holds what \`Readable.map\` holds and runs as many calls.`,
+    } items/s. Calls in flight on average = throughput × mean latency (Little's law). Our capacity counts inputs accepted but not emitted, so in ordered mode a slow head holds completed results and stops new calls; \`Readable.map\` with \`concurrency: c\` keeps up to c calls in flight and, by default, up to 2c − 1 unemitted results; with \`highWaterMark: 0\` it holds at most c, as our capacity c does: that row is the equal-capacity comparison. Hence also the row at capacity 199, which also lets up to 199 calls run. Where the library has a \`concurrency\` option (calls in flight, apart from \`capacity\`), a row with capacity 199 and concurrency 100 holds what \`Readable.map\` holds and runs as many calls.`,
     "",
     table(skewed, "inFlight"),
     "",

@@ -9,6 +9,13 @@ import { median } from "./_stats.ts";
 export const MINIMAL_STREAM =
   "minimal bounded ordered stream: fn(x).then(slot)";
 
+/**
+ * `Readable.map` with `highWaterMark: 0`: it then holds at most as many
+ * unemitted results as our `capacity` (see `readableMapBounded`).
+ */
+export const READABLE_MAP_BOUNDED =
+  "node:stream Readable.map, highWaterMark 0 (holds ≤ capacity, as ours)";
+
 /** Rows that bound what is possible rather than compete: no peer, not ours. */
 export function isReference(name: string): boolean {
   return name.startsWith("minimal ") || name.startsWith("TransformStream,") ||

@@ -22,6 +22,7 @@ import {
   pMapOrdered,
   pMapUnordered,
   readableMap,
+  readableMapBounded,
   rxMergeMap,
   sequential,
   userCallbackFloor,
@@ -43,7 +44,7 @@ import type {
   Results,
   SweepSeries,
 } from "./_results.ts";
-import { MINIMAL_STREAM } from "./_results.ts";
+import { MINIMAL_STREAM, READABLE_MAP_BOUNDED } from "./_results.ts";
 import { mib } from "./_stats.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -225,6 +226,7 @@ const skewed = await isolated({
   entries: [
     { name: "node:stream Readable.map", pipeline: readableMap },
     { name: "p-map pMapIterable", pipeline: pMapOrdered },
+    { name: READABLE_MAP_BOUNDED, pipeline: readableMapBounded },
     { name: "ours, ordered", pipeline: oursOrdered },
     // Readable.map holds up to 2 × concurrency − 1 unemitted results.
     {
