@@ -94,9 +94,19 @@ function typeError(what: string, value: unknown): TypeError {
   );
 }
 
+/**
+ * The error for a numeric option: a TypeError for a value that is not a
+ * number at all (a wrong shape), a RangeError for a number out of range.
+ */
+function numberError(what: string, value: unknown): RangeError | TypeError {
+  return typeof value === "number"
+    ? rangeError(what, value)
+    : typeError(what, value);
+}
+
 function positiveInteger(name: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw rangeError(`${name} must be a positive integer`, value);
+    throw numberError(`${name} must be a positive integer`, value);
   }
   return value;
 }
@@ -112,11 +122,13 @@ export function fixedConcurrency(
 ): number {
   const subject = prefix === PREFIX ? "concurrency" : "it";
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(
+    const message =
       `${prefix} ${subject} must be a positive integer: current value is ${
         describe(value)
-      }`,
-    );
+      }`;
+    throw typeof value === "number"
+      ? new RangeError(message)
+      : new TypeError(message);
   }
   if (value > capacity) {
     throw new RangeError(
@@ -150,7 +162,7 @@ function concurrencyLimitOf(value: unknown): ConcurrencyLimit | undefined {
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw rangeError(`${name} must be a non-negative number`, value);
+    throw numberError(`${name} must be a non-negative number`, value);
   }
   return value;
 }
@@ -189,7 +201,7 @@ function batchOf(batch: unknown, capacity: number): BatchOptions | undefined {
     );
   }
   if (maxWait === undefined) {
-    throw rangeError("batch.maxWait must be a non-negative number", maxWait);
+    throw typeError("batch.maxWait must be a non-negative number", maxWait);
   }
   return { maxSize: maxSize!, maxWait: duration("batch.maxWait", maxWait, 0) };
 }
@@ -210,7 +222,7 @@ function retryPolicyOf<I, O>(
     typeof multiplier !== "number" || !(multiplier >= 1) ||
     multiplier === Infinity
   ) {
-    throw rangeError(
+    throw numberError(
       "retry.multiplier must be a finite number of at least 1",
       multiplier,
     );
@@ -225,7 +237,7 @@ function retryPolicyOf<I, O>(
   }
   const jitter = retry.jitter === undefined ? 0 : retry.jitter;
   if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
-    throw rangeError("retry.jitter must be a number from 0 to 1", jitter);
+    throw numberError("retry.jitter must be a number from 0 to 1", jitter);
   }
   return {
     maxAttempts,
@@ -251,7 +263,7 @@ function rateLimitOf(rateLimit: unknown): RateLimitOptions | undefined {
   if (
     typeof interval !== "number" || !(interval > 0) || interval === Infinity
   ) {
-    throw rangeError(
+    throw numberError(
       "rateLimit.interval must be a positive finite number",
       interval,
     );

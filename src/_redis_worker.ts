@@ -34,8 +34,8 @@ import {
  *
  * @param options The {@linkcode RedisWorkerOptions}.
  * @returns A handle with `stop()`, `done` and `stats`.
- * @throws {TypeError} If `send` or `fn` has the wrong shape or a name is
- * empty.
+ * @throws {TypeError} If `send` or `fn` has the wrong shape, a name is
+ * empty, or a count or duration is not a number.
  * @throws {RangeError} If a count or duration is out of range.
  *
  * @example One worker of a group, with node-redis (run it in as many processes as needed)

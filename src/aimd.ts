@@ -87,7 +87,8 @@ class AimdLimit extends BoundedLimit {
  * @param options The bounds and the back-off.
  * @returns A fresh limit, to give to one stream.
  * @throws {RangeError} If a bound or `backoffRatio` is out of range.
- * @throws {TypeError} If `options` is not an object or `timeoutIsDrop` not a boolean.
+ * @throws {TypeError} If `options` is not an object, a bound or
+ * `backoffRatio` is not a number, or `timeoutIsDrop` not a boolean.
  *
  * @example Backing off on HTTP 429s only
  * ```ts

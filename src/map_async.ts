@@ -131,8 +131,9 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
    * Fixes the most calls in flight from now on, in place of the
    * `concurrency` option, as `AsyncIOTransformStream.setConcurrency()`.
    *
-   * @throws {RangeError} If `concurrency` is not a positive integer or
-   * exceeds `capacity`.
+   * @throws {RangeError} If `concurrency` is a number but not a positive
+   * integer, or exceeds `capacity`.
+   * @throws {TypeError} If `concurrency` is not a number.
    */
   setConcurrency(concurrency: number): void;
   /**
@@ -164,7 +165,8 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
  * @throws {RangeError} If a number is out of range, such as a
  * `batch.maxSize` above `capacity`.
  * @throws {TypeError} If the source is not iterable or is a locked
- * `ReadableStream`, or if an option has the wrong shape.
+ * `ReadableStream`, or if an option has the wrong shape (a numeric option
+ * that is not a number at all included).
  *
  * @example Up to 50 keys per lookup
  * ```ts
@@ -235,7 +237,8 @@ export function mapAsync<
  * @throws {RangeError} If a number is out of range, such as a `capacity`
  * that is not a positive integer. Messages start "Cannot call mapAsync as".
  * @throws {TypeError} If the source is not iterable or is a locked
- * `ReadableStream`, or if an option has the wrong shape.
+ * `ReadableStream`, or if an option has the wrong shape (a numeric option
+ * that is not a number at all included).
  *
  * @example Looking up ten at a time, in input order
  * ```ts

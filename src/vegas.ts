@@ -148,7 +148,8 @@ class VegasLimit extends BoundedLimit {
  * @param options The bounds and the queue thresholds.
  * @returns A fresh limit, to give to one stream.
  * @throws {RangeError} If a bound, `alpha` or `beta` is out of range.
- * @throws {TypeError} If `options` is not an object.
+ * @throws {TypeError} If `options` is not an object, or a bound, `alpha` or
+ * `beta` is not a number.
  *
  * @example
  * ```ts

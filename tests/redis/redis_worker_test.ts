@@ -449,7 +449,8 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
     ],
     [
       { partitions: 2, claimIntervalMs: "often" } as never,
-      /^RangeError: Cannot construct redisWorker as claimIntervalMs/,
+      // Not a number at all: a wrong shape.
+      /^TypeError: Cannot construct redisWorker as claimIntervalMs/,
     ],
     [
       { batch: { maxSize: 10 } } as never,
