@@ -17,6 +17,7 @@ import {
   requireOptionsObject,
   requireReadOptions,
   requireWorkerCallbacks,
+  type StreamOnlyOption,
 } from "./_redis_worker_options.ts";
 
 /**
@@ -70,6 +71,8 @@ import {
  */
 export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   requireOptionsObject(options);
+  // Each option read once, inherited ones included: no rest pattern, which
+  // would copy only the own enumerable ones.
   const {
     send,
     blockingSend,
@@ -89,8 +92,24 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     doneRetentionMs,
     batchSize,
     signal: userSignal,
-    ...asyncOptions
+    order,
+    capacity,
+    concurrency,
+    timeout,
+    attemptTimeout,
+    key,
+    rateLimit,
+    onTimeout,
+    retry,
+    onError,
   } = options;
+  const {
+    restore,
+    onCheckpoint,
+    writableStrategy,
+    readableStrategy,
+    batch,
+  } = options as Partial<Record<StreamOnlyOption, unknown>>;
   requireReadOptions({ input, consumer, blockingSend });
   const target = commitTargetOf({
     send,
@@ -100,12 +119,6 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ...(doneRetentionMs === undefined ? {} : { doneRetentionMs }),
     ...(batchSize === undefined ? {} : { batchSize }),
   }, CONSTRUCT_REDIS_WORKER);
-  const {
-    onTimeout: _onTimeout,
-    retry: _retry,
-    onError: _onError,
-    ...engineOptions
-  } = asyncOptions;
   const counts = { committed: 0, duplicates: 0, deadLettered: 0 };
   const halt = new AbortController();
   const stopReason = new DOMException("redisWorker stopped", "AbortError");
@@ -113,13 +126,14 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ? halt.signal
     : AbortSignal.any([userSignal, halt.signal]);
 
-  requireWorkerCallbacks({
-    onError: _onError,
-    fn,
-    onTimeout: _onTimeout,
-    retry: _retry,
+  requireWorkerCallbacks({ onError, fn, onTimeout, retry });
+  requireNoStreamOnlyOptions({
+    restore,
+    onCheckpoint,
+    writableStrategy,
+    readableStrategy,
+    batch,
   });
-  requireNoStreamOnlyOptions(engineOptions);
   const wrapped = wrapFunction(fn);
 
   const onDeleted = async (stream: string, ids: string[]) => {
@@ -151,7 +165,6 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   // Entries read wait, idle, for a free place in the transform: reading more
   // than its capacity at once lets another worker claim and run them again
   // though no call was slow.
-  const { capacity } = engineOptions;
   const readCount = count ?? (
     typeof capacity === "number" && Number.isInteger(capacity) && capacity > 0
       ? Math.min(100, capacity)
@@ -208,9 +221,17 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     transform = new AsyncIOTransformStream<RedisStreamEntry, RedisCommit>(
       wrapped,
       {
-        ...engineOptions,
+        ...definedOnly({
+          order,
+          capacity,
+          concurrency,
+          timeout,
+          attemptTimeout,
+          key,
+          rateLimit,
+        }),
         ...wrapPolicies(
-          asyncOptions,
+          { onTimeout, retry, onError },
           target.deadLetter,
           () => counts.deadLettered++,
         ),
@@ -258,4 +279,11 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       };
     },
   };
+}
+
+/** The options given, without those left undefined. */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }

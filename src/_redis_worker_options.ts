@@ -270,12 +270,15 @@ const STREAM_ONLY = [
   "batch",
 ] as const;
 
-/** Throws if `engineOptions`, the options left for the stream, has one. */
+/** The name of an option that only the stream takes. */
+export type StreamOnlyOption = typeof STREAM_ONLY[number];
+
+/** Throws if one of `given`, the values read of those options, is set. */
 export function requireNoStreamOnlyOptions(
-  engineOptions: Partial<Record<string, unknown>>,
+  given: Partial<Record<StreamOnlyOption, unknown>>,
 ): void {
   for (const name of STREAM_ONLY) {
-    const value = engineOptions[name];
+    const value = given[name];
     if (value !== undefined) {
       throw new TypeError(
         `Cannot ${CONSTRUCT_REDIS_WORKER} as ${name} must be undefined, since a worker does not take it: current value is ${

@@ -48,9 +48,8 @@ class AimdLimit extends BoundedLimit {
       (n) => n >= 0.5 && n < 1,
       "a number from 0.5 up to but not including 1",
     );
-    const timeoutIsDrop = options.timeoutIsDrop === undefined
-      ? true
-      : options.timeoutIsDrop;
+    const given = options.timeoutIsDrop; // read once
+    const timeoutIsDrop = given === undefined ? true : given;
     if (typeof timeoutIsDrop !== "boolean") {
       throw new TypeError(
         `Cannot create the aimd limit as timeoutIsDrop must be a boolean: current value is ${
