@@ -17,6 +17,9 @@ import {
   type RedisStreamEntry,
 } from "./_redis_reply.ts";
 
+/** The default `claimIdleMs`: how long an entry sits idle before a claim. */
+export const DEFAULT_CLAIM_IDLE_MS = 30_000;
+
 /**
  * The options of {@linkcode redisStreamSource}.
  *
@@ -239,7 +242,7 @@ export class GroupReader {
       where,
       "claimIdleMs",
       claimIdleMsOption,
-      30_000,
+      DEFAULT_CLAIM_IDLE_MS,
     );
     this.#claimIdleMs = String(claimIdleMs);
     this.#claimIntervalMs = milliseconds(

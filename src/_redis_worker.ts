@@ -6,7 +6,11 @@ import { milliseconds, positiveInteger } from "./_redis_options.ts";
 import { PartitionReader } from "./_redis_partitions.ts";
 import type { RedisStreamEntry } from "./_redis_reply.ts";
 import { commitTargetOf, Committer } from "./_redis_sink.ts";
-import { GroupReader, pullStream } from "./_redis_source.ts";
+import {
+  DEFAULT_CLAIM_IDLE_MS,
+  GroupReader,
+  pullStream,
+} from "./_redis_source.ts";
 import { wrapFunction, wrapPolicies } from "./_redis_worker_callbacks.ts";
 import {
   CONSTRUCT_REDIS_WORKER,
@@ -16,6 +20,7 @@ import {
   requireNoStreamOnlyOptions,
   requireOptionsObject,
   requireReadOptions,
+  requireTimeoutBelowClaimIdle,
   requireWorkerCallbacks,
   type StreamOnlyOption,
 } from "./_redis_worker_options.ts";
@@ -37,7 +42,8 @@ import {
  * @returns A handle with `stop()`, `done` and `stats`.
  * @throws {TypeError} If `send` or `fn` has the wrong shape, a name is
  * empty, or a count or duration is not a number.
- * @throws {RangeError} If a count or duration is out of range.
+ * @throws {RangeError} If a count or duration is out of range, or (without
+ * partitions) a finite `timeout` is not less than `claimIdleMs`.
  *
  * @example One worker of a group, with node-redis (run it in as many processes as needed)
  * ```ts ignore
@@ -212,6 +218,13 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     : { blockMs, claimIdleMs, claimIntervalMs };
   for (const [name, value] of Object.entries(unused)) {
     milliseconds(CONSTRUCT_REDIS_WORKER, name, value, 0);
+  }
+  // Partitions are leased, not claimed entry by entry: no claim to outrun.
+  if (partitions === undefined) {
+    requireTimeoutBelowClaimIdle(
+      timeout,
+      claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
+    );
   }
   const partitionReader = reader instanceof PartitionReader
     ? reader

@@ -119,7 +119,13 @@ export interface RedisWorkerOptions extends
   count?: number;
   /** See `RedisStreamSourceOptions.blockMs`. @default {2000} */
   blockMs?: number;
-  /** See `RedisStreamSourceOptions.claimIdleMs`. @default {30000} */
+  /**
+   * See `RedisStreamSourceOptions.claimIdleMs`. Without partitions, a finite
+   * `timeout` must be less than this (a RangeError otherwise): a call that
+   * runs longer leaves its entry idle, and another worker claims it.
+   *
+   * @default {30000}
+   */
   claimIdleMs?: number;
   /** See `RedisStreamSourceOptions.claimIntervalMs`. @default {claimIdleMs} */
   claimIntervalMs?: number;
@@ -253,6 +259,26 @@ export function requireWorkerCallbacks(
       `Cannot ${CONSTRUCT_REDIS_WORKER} as retry must be an object: current value is ${
         describe(retry)
       }`,
+    );
+  }
+}
+
+/**
+ * Throws unless a finite `timeout` is below `claimIdleMs`: an entry whose
+ * call runs longer than that is idle to Redis, and another worker claims it
+ * and runs it again while the first still runs. Other wrong values of
+ * `timeout` are left for the stream to report.
+ */
+export function requireTimeoutBelowClaimIdle(
+  timeout: unknown,
+  claimIdleMs: number,
+): void {
+  if (
+    typeof timeout === "number" && timeout !== Infinity &&
+    timeout >= claimIdleMs
+  ) {
+    throw new RangeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as timeout must be less than claimIdleMs (${claimIdleMs}), or another worker may claim an entry while its call still runs: current value is ${timeout}`,
     );
   }
 }
