@@ -9,6 +9,8 @@ import {
   type CallContext,
   gradient2,
   mapAsync,
+  orderedWait,
+  unorderedWait,
   vegas,
 } from "../mod.ts";
 import {
@@ -124,6 +126,35 @@ test("mapAsync() reads every option once from an inherited getter", async () => 
   assert.deepEqual((await Array.fromAsync(mapped)).sort(), [2, 4, 6]);
   reads.assertEachOnce();
 });
+
+for (const wait of [orderedWait, unorderedWait]) {
+  test(`${wait.name}() reads every option once, inherited ones included, with the caller's object as the getters' this`, async () => {
+    const reads = new Reads();
+    const { order: _order, ...values } = streamOptions();
+    const stream = wait(double, reads.inherited(values) as never);
+    reads.assertEachOnce();
+    const output = await Array.fromAsync(
+      ReadableStream.from([1, 2, 3]).pipeThrough(stream),
+    );
+    assert.deepEqual(output.sort(), [2, 4, 6]);
+    // A class's getter that reads a private field runs on the instance.
+    class Options {
+      #capacity = 2;
+      get capacity() {
+        return this.#capacity;
+      }
+    }
+    const limited = wait(
+      (_: number) => new Promise<number>(() => {}),
+      new Options(),
+    );
+    const writer = limited.writable.getWriter();
+    for (let i = 0; i < 5; i++) writer.write(i).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(limited.stats.pending, 2);
+    await limited.readable.cancel();
+  });
+}
 
 test("an inherited option is checked as an own one: a bad one throws", () => {
   const bad = (values: Record<string, unknown>) =>
