@@ -38,6 +38,7 @@ if (flags.url === undefined || flags.consumer === undefined) {
 
 const delayMs = Number(flags["delay-ms"]);
 const lookup = flags.lookup;
+const claimIdleMs = Number(flags["claim-idle-ms"]);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,11 +77,14 @@ const worker = redisWorker({
   order: flags.order as OutputOrder,
   capacity: Number(flags.capacity),
   key: (entry) => entry.fields.key,
-  claimIdleMs: Number(flags["claim-idle-ms"]),
+  claimIdleMs,
   leaseMs: Number(flags["lease-ms"]),
   blockMs: 500,
   ...(lookup === undefined ? {} : {
-    timeout: 10_000,
+    // Below claimIdleMs, as redisWorker requires without partitions: a call
+    // still running when its entry is claimable would run twice. Half of it
+    // leaves a margin for the wait before the call and the commit after it.
+    ...(claimIdleMs > 1 ? { timeout: Math.floor(claimIdleMs / 2) } : {}),
     retry: { maxAttempts: 5, delay: 20, multiplier: 2 },
   }),
   ...(flags.partitions === undefined

@@ -20,6 +20,20 @@ export function rangeError(
   );
 }
 
+/** `rangeError`, or a TypeError for a value that is not a number at all. */
+function numberError(
+  name: string,
+  what: string,
+  value: unknown,
+): RangeError | TypeError {
+  if (typeof value === "number") return rangeError(name, what, value);
+  return new TypeError(
+    `Cannot create the ${name} limit as ${what}: current value is ${
+      describe(value)
+    }`,
+  );
+}
+
 /** The options object itself, `{}` for `undefined`; a TypeError otherwise. */
 export function optionsOf<T extends object>(name: string, options: unknown): T {
   if (options === undefined) return {} as T;
@@ -41,12 +55,15 @@ export function optionalInteger(
 ): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw rangeError(name, `${field} must be a positive integer`, value);
+    throw numberError(name, `${field} must be a positive integer`, value);
   }
   return value;
 }
 
-/** The field's number if `accepts` it, `fallback` when not given; a RangeError otherwise. */
+/**
+ * The field's number if `accepts` it, `fallback` when not given; a
+ * RangeError for another number, a TypeError for what is not a number.
+ */
 export function numberIn(
   name: string,
   field: string,
@@ -57,7 +74,7 @@ export function numberIn(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !accepts(value)) {
-    throw rangeError(name, `${field} must be ${range}`, value);
+    throw numberError(name, `${field} must be ${range}`, value);
   }
   return value;
 }

@@ -94,9 +94,19 @@ function typeError(what: string, value: unknown): TypeError {
   );
 }
 
+/**
+ * The error for a numeric option: a TypeError for a value that is not a
+ * number at all (a wrong shape), a RangeError for a number out of range.
+ */
+function numberError(what: string, value: unknown): RangeError | TypeError {
+  return typeof value === "number"
+    ? rangeError(what, value)
+    : typeError(what, value);
+}
+
 function positiveInteger(name: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw rangeError(`${name} must be a positive integer`, value);
+    throw numberError(`${name} must be a positive integer`, value);
   }
   return value;
 }
@@ -112,11 +122,13 @@ export function fixedConcurrency(
 ): number {
   const subject = prefix === PREFIX ? "concurrency" : "it";
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(
+    const message =
       `${prefix} ${subject} must be a positive integer: current value is ${
         describe(value)
-      }`,
-    );
+      }`;
+    throw typeof value === "number"
+      ? new RangeError(message)
+      : new TypeError(message);
   }
   if (value > capacity) {
     throw new RangeError(
@@ -150,7 +162,7 @@ function concurrencyLimitOf(value: unknown): ConcurrencyLimit | undefined {
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw rangeError(`${name} must be a non-negative number`, value);
+    throw numberError(`${name} must be a non-negative number`, value);
   }
   return value;
 }
@@ -189,7 +201,7 @@ function batchOf(batch: unknown, capacity: number): BatchOptions | undefined {
     );
   }
   if (maxWait === undefined) {
-    throw rangeError("batch.maxWait must be a non-negative number", maxWait);
+    throw typeError("batch.maxWait must be a non-negative number", maxWait);
   }
   return { maxSize: maxSize!, maxWait: duration("batch.maxWait", maxWait, 0) };
 }
@@ -201,21 +213,31 @@ function retryPolicyOf<I, O>(
   if (retry === null || typeof retry !== "object") {
     throw typeError("retry must be an object", retry);
   }
-  const maxAttempts = positiveInteger("retry.maxAttempts", retry.maxAttempts);
-  const delay = duration("retry.delay", retry.delay, 0);
+  // Each member read once, inherited ones included, as configOf reads.
+  const {
+    maxAttempts: maxAttemptsOption,
+    delay: delayOption,
+    multiplier: multiplierOption,
+    maxDelay: maxDelayOption,
+    jitter: jitterOption,
+    retryOnError,
+    retryOnResult,
+  } = retry;
+  const maxAttempts = positiveInteger("retry.maxAttempts", maxAttemptsOption);
+  const delay = duration("retry.delay", delayOption, 0);
   // Only undefined means "the default": null is a wrong value, as it is
   // for every other option.
-  const multiplier = retry.multiplier === undefined ? 1 : retry.multiplier;
+  const multiplier = multiplierOption === undefined ? 1 : multiplierOption;
   if (
     typeof multiplier !== "number" || !(multiplier >= 1) ||
     multiplier === Infinity
   ) {
-    throw rangeError(
+    throw numberError(
       "retry.multiplier must be a finite number of at least 1",
       multiplier,
     );
   }
-  const maxDelay = duration("retry.maxDelay", retry.maxDelay, Infinity);
+  const maxDelay = duration("retry.maxDelay", maxDelayOption, Infinity);
   // An endless backoff never retries, and holds the stream open for ever.
   if (delay === Infinity && maxDelay === Infinity) {
     throw rangeError(
@@ -223,9 +245,9 @@ function retryPolicyOf<I, O>(
       delay,
     );
   }
-  const jitter = retry.jitter === undefined ? 0 : retry.jitter;
+  const jitter = jitterOption === undefined ? 0 : jitterOption;
   if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
-    throw rangeError("retry.jitter must be a number from 0 to 1", jitter);
+    throw numberError("retry.jitter must be a number from 0 to 1", jitter);
   }
   return {
     maxAttempts,
@@ -233,11 +255,11 @@ function retryPolicyOf<I, O>(
     multiplier,
     maxDelay,
     jitter,
-    retryOnError: optionalFunction("retry.retryOnError", retry.retryOnError) ??
+    retryOnError: optionalFunction("retry.retryOnError", retryOnError) ??
       // The stream's own cancel and timeout never reach this: they end the
       // attempt before it can settle, so every error that does is retried.
       (() => true),
-    retryOnResult: optionalFunction("retry.retryOnResult", retry.retryOnResult),
+    retryOnResult: optionalFunction("retry.retryOnResult", retryOnResult),
   };
 }
 
@@ -251,7 +273,7 @@ function rateLimitOf(rateLimit: unknown): RateLimitOptions | undefined {
   if (
     typeof interval !== "number" || !(interval > 0) || interval === Infinity
   ) {
-    throw rangeError(
+    throw numberError(
       "rateLimit.interval must be a positive finite number",
       interval,
     );
@@ -259,7 +281,11 @@ function rateLimitOf(rateLimit: unknown): RateLimitOptions | undefined {
   return { limit: limit!, interval };
 }
 
-/** Validates the constructor's arguments; throws the first problem found. */
+/**
+ * Validates the constructor's arguments; throws the first problem found.
+ * Every option, top level or nested, is read once with a plain get (so an
+ * inherited one counts, and a getter runs once), and checked from that read.
+ */
 export function configOf<I, O, M>(
   fn:
     | Mapper<I, O>
@@ -275,7 +301,25 @@ export function configOf<I, O, M>(
   else if (options === null || typeof options !== "object") {
     throw typeError("options must be an object", options);
   }
-  const batched = "batch" in options && options.batch !== undefined;
+  const {
+    order: orderOption,
+    capacity: capacityOption,
+    concurrency: concurrencyOption,
+    batch: batchOption,
+    timeout: timeoutOption,
+    attemptTimeout: attemptTimeoutOption,
+    key: keyOption,
+    onTimeout: onTimeoutOption,
+    onError: onErrorOption,
+    signal,
+    retry,
+    rateLimit,
+    restore,
+    onCheckpoint,
+  } = options as
+    & AsyncIOOptions<I, O, M, "fail" | "settle">
+    & Partial<AsyncIOBatchOptions<I, O, M, "fail" | "settle">>;
+  const batched = batchOption !== undefined;
   const isFunction = typeof fn === "function";
   if (!isFunction && !batched && !isAsyncFunction<I, O>(fn)) {
     throw typeError(
@@ -289,7 +333,7 @@ export function configOf<I, O, M>(
       fn,
     );
   }
-  const order = options.order === undefined ? "ordered" : options.order;
+  const order = orderOption === undefined ? "ordered" : orderOption;
   if (!ORDERS.includes(order)) {
     throw typeError(
       'order must be "ordered", "unordered" or "key-ordered"',
@@ -298,31 +342,26 @@ export function configOf<I, O, M>(
   }
   const capacity = positiveInteger(
     "capacity",
-    options.capacity === undefined ? 100 : options.capacity,
+    capacityOption === undefined ? 100 : capacityOption,
   );
-  const concurrencyLimit = concurrencyLimitOf(options.concurrency);
+  const concurrencyLimit = concurrencyLimitOf(concurrencyOption);
   const concurrency = concurrencyLimit === undefined
-    ? fixedConcurrency(PREFIX, options.concurrency ?? capacity, capacity)
+    ? fixedConcurrency(PREFIX, concurrencyOption ?? capacity, capacity)
     : capacity;
-  const batch = batched
-    ? batchOf(
-      (options as AsyncIOBatchOptions<I, O, M, "fail" | "settle">).batch,
-      capacity,
-    )
-    : undefined;
-  const timeout = duration("timeout", options.timeout, Infinity);
+  const batch = batched ? batchOf(batchOption, capacity) : undefined;
+  const timeout = duration("timeout", timeoutOption, Infinity);
   const attemptTimeout = duration(
     "attemptTimeout",
-    options.attemptTimeout,
+    attemptTimeoutOption,
     Infinity,
   );
-  const key = optionalFunction<(input: I) => unknown>("key", options.key);
+  const key = optionalFunction<(input: I) => unknown>("key", keyOption);
   if (order === "key-ordered" && key === undefined) {
     throw typeError('key must be a function when order is "key-ordered"', key);
   }
   const onTimeout = optionalFunction<TimeoutHandler<I, O>>(
     "onTimeout",
-    options.onTimeout,
+    onTimeoutOption,
   );
   let timeoutHandler = onTimeout;
   let open: Config<I, O>["open"];
@@ -347,13 +386,12 @@ export function configOf<I, O, M>(
       close = () => object.close!();
     }
   }
-  const onError = options.onError === undefined ? "fail" : options.onError;
+  const onError = onErrorOption === undefined ? "fail" : onErrorOption;
   if (
     onError !== "fail" && onError !== "settle" && typeof onError !== "function"
   ) {
     throw typeError('onError must be "fail", "settle" or a function', onError);
   }
-  const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw typeError("signal must be an AbortSignal", signal);
   }
@@ -376,14 +414,12 @@ export function configOf<I, O, M>(
     concurrencyLimit,
     timeout,
     attemptTimeout,
-    retry: retryPolicyOf<I, O>(options.retry),
+    retry: retryPolicyOf<I, O>(retry),
     onError,
     key,
-    rateLimit: rateLimitOf(options.rateLimit),
+    rateLimit: rateLimitOf(rateLimit),
     signal,
-    restore: options.restore === undefined
-      ? []
-      : validateState<I>(options.restore),
-    onCheckpoint: optionalFunction("onCheckpoint", options.onCheckpoint),
+    restore: restore === undefined ? [] : validateState<I>(restore),
+    onCheckpoint: optionalFunction("onCheckpoint", onCheckpoint),
   };
 }

@@ -285,7 +285,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     return this.#dispatcher.concurrency;
   }
 
-  /** Fixes the calls in flight; throws a RangeError for a bad value. */
+  /** Fixes the calls in flight; throws a RangeError or TypeError for a bad value. */
   setConcurrency(value: unknown): void {
     this.#dispatcher.concurrency = fixedConcurrency(
       "Cannot set the concurrency as",

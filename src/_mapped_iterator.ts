@@ -75,13 +75,11 @@ export class MappedIterator<I, O, M>
 
   constructor(
     engineFor: (output: Output<O | M>) => Engine<I, O, M>,
-    sourceFor: () => Iterator<I | M> | AsyncIterator<I | M>,
+    source: Iterator<I | M> | AsyncIterator<I | M>,
     sync: boolean,
   ) {
+    this.#source = source;
     this.#engine = engineFor(this);
-    // Only once the engine is built: one that throws (a limit's bind) must
-    // leave the source untouched, a ReadableStream unlocked.
-    this.#source = sourceFor();
     this.#sync = sync;
   }
 

@@ -55,7 +55,10 @@ function integerFrom(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new RangeError(mustBe(where, name, what, value));
+    // A value that is not a number at all has the wrong shape.
+    throw typeof value === "number"
+      ? new RangeError(mustBe(where, name, what, value))
+      : new TypeError(mustBe(where, name, what, value));
   }
   return value;
 }

@@ -15,6 +15,7 @@ import {
   textOf,
 } from "./_redis_reply.ts";
 import { settledWithin, unlessAborted } from "./_redis_options.ts";
+import { describe } from "./_describe.ts";
 
 /** FNV-1a over UTF-16 code units: stable across runtimes and processes. */
 function hash(key: string): number {
@@ -36,7 +37,9 @@ function hash(key: string): number {
  * @param key The entry's key, such as a user id.
  * @param partitions The worker's `partitions`.
  * @returns The partition's stream name.
- * @throws {RangeError} If `partitions` is not a positive integer.
+ * @throws {RangeError} If `partitions` is a number but not a positive
+ * integer.
+ * @throws {TypeError} If `partitions` is not a number.
  *
  * @example
  * ```ts
@@ -54,9 +57,14 @@ export function redisPartition(
   partitions: number,
 ): string {
   if (!Number.isInteger(partitions) || partitions < 1) {
-    throw new RangeError(
-      `Cannot choose a partition as partitions must be a positive integer: current value is ${partitions}`,
-    );
+    const message =
+      `Cannot choose a partition as partitions must be a positive integer: current value is ${
+        describe(partitions)
+      }`;
+    // A value that is not a number at all has the wrong shape.
+    throw typeof partitions === "number"
+      ? new RangeError(message)
+      : new TypeError(message);
   }
   return partitionStream(input, hash(String(key)) % partitions);
 }

@@ -70,21 +70,24 @@ export function commitTargetOf(
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Cannot ${where} as options must be an object`);
   }
-  requireFunction(where, "send", options.send);
+  // Each option read once, inherited ones included.
+  const { send, group, output, deadLetter, doneRetentionMs, batchSize } =
+    options;
+  requireFunction(where, "send", send);
   return {
-    send: options.send,
-    group: requireName(where, "group", options.group),
-    output: requireName(where, "output", options.output),
-    deadLetter: options.deadLetter === undefined
+    send,
+    group: requireName(where, "group", group),
+    output: requireName(where, "output", output),
+    deadLetter: deadLetter === undefined
       ? undefined
-      : requireName(where, "deadLetter", options.deadLetter),
+      : requireName(where, "deadLetter", deadLetter),
     doneRetentionMs: milliseconds(
       where,
       "doneRetentionMs",
-      options.doneRetentionMs,
+      doneRetentionMs,
       600_000,
     ),
-    batchSize: positiveInteger(where, "batchSize", options.batchSize, 100),
+    batchSize: positiveInteger(where, "batchSize", batchSize, 100),
   };
 }
 
@@ -102,7 +105,8 @@ export function commitTargetOf(
  *
  * @param options The {@linkcode RedisStreamSinkOptions}.
  * @returns The sink; closing it waits for the last commit.
- * @throws {TypeError} If `send` is not a function or a name is empty.
+ * @throws {TypeError} If `send` is not a function, a name is empty, or
+ * `batchSize` or `doneRetentionMs` is not a number.
  * @throws {RangeError} If `batchSize` or `doneRetentionMs` is out of range.
  *
  * @example Committing outputs with ioredis
@@ -124,10 +128,9 @@ export function redisStreamSink(
   options: RedisStreamSinkOptions,
 ): WritableStream<RedisCommit> {
   const target = commitTargetOf(options);
-  if (options.onCommit !== undefined) {
-    requireFunction(WHERE, "onCommit", options.onCommit);
-  }
-  return new Committer(target, options.onCommit).writable();
+  const onCommit = options.onCommit;
+  if (onCommit !== undefined) requireFunction(WHERE, "onCommit", onCommit);
+  return new Committer(target, onCommit).writable();
 }
 
 /** Commits in order, one script call at a time, batching what waits. */

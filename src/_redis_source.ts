@@ -17,6 +17,9 @@ import {
   type RedisStreamEntry,
 } from "./_redis_reply.ts";
 
+/** The default `claimIdleMs`: how long an entry sits idle before a claim. */
+export const DEFAULT_CLAIM_IDLE_MS = 30_000;
+
 /**
  * The options of {@linkcode redisStreamSource}.
  *
@@ -103,7 +106,8 @@ const WHERE = "construct redisStreamSource";
  *
  * @param options The {@linkcode RedisStreamSourceOptions}.
  * @returns The entries, as `{ stream, id, fields }`.
- * @throws {TypeError} If `send` is not a function or a name is empty.
+ * @throws {TypeError} If `send` is not a function, a name is empty, or
+ * `count` or a duration is not a number.
  * @throws {RangeError} If `count` or a duration is out of range.
  *
  * @example Reading a stream with node-redis
@@ -214,33 +218,46 @@ export class GroupReader {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`Cannot ${where} as options must be an object`);
     }
-    requireFunction(where, "send", options.send);
-    this.#send = options.send;
-    this.#stream = requireName(where, "stream", options.stream);
-    this.#group = requireName(where, "group", options.group);
-    this.#consumer = requireName(where, "consumer", options.consumer);
-    this.#count = String(positiveInteger(where, "count", options.count, 100));
-    this.#blockMs = milliseconds(where, "blockMs", options.blockMs, 2_000);
+    // Each option read once, inherited ones included.
+    const {
+      send,
+      stream,
+      group,
+      consumer,
+      count,
+      blockMs,
+      claimIdleMs: claimIdleMsOption,
+      claimIntervalMs,
+      startId,
+      onDeleted,
+    } = options;
+    requireFunction(where, "send", send);
+    this.#send = send;
+    this.#stream = requireName(where, "stream", stream);
+    this.#group = requireName(where, "group", group);
+    this.#consumer = requireName(where, "consumer", consumer);
+    this.#count = String(positiveInteger(where, "count", count, 100));
+    this.#blockMs = milliseconds(where, "blockMs", blockMs, 2_000);
     const claimIdleMs = milliseconds(
       where,
       "claimIdleMs",
-      options.claimIdleMs,
-      30_000,
+      claimIdleMsOption,
+      DEFAULT_CLAIM_IDLE_MS,
     );
     this.#claimIdleMs = String(claimIdleMs);
     this.#claimIntervalMs = milliseconds(
       where,
       "claimIntervalMs",
-      options.claimIntervalMs,
+      claimIntervalMs,
       Math.max(claimIdleMs, 1),
     );
-    this.#startId = options.startId === undefined
+    this.#startId = startId === undefined
       ? "0"
-      : requireName(where, "startId", options.startId);
-    if (options.onDeleted !== undefined) {
-      requireFunction(where, "onDeleted", options.onDeleted);
+      : requireName(where, "startId", startId);
+    if (onDeleted !== undefined) {
+      requireFunction(where, "onDeleted", onDeleted);
     }
-    this.#onDeleted = options.onDeleted;
+    this.#onDeleted = onDeleted;
   }
 
   start(): Promise<void> {

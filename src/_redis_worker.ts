@@ -6,7 +6,11 @@ import { milliseconds, positiveInteger } from "./_redis_options.ts";
 import { PartitionReader } from "./_redis_partitions.ts";
 import type { RedisStreamEntry } from "./_redis_reply.ts";
 import { commitTargetOf, Committer } from "./_redis_sink.ts";
-import { GroupReader, pullStream } from "./_redis_source.ts";
+import {
+  DEFAULT_CLAIM_IDLE_MS,
+  GroupReader,
+  pullStream,
+} from "./_redis_source.ts";
 import { wrapFunction, wrapPolicies } from "./_redis_worker_callbacks.ts";
 import {
   CONSTRUCT_REDIS_WORKER,
@@ -16,7 +20,9 @@ import {
   requireNoStreamOnlyOptions,
   requireOptionsObject,
   requireReadOptions,
+  requireTimeoutBelowClaimIdle,
   requireWorkerCallbacks,
+  type StreamOnlyOption,
 } from "./_redis_worker_options.ts";
 
 /**
@@ -34,9 +40,10 @@ import {
  *
  * @param options The {@linkcode RedisWorkerOptions}.
  * @returns A handle with `stop()`, `done` and `stats`.
- * @throws {TypeError} If `send` or `fn` has the wrong shape or a name is
- * empty.
- * @throws {RangeError} If a count or duration is out of range.
+ * @throws {TypeError} If `send` or `fn` has the wrong shape, a name is
+ * empty, or a count or duration is not a number.
+ * @throws {RangeError} If a count or duration is out of range, or (without
+ * partitions) a finite `timeout` is not less than `claimIdleMs`.
  *
  * @example One worker of a group, with node-redis (run it in as many processes as needed)
  * ```ts ignore
@@ -70,6 +77,8 @@ import {
  */
 export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   requireOptionsObject(options);
+  // Each option read once, inherited ones included: no rest pattern, which
+  // would copy only the own enumerable ones.
   const {
     send,
     blockingSend,
@@ -89,8 +98,24 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     doneRetentionMs,
     batchSize,
     signal: userSignal,
-    ...asyncOptions
+    order,
+    capacity,
+    concurrency,
+    timeout,
+    attemptTimeout,
+    key,
+    rateLimit,
+    onTimeout,
+    retry,
+    onError,
   } = options;
+  const {
+    restore,
+    onCheckpoint,
+    writableStrategy,
+    readableStrategy,
+    batch,
+  } = options as Partial<Record<StreamOnlyOption, unknown>>;
   requireReadOptions({ input, consumer, blockingSend });
   const target = commitTargetOf({
     send,
@@ -100,12 +125,6 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ...(doneRetentionMs === undefined ? {} : { doneRetentionMs }),
     ...(batchSize === undefined ? {} : { batchSize }),
   }, CONSTRUCT_REDIS_WORKER);
-  const {
-    onTimeout: _onTimeout,
-    retry: _retry,
-    onError: _onError,
-    ...engineOptions
-  } = asyncOptions;
   const counts = { committed: 0, duplicates: 0, deadLettered: 0 };
   const halt = new AbortController();
   const stopReason = new DOMException("redisWorker stopped", "AbortError");
@@ -113,13 +132,14 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ? halt.signal
     : AbortSignal.any([userSignal, halt.signal]);
 
-  requireWorkerCallbacks({
-    onError: _onError,
-    fn,
-    onTimeout: _onTimeout,
-    retry: _retry,
+  requireWorkerCallbacks({ onError, fn, onTimeout, retry });
+  requireNoStreamOnlyOptions({
+    restore,
+    onCheckpoint,
+    writableStrategy,
+    readableStrategy,
+    batch,
   });
-  requireNoStreamOnlyOptions(engineOptions);
   const wrapped = wrapFunction(fn);
 
   const onDeleted = async (stream: string, ids: string[]) => {
@@ -151,7 +171,6 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   // Entries read wait, idle, for a free place in the transform: reading more
   // than its capacity at once lets another worker claim and run them again
   // though no call was slow.
-  const { capacity } = engineOptions;
   const readCount = count ?? (
     typeof capacity === "number" && Number.isInteger(capacity) && capacity > 0
       ? Math.min(100, capacity)
@@ -200,6 +219,13 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   for (const [name, value] of Object.entries(unused)) {
     milliseconds(CONSTRUCT_REDIS_WORKER, name, value, 0);
   }
+  // Partitions are leased, not claimed entry by entry: no claim to outrun.
+  if (partitions === undefined) {
+    requireTimeoutBelowClaimIdle(
+      timeout,
+      claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
+    );
+  }
   const partitionReader = reader instanceof PartitionReader
     ? reader
     : undefined;
@@ -208,9 +234,17 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     transform = new AsyncIOTransformStream<RedisStreamEntry, RedisCommit>(
       wrapped,
       {
-        ...engineOptions,
+        ...definedOnly({
+          order,
+          capacity,
+          concurrency,
+          timeout,
+          attemptTimeout,
+          key,
+          rateLimit,
+        }),
         ...wrapPolicies(
-          asyncOptions,
+          { onTimeout, retry, onError },
           target.deadLetter,
           () => counts.deadLettered++,
         ),
@@ -258,4 +292,11 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       };
     },
   };
+}
+
+/** The options given, without those left undefined. */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }

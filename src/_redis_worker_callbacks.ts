@@ -12,11 +12,10 @@ import type { RedisWorkerOptions } from "./_redis_worker_options.ts";
 import type { AsyncFunction, Mapper, ResultFuture } from "./call_context.ts";
 import type { AsyncIOOptions } from "./types.ts";
 
-/** The options whose callbacks see outputs. */
-type OutputPolicies = Pick<
-  RedisWorkerOptions,
-  "onTimeout" | "retry" | "onError"
->;
+/** The options whose callbacks see outputs, as read from the options. */
+type OutputPolicies = {
+  [K in "onTimeout" | "retry" | "onError"]: RedisWorkerOptions[K] | undefined;
+};
 
 /** Outputs as the sink takes them; a bad shape throws a TypeError. */
 function outputsOf(entry: RedisStreamEntry, outputs: unknown): RedisFields[] {
@@ -147,11 +146,31 @@ export function wrapPolicies(
     };
   }
   if (retry !== undefined) {
-    const { retryOnResult, ...rest } = retry;
-    policies.retry = retryOnResult === undefined ? rest : {
-      ...rest,
-      retryOnResult: (results, entry) =>
-        retryOnResult(results.flatMap((r) => r.outputs), entry),
+    // Each member read once, inherited ones included (a rest pattern would
+    // copy only the own enumerable ones); the stream checks the values.
+    const {
+      maxAttempts,
+      delay,
+      multiplier,
+      maxDelay,
+      jitter,
+      retryOnError,
+      retryOnResult,
+    } = retry;
+    policies.retry = {
+      maxAttempts,
+      ...(delay === undefined ? {} : { delay }),
+      ...(multiplier === undefined ? {} : { multiplier }),
+      ...(maxDelay === undefined ? {} : { maxDelay }),
+      ...(jitter === undefined ? {} : { jitter }),
+      ...(retryOnError === undefined ? {} : { retryOnError }),
+      ...(retryOnResult === undefined ? {} : {
+        // Not a function: passed on as it is, for the stream to reject.
+        retryOnResult: typeof retryOnResult !== "function"
+          ? retryOnResult
+          : (results, entry) =>
+            retryOnResult(results.flatMap((r) => r.outputs), entry),
+      }),
     };
   }
   return policies;

@@ -119,7 +119,13 @@ export interface RedisWorkerOptions extends
   count?: number;
   /** See `RedisStreamSourceOptions.blockMs`. @default {2000} */
   blockMs?: number;
-  /** See `RedisStreamSourceOptions.claimIdleMs`. @default {30000} */
+  /**
+   * See `RedisStreamSourceOptions.claimIdleMs`. Without partitions, a finite
+   * `timeout` must be less than this (a RangeError otherwise): a call that
+   * runs longer leaves its entry idle, and another worker claims it.
+   *
+   * @default {30000}
+   */
   claimIdleMs?: number;
   /** See `RedisStreamSourceOptions.claimIntervalMs`. @default {claimIdleMs} */
   claimIntervalMs?: number;
@@ -258,6 +264,26 @@ export function requireWorkerCallbacks(
 }
 
 /**
+ * Throws unless a finite `timeout` is below `claimIdleMs`: an entry whose
+ * call runs longer than that is idle to Redis, and another worker claims it
+ * and runs it again while the first still runs. Other wrong values of
+ * `timeout` are left for the stream to report.
+ */
+export function requireTimeoutBelowClaimIdle(
+  timeout: unknown,
+  claimIdleMs: number,
+): void {
+  if (
+    typeof timeout === "number" && timeout !== Infinity &&
+    timeout >= claimIdleMs
+  ) {
+    throw new RangeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as timeout must be less than claimIdleMs (${claimIdleMs}), or another worker may claim an entry while its call still runs: current value is ${timeout}`,
+    );
+  }
+}
+
+/**
  * Options of the stream that a worker does not take: its state is the
  * consumer group's pending entries, its stream's sides are its own, and its
  * calls are one per entry.
@@ -270,12 +296,15 @@ const STREAM_ONLY = [
   "batch",
 ] as const;
 
-/** Throws if `engineOptions`, the options left for the stream, has one. */
+/** The name of an option that only the stream takes. */
+export type StreamOnlyOption = typeof STREAM_ONLY[number];
+
+/** Throws if one of `given`, the values read of those options, is set. */
 export function requireNoStreamOnlyOptions(
-  engineOptions: Partial<Record<string, unknown>>,
+  given: Partial<Record<StreamOnlyOption, unknown>>,
 ): void {
   for (const name of STREAM_ONLY) {
-    const value = engineOptions[name];
+    const value = given[name];
     if (value !== undefined) {
       throw new TypeError(
         `Cannot ${CONSTRUCT_REDIS_WORKER} as ${name} must be undefined, since a worker does not take it: current value is ${

@@ -114,10 +114,15 @@ function guardSize<T>(
   strategy: QueuingStrategy<T> | undefined,
   engine: { stop(reason: unknown): void },
 ): QueuingStrategy<T> | undefined {
-  const size = strategy?.size;
-  if (size === undefined) return strategy;
+  // Not an object: the platform's own TypeError names it.
+  if (strategy === null || typeof strategy !== "object") return strategy;
+  // Each member read once: the platform gets a copy, not the caller's object.
+  const { highWaterMark, size } = strategy;
+  if (size === undefined) {
+    return highWaterMark === undefined ? {} : { highWaterMark };
+  }
   return {
-    highWaterMark: strategy!.highWaterMark ?? 1,
+    highWaterMark: highWaterMark ?? 1,
     size(chunk) {
       try {
         const returned = size.call(strategy, chunk);

@@ -19,10 +19,14 @@ export class Timer {
     return this.#handle !== undefined;
   }
 
-  /** Arms the timer `delay` ms from now (replacing any earlier arming). */
+  /**
+   * Arms the timer `delay` ms from now (replacing any earlier arming). A NaN
+   * delay waits for ever, as Infinity does, rather than firing at once as
+   * setTimeout would: a bad delay must not turn a wait into a busy loop.
+   */
   set(delay: number): void {
     this.clear();
-    this.#arm(Math.max(0, Math.ceil(delay)));
+    this.#arm(Number.isNaN(delay) ? Infinity : Math.max(0, Math.ceil(delay)));
   }
 
   clear(): void {

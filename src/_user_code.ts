@@ -32,6 +32,16 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   }
 }
 
+/** A `String` wrapper's value, by the brand check of `String.prototype.valueOf`. */
+function stringObjectValue(value: unknown): string | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  try {
+    return String.prototype.valueOf.call(value);
+  } catch {
+    return undefined; // no [[StringData]], whatever its toStringTag claims
+  }
+}
+
 /**
  * An iterable's values, copied: the caller may change its array later, and
  * its getters may throw. Throws what they or its iterator throw, or a
@@ -39,11 +49,15 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 export function toArray(results: unknown): unknown[] {
   // A string is iterable, but emitting it a character at a time is never
-  // what was meant: `complete("ab")` forgot the brackets of `["ab"]`.
-  if (typeof results === "string") {
+  // what was meant: `complete("ab")` forgot the brackets of `["ab"]`. A
+  // `new String("ab")` is the same mistake.
+  const wrapped = stringObjectValue(results);
+  if (typeof results === "string" || wrapped !== undefined) {
     throw new TypeError(
       `Cannot complete the element as results must be an iterable of outputs, not a string (wrap one output as [value]): current value is ${
-        describe(results)
+        wrapped === undefined
+          ? describe(results)
+          : `new String(${describe(wrapped)})`
       }`,
     );
   }

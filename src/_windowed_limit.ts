@@ -103,11 +103,13 @@ export class WindowedLimit {
   #read(): number {
     const value = this.#limit.limit;
     if (typeof value !== "number" || Number.isNaN(value)) {
-      throw new RangeError(
+      const message =
         `Cannot use the concurrency limit as its limit must be a number: current value is ${
           describe(value)
-        }`,
-      );
+        }`;
+      throw typeof value === "number"
+        ? new RangeError(message)
+        : new TypeError(message);
     }
     return Math.max(1, Math.min(this.#capacity, Math.floor(value)));
   }

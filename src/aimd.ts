@@ -48,9 +48,8 @@ class AimdLimit extends BoundedLimit {
       (n) => n >= 0.5 && n < 1,
       "a number from 0.5 up to but not including 1",
     );
-    const timeoutIsDrop = options.timeoutIsDrop === undefined
-      ? true
-      : options.timeoutIsDrop;
+    const given = options.timeoutIsDrop; // read once
+    const timeoutIsDrop = given === undefined ? true : given;
     if (typeof timeoutIsDrop !== "boolean") {
       throw new TypeError(
         `Cannot create the aimd limit as timeoutIsDrop must be a boolean: current value is ${
@@ -87,7 +86,8 @@ class AimdLimit extends BoundedLimit {
  * @param options The bounds and the back-off.
  * @returns A fresh limit, to give to one stream.
  * @throws {RangeError} If a bound or `backoffRatio` is out of range.
- * @throws {TypeError} If `options` is not an object or `timeoutIsDrop` not a boolean.
+ * @throws {TypeError} If `options` is not an object, a bound or
+ * `backoffRatio` is not a number, or `timeoutIsDrop` not a boolean.
  *
  * @example Backing off on HTTP 429s only
  * ```ts

@@ -112,7 +112,8 @@ export class AsyncIOTransformStream<
    * @param options The {@linkcode AsyncIOBatchOptions}.
    * @throws {RangeError} If a number is out of range, such as a
    * `batch.maxSize` above `capacity`.
-   * @throws {TypeError} If an option has the wrong shape.
+   * @throws {TypeError} If an option has the wrong shape: a numeric option
+   * that is not a number at all, or a required one left out, included.
    */
   constructor(
     fn: BatchFn<I, O> | AsyncBatchFunction<I, O>,
@@ -127,8 +128,9 @@ export class AsyncIOTransformStream<
    * @throws {RangeError} If a number is out of range, such as a `capacity`
    * that is not a positive integer, or a negative or NaN `timeout`.
    * @throws {TypeError} If an option has the wrong shape, such as an unknown
-   * `order`, an `fn` that is neither a function nor an object with
-   * `asyncInvoke`, or a malformed `restore` state.
+   * `order`, a `capacity` that is not a number at all, an `fn` that is
+   * neither a function nor an object with `asyncInvoke`, or a malformed
+   * `restore` state.
    */
   constructor(
     fn: Mapper<I, O> | AsyncFunction<I, O>,
@@ -185,8 +187,9 @@ export class AsyncIOTransformStream<
    * calls wait until fewer than `concurrency` are in flight.
    *
    * @param concurrency A positive integer, at most `capacity`.
-   * @throws {RangeError} If `concurrency` is not a positive integer or
-   * exceeds `capacity`.
+   * @throws {RangeError} If `concurrency` is a number but not a positive
+   * integer, or exceeds `capacity`.
+   * @throws {TypeError} If `concurrency` is not a number.
    *
    * @example Halving the calls in flight when the backend says it is busy
    * ```ts

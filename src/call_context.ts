@@ -52,8 +52,8 @@ export interface ResultFuture<O> extends CallContext {
   /**
    * Completes the element with zero or more outputs, which are emitted
    * together and in the order given. A value that is not iterable, or a
-   * string, fails the element with a `TypeError`: wrap a single output,
-   * `complete([value])`.
+   * string (a primitive or a `String` object), fails the element with a
+   * `TypeError`: wrap a single output, `complete([value])`.
    */
   complete(results: Iterable<O>): void;
   /** Completes the element with an error, which fails the stream. */

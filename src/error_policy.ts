@@ -30,7 +30,8 @@ export type Settled<I, O> =
 /**
  * Recovers an input that failed for good: its outputs replace the failed
  * input's. Returning nothing drops the input on purpose; throwing (or
- * rejecting) fails the stream with that error. The context's signal aborts
+ * rejecting) fails the stream with that error, and returning a string (a
+ * primitive or a `String` object) fails it with a `TypeError`. The context's signal aborts
  * if the stream stops meanwhile, and `attempt` is the number of attempts
  * made.
  *

@@ -140,7 +140,8 @@ class Gradient2Limit extends BoundedLimit {
  * @param options The bounds and the tuning of the gradient.
  * @returns A fresh limit, to give to one stream.
  * @throws {RangeError} If a bound or a tuning value is out of range.
- * @throws {TypeError} If `options` is not an object.
+ * @throws {TypeError} If `options` is not an object, or a bound or a tuning
+ * value is not a number.
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 import { configOf, renamedOptionsError } from "./_config.ts";
 import { describe } from "./_describe.ts";
 import { Engine } from "./_engine.ts";
-import { iteratorOf, sourceKind, STREAM, SYNC } from "./_iteration_source.ts";
+import { openSource, sourceKind, STREAM, SYNC } from "./_iteration_source.ts";
 import { MappedIterator } from "./_mapped_iterator.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { AsyncIOState } from "./async_io_state.ts";
@@ -131,8 +131,9 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
    * Fixes the most calls in flight from now on, in place of the
    * `concurrency` option, as `AsyncIOTransformStream.setConcurrency()`.
    *
-   * @throws {RangeError} If `concurrency` is not a positive integer or
-   * exceeds `capacity`.
+   * @throws {RangeError} If `concurrency` is a number but not a positive
+   * integer, or exceeds `capacity`.
+   * @throws {TypeError} If `concurrency` is not a number.
    */
   setConcurrency(concurrency: number): void;
   /**
@@ -164,7 +165,8 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
  * @throws {RangeError} If a number is out of range, such as a
  * `batch.maxSize` above `capacity`.
  * @throws {TypeError} If the source is not iterable or is a locked
- * `ReadableStream`, or if an option has the wrong shape.
+ * `ReadableStream`, or if an option has the wrong shape (a numeric option
+ * that is not a number at all included).
  *
  * @example Up to 50 keys per lookup
  * ```ts
@@ -207,7 +209,9 @@ export function mapAsync<
  *   the source and not yet yielded, and the source is not read further while
  *   a result waits for the consumer, so memory stays bounded.
  * - Nothing runs until the first `next()`: then `open()` runs, and the
- *   source is read.
+ *   source is read. The source is only opened at call time (its iterator
+ *   taken, a stream locked), before an adaptive limit's `bind()`; if that
+ *   throws, the source is let go unread.
  * - Leaving the loop (`break`, `return()`) or `throw()` aborts every call's
  *   signal at once and calls the source's `return()` (a `ReadableStream`
  *   source is cancelled), without waiting for it: an async generator would
@@ -233,7 +237,8 @@ export function mapAsync<
  * @throws {RangeError} If a number is out of range, such as a `capacity`
  * that is not a positive integer. Messages start "Cannot call mapAsync as".
  * @throws {TypeError} If the source is not iterable or is a locked
- * `ReadableStream`, or if an option has the wrong shape.
+ * `ReadableStream`, or if an option has the wrong shape (a numeric option
+ * that is not a number at all included).
  *
  * @example Looking up ten at a time, in input order
  * ```ts
@@ -317,12 +322,20 @@ export function mapAsync<
   } catch (error) {
     throw renamedOptionsError(error, OWN_PREFIX); // checked as the stream's
   }
-  // Under "settle" the engine's outputs are Settled records.
-  return new MappedIterator<I, O, M>(
-    (output) => new Engine<I, O, M>(config, output, true),
-    () => iteratorOf(source, kind),
-    kind === SYNC,
-  ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;
+  // Opened before the engine is built, so a source that throws here does so
+  // before any of a limit's code (its bind) runs.
+  const opened = openSource(source, kind);
+  try {
+    // Under "settle" the engine's outputs are Settled records.
+    return new MappedIterator<I, O, M>(
+      (output) => new Engine<I, O, M>(config, output, true),
+      opened.iterator,
+      kind === SYNC,
+    ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;
+  } catch (error) {
+    opened.unread(); // a ReadableStream stays unlocked
+    throw error;
+  }
 }
 
 const OWN_PREFIX = "Cannot call mapAsync as";

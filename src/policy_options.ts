@@ -21,7 +21,9 @@ export type OutputOrder = "ordered" | "unordered" | "key-ordered";
 /**
  * Retries with exponential backoff. The delay before attempt n+1 is
  * `min(delay * multiplier ** (n - 1), maxDelay)`, of which the fraction
- * `jitter` is randomised.
+ * `jitter` is randomised. It is always a finite number: a product that
+ * overflows counts as `Number.MAX_VALUE` (or `maxDelay`, if smaller), and a
+ * zero `delay` stays zero.
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.

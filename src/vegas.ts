@@ -57,18 +57,19 @@ class VegasLimit extends BoundedLimit {
   constructor(options: VegasOptions) {
     super("vegas", options, 1);
     const positive = (n: number) => n > 0 && n < Infinity;
-    this.#alpha = options.alpha === undefined ? undefined : numberIn(
+    const { alpha, beta } = options; // each read once
+    this.#alpha = alpha === undefined ? undefined : numberIn(
       "vegas",
       "alpha",
-      options.alpha,
+      alpha,
       0,
       positive,
       "a positive finite number",
     );
-    this.#beta = options.beta === undefined ? undefined : numberIn(
+    this.#beta = beta === undefined ? undefined : numberIn(
       "vegas",
       "beta",
-      options.beta,
+      beta,
       0,
       positive,
       "a positive finite number",
@@ -148,7 +149,8 @@ class VegasLimit extends BoundedLimit {
  * @param options The bounds and the queue thresholds.
  * @returns A fresh limit, to give to one stream.
  * @throws {RangeError} If a bound, `alpha` or `beta` is out of range.
- * @throws {TypeError} If `options` is not an object.
+ * @throws {TypeError} If `options` is not an object, or a bound, `alpha` or
+ * `beta` is not a number.
  *
  * @example
  * ```ts

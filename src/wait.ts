@@ -209,16 +209,53 @@ function waitStream<
   order: "ordered" | "unordered",
 ): AsyncIOTransformStream<I, O, M, E> {
   // The constructor's overloads take either form with its own options; the
-  // options decide which one `fn` is, as they do in the constructor. They
-  // are read through a child object, not a spread: a spread would drop the
-  // options an object inherits, and make a string or null valid options.
+  // options decide which one `fn` is, as they do in the constructor. Each is
+  // read once from the caller's object, not through a spread (which drops
+  // inherited ones) nor a child object (whose getters would run on the
+  // child, where a class's private fields are missing).
   const withOrder = options === undefined
     ? { order }
     : options === null || typeof options !== "object"
     ? options // the constructor's own TypeError names it
-    : Object.create(options, { order: { value: order, enumerable: true } });
+    : { ...readOnce(options), order };
   return new AsyncIOTransformStream<I, O, M, E>(
     fn as Mapper<I, O>,
     withOrder as AsyncIOOptions<I, O, M, E>,
   );
+}
+
+/** Every option of the constructor but `order`, which the wait form sets. */
+const OPTION_NAMES = [
+  "capacity",
+  "concurrency",
+  "timeout",
+  "attemptTimeout",
+  "onTimeout",
+  "onError",
+  "retry",
+  "key",
+  "rateLimit",
+  "signal",
+  "restore",
+  "onCheckpoint",
+  "writableStrategy",
+  "readableStrategy",
+  "batch",
+] as const;
+
+// Fails to type-check if an option is added to the constructor's but not here.
+type Unread = Exclude<
+  keyof AsyncIOBatchOptions<unknown, unknown, never, "fail" | "settle">,
+  typeof OPTION_NAMES[number] | "order"
+>;
+const _everyOptionRead: [Unread] extends [never] ? true : Unread = true;
+
+/** The options' values, each read once with a plain get; none undefined. */
+function readOnce(options: object): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const name of OPTION_NAMES) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
 }

@@ -157,7 +157,7 @@ for (
     },
     {
       batch: { maxSize: 5 },
-      error: RangeError,
+      error: TypeError, // a required member that is missing: a wrong shape
       message:
         "batch.maxWait must be a non-negative number: current value is undefined",
     },

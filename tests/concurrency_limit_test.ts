@@ -188,7 +188,8 @@ test("the built-in limits reject bounds that are not positive integers", () => {
       for (const value of [0, -1, 1.5, Number.NaN, "3"]) {
         assert.throws(
           () => make({ [field]: value }),
-          new RangeError(
+          // A string is not a number at all: a wrong shape.
+          new (typeof value === "string" ? TypeError : RangeError)(
             `Cannot create the ${make.name} limit as ${field} must be a positive integer: current value is ${
               typeof value === "string" ? `"${value}"` : value
             }`,

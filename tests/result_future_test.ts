@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOTransformStream, type ResultFuture } from "../mod.ts";
+import { AsyncIOTransformStream, mapAsync, type ResultFuture } from "../mod.ts";
 import { collect, settle } from "./_deferred.ts";
 
 test("ResultFuture lets the first completion win and ignores every later one", async () => {
@@ -98,6 +98,79 @@ test("an onError handler that returns a string fails the stream with a TypeError
     Array.fromAsync(ReadableStream.from([7]).pipeThrough(stream)),
     { name: "TypeError", message: /not a string/ },
   );
+});
+
+test("ResultFuture.complete() with a String object fails the element with a TypeError, as a string does", async () => {
+  const stream = new AsyncIOTransformStream<number, string>({
+    asyncInvoke(n, result) {
+      result.complete(new String(`n${n}`) as unknown as string[]);
+    },
+  });
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([7]).pipeThrough(stream)),
+    {
+      name: "TypeError",
+      message:
+        'Cannot complete the element as results must be an iterable of outputs, not a string (wrap one output as [value]): current value is new String("n7")',
+    },
+  );
+});
+
+test("an onTimeout fallback that completes with a String object fails the stream with a TypeError", async () => {
+  const stream = new AsyncIOTransformStream<number, string>(
+    () => new Promise<string>(() => {}),
+    {
+      timeout: 1,
+      onTimeout(_n, result) {
+        result.complete(new String("late") as unknown as string[]);
+      },
+    },
+  );
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([7]).pipeThrough(stream)),
+    { name: "TypeError", message: /not a string.*new String\("late"\)/ },
+  );
+});
+
+test("an onError handler that returns a String object fails the stream with a TypeError, as a string does", async () => {
+  const stream = new AsyncIOTransformStream<number, string>(
+    () => Promise.reject(new Error("down")),
+    { onError: () => new String("fallback") as unknown as string[] },
+  );
+  await assert.rejects(
+    Array.fromAsync(ReadableStream.from([7]).pipeThrough(stream)),
+    { name: "TypeError", message: /not a string/ },
+  );
+});
+
+test("mapAsync's ResultFuture.complete() with a String object fails the iteration with a TypeError", async () => {
+  const mapped = mapAsync<number, string>([7], {
+    asyncInvoke(_n, result) {
+      result.complete(new String("ab") as unknown as string[]);
+    },
+  });
+  await assert.rejects(Array.fromAsync(mapped), {
+    name: "TypeError",
+    message: /not a string/,
+  });
+});
+
+test("ResultFuture.complete() takes an iterable whose toStringTag claims to be a String", async () => {
+  const stream = new AsyncIOTransformStream<number, string>({
+    asyncInvoke(_n, result) {
+      const lookalike = {
+        [Symbol.toStringTag]: "String",
+        *[Symbol.iterator]() {
+          yield "ab";
+        },
+      };
+      result.complete(lookalike);
+    },
+  });
+  const output = await Array.fromAsync(
+    ReadableStream.from([7]).pipeThrough(stream),
+  );
+  assert.deepEqual(output, ["ab"]);
 });
 
 test("ResultFuture.complete() with something not iterable fails the element with a TypeError", async () => {

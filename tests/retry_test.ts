@@ -93,6 +93,47 @@ test("retryDelay() grows exponentially up to maxDelay: 100, 200, 400, 800, 1600,
   assert.deepEqual(delays, [100, 200, 400, 800, 1600, 2000, 2000]);
 });
 
+/** A policy of `delay` growing by a multiplier that overflows by attempt 3. */
+function overflowing(
+  delay: number,
+  maxDelay: number,
+  jitter: number,
+): RetryPolicy<unknown, unknown> {
+  return {
+    maxAttempts: 10,
+    delay,
+    multiplier: 1e300,
+    maxDelay,
+    jitter,
+    retryOnError: () => true,
+    retryOnResult: undefined,
+  };
+}
+
+test("retryDelay() stays finite when delay × multiplier^n overflows and maxDelay is Infinity", () => {
+  for (const random of [() => 0, () => 0.5, () => 1]) {
+    for (const jitter of [0, 0.5, 1]) {
+      const delay = retryDelay(overflowing(1, Infinity, jitter), 3, random);
+      assert.ok(Number.isFinite(delay), `jitter ${jitter}: ${delay}`);
+      assert.ok(delay >= 0);
+    }
+  }
+  assert.equal(retryDelay(overflowing(1, Infinity, 0), 3), Number.MAX_VALUE);
+});
+
+test("retryDelay() keeps a zero delay zero, not NaN, when the multiplier overflows", () => {
+  assert.equal(retryDelay(overflowing(0, Infinity, 0), 3), 0);
+  assert.equal(retryDelay(overflowing(0, 1_000, 0), 3), 0);
+  assert.equal(retryDelay(overflowing(0, 1_000, 1), 3, () => 1), 0);
+});
+
+test("retryDelay() caps an overflowing delay at maxDelay, with or without jitter", () => {
+  assert.equal(retryDelay(overflowing(5, 1_000, 0), 3), 1_000);
+  assert.equal(retryDelay(overflowing(5, 1_000, 1), 3, () => 0), 1_000);
+  assert.equal(retryDelay(overflowing(5, 1_000, 1), 3, () => 1), 0);
+  assert.equal(retryDelay(overflowing(5, 1_000, 0.5), 3, () => 0.5), 750);
+});
+
 test("retryDelay() randomises the jitter fraction of each delay", () => {
   const policy: RetryPolicy<unknown, unknown> = {
     maxAttempts: 3,

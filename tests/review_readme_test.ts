@@ -34,7 +34,7 @@ function assertThrowsOption(
 const nullCases: [unknown, typeof RangeError | typeof TypeError, string][] = [
   [
     { capacity: null },
-    RangeError,
+    TypeError, // not a number: a wrong shape
     "capacity must be a positive integer: current value is null",
   ],
   [
@@ -49,12 +49,12 @@ const nullCases: [unknown, typeof RangeError | typeof TypeError, string][] = [
   ],
   [
     { retry: { maxAttempts: 2, multiplier: null } },
-    RangeError,
+    TypeError, // not a number: a wrong shape
     "retry.multiplier must be a finite number of at least 1: current value is null",
   ],
   [
     { retry: { maxAttempts: 2, jitter: null } },
-    RangeError,
+    TypeError, // not a number: a wrong shape
     "retry.jitter must be a number from 0 to 1: current value is null",
   ],
 ];

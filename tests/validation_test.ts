@@ -35,7 +35,7 @@ const cases: Case[] = [
   },
   {
     options: { capacity: "10" },
-    error: RangeError,
+    error: TypeError, // not a number at all: a wrong shape
     message: 'capacity must be a positive integer: current value is "10"',
   },
   {

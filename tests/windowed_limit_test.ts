@@ -156,9 +156,10 @@ test("WindowedLimit rejects a limit that is not a number", () => {
       "Cannot use the concurrency limit as its limit must be a number: current value is NaN",
     ),
   );
+  // Not a number at all: a wrong shape.
   assert.throws(
     () => new WindowedLimit({ limit: "5" as never, update() {} }, 100),
-    new RangeError(
+    new TypeError(
       'Cannot use the concurrency limit as its limit must be a number: current value is "5"',
     ),
   );

@@ -29,7 +29,7 @@ for (const partitions of [undefined, 2]) {
       blockMs: 200,
       pollMs: 20,
       leaseMs: 600,
-      timeout: 60_000,
+      timeout: 20_000, // armed all along; below the default claimIdleMs
       ...(partitions === undefined ? {} : { partitions }),
       fn: ({ fields }) =>
         new Promise<RedisFields>((resolve) => setTimeout(resolve, 5, fields)),

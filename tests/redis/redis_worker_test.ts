@@ -449,7 +449,8 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
     ],
     [
       { partitions: 2, claimIntervalMs: "often" } as never,
-      /^RangeError: Cannot construct redisWorker as claimIntervalMs/,
+      // Not a number at all: a wrong shape.
+      /^TypeError: Cannot construct redisWorker as claimIntervalMs/,
     ],
     [
       { batch: { maxSize: 10 } } as never,
@@ -474,4 +475,46 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
   }
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
+
+test("redisWorker() refuses a finite timeout not below claimIdleMs, before it talks to Redis, unless partitioned", async () => {
+  const { base } = setup("worker-timeout-claim");
+  const sent: unknown[] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return redis.client.send(args);
+  };
+  const refused: [Partial<RedisWorkerOptions>, string][] = [
+    [{ timeout: 30_000 }, "claimIdleMs (30000)"], // the default claimIdleMs
+    [{ timeout: 1_000, claimIdleMs: 1_000 }, "claimIdleMs (1000)"],
+    [{ timeout: 5_000, claimIdleMs: 1_000 }, "claimIdleMs (1000)"],
+  ];
+  for (const [bad, limit] of refused) {
+    assert.throws(
+      () =>
+        redisWorker({ ...base, send, blockingSend: send, fn: double, ...bad }),
+      new RangeError(
+        `Cannot construct redisWorker as timeout must be less than ${limit}, or another worker may claim an entry while its call still runs: current value is ${bad.timeout}`,
+      ),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+  // Below it, no timeout at all, or partitions (leased, never claimed).
+  for (
+    const good of [
+      { timeout: 999, claimIdleMs: 1_000 },
+      { timeout: Infinity, claimIdleMs: 1_000 },
+      { partitions: 2, timeout: 60_000 },
+    ]
+  ) {
+    const worker = redisWorker({
+      ...base,
+      send,
+      blockingSend: send,
+      fn: double,
+      ...good,
+    });
+    await worker.stop();
+  }
 });
