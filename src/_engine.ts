@@ -30,6 +30,7 @@ import {
   ROOM,
   SETTLED,
 } from "./_input_gate.ts";
+import { adopt } from "./_handlers.ts";
 import type { Output, Waiter } from "./_output.ts";
 import {
   BARRIER,
@@ -146,7 +147,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       this.#opening = new Promise<void>((resolve) => opened = resolve);
       let opening: Promise<unknown>;
       try {
-        opening = Promise.resolve(open());
+        opening = adopt(open());
       } catch (error) {
         opening = Promise.reject(error);
       }
@@ -383,7 +384,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       return Promise.reject(this.#endReason);
     }
     if (returned === undefined) return;
-    return this.#settled(Promise.resolve(returned));
+    return this.#settled(adopt(returned));
   }
 
   #emit(element: Element<I, O>): boolean {

@@ -1,0 +1,124 @@
+// Adversarial review of "user code is foreign", for reentrancy and hostile
+// hooks: every hook the stream calls, called back into from inside, or
+// returning something built to break the engine's own stack. Whatever it
+// does, the stream must end the documented way through its one terminate:
+// every call's signal aborted, close() run once, no error escaping to the
+// host (an uncaught one or an unhandled rejection fails the test run).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type AsyncFunction,
+  AsyncIOTransformStream,
+  CheckpointBarrier,
+} from "../mod.ts";
+import { controlledFn } from "./_deferred.ts";
+import { within } from "./_within.ts";
+
+/** A native promise, as user code may return one, made hostile. */
+const hostilePromises = {
+  "its own then() throws": (error: Error) => {
+    const promise = Promise.resolve([]);
+    Object.defineProperty(promise, "then", {
+      value() {
+        throw error;
+      },
+    });
+    return promise;
+  },
+  "its constructor getter throws": (error: Error) => {
+    const promise = Promise.resolve([]);
+    Object.defineProperty(promise, "constructor", {
+      get() {
+        throw error;
+      },
+    });
+    return promise;
+  },
+};
+
+async function assertFailsWith(
+  output: Promise<unknown>,
+  error: unknown,
+): Promise<void> {
+  const outcome = await within(output, "the stream's end");
+  assert.equal(outcome.ok, false, "the stream did not fail");
+  if (!outcome.ok) assert.equal(outcome.reason, error);
+}
+
+for (const [how, hostile] of Object.entries(hostilePromises)) {
+  test(`AsyncIOTransformStream() fails with its error when open() returns a native promise whose ${how}, and closes once`, async () => {
+    const error = new Error(how);
+    let closes = 0;
+    const stream = new AsyncIOTransformStream<number, number>({
+      asyncInvoke: (n, result) => result.complete([n]),
+      open: () => hostile(error) as unknown as Promise<void>,
+      close: () => void closes++,
+    });
+    await assertFailsWith(
+      Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
+      error,
+    );
+    assert.equal(closes, 1);
+  });
+
+  test(`AsyncIOTransformStream() fails with its error when onCheckpoint returns a native promise whose ${how}, and aborts the calls`, async () => {
+    const error = new Error(how);
+    const { fn, calls } = controlledFn<number, number>();
+    const stream = new AsyncIOTransformStream<
+      number,
+      number,
+      CheckpointBarrier
+    >(
+      fn,
+      { onCheckpoint: () => hostile(error) as unknown as Promise<void> },
+    );
+    await assertFailsWith(
+      Array.fromAsync(
+        ReadableStream.from<number | CheckpointBarrier>([
+          1,
+          new CheckpointBarrier(1),
+          2,
+        ]).pipeThrough(stream),
+      ),
+      error,
+    );
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.context.signal.reason, error);
+    assert.deepEqual(stream.snapshot().entries, [
+      { kind: "record", input: 1 },
+    ]);
+  });
+
+  test(`AsyncIOTransformStream() fails with its error when the timeout handler returns a native promise whose ${how}, and closes once`, async () => {
+    const error = new Error(how);
+    let closes = 0;
+    const signals: AbortSignal[] = [];
+    const lookup: AsyncFunction<number, number> = {
+      asyncInvoke: (_n, result) => void signals.push(result.signal),
+      timeout: () => hostile(error) as unknown as Promise<void>,
+      close: () => void closes++,
+    };
+    const stream = new AsyncIOTransformStream(lookup, { timeout: 5 });
+    await assertFailsWith(
+      Array.fromAsync(ReadableStream.from([1, 2]).pipeThrough(stream)),
+      error,
+    );
+    assert.equal(closes, 1);
+    assert.ok(signals.every((signal) => signal.aborted));
+  });
+
+  test(`AsyncIOTransformStream() fails with its error when the onError handler returns a native promise whose ${how}, and aborts the calls`, async () => {
+    const error = new Error(how);
+    const { fn, calls, callsReach } = controlledFn<number, number>();
+    const stream = new AsyncIOTransformStream(fn, {
+      onError: () => hostile(error) as unknown as Promise<number[]>,
+    });
+    const output = Array.fromAsync(
+      ReadableStream.from([1, 2]).pipeThrough(stream),
+    );
+    await callsReach(2);
+    calls[0]!.reject(new Error("the call failed"));
+    await assertFailsWith(output, error);
+    assert.equal(calls[1]!.context.signal.reason, error);
+  });
+}
