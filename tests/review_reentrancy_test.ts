@@ -122,3 +122,31 @@ for (const [how, hostile] of Object.entries(hostilePromises)) {
     assert.equal(calls[1]!.context.signal.reason, error);
   });
 }
+
+for (const when of ["synchronously", "from a promise"] as const) {
+  test(`AsyncIOTransformStream() with batch fails with the error of a result array whose length getter throws (${when}), and aborts the other batch call`, async () => {
+    const error = new Error("a hostile length");
+    const signals: AbortSignal[] = [];
+    const stream = new AsyncIOTransformStream<number, number>(
+      (inputs: number[], { signal }) => {
+        signals.push(signal);
+        if (inputs[0] === 1) return new Promise<number[]>(() => {});
+        const outputs = new Proxy([...inputs], {
+          get(target, property, receiver) {
+            if (property === "length") throw error;
+            return Reflect.get(target, property, receiver);
+          },
+        });
+        return when === "synchronously" ? outputs : Promise.resolve(outputs);
+      },
+      { batch: { maxSize: 2, maxWait: 0 }, concurrency: 2 },
+    );
+    const output = Array.fromAsync(
+      ReadableStream.from([1, 2, 3, 4]).pipeThrough(stream),
+    );
+    await assertFailsWith(output, error);
+    assert.equal(stream.stats.inFlight, 0);
+    assert.equal(signals.length, 2);
+    assert.equal(signals[0]!.reason, error); // [1, 2], still running
+  });
+}
