@@ -44,6 +44,7 @@ type State = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 export class Element<I, O>
   implements DeadlineNode<Element<I, O>>, AttemptOwner<I, O>, ResultTarget<O> {
   readonly #host: ElementHost<I, O>;
+  /** For a watermark, its timestamp, read once when it was accepted. */
   readonly input: I;
   /** Set for a watermark, which is DONE from the start and has no input. */
   readonly marker: Watermark | undefined;

@@ -168,7 +168,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
           ? new Element<I, O>(this, entry.input)
           : new Element<I, O>(
             this,
-            undefined as I,
+            entry.timestamp as I,
             new Watermark(entry.timestamp),
           ),
         false,
@@ -210,8 +210,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       settled.then(waiter.resolve, waiter.reject);
       return false;
     }
-    if (kind === FAILED) return false;
-    if (!this.#admit(this.#elementOf(chunk, kind))) return true;
+    const element = this.#elementOf(chunk, kind);
+    if (element === undefined) return false;
+    if (!this.#admit(element)) return true;
     if (!this.#ended) this.#gate.listen(ROOM, waiter);
     return false;
   }
@@ -301,7 +302,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       entries.push(
         e.marker === undefined
           ? recordEntry(e.input)
-          : watermarkEntry(e.marker.timestamp),
+          : watermarkEntry(e.input as number),
       );
     }
     const backlog = this.config.restore;
@@ -320,10 +321,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #accept(chunk: I | M): Promise<void> | undefined {
     const kind = this.#kindOf(chunk);
     if (kind === BARRIER) return this.#checkpoint(chunk as CheckpointBarrier);
-    if (kind === FAILED) return Promise.reject(this.#endReason);
-    return this.#admit(this.#elementOf(chunk, kind))
-      ? this.#wait(ROOM)
-      : undefined;
+    const element = this.#elementOf(chunk, kind);
+    if (element === undefined) return Promise.reject(this.#endReason);
+    return this.#admit(element) ? this.#wait(ROOM) : undefined;
   }
 
   /** What a chunk is; a Proxy's trap that throws fails the stream. */
@@ -336,10 +336,23 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     }
   }
 
-  #elementOf(chunk: unknown, kind: Kind): Element<I, O> {
-    return kind === WATERMARK
-      ? new Element<I, O>(this, undefined as I, chunk as Watermark)
-      : new Element<I, O>(this, chunk as I);
+  /**
+   * The element of a record or a watermark; undefined if classifying or
+   * reading the chunk failed the stream. A watermark's timestamp is read
+   * once, here, into its element's `input`: a Proxy's trap that throws fails
+   * the stream now, and snapshots never run a getter of the user's object.
+   */
+  #elementOf(chunk: unknown, kind: Kind): Element<I, O> | undefined {
+    if (kind === FAILED) return undefined;
+    if (kind !== WATERMARK) return new Element<I, O>(this, chunk as I);
+    let timestamp: number;
+    try {
+      timestamp = (chunk as Watermark).timestamp;
+    } catch (error) {
+      this.#terminate(error);
+      return undefined;
+    }
+    return new Element<I, O>(this, timestamp as I, chunk as Watermark);
   }
 
   /**

@@ -10,6 +10,8 @@ import {
   type AsyncFunction,
   AsyncIOTransformStream,
   CheckpointBarrier,
+  mapAsync,
+  Watermark,
 } from "../mod.ts";
 import { controlledFn } from "./_deferred.ts";
 import { within } from "./_within.ts";
@@ -150,3 +152,39 @@ for (const when of ["synchronously", "from a promise"] as const) {
     assert.equal(signals[0]!.reason, error); // [1, 2], still running
   });
 }
+
+/** A Proxy of a watermark, as `instanceof` sees one, whose timestamp throws. */
+function watermarkWithThrowingTimestamp(error: Error): Watermark {
+  return new Proxy(new Watermark(5), {
+    get(target, property, receiver) {
+      if (property === "timestamp") throw error;
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+test("AsyncIOTransformStream() fails with the error of a watermark Proxy whose timestamp getter throws, and snapshot() still answers", async () => {
+  const error = new Error("a hostile timestamp");
+  const { fn, calls } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream<number, number, Watermark>(fn);
+  const writer = stream.writable.getWriter();
+  await writer.write(1);
+  await assertFailsWith(
+    writer.write(watermarkWithThrowingTimestamp(error)),
+    error,
+  );
+  assert.deepEqual(stream.snapshot().entries, [{ kind: "record", input: 1 }]);
+  assert.equal(calls[0]!.context.signal.reason, error);
+});
+
+test("mapAsync() fails with the error of a watermark Proxy whose timestamp getter throws, and snapshot() still answers", async () => {
+  const error = new Error("a hostile timestamp");
+  const { fn, calls } = controlledFn<number, number>();
+  const iterator = mapAsync<number, number, Watermark>(
+    [1, watermarkWithThrowingTimestamp(error), 2],
+    fn,
+  );
+  await assertFailsWith(iterator.next(), error);
+  assert.deepEqual(iterator.snapshot().entries, [{ kind: "record", input: 1 }]);
+  assert.equal(calls[0]!.context.signal.reason, error);
+});
