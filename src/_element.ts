@@ -154,7 +154,9 @@ export class Element<I, O>
     let returned: unknown;
     let native: boolean;
     try {
-      returned = host.config.mapper!(this.input, signals.context!);
+      // Called as a plain function: `this` must not be our config.
+      const mapper = host.config.mapper!;
+      returned = mapper(this.input, signals.context!);
       native = returned instanceof Promise; // throws for a revoked Proxy
     } catch (error) {
       return this.#plainEnded(ERROR, error);

@@ -388,7 +388,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #checkpoint(barrier: CheckpointBarrier): Promise<void> | undefined {
     let returned: unknown;
     try {
-      returned = this.config.onCheckpoint?.(this.snapshot(), barrier);
+      const { onCheckpoint } = this.config; // called with no `this`
+      returned = onCheckpoint?.(this.snapshot(), barrier);
     } catch (error) {
       this.#terminate(error);
     }

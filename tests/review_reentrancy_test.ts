@@ -188,3 +188,64 @@ test("mapAsync() fails with the error of a watermark Proxy whose timestamp gette
   assert.deepEqual(iterator.snapshot().entries, [{ kind: "record", input: 1 }]);
   assert.equal(calls[0]!.context.signal.reason, error);
 });
+
+test("AsyncIOTransformStream() calls fn, key, onCheckpoint and the retry predicates with no this, as it calls onError and onTimeout: no internal object reaches them", async () => {
+  const thisOf = new Map<string, unknown>();
+  const stream = new AsyncIOTransformStream<number, number, CheckpointBarrier>(
+    function (this: unknown, n) {
+      thisOf.set("fn", this);
+      return n === 2 ? Promise.reject(new Error("once")) : n;
+    },
+    {
+      order: "key-ordered",
+      key(this: unknown, n) {
+        thisOf.set("key", this);
+        return n;
+      },
+      onCheckpoint(this: unknown) {
+        thisOf.set("onCheckpoint", this);
+      },
+      retry: {
+        maxAttempts: 2,
+        retryOnError(this: unknown) {
+          thisOf.set("retryOnError", this);
+          return false;
+        },
+        retryOnResult(this: unknown) {
+          thisOf.set("retryOnResult", this);
+          return false;
+        },
+      },
+      onError(this: unknown) {
+        thisOf.set("onError", this);
+        return [];
+      },
+    },
+  );
+  // The function form's plain path: no retry.
+  const plain = new AsyncIOTransformStream(function (this: unknown, n: number) {
+    thisOf.set("fn, plain path", this);
+    return n;
+  });
+  await Array.fromAsync(
+    ReadableStream.from<number | CheckpointBarrier>([
+      1,
+      new CheckpointBarrier(1),
+      2,
+    ]).pipeThrough(stream),
+  );
+  await Array.fromAsync(ReadableStream.from([1]).pipeThrough(plain));
+  assert.deepEqual(
+    [...thisOf.keys()].sort(),
+    [
+      "fn",
+      "fn, plain path",
+      "key",
+      "onCheckpoint",
+      "onError",
+      "retryOnError",
+      "retryOnResult",
+    ],
+  );
+  for (const [hook, self] of thisOf) assert.equal(self, undefined, hook);
+});
