@@ -77,6 +77,12 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** Set while open() runs: close() must wait for it. */
   #opening: Promise<unknown> | undefined = undefined;
   #closeCalled = false;
+  /**
+   * Set while a barrier is taken: inputs that complete meanwhile (from
+   * inside onCheckpoint, or a readable size() of the barrier) are in its
+   * state, so their outputs wait until the barrier is out.
+   */
+  #heldAtBarrier: Element<I, O>[] | undefined = undefined;
 
   /**
    * `reuseHandlers`: follow plain calls' promises through reused handlers
@@ -258,6 +264,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   completed(element: Element<I, O>): void {
+    const held = this.#heldAtBarrier;
+    if (held !== undefined) return void held.push(element);
     // Emit before the key passes on, so the next same-key result, which may
     // come at once, cannot overtake this one.
     this.#queue.completed(element);
@@ -387,6 +395,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   #checkpoint(barrier: CheckpointBarrier): Promise<void> | undefined {
     let returned: unknown;
+    const held: Element<I, O>[] = this.#heldAtBarrier = [];
     try {
       const { onCheckpoint } = this.config; // called with no `this`
       returned = onCheckpoint?.(this.snapshot(), barrier);
@@ -394,9 +403,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       this.#terminate(error);
     }
     // Ahead of the pending results: their inputs are in the snapshot.
-    if (this.#ended || !this.#enqueue(barrier as M)) {
-      return Promise.reject(this.#endReason);
-    }
+    const sent = !this.#ended && this.#enqueue(barrier as M);
+    this.#heldAtBarrier = undefined;
+    if (!sent) return Promise.reject(this.#endReason);
+    for (const element of held) this.completed(element);
     if (returned === undefined) return;
     return this.#settled(adopt(returned));
   }
