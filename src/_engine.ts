@@ -142,9 +142,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   async start(): Promise<void> {
     const { signal, open } = this.config;
     if (signal !== undefined) {
-      // Before open(): on a pre-aborted signal, neither open() nor close() runs.
-      if (signal.aborted) return this.stop(signal.reason);
-      signal.addEventListener("abort", this.#onSignalAbort, { once: true });
+      // A Proxy of a signal passes `instanceof`, and its traps may throw.
+      try {
+        // Before open(): on a pre-aborted signal, neither open() nor close() runs.
+        if (signal.aborted) return this.stop(signal.reason);
+        signal.addEventListener("abort", this.#onSignalAbort, { once: true });
+      } catch (error) {
+        return this.stop(error);
+      }
     }
     this.#began = true;
     if (open !== undefined) {
@@ -489,8 +494,15 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     return settled;
   }
 
-  #onSignalAbort = (): void => {
-    this.#terminate(this.config.signal!.reason);
+  #onSignalAbort = (event: Event): void => {
+    let reason: unknown;
+    try {
+      // The signal that aborted: `options.signal` may be a Proxy of it.
+      reason = (event.target as AbortSignal).reason;
+    } catch (error) {
+      reason = error;
+    }
+    this.#terminate(reason);
   };
 
   /**
@@ -505,7 +517,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   #unlisten(): void {
-    this.config.signal?.removeEventListener("abort", this.#onSignalAbort);
+    try {
+      this.config.signal?.removeEventListener("abort", this.#onSignalAbort);
+    } catch {
+      // A Proxy's trap: the listener is then released with the signal.
+    }
   }
 
   /**

@@ -311,3 +311,61 @@ test("mapAsync() emits after the barrier an input that completes from inside onC
   assert.deepEqual(await iterator.next(), { done: false, value: "out 1" });
   assert.deepEqual(await iterator.next(), { done: true, value: undefined });
 });
+
+/** A Proxy of `signal` (it passes `instanceof AbortSignal`) whose `trap` throws. */
+function signalWithThrowing(
+  signal: AbortSignal,
+  trap: string,
+  error: Error,
+): AbortSignal {
+  return new Proxy(signal, {
+    get(target, property) {
+      if (property === trap) throw error;
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+for (const trap of ["aborted", "addEventListener"]) {
+  test(`AsyncIOTransformStream() and mapAsync() fail with the error of an options.signal Proxy whose ${trap} throws, instead of hanging`, async () => {
+    const error = new Error(`a hostile ${trap}`);
+    const signal = signalWithThrowing(
+      new AbortController().signal,
+      trap,
+      error,
+    );
+    let opens = 0;
+    const stream = new AsyncIOTransformStream<number, number>({
+      asyncInvoke: (n, result) => result.complete([n]),
+      open: () => void opens++,
+    }, { signal });
+    await assertFailsWith(
+      Array.fromAsync(ReadableStream.from([1]).pipeThrough(stream)),
+      error,
+    );
+    assert.equal(opens, 0);
+    await assertFailsWith(
+      Array.fromAsync(mapAsync([1], (n: number) => n, { signal })),
+      error,
+    );
+  });
+}
+
+test("AsyncIOTransformStream() stops with the reason of an options.signal Proxy whose reason getter throws", async () => {
+  const controller = new AbortController();
+  const signal = signalWithThrowing(
+    controller.signal,
+    "reason",
+    new Error("a hostile reason"),
+  );
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, { signal });
+  const output = Array.fromAsync(
+    ReadableStream.from([1]).pipeThrough(stream),
+  );
+  await callsReach(1);
+  controller.abort("stopped");
+  await assertFailsWith(output, "stopped");
+  assert.equal(calls[0]!.context.signal.reason, "stopped");
+});
