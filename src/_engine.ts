@@ -78,11 +78,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #opening: Promise<unknown> | undefined = undefined;
   #closeCalled = false;
   /**
-   * Set while a barrier is taken: inputs that complete meanwhile (from
-   * inside onCheckpoint, or a readable size() of the barrier) are in its
-   * state, so their outputs wait until the barrier is out.
+   * Set while the queue emits or a barrier is taken, where user code (a
+   * readable size(), onCheckpoint) may complete other inputs: they wait in
+   * `#held` until then. So emission never re-enters the queue (a record
+   * cannot come out behind the watermark that follows it), and an input in
+   * a barrier's state cannot come out ahead of the barrier.
    */
-  #heldAtBarrier: Element<I, O>[] | undefined = undefined;
+  #holding = false;
+  #held: Element<I, O>[] | undefined = undefined;
 
   /**
    * `reuseHandlers`: follow plain calls' promises through reused handlers
@@ -191,6 +194,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** Accepts one chunk; the promise, if any, resolves when there is room. */
   write(chunk: I | M): Promise<void> | undefined {
     if (this.#ended) return Promise.reject(this.#endReason);
+    // A writer.write() from inside our own emission (a readable size()) is
+    // taken from a microtask, once the queue is out of it.
+    if (this.#holding) return Promise.resolve().then(() => this.write(chunk));
     if (this.#output.backpressure) {
       return this.#wait(PULL).then(() => this.#accept(chunk));
     }
@@ -269,13 +275,23 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   completed(element: Element<I, O>): void {
-    const held = this.#heldAtBarrier;
-    if (held !== undefined) return void held.push(element);
+    if (this.#holding) return void (this.#held ??= []).push(element);
     // Emit before the key passes on, so the next same-key result, which may
     // come at once, cannot overtake this one.
+    this.#holding = true;
     this.#queue.completed(element);
+    this.#holding = false;
     this.#afterEmission();
     this.#dispatcher.completed(element);
+    this.#releaseHeld();
+  }
+
+  /** Completes, in order, what completed while the queue was held. */
+  #releaseHeld(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    for (const element of held) this.completed(element);
   }
 
   failed(_element: Element<I, O>, error: unknown): void {
@@ -381,7 +397,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (batcher !== undefined && element.marker !== undefined) {
       batcher.watermarksWaiting++; // before the push: it may leave at once
     }
-    this.#queue.push(element);
+    if (element.marker === undefined) this.#queue.push(element);
+    else {
+      // A watermark may leave at once, running a readable size().
+      this.#holding = true;
+      this.#queue.push(element);
+      this.#holding = false;
+      this.#releaseHeld();
+    }
     if (element.marker === undefined) {
       this.counters.accepted++;
       try {
@@ -400,7 +423,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   #checkpoint(barrier: CheckpointBarrier): Promise<void> | undefined {
     let returned: unknown;
-    const held: Element<I, O>[] = this.#heldAtBarrier = [];
+    this.#holding = true;
     try {
       const { onCheckpoint } = this.config; // called with no `this`
       returned = onCheckpoint?.(this.snapshot(), barrier);
@@ -409,9 +432,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     }
     // Ahead of the pending results: their inputs are in the snapshot.
     const sent = !this.#ended && this.#enqueue(barrier as M);
-    this.#heldAtBarrier = undefined;
+    this.#holding = false;
+    this.#releaseHeld();
     if (!sent) return Promise.reject(this.#endReason);
-    for (const element of held) this.completed(element);
     if (returned === undefined) return;
     return this.#settled(adopt(returned));
   }

@@ -11,7 +11,6 @@ import {
   AsyncIOTransformStream,
   CheckpointBarrier,
   mapAsync,
-  type ResultFuture,
   Watermark,
 } from "../mod.ts";
 import { controlledFn } from "./_deferred.ts";
@@ -249,67 +248,6 @@ test("AsyncIOTransformStream() calls fn, key, onCheckpoint and the retry predica
     ],
   );
   for (const [hook, self] of thisOf) assert.equal(self, undefined, hook);
-});
-
-// The state that onCheckpoint gets holds every input not emitted before the
-// barrier; an output of one of them that came out ahead of the barrier would
-// be committed with the checkpoint and emitted again after a restore.
-for (const from of ["onCheckpoint", "the barrier's readable size()"] as const) {
-  test(`AsyncIOTransformStream() emits after the barrier an input that completes from inside ${from}, as its state holds it`, async () => {
-    const futures: ResultFuture<string>[] = [];
-    const states: unknown[] = [];
-    const completeFirst = () => futures[0]!.complete(["out 1"]);
-    const stream = new AsyncIOTransformStream<
-      number,
-      string,
-      CheckpointBarrier
-    >({ asyncInvoke: (_n, result) => void futures.push(result) }, {
-      onCheckpoint(state) {
-        states.push(state);
-        if (from === "onCheckpoint") completeFirst();
-      },
-      readableStrategy: {
-        highWaterMark: 10,
-        size(chunk) {
-          if (from !== "onCheckpoint" && chunk instanceof CheckpointBarrier) {
-            completeFirst();
-          }
-          return 1;
-        },
-      },
-    });
-    const writer = stream.writable.getWriter();
-    await writer.write(1);
-    await writer.write(new CheckpointBarrier(1));
-    const reader = stream.readable.getReader();
-    const first = await reader.read();
-    const second = await reader.read();
-    assert.deepEqual(states, [{
-      version: 1,
-      entries: [{ kind: "record", input: 1 }],
-    }]);
-    assert.ok(first.value instanceof CheckpointBarrier);
-    assert.equal(second.value, "out 1");
-    await writer.abort();
-  });
-}
-
-test("mapAsync() emits after the barrier an input that completes from inside onCheckpoint, as its state holds it", async () => {
-  const futures: ResultFuture<string>[] = [];
-  const iterator = mapAsync<number, string, CheckpointBarrier>(
-    [1, new CheckpointBarrier(1)],
-    { asyncInvoke: (_n, result) => void futures.push(result) },
-    {
-      onCheckpoint(state) {
-        assert.deepEqual(state.entries, [{ kind: "record", input: 1 }]);
-        futures[0]!.complete(["out 1"]);
-      },
-    },
-  );
-  const first = await iterator.next();
-  assert.ok(first.value instanceof CheckpointBarrier);
-  assert.deepEqual(await iterator.next(), { done: false, value: "out 1" });
-  assert.deepEqual(await iterator.next(), { done: true, value: undefined });
 });
 
 /** A Proxy of `signal` (it passes `instanceof AbortSignal`) whose `trap` throws. */
