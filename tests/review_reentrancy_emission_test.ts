@@ -115,7 +115,6 @@ test("AsyncIOTransformStream() in unordered mode emits no record behind the wate
 
 test("AsyncIOTransformStream() in unordered mode emits no record behind a watermark that a readable size() writes while emitting it", async () => {
   const futures = new Map<number, ResultFuture<string>>();
-  let writer!: WritableStreamDefaultWriter<number | Watermark>;
   let written: Promise<void> | undefined;
   const stream = new AsyncIOTransformStream<number, string, Watermark>(
     { asyncInvoke: (n, result) => void futures.set(n, result) },
@@ -131,7 +130,7 @@ test("AsyncIOTransformStream() in unordered mode emits no record behind a waterm
       },
     },
   );
-  writer = stream.writable.getWriter();
+  const writer = stream.writable.getWriter();
   await writer.write(1);
   futures.get(1)!.complete(["out 1"]);
   const chunks = await readSome(stream.readable.getReader(), 2);
