@@ -307,3 +307,18 @@ test("AsyncIOTransformStream() stops with the reason of an options.signal Proxy 
   await assertFailsWith(output, "stopped");
   assert.equal(calls[0]!.context.signal.reason, "stopped");
 });
+
+test("mapAsync() hands out an iterator with no close(), error() or enqueue() of the engine's, which duck-typing code would call", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const iterator = mapAsync([1, 2], fn);
+  const first = iterator.next();
+  await callsReach(2);
+  // What a helper that releases anything with a close() method would do.
+  for (const name of ["close", "error", "enqueue", "backpressure"]) {
+    assert.equal(name in iterator, false, name);
+  }
+  calls[0]!.resolve(10);
+  assert.deepEqual(await first, { done: false, value: 10 });
+  await iterator.return();
+  assert.equal(calls[1]!.context.signal.aborted, true);
+});
