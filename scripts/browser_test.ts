@@ -31,6 +31,8 @@ const SKIP_FILES: Record<string, string> = {
     "per stop state to prove the process exits at once; a page has no process",
   "tests/map_async_no_leak_test.ts": "it spawns a child runtime " +
     "(node:child_process) to prove that nothing keeps the process alive",
+  "tests/review_reentrancy_no_leak_test.ts": "it spawns a child runtime " +
+    "(node:child_process) to prove that nothing keeps the process alive",
 };
 
 /** Single tests ("file > test name") that cannot run in a page, and why. */

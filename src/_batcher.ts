@@ -268,23 +268,24 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
   /** The batch function's outputs: one per input, in order. */
   resolve(outputs: unknown): void {
     const attempts = this.#attempts;
-    if (!Array.isArray(outputs) || outputs.length !== attempts.length) {
+    // A copy first: the array is user data, and its getters may throw, its
+    // `length` included (a Proxy's trap).
+    let copy: unknown[] | undefined;
+    try {
+      if (Array.isArray(outputs)) copy = Array.from(outputs);
+    } catch (error) {
+      return this.reject(error);
+    }
+    if (copy === undefined || copy.length !== attempts.length) {
       return this.reject(
         new TypeError(
           `Cannot complete the batch as its result must be an array of ${attempts.length} outputs, one per input: current value is ${
-            Array.isArray(outputs)
-              ? `an array of ${outputs.length}`
-              : describe(outputs)
+            copy === undefined
+              ? describe(outputs)
+              : `an array of ${copy.length}`
           }`,
         ),
       );
-    }
-    // A copy first: the array is user data, and its getters may throw.
-    let copy: unknown[];
-    try {
-      copy = Array.from(outputs);
-    } catch (error) {
-      return this.reject(error);
     }
     this.#returned = true;
     // Each settle may run user code that stops the stream; the later

@@ -119,7 +119,8 @@ export class Dispatcher<I, O> {
   admit(element: Element<I, O>, now: boolean): void {
     const keyTails = this.#keyTails;
     if (keyTails !== undefined) {
-      const key = this.#keyOf!(element.input);
+      const keyOf = this.#keyOf!; // `this.#keyOf()` would pass us as `this`
+      const key = keyOf(element.input);
       element.key = key;
       const busy = keyTails.get(key);
       keyTails.set(key, element);

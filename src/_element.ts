@@ -44,6 +44,7 @@ type State = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 export class Element<I, O>
   implements DeadlineNode<Element<I, O>>, AttemptOwner<I, O>, ResultTarget<O> {
   readonly #host: ElementHost<I, O>;
+  /** For a watermark, its timestamp, read once when it was accepted. */
   readonly input: I;
   /** Set for a watermark, which is DONE from the start and has no input. */
   readonly marker: Watermark | undefined;
@@ -153,7 +154,9 @@ export class Element<I, O>
     let returned: unknown;
     let native: boolean;
     try {
-      returned = host.config.mapper!(this.input, signals.context!);
+      // Called as a plain function: `this` must not be our config.
+      const mapper = host.config.mapper!;
+      returned = mapper(this.input, signals.context!);
       native = returned instanceof Promise; // throws for a revoked Proxy
     } catch (error) {
       return this.#plainEnded(ERROR, error);

@@ -30,6 +30,7 @@ import {
   ROOM,
   SETTLED,
 } from "./_input_gate.ts";
+import { adopt } from "./_handlers.ts";
 import type { Output, Waiter } from "./_output.ts";
 import {
   BARRIER,
@@ -76,6 +77,15 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** Set while open() runs: close() must wait for it. */
   #opening: Promise<unknown> | undefined = undefined;
   #closeCalled = false;
+  /**
+   * Set while the queue emits or a barrier is taken, where user code (a
+   * readable size(), onCheckpoint) may complete other inputs: they wait in
+   * `#held` until then. So emission never re-enters the queue (a record
+   * cannot come out behind the watermark that follows it), and an input in
+   * a barrier's state cannot come out ahead of the barrier.
+   */
+  #holding = false;
+  #held: Element<I, O>[] | undefined = undefined;
 
   /**
    * `reuseHandlers`: follow plain calls' promises through reused handlers
@@ -135,9 +145,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   async start(): Promise<void> {
     const { signal, open } = this.config;
     if (signal !== undefined) {
-      // Before open(): on a pre-aborted signal, neither open() nor close() runs.
-      if (signal.aborted) return this.stop(signal.reason);
-      signal.addEventListener("abort", this.#onSignalAbort, { once: true });
+      // A Proxy of a signal passes `instanceof`, and its traps may throw.
+      try {
+        // Before open(): on a pre-aborted signal, neither open() nor close() runs.
+        if (signal.aborted) return this.stop(signal.reason);
+        signal.addEventListener("abort", this.#onSignalAbort, { once: true });
+      } catch (error) {
+        return this.stop(error);
+      }
     }
     this.#began = true;
     if (open !== undefined) {
@@ -146,7 +161,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       this.#opening = new Promise<void>((resolve) => opened = resolve);
       let opening: Promise<unknown>;
       try {
-        opening = Promise.resolve(open());
+        opening = adopt(open());
       } catch (error) {
         opening = Promise.reject(error);
       }
@@ -167,7 +182,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
           ? new Element<I, O>(this, entry.input)
           : new Element<I, O>(
             this,
-            undefined as I,
+            entry.timestamp as I,
             new Watermark(entry.timestamp),
           ),
         false,
@@ -179,6 +194,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   /** Accepts one chunk; the promise, if any, resolves when there is room. */
   write(chunk: I | M): Promise<void> | undefined {
     if (this.#ended) return Promise.reject(this.#endReason);
+    // A writer.write() from inside our own emission (a readable size()) is
+    // taken from a microtask, once the queue is out of it.
+    if (this.#holding) return Promise.resolve().then(() => this.write(chunk));
     if (this.#output.backpressure) {
       return this.#wait(PULL).then(() => this.#accept(chunk));
     }
@@ -209,8 +227,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       settled.then(waiter.resolve, waiter.reject);
       return false;
     }
-    if (kind === FAILED) return false;
-    if (!this.#admit(this.#elementOf(chunk, kind))) return true;
+    const element = this.#elementOf(chunk, kind);
+    if (element === undefined) return false;
+    if (!this.#admit(element)) return true;
     if (!this.#ended) this.#gate.listen(ROOM, waiter);
     return false;
   }
@@ -256,11 +275,23 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   completed(element: Element<I, O>): void {
+    if (this.#holding) return void (this.#held ??= []).push(element);
     // Emit before the key passes on, so the next same-key result, which may
     // come at once, cannot overtake this one.
+    this.#holding = true;
     this.#queue.completed(element);
+    this.#holding = false;
     this.#afterEmission();
     this.#dispatcher.completed(element);
+    this.#releaseHeld();
+  }
+
+  /** Completes, in order, what completed while the queue was held. */
+  #releaseHeld(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    for (const element of held) this.completed(element);
   }
 
   failed(_element: Element<I, O>, error: unknown): void {
@@ -300,7 +331,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       entries.push(
         e.marker === undefined
           ? recordEntry(e.input)
-          : watermarkEntry(e.marker.timestamp),
+          : watermarkEntry(e.input as number),
       );
     }
     const backlog = this.config.restore;
@@ -319,10 +350,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #accept(chunk: I | M): Promise<void> | undefined {
     const kind = this.#kindOf(chunk);
     if (kind === BARRIER) return this.#checkpoint(chunk as CheckpointBarrier);
-    if (kind === FAILED) return Promise.reject(this.#endReason);
-    return this.#admit(this.#elementOf(chunk, kind))
-      ? this.#wait(ROOM)
-      : undefined;
+    const element = this.#elementOf(chunk, kind);
+    if (element === undefined) return Promise.reject(this.#endReason);
+    return this.#admit(element) ? this.#wait(ROOM) : undefined;
   }
 
   /** What a chunk is; a Proxy's trap that throws fails the stream. */
@@ -335,10 +365,23 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     }
   }
 
-  #elementOf(chunk: unknown, kind: Kind): Element<I, O> {
-    return kind === WATERMARK
-      ? new Element<I, O>(this, undefined as I, chunk as Watermark)
-      : new Element<I, O>(this, chunk as I);
+  /**
+   * The element of a record or a watermark; undefined if classifying or
+   * reading the chunk failed the stream. A watermark's timestamp is read
+   * once, here, into its element's `input`: a Proxy's trap that throws fails
+   * the stream now, and snapshots never run a getter of the user's object.
+   */
+  #elementOf(chunk: unknown, kind: Kind): Element<I, O> | undefined {
+    if (kind === FAILED) return undefined;
+    if (kind !== WATERMARK) return new Element<I, O>(this, chunk as I);
+    let timestamp: number;
+    try {
+      timestamp = (chunk as Watermark).timestamp;
+    } catch (error) {
+      this.#terminate(error);
+      return undefined;
+    }
+    return new Element<I, O>(this, timestamp as I, chunk as Watermark);
   }
 
   /**
@@ -354,7 +397,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (batcher !== undefined && element.marker !== undefined) {
       batcher.watermarksWaiting++; // before the push: it may leave at once
     }
-    this.#queue.push(element);
+    if (element.marker === undefined) this.#queue.push(element);
+    else {
+      // A watermark may leave at once, running a readable size().
+      this.#holding = true;
+      this.#queue.push(element);
+      this.#holding = false;
+      this.#releaseHeld();
+    }
     if (element.marker === undefined) {
       this.counters.accepted++;
       try {
@@ -373,17 +423,20 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   #checkpoint(barrier: CheckpointBarrier): Promise<void> | undefined {
     let returned: unknown;
+    this.#holding = true;
     try {
-      returned = this.config.onCheckpoint?.(this.snapshot(), barrier);
+      const { onCheckpoint } = this.config; // called with no `this`
+      returned = onCheckpoint?.(this.snapshot(), barrier);
     } catch (error) {
       this.#terminate(error);
     }
     // Ahead of the pending results: their inputs are in the snapshot.
-    if (this.#ended || !this.#enqueue(barrier as M)) {
-      return Promise.reject(this.#endReason);
-    }
+    const sent = !this.#ended && this.#enqueue(barrier as M);
+    this.#holding = false;
+    this.#releaseHeld();
+    if (!sent) return Promise.reject(this.#endReason);
     if (returned === undefined) return;
-    return this.#settled(Promise.resolve(returned));
+    return this.#settled(adopt(returned));
   }
 
   #emit(element: Element<I, O>): boolean {
@@ -464,8 +517,15 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     return settled;
   }
 
-  #onSignalAbort = (): void => {
-    this.#terminate(this.config.signal!.reason);
+  #onSignalAbort = (event: Event): void => {
+    let reason: unknown;
+    try {
+      // The signal that aborted: `options.signal` may be a Proxy of it.
+      reason = (event.target as AbortSignal).reason;
+    } catch (error) {
+      reason = error;
+    }
+    this.#terminate(reason);
   };
 
   /**
@@ -480,7 +540,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   #unlisten(): void {
-    this.config.signal?.removeEventListener("abort", this.#onSignalAbort);
+    try {
+      this.config.signal?.removeEventListener("abort", this.#onSignalAbort);
+    } catch {
+      // A Proxy's trap: the listener is then released with the signal.
+    }
   }
 
   /**

@@ -26,7 +26,7 @@ export function callTimeoutHandler<I, O>(
   }
   // Left incomplete by the handler: the element fails with the timeout.
   if (isThenable(returned)) {
-    Promise.resolve(returned).then(
+    adopt(returned).then(
       () => future.reject(timeoutError),
       (error) => future.reject(error),
     );
@@ -54,5 +54,16 @@ export function callErrorHandler<I, O>(
     return failed(thrown);
   }
   if (!isThenable(returned)) return ended(returned);
-  Promise.resolve(returned).then(ended, failed);
+  adopt(returned).then(ended, failed);
+}
+
+/**
+ * What user code returned, as a promise of our own. `Promise.resolve` hands
+ * a native promise back as it is, so a `then` of its own, or a throwing
+ * `constructor` getter, would run or throw on our stack; resolving a new
+ * promise with it reads `then` once and calls it from a job, where a throw
+ * rejects.
+ */
+export function adopt(returned: unknown): Promise<unknown> {
+  return new Promise((resolve) => resolve(returned));
 }

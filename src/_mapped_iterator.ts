@@ -49,12 +49,46 @@ function entryOf<I>(value: unknown): AsyncIOStateEntry<I> | undefined {
 }
 
 /**
+ * The engine's Output for an iterator: results go to a pending `next()`, or
+ * wait in the buffer. A class apart from the iterator, which is the
+ * consumer's: its `close()` or `error()` would be called by code that
+ * duck-types resources, and end the iteration with the engine running.
+ */
+class IteratorOutput<T> implements Output<T> {
+  readonly #buffer: ResultBuffer<T>;
+  readonly #requests: RingBuffer<Request<T>>;
+  readonly close: () => void;
+  readonly error: (reason: unknown) => void;
+
+  constructor(
+    buffer: ResultBuffer<T>,
+    requests: RingBuffer<Request<T>>,
+    close: () => void,
+    error: (reason: unknown) => void,
+  ) {
+    this.#buffer = buffer;
+    this.#requests = requests;
+    this.close = close;
+    this.error = error;
+  }
+
+  get backpressure(): boolean {
+    return this.#buffer.size >= HIGH_WATER_MARK;
+  }
+
+  enqueue(chunk: T, from?: EmittedElement): void {
+    const request = this.#requests.shift();
+    if (request !== undefined) request.resolve({ done: false, value: chunk });
+    else this.#buffer.push(chunk, from);
+  }
+}
+
+/**
  * The iterator `mapAsync()` returns: the engine's output, read by
  * `next()` rather than by a stream's reader, with the source read into the
  * engine only as far as the consumer keeps up.
  */
-export class MappedIterator<I, O, M>
-  implements MapAsyncIterator<O | M, I>, Output<O | M> {
+export class MappedIterator<I, O, M> implements MapAsyncIterator<O | M, I> {
   readonly #engine: Engine<I, O, M>;
   readonly #source: Iterator<I | M> | AsyncIterator<I | M>;
   readonly #sync: boolean;
@@ -79,7 +113,7 @@ export class MappedIterator<I, O, M>
     sync: boolean,
   ) {
     this.#source = source;
-    this.#engine = engineFor(this);
+    this.#engine = engineFor(this.#output);
     this.#sync = sync;
   }
 
@@ -165,24 +199,27 @@ export class MappedIterator<I, O, M>
 
   // --- the engine's Output ---
 
-  get backpressure(): boolean {
-    return this.#buffer.size >= HIGH_WATER_MARK;
-  }
+  /**
+   * What the engine emits to: an object of its own, since the iterator is
+   * the consumer's. Methods of the iterator named `close()` or `error()`
+   * would be called by code that duck-types resources, and end the
+   * iteration with the engine still running.
+   */
+  readonly #output = new IteratorOutput<O | M>(
+    this.#buffer,
+    this.#requests,
+    () => this.#close(),
+    (reason) => this.#error(reason),
+  );
 
-  enqueue(chunk: O | M, from?: EmittedElement): void {
-    const request = this.#requests.shift();
-    if (request !== undefined) request.resolve({ done: false, value: chunk });
-    else this.#buffer.push(chunk, from);
-  }
-
-  close(): void {
+  #close(): void {
     if (this.#state !== RUNNING) return;
     this.#state = CLOSED;
     // Requests wait only while the buffer is empty.
     this.#endRequests();
   }
 
-  error(reason: unknown): void {
+  #error(reason: unknown): void {
     if (this.#state !== RUNNING) return;
     this.#state = ERRORED;
     this.#reason = reason;

@@ -24,6 +24,7 @@ export interface Output<T> {
 
 /** An element whose outputs leave the engine, as an {@linkcode Output} sees it. */
 export interface EmittedElement {
+  /** For a watermark, its timestamp, read once when it was accepted. */
   readonly input: unknown;
   /** Set for a watermark, which has no input. */
   readonly marker: Watermark | undefined;

@@ -89,7 +89,7 @@ export class ResultBuffer<T> {
       entries.push(
         from.marker === undefined
           ? recordEntry(from.input as I)
-          : watermarkEntry(from.marker.timestamp),
+          : watermarkEntry(from.input as number),
       );
     }
     return entries;

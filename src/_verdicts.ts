@@ -23,11 +23,13 @@ export function shouldRetry<I, O>(
   input: I,
 ): boolean {
   if (retry === undefined || attempts >= retry.maxAttempts) return false;
-  if (outcome === ERROR) return retry.retryOnError(payload, input);
-  if (retry.retryOnResult === undefined) return false;
+  // The predicates are called with no `this`: not our copy of the policy.
+  const { retryOnError, retryOnResult } = retry;
+  if (outcome === ERROR) return retryOnError(payload, input);
+  if (retryOnResult === undefined) return false;
   // A copy: the predicate is user code, and the element keeps its own array.
   const results = outcome === ONE ? [payload as O] : (payload as O[]).slice();
-  return retry.retryOnResult(results, input);
+  return retryOnResult(results, input);
 }
 
 /**
