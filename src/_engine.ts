@@ -297,6 +297,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   snapshot(): AsyncIOState<I> {
     const entries: AsyncIOStateEntry<I>[] = [];
     for (let e = this.#queue.head; e !== undefined; e = e.next) {
+      if (e.leaving) continue;
       entries.push(
         e.marker === undefined
           ? recordEntry(e.input)
@@ -389,10 +390,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #emit(element: Element<I, O>): boolean {
     if (this.#ended) return false;
     if (element.marker !== undefined) {
+      element.leaving = true; // see Element.emitOutputs()
       const sent = this.#enqueue(element.marker as M, element);
-      if (sent && this.#batcher !== undefined) {
-        this.#batcher.watermarksWaiting--;
-      }
+      if (!sent) element.leaving = false;
+      else if (this.#batcher !== undefined) this.#batcher.watermarksWaiting--;
       return sent;
     }
     const count = element.emitOutputs(
