@@ -421,17 +421,20 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       );
   }
 
-  /** The only place chunks leave; a throwing `size()` fails the stream. */
+  /**
+   * The only place chunks leave; a throwing `size()` fails the stream.
+   * Returns whether the chunk went out: one that a stop from inside
+   * `size()` left nowhere did not, and its input must stay unemitted. One
+   * that a sink received within the enqueue (Deno's pipeTo) did, even if
+   * that sink then stopped the stream.
+   */
   #enqueue(chunk: O | M, from?: Element<I, O>): boolean {
     try {
-      this.#output.enqueue(chunk, from);
+      return this.#output.enqueue(chunk, from) !== false;
     } catch (error) {
       this.#terminate(error);
       return false;
     }
-    // A strategy's size() may have stopped the stream: the chunk then went
-    // nowhere, so its input must stay unemitted.
-    return !this.#ended;
   }
 
   /** Wakes the input side if what it waits for has come. */

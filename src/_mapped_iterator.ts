@@ -171,10 +171,11 @@ export class MappedIterator<I, O, M>
     return this.#buffer.size >= HIGH_WATER_MARK;
   }
 
-  enqueue(chunk: O | M, from?: EmittedElement): void {
+  enqueue(chunk: O | M, from?: EmittedElement): boolean {
     const request = this.#requests.shift();
     if (request !== undefined) request.resolve({ done: false, value: chunk });
     else this.#buffer.push(chunk, from);
+    return true;
   }
 
   close(): void {

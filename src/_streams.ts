@@ -23,6 +23,10 @@ class StreamOutput<T> implements Output<T> {
   backpressure = true;
   /** Settles the pending pull: see {@linkcode StreamOutput.pull}. */
   #pullDone: (() => void) | undefined = undefined;
+  /** Set while the readable strategy's size() runs. */
+  sizing = false;
+  /** A stop came from inside size(): the chunk being enqueued went nowhere. */
+  #stoppedWhileSizing = false;
 
   /**
    * The readable side wants more. The promise settles only once the side is
@@ -34,13 +38,14 @@ class StreamOutput<T> implements Output<T> {
     return new Promise((resolve) => this.#pullDone = resolve);
   }
 
-  enqueue(chunk: T): void {
+  enqueue(chunk: T): boolean {
     const readable = this.readable;
     readable.enqueue(chunk);
     if (readable.desiredSize! <= 0) {
       this.backpressure = true;
       this.#settlePull();
     }
+    return !this.#stoppedWhileSizing;
   }
 
   close(): void {
@@ -49,6 +54,7 @@ class StreamOutput<T> implements Output<T> {
   }
 
   error(reason: unknown): void {
+    if (this.sizing) this.#stoppedWhileSizing = true;
     // Each is a no-op on a side that has already closed or errored. A side
     // being aborted errors itself: erroring it first would make its abort()
     // promise reject.
@@ -87,7 +93,7 @@ export function connectStreams<I, O, M>(
       return pulling;
     },
     cancel: (reason) => engine.stop(reason),
-  }, readableStrategy ?? { highWaterMark: 1 });
+  }, watchSize(readableStrategy, output) ?? { highWaterMark: 1 });
   // The writable side keeps the default high-water mark of 1: with calls
   // that start within write(), 2 measured slower (0.63x against 0.70x the
   // pass-through floor, 100k items, interleaved rounds).
@@ -134,6 +140,29 @@ function guardSize<T>(
       } catch (error) {
         engine.stop(error);
         throw error;
+      }
+    },
+  };
+}
+
+/**
+ * Tells the output while the readable strategy's `size()` runs: a stop from
+ * inside it leaves the chunk being enqueued nowhere.
+ */
+function watchSize<T>(
+  strategy: QueuingStrategy<T> | undefined,
+  output: StreamOutput<T>,
+): QueuingStrategy<T> | undefined {
+  const size = strategy?.size;
+  if (size === undefined) return strategy;
+  return {
+    highWaterMark: strategy!.highWaterMark ?? 1,
+    size(chunk) {
+      output.sizing = true;
+      try {
+        return size.call(strategy, chunk);
+      } finally {
+        output.sizing = false;
       }
     },
   };

@@ -59,3 +59,26 @@ for (const order of ["ordered", "unordered"] as OutputOrder[]) {
     assert.equal(seen.length, 5);
   });
 }
+
+test("AsyncIOTransformStream.snapshot() after a sink stops the stream through options.signal on receiving an output no longer holds that output's input", async () => {
+  // Take two results, stop, and keep the state to resume from later: the
+  // second result's input must not be in it, or resuming emits it again.
+  const enough = new AbortController();
+  const stream = new AsyncIOTransformStream(
+    (n: number) => Promise.resolve(n * 10),
+    { capacity: 4, signal: enough.signal },
+  );
+  const taken: number[] = [];
+  await ReadableStream.from([1, 2, 3, 4, 5]).pipeThrough(stream).pipeTo(
+    new WritableStream({
+      write(chunk) {
+        taken.push(chunk);
+        if (taken.length === 2) enough.abort(new Error("enough"));
+      },
+    }),
+  ).catch(() => {});
+  const state = records(stream);
+  assert.deepEqual(taken, [10, 20]);
+  assert.ok(!state.includes(1) && !state.includes(2), `state: ${state}`);
+  assert.deepEqual(state, [3, 4, 5].slice(0, state.length), "in order");
+});
