@@ -72,6 +72,11 @@ interface Scenario {
   policy: Policy;
   /** Per incarnation: the consumer crashes on its n-th output. */
   crashAt: (number | null)[];
+  /**
+   * How the consumer crashes: the stream's sink throws or aborts
+   * `options.signal`; mapAsync's consumer calls return() or aborts it.
+   */
+  crashBy: "consumer" | "signal";
   /** Where a mapAsync crash restores from; a stream always uses barriers. */
   restoreFrom: "barrier" | "snapshot";
   /** Per output handed out, cycled: how long the consumer pauses after it. */
@@ -205,6 +210,23 @@ function checkAccounting(
     // An async read that resolved reaches mapAsync some microtasks later.
     if (inTransit && input === inc.lastDelivered) continue;
     assert.ok(inc.dropped.has(input), `${where}: ${input} lost`);
+  }
+}
+
+/**
+ * What a stream's sink can check of snapshot(): no input whose outputs all
+ * came out is in it, and nothing not read. (Deno's pipeTo hands a chunk to
+ * the sink within the enqueue, so this runs amid the emission.)
+ */
+function checkLeft(
+  s: Scenario,
+  inc: Incarnation,
+  state: AsyncIOState<number>,
+  where: string,
+): void {
+  for (const input of checkState(s, state, where)) {
+    assert.ok(inc.read.includes(input), `${where}: ${input} never read`);
+    assert.ok(!inc.complete.has(input), `${where}: ${input} is out already`);
   }
 }
 
@@ -453,7 +475,8 @@ async function runIncarnation(
   for (const entry of from.state?.entries ?? []) {
     if (entry.kind === "record") inc.read.push(entry.input);
   }
-  const options = optionsFor(s, n, inc, from);
+  const crash = new AbortController();
+  const options = { ...optionsFor(s, n, inc, from), signal: crash.signal };
   const fn = fnFor(s, n);
   const crashAt = n < MAX_CRASHES ? s.crashAt[n] ?? null : null;
   const source = sourceFor(s, inc, from.offset);
@@ -469,6 +492,7 @@ async function runIncarnation(
     const sink = new WritableStream<unknown>({
       write(chunk) {
         const out = inc.receive(chunk);
+        checkLeft(s, inc, stream.snapshot(), `${where()}, in the sink`);
         if (out instanceof CheckpointBarrier) {
           checkBarrier(s, inc, out.id);
           committed.push(...pending); // the sink commits at the barrier
@@ -480,7 +504,10 @@ async function runIncarnation(
           };
         } else if (!(out instanceof Watermark)) {
           pending.push(out);
-          if (pending.length === crashAt) throw new Error("crash");
+          if (pending.length === crashAt) {
+            if (s.crashBy === "consumer") throw new Error("crash");
+            crash.abort(new Error("crash"));
+          }
         }
       },
       close() {
@@ -497,6 +524,7 @@ async function runIncarnation(
       if ((error as Error).name === "AssertionError") throw error;
       if (env("EXACTLY_ONCE_DEBUG")) console.log(n, error);
       checkWatermarks(inc, where());
+      checkLeft(s, inc, stream.snapshot(), `${where()} after the crash`);
       committed.length = last.committed; // uncommitted output is lost
       return last;
     }
@@ -553,6 +581,7 @@ async function runIncarnation(
     );
   }
   const crashed = failed || handedOut === crashAt;
+  if (crashed && s.crashBy === "signal") crash.abort(new Error("crash"));
   if (crashed) await mapped.return();
   // An async source's pending read may still bring an input, which joins
   // the snapshot: wait for it before the offset is read.
@@ -653,6 +682,7 @@ const scenarios: fc.Arbitrary<Scenario> = fc.record({
   crashAt: fc.array(fc.option(fc.integer({ min: 1, max: 30 })), {
     maxLength: MAX_CRASHES,
   }),
+  crashBy: fc.constantFrom("consumer" as const, "signal" as const),
   restoreFrom: fc.constantFrom("barrier" as const, "snapshot" as const),
   pauses: fc.array(fc.integer({ min: 0, max: 3 }), {
     minLength: 1,
