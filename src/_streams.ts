@@ -9,13 +9,23 @@
 // Either side's stop errors the other, as a TransformStream's would.
 import { describe } from "./_describe.ts";
 import type { Engine } from "./_engine.ts";
-import type { Output } from "./_output.ts";
+import type { EmittedElement, Output } from "./_output.ts";
+import { RingBuffer } from "./_ring_buffer.ts";
+import { recordEntry, watermarkEntry } from "./_state.ts";
+import type { AsyncIOStateEntry } from "./async_io_state.ts";
 
 /** The spec's controller: bun-types 1.4 does not declare its `signal` yet. */
 type WritableController = WritableStreamDefaultController & {
   readonly signal: AbortSignal;
 };
 
+/**
+ * The engine's output on a readable side. It also keeps which elements' chunks
+ * the readable may still hold: when the stream errors, the readable drops
+ * them unread, so snapshots must hold their inputs again, as mapAsync's do
+ * for the results that wait for next(). The readable's queue is the newest
+ * chunks enqueued, and its `desiredSize` tells how much it holds.
+ */
 class StreamOutput<T> implements Output<T> {
   readable!: ReadableStreamDefaultController<T>;
   writable!: WritableController;
@@ -27,6 +37,29 @@ class StreamOutput<T> implements Output<T> {
   sizing = false;
   /** A stop came from inside size(): the chunk being enqueued went nowhere. */
   #stoppedWhileSizing = false;
+  /** The size() of the chunk being enqueued, as the watcher saw it. */
+  lastSize = 1;
+  /** The reader cancelled: the chunks it discarded count as read. */
+  cancelled = false;
+  /**
+   * The readable's high-water mark, or undefined when its queue cannot be
+   * told from its desiredSize (an infinite one): nothing is then kept.
+   */
+  readonly #highWaterMark: number | undefined;
+  /** The element of each chunk the readable may hold, oldest first. */
+  readonly #queued = new RingBuffer<EmittedElement | undefined>();
+  /** With a size(), each of those chunks' size, and their sum. */
+  readonly #sizes: RingBuffer<number> | undefined;
+  #queuedSize = 0;
+  /** What the readable held when the stream errored, oldest first. */
+  #unread: (EmittedElement | undefined)[] = [];
+
+  constructor(highWaterMark: number, sized: boolean) {
+    this.#highWaterMark = Number.isFinite(highWaterMark)
+      ? highWaterMark
+      : undefined;
+    this.#sizes = sized ? new RingBuffer() : undefined;
+  }
 
   /**
    * The readable side wants more. The promise settles only once the side is
@@ -38,14 +71,54 @@ class StreamOutput<T> implements Output<T> {
     return new Promise((resolve) => this.#pullDone = resolve);
   }
 
-  enqueue(chunk: T): boolean {
+  enqueue(chunk: T, from?: EmittedElement): boolean {
     const readable = this.readable;
     readable.enqueue(chunk);
-    if (readable.desiredSize! <= 0) {
+    const desiredSize = readable.desiredSize;
+    if (desiredSize !== null && this.#highWaterMark !== undefined) {
+      this.#queued.push(from);
+      if (this.#sizes !== undefined) {
+        this.#sizes.push(this.lastSize);
+        this.#queuedSize += this.lastSize;
+      }
+      this.#forgetRead(desiredSize);
+    }
+    if (desiredSize! <= 0) {
       this.backpressure = true;
       this.#settlePull();
     }
     return !this.#stoppedWhileSizing;
+  }
+
+  /** Drops the oldest entries, whose chunks the readable no longer holds. */
+  #forgetRead(desiredSize: number): void {
+    const held = this.#highWaterMark! - desiredSize;
+    const queued = this.#queued;
+    const sizes = this.#sizes;
+    if (sizes === undefined) {
+      while (queued.size > held) queued.shift();
+      return;
+    }
+    while (queued.size > 0 && this.#queuedSize - sizes.at(0)! >= held) {
+      this.#queuedSize -= sizes.shift()!;
+      queued.shift();
+    }
+  }
+
+  /** The entries of the inputs whose chunks the readable dropped unread. */
+  unreadEntries<I>(): AsyncIOStateEntry<I>[] {
+    const entries: AsyncIOStateEntry<I>[] = [];
+    let previous: EmittedElement | undefined;
+    for (const from of this.#unread) {
+      if (from === undefined || from === previous) continue; // a barrier
+      previous = from;
+      entries.push(
+        from.marker === undefined
+          ? recordEntry(from.input as I)
+          : watermarkEntry(from.marker.timestamp),
+      );
+    }
+    return entries;
   }
 
   close(): void {
@@ -55,6 +128,19 @@ class StreamOutput<T> implements Output<T> {
 
   error(reason: unknown): void {
     if (this.sizing) this.#stoppedWhileSizing = true;
+    // The queue is still there (a cancel has emptied it): it is dropped now.
+    const desiredSize = this.readable.desiredSize;
+    if (
+      !this.cancelled && desiredSize !== null &&
+      this.#highWaterMark !== undefined
+    ) {
+      this.#forgetRead(desiredSize);
+      for (let i = 0; i < this.#queued.size; i++) {
+        this.#unread.push(this.#queued.at(i));
+      }
+    }
+    this.#queued.clear();
+    this.#sizes?.clear();
     // Each is a no-op on a side that has already closed or errored. A side
     // being aborted errors itself: erroring it first would make its abort()
     // promise reject.
@@ -79,8 +165,12 @@ export function connectStreams<I, O, M>(
   engine: Engine<I, O, M>;
   readable: ReadableStream<O | M>;
   writable: WritableStream<I | M>;
+  unreadEntries: () => AsyncIOStateEntry<I>[];
 } {
-  const output = new StreamOutput<O | M>();
+  const output = new StreamOutput<O | M>(
+    Number(readableStrategy?.highWaterMark ?? 1),
+    readableStrategy?.size !== undefined,
+  );
   const engine = engineFor(output);
   // A readable high-water mark of 0 would put the stream in backpressure at
   // every result, and hold the next write back until the reader's next read:
@@ -92,7 +182,10 @@ export function connectStreams<I, O, M>(
       engine.pulled();
       return pulling;
     },
-    cancel: (reason) => engine.stop(reason),
+    cancel: (reason) => {
+      output.cancelled = true;
+      engine.stop(reason);
+    },
   }, watchSize(readableStrategy, output) ?? { highWaterMark: 1 });
   // The writable side keeps the default high-water mark of 1: with calls
   // that start within write(), 2 measured slower (0.63x against 0.70x the
@@ -108,7 +201,12 @@ export function connectStreams<I, O, M>(
     close: () => engine.end(),
     abort: (reason) => engine.stop(reason),
   }, guardSize(writableStrategy, engine));
-  return { engine, readable, writable };
+  return {
+    engine,
+    readable,
+    writable,
+    unreadEntries: () => output.unreadEntries<I>(),
+  };
 }
 
 /**
@@ -160,7 +258,8 @@ function watchSize<T>(
     size(chunk) {
       output.sizing = true;
       try {
-        return size.call(strategy, chunk);
+        // As the platform converts it; a bad one fails the enqueue.
+        return output.lastSize = +size.call(strategy, chunk);
       } finally {
         output.sizing = false;
       }

@@ -2,7 +2,7 @@ import { configOf } from "./_config.ts";
 import { Engine } from "./_engine.ts";
 import { connectStreams } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import type { AsyncIOState } from "./async_io_state.ts";
+import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
 import type { AsyncBatchFunction, BatchMapper } from "./batch_function.ts";
 import type { AsyncFunction, CallContext, Mapper } from "./call_context.ts";
@@ -103,6 +103,8 @@ export class AsyncIOTransformStream<
   E extends "fail" | "settle" = "fail",
 > extends TransformStream<I | NoInfer<M>, Emitted<I, O, E> | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
+  /** The inputs of results that the readable dropped unread when it errored. */
+  readonly #unreadEntries: () => AsyncIOStateEntry<I>[];
 
   /**
    * Creates a batching stream: `fn` gets many inputs per call.
@@ -147,12 +149,17 @@ export class AsyncIOTransformStream<
     // sides itself, so that every stop reaches it at once (a TransformStream
     // defers cancel while flushing, and abort while a write is pending).
     super();
-    const { engine, readable, writable } = connectStreams<I, O, M>(
+    const { engine, readable, writable, unreadEntries } = connectStreams<
+      I,
+      O,
+      M
+    >(
       (output) => new Engine<I, O, M>(config, output),
       options?.writableStrategy,
       options?.readableStrategy,
     );
     this.#engine = engine;
+    this.#unreadEntries = unreadEntries;
     Object.defineProperties(this, {
       readable: { value: readable, enumerable: true },
       writable: { value: writable, enumerable: true },
@@ -228,6 +235,10 @@ export class AsyncIOTransformStream<
    * ```
    */
   snapshot(): AsyncIOState<I> {
-    return this.#engine.snapshot();
+    const state = this.#engine.snapshot();
+    const unread = this.#unreadEntries();
+    if (unread.length === 0) return state;
+    // They left the engine before anything it still holds.
+    return { version: state.version, entries: [...unread, ...state.entries] };
   }
 }

@@ -7,9 +7,11 @@ import {
   type AsyncFunction,
   type AsyncIOState,
   AsyncIOTransformStream,
+  mapAsync,
   type OutputOrder,
   Watermark,
 } from "../mod.ts";
+import { controlledFn, settle } from "./_deferred.ts";
 
 const records = (stream: { snapshot(): AsyncIOState<number> }) =>
   stream.snapshot().entries.map((e) =>
@@ -82,3 +84,112 @@ test("AsyncIOTransformStream.snapshot() after a sink stops the stream through op
   assert.ok(!state.includes(1) && !state.includes(2), `state: ${state}`);
   assert.deepEqual(state, [3, 4, 5].slice(0, state.length), "in order");
 });
+
+test("mapAsync() and AsyncIOTransformStream() restored from a snapshot of a restored run that never admitted its backlog emit each input once, watermarks in place", async () => {
+  const entry = (n: number) => ({ kind: "record" as const, input: n });
+  const restore: AsyncIOState<number> = {
+    version: 1,
+    entries: [
+      entry(1),
+      { kind: "watermark", timestamp: 1 },
+      ...[2, 3, 4, 5].map(entry),
+    ],
+  };
+  const fn = (n: number) => Promise.resolve(n * 10);
+  const show = (chunks: unknown[]) =>
+    chunks.map((c) => c instanceof Watermark ? `w${c.timestamp}` : c);
+  for (const front of ["mapAsync", "stream"] as const) {
+    // Run 1 hands out one result and stops with most of its backlog
+    // unadmitted: capacity 1, and nobody reads on.
+    let first: unknown[];
+    let state: AsyncIOState<number>;
+    if (front === "mapAsync") {
+      const mapped = mapAsync<number, number, Watermark>([6], fn, {
+        capacity: 1,
+        restore,
+      });
+      first = [(await mapped.next()).value];
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await mapped.return();
+      state = mapped.snapshot();
+    } else {
+      const stop = new AbortController();
+      const stream = new AsyncIOTransformStream<number, number, Watermark>(
+        fn,
+        { capacity: 1, restore, signal: stop.signal },
+      );
+      const reader = stream.readable.getReader();
+      first = [(await reader.read()).value];
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      stop.abort(new Error("crash"));
+      await reader.closed.catch(() => {});
+      state = stream.snapshot();
+    }
+    assert.ok(state.entries.length > 1, `${front}: the backlog was admitted`);
+    // Run 2 restores it, through JSON, and reads the rest of the source.
+    const again = JSON.parse(JSON.stringify(state));
+    const rest = front === "mapAsync"
+      ? await Array.fromAsync(
+        mapAsync<number, number, Watermark>([6], fn, {
+          capacity: 2,
+          restore: again,
+        }),
+      )
+      : await Array.fromAsync(
+        ReadableStream.from<number | Watermark>([6]).pipeThrough(
+          new AsyncIOTransformStream<number, number, Watermark>(fn, {
+            capacity: 2,
+            restore: again,
+          }),
+        ),
+      );
+    assert.deepEqual(
+      show([...first, ...rest]),
+      [10, "w1", 20, 30, 40, 50, 60],
+      front,
+    );
+  }
+});
+
+const strategies = {
+  "": { highWaterMark: 2 },
+  ", with a size()": {
+    highWaterMark: 5,
+    size: (chunk: unknown) => chunk instanceof Watermark ? 0 : 2,
+  },
+};
+for (
+  const stop of ["a failure", "options.signal", "writable.abort()"] as const
+) {
+  for (const [sized, readableStrategy] of Object.entries(strategies)) {
+    test(`AsyncIOTransformStream.snapshot() after ${stop} holds the inputs whose results waited unread in the readable${sized}`, async () => {
+      // The readable errors and drops what it holds: no reader gets those
+      // results, so their inputs must stay in the state a restore resumes from.
+      const { fn, calls, callsReach } = controlledFn<number, number>();
+      const abort = new AbortController();
+      const stream = new AsyncIOTransformStream<number, number, Watermark>(fn, {
+        capacity: 6,
+        signal: abort.signal,
+        readableStrategy,
+      });
+      const writer = stream.writable.getWriter();
+      for (const chunk of [1, 2, 3, new Watermark(3), 4]) {
+        void writer.write(chunk).catch(() => {});
+      }
+      await callsReach(4);
+      const reader = stream.readable.getReader();
+      calls[0]!.resolve(10);
+      calls[1]!.resolve(20);
+      calls[2]!.resolve(30); // 10, 20, 30 and the watermark wait in the readable
+      await settle();
+      assert.deepEqual(await reader.read(), { done: false, value: 10 });
+      const reason = new Error(stop);
+      if (stop === "a failure") calls[3]!.reject(reason);
+      else if (stop === "options.signal") abort.abort(reason);
+      else void writer.abort(reason);
+      await settle();
+      await assert.rejects(reader.read(), reason);
+      assert.deepEqual(records(stream), [2, 3, "w3", 4]);
+    });
+  }
+}
