@@ -3,8 +3,8 @@
 // stream with one output per input; this one also runs mapAsync() over a
 // synchronous, an asynchronous and a ReadableStream source, with timeouts
 // (with a fallback or without), attemptTimeout, retries whose backoff is
-// pending, a rate limit, an adaptive limit, inputs with several outputs and
-// error handlers that recover into several outputs. Besides the end result
+// pending, a rate limit, an adaptive limit, batching (both forms), inputs
+// with several outputs and error handlers that recover into several outputs. Besides the end result
 // it checks a model at every point it can see:
 // - at each barrier, what came out before it plus its state is exactly what
 //   was accepted before it (an input dropped by the skip policy aside), with
@@ -27,6 +27,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   aimd,
+  type AsyncBatchFunction,
   type AsyncFunction,
   type AsyncIOState,
   AsyncIOTransformStream,
@@ -69,6 +70,8 @@ interface Scenario {
   retry: { maxAttempts: number; delay: number } | null;
   rateLimit: { limit: number; interval: number } | null;
   adaptive: boolean;
+  /** Batching; `maxSize` is capped by the capacity. */
+  batch: { maxSize: number; maxWait: number } | null;
   policy: Policy;
   /** Per incarnation: the consumer crashes on its n-th output. */
   crashAt: (number | null)[];
@@ -79,7 +82,10 @@ interface Scenario {
   crashBy: "consumer" | "signal";
   /** Where a mapAsync crash restores from; a stream always uses barriers. */
   restoreFrom: "barrier" | "snapshot";
-  /** Per output handed out, cycled: how long the consumer pauses after it. */
+  /**
+   * Per output handed out, cycled: how long the consumer pauses after it, as
+   * latencies, or 4: six microtasks with a snapshot() check after each.
+   */
   pauses: number[];
   /** An async source's or a ReadableStream's delay per read, as latencies. */
   sourceDelay: number;
@@ -334,6 +340,14 @@ function optionsFor(
         concurrency: aimd({ initial: 1, min: 1, max: pick(s.capacities, n) }),
       }
       : {}),
+    ...(s.batch
+      ? {
+        batch: {
+          maxSize: Math.min(s.batch.maxSize, pick(s.capacities, n)),
+          maxWait: s.batch.maxWait,
+        },
+      }
+      : {}),
     ...(from.state ? { restore: from.state } : {}),
     onCheckpoint: (state: AsyncIOState<number>, barrier: CheckpointBarrier) => {
       // Persisted as it would be: through JSON.
@@ -385,7 +399,24 @@ function fnFor(s: Scenario, n: number) {
       }
       : {}),
   };
-  return s.form === "mapper" ? mapper : object;
+  if (s.batch === null) return s.form === "mapper" ? mapper : object;
+  // A batch function's call fails or hangs as a whole, with its first fault.
+  const batchMapper = (inputs: number[], { attempt, signal }: CallContext) => {
+    for (const input of inputs) {
+      const failed = fault(input, attempt, signal);
+      if (failed !== undefined) return failed;
+    }
+    return Promise.all(
+      inputs.map((input) => later(latency(input), outs(input, 1, "call")[0]!)),
+    );
+  };
+  const batchObject: AsyncBatchFunction<number, Out> = {
+    asyncInvokeBatch(inputs, futures) {
+      inputs.forEach((input, i) => object.asyncInvoke(input, futures[i]!));
+    },
+    ...(object.timeout ? { timeout: object.timeout } : {}),
+  };
+  return s.form === "mapper" ? batchMapper : batchObject;
 }
 
 /** The chunks from `offset` on; records are counted as they are handed out. */
@@ -585,7 +616,19 @@ async function runIncarnation(
       if (handedOut === crashAt) break;
     }
     const pause = pick(s.pauses, handedOut);
-    if (pause > 0) await later(pause, 0);
+    if (pause === 4) {
+      // Microtask by microtask, as results and reads land in between.
+      for (let turn = 0; turn < 6; turn++) {
+        await Promise.resolve();
+        checkAccounting(
+          s,
+          inc,
+          mapped.snapshot(),
+          `${where()}, out ${handedOut}, turn ${turn}`,
+          s.front !== "sync",
+        );
+      }
+    } else if (pause > 0) await later(pause, 0);
     checkAccounting(
       s,
       inc,
@@ -694,6 +737,13 @@ const scenarios: fc.Arbitrary<Scenario> = fc.record({
     }),
   ),
   adaptive: fc.boolean(),
+  batch: fc.option(
+    fc.record({
+      maxSize: fc.integer({ min: 1, max: 6 }),
+      maxWait: fc.constantFrom(0, 2, Infinity),
+    }),
+    { freq: 3 },
+  ),
   policy: fc.constantFrom<Policy>(
     "fail",
     "settle",
@@ -707,7 +757,7 @@ const scenarios: fc.Arbitrary<Scenario> = fc.record({
   ),
   crashBy: fc.constantFrom("consumer" as const, "signal" as const),
   restoreFrom: fc.constantFrom("barrier" as const, "snapshot" as const),
-  pauses: fc.array(fc.integer({ min: 0, max: 3 }), {
+  pauses: fc.array(fc.integer({ min: 0, max: 4 }), {
     minLength: 1,
     maxLength: 5,
   }),
