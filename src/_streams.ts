@@ -45,7 +45,7 @@ class StreamOutput<T> implements Output<T> {
    * The readable's high-water mark, or undefined when its queue cannot be
    * told from its desiredSize (an infinite one): nothing is then kept.
    */
-  readonly #highWaterMark: number | undefined;
+  #highWaterMark: number | undefined = undefined;
   /** The element of each chunk the readable may hold, oldest first. */
   readonly #queued = new RingBuffer<EmittedElement | undefined>();
   /** With a size(), each of those chunks' size, and their sum. */
@@ -54,11 +54,15 @@ class StreamOutput<T> implements Output<T> {
   /** What the readable held when the stream errored, oldest first. */
   #unread: (EmittedElement | undefined)[] = [];
 
-  constructor(highWaterMark: number, sized: boolean) {
-    this.#highWaterMark = Number.isFinite(highWaterMark)
-      ? highWaterMark
-      : undefined;
+  constructor(sized: boolean) {
     this.#sizes = sized ? new RingBuffer() : undefined;
+  }
+
+  /** The readable side starts, empty: its desiredSize is its high-water mark. */
+  start(controller: ReadableStreamDefaultController<T>): void {
+    this.readable = controller;
+    const highWaterMark = controller.desiredSize!;
+    if (Number.isFinite(highWaterMark)) this.#highWaterMark = highWaterMark;
   }
 
   /**
@@ -167,16 +171,13 @@ export function connectStreams<I, O, M>(
   writable: WritableStream<I | M>;
   unreadEntries: () => AsyncIOStateEntry<I>[];
 } {
-  const output = new StreamOutput<O | M>(
-    Number(readableStrategy?.highWaterMark ?? 1),
-    readableStrategy?.size !== undefined,
-  );
+  const output = new StreamOutput<O | M>(readableStrategy?.size !== undefined);
   const engine = engineFor(output);
   // A readable high-water mark of 0 would put the stream in backpressure at
   // every result, and hold the next write back until the reader's next read:
   // a promise round trip per item. At 1 it does so only while a result waits.
   const readable = new ReadableStream<O | M>({
-    start: (controller) => void (output.readable = controller),
+    start: (controller) => output.start(controller),
     pull() {
       const pulling = output.pull();
       engine.pulled();
