@@ -109,6 +109,20 @@ class StreamOutput<T> implements Output<T> {
     }
   }
 
+  /** The inputs whose chunks the readable dropped unread, and those chunks. */
+  unreadCounts(): { inputs: number; outputs: number } {
+    let inputs = 0;
+    let outputs = 0;
+    let previous: EmittedElement | undefined;
+    for (const from of this.#unread) {
+      if (from === undefined || from.marker !== undefined) continue;
+      outputs++;
+      if (from !== previous) inputs++;
+      previous = from;
+    }
+    return { inputs, outputs };
+  }
+
   /** The entries of the inputs whose chunks the readable dropped unread. */
   unreadEntries<I>(): AsyncIOStateEntry<I>[] {
     const entries: AsyncIOStateEntry<I>[] = [];
@@ -160,6 +174,15 @@ class StreamOutput<T> implements Output<T> {
   }
 }
 
+/**
+ * The results a readable that errored dropped unread: snapshots hold their
+ * inputs again, and stats count them as not emitted.
+ */
+export interface UnreadResults<I> {
+  entries(): AsyncIOStateEntry<I>[];
+  counts(): { inputs: number; outputs: number };
+}
+
 /** Builds an engine and the two sides that feed it and read from it. */
 export function connectStreams<I, O, M>(
   engineFor: (output: Output<O | M>) => Engine<I, O, M>,
@@ -169,7 +192,7 @@ export function connectStreams<I, O, M>(
   engine: Engine<I, O, M>;
   readable: ReadableStream<O | M>;
   writable: WritableStream<I | M>;
-  unreadEntries: () => AsyncIOStateEntry<I>[];
+  unread: UnreadResults<I>;
 } {
   const output = new StreamOutput<O | M>(readableStrategy?.size !== undefined);
   const engine = engineFor(output);
@@ -206,7 +229,10 @@ export function connectStreams<I, O, M>(
     engine,
     readable,
     writable,
-    unreadEntries: () => output.unreadEntries<I>(),
+    unread: {
+      entries: () => output.unreadEntries<I>(),
+      counts: () => output.unreadCounts(),
+    },
   };
 }
 

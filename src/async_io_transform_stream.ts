@@ -1,8 +1,8 @@
 import { configOf } from "./_config.ts";
 import { Engine } from "./_engine.ts";
-import { connectStreams } from "./_streams.ts";
+import { connectStreams, type UnreadResults } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
+import type { AsyncIOState } from "./async_io_state.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
 import type { AsyncBatchFunction, BatchMapper } from "./batch_function.ts";
 import type { AsyncFunction, CallContext, Mapper } from "./call_context.ts";
@@ -103,8 +103,8 @@ export class AsyncIOTransformStream<
   E extends "fail" | "settle" = "fail",
 > extends TransformStream<I | NoInfer<M>, Emitted<I, O, E> | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
-  /** The inputs of results that the readable dropped unread when it errored. */
-  readonly #unreadEntries: () => AsyncIOStateEntry<I>[];
+  /** The results that the readable dropped unread when it errored. */
+  readonly #unread: UnreadResults<I>;
 
   /**
    * Creates a batching stream: `fn` gets many inputs per call.
@@ -149,7 +149,7 @@ export class AsyncIOTransformStream<
     // sides itself, so that every stop reaches it at once (a TransformStream
     // defers cancel while flushing, and abort while a write is pending).
     super();
-    const { engine, readable, writable, unreadEntries } = connectStreams<
+    const { engine, readable, writable, unread } = connectStreams<
       I,
       O,
       M
@@ -159,7 +159,7 @@ export class AsyncIOTransformStream<
       options?.readableStrategy,
     );
     this.#engine = engine;
-    this.#unreadEntries = unreadEntries;
+    this.#unread = unread;
     Object.defineProperties(this, {
       readable: { value: readable, enumerable: true },
       writable: { value: writable, enumerable: true },
@@ -182,7 +182,16 @@ export class AsyncIOTransformStream<
    * ```
    */
   get stats(): AsyncIOStats {
-    return this.#engine.stats;
+    const stats = this.#engine.stats;
+    const { inputs, outputs } = this.#unread.counts();
+    if (inputs === 0 && outputs === 0) return stats;
+    // As in snapshot(): what the readable dropped unread was not emitted.
+    return {
+      ...stats,
+      emitted: stats.emitted - inputs,
+      pending: stats.pending + inputs,
+      outputs: stats.outputs - outputs,
+    };
   }
 
   /**
@@ -236,7 +245,7 @@ export class AsyncIOTransformStream<
    */
   snapshot(): AsyncIOState<I> {
     const state = this.#engine.snapshot();
-    const unread = this.#unreadEntries();
+    const unread = this.#unread.entries();
     if (unread.length === 0) return state;
     // They left the engine before anything it still holds.
     return { version: state.version, entries: [...unread, ...state.entries] };

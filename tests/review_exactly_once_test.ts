@@ -187,6 +187,12 @@ for (
       await settle();
       await assert.rejects(reader.read(), reason);
       assert.deepEqual(records(stream), [2, 3, "w3", 4]);
+      const { accepted, emitted, pending, outputs } = stream.stats;
+      assert.deepEqual(
+        { accepted, emitted, pending, outputs },
+        { accepted: 4, emitted: 1, pending: 3, outputs: 1 },
+        "stats as the snapshot",
+      );
     });
   }
 }
