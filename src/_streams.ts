@@ -142,6 +142,9 @@ class StreamOutput<T> implements Output<T> {
   close(): void {
     this.readable.close();
     this.#settlePull();
+    // Every result is out and no error can follow: nothing to account for.
+    this.#queued.clear();
+    this.#sizes?.clear();
   }
 
   error(reason: unknown): void {
