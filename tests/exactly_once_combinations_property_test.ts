@@ -244,6 +244,9 @@ const COVER = {
   backlogSnapshotted: 0,
   readAfterStop: 0,
   barrierStates: 0,
+  /** Committed outputs from a timeout's fallback, and from onError. */
+  fallbacks: 0,
+  recovered: 0,
 };
 
 /** At barrier `id`: out before it + its state = read before it. */
@@ -769,6 +772,10 @@ test("AsyncIOTransformStream() and mapAsync() give exactly-once output and exact
     fc.asyncProperty(scenarios, async (s) => {
       const dropped = new Set<number>();
       const committed = await runScenario(s, dropped);
+      for (const out of committed) {
+        if (out.from === "fallback") COVER.fallbacks++;
+        if (out.from === "recover") COVER.recovered++;
+      }
       const counts = new Map<number, Out[]>();
       for (const out of committed) {
         counts.set(out.in, [...counts.get(out.in) ?? [], out]);
