@@ -169,7 +169,9 @@ export class AsyncIOTransformStream<
   /**
    * Counters of the work so far: inputs accepted, pending and emitted, calls
    * in flight, time-outs, failed attempts, retries and rate-limited calls,
-   * and with `batch`, the batch calls and the inputs they carried.
+   * and with `batch`, the batch calls and the inputs they carried. Results
+   * that an erroring readable dropped unread count as not emitted, as in
+   * `snapshot()`.
    *
    * @example
    * ```ts
@@ -223,7 +225,9 @@ export class AsyncIOTransformStream<
    * in flight, completed but held for ordering, or waiting for a retry, a key
    * or the rate limit, with the watermarks among them. After the stream
    * errors it still holds every input that was not emitted, the failed one
-   * included. Hand it to `options.restore` to resume without losing any.
+   * included, and first the inputs of results that the readable side held
+   * unread and dropped (a reader's cancel discards them as read). Hand it to
+   * `options.restore` to resume without losing any.
    *
    * @returns The state, which round-trips through JSON whenever the inputs
    * do and the watermarks' timestamps are finite.
