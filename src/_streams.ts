@@ -107,6 +107,7 @@ class StreamOutput<T> implements Output<T> {
       this.#queuedSize -= sizes.shift()!;
       queued.shift();
     }
+    if (queued.size === 0) this.#queuedSize = 0; // no rounding carried on
   }
 
   /** The inputs whose chunks the readable dropped unread, and those chunks. */
