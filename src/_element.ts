@@ -75,6 +75,8 @@ export class Element<I, O>
   /** Key-ordered mode: this input's key and the next input with that key. */
   key: unknown = undefined;
   nextSameKey: Element<I, O> | undefined = undefined;
+  /** Its last chunk is leaving the stream: snapshots no longer hold it. */
+  leaving = false;
   /** Batching: the last batch call this input joined; its retries group there. */
   lastCall: BatchedCall<I, O> | undefined = undefined;
 
@@ -107,12 +109,28 @@ export class Element<I, O>
 
   /** Hands the outputs to `emit` one by one; returns how many there were. */
   emitOutputs(emit: (output: O, from: Element<I, O>) => boolean): number {
-    if (!this.#many) return emit(this.#outputs as O, this) ? 1 : -1;
+    if (!this.#many) return this.#emitLast(emit, this.#outputs as O) ? 1 : -1;
     const outputs = this.#outputs as O[];
-    for (let i = 0; i < outputs.length; i++) {
+    const last = outputs.length - 1;
+    for (let i = 0; i < last; i++) {
       if (!emit(outputs[i]!, this)) return -1;
     }
+    if (last >= 0 && !this.#emitLast(emit, outputs[last]!)) return -1;
     return outputs.length;
+  }
+
+  /**
+   * A sink may receive a chunk within its enqueue (Deno's pipeTo does) and
+   * take a snapshot there: from the last output on, the input is out.
+   */
+  #emitLast(
+    emit: (output: O, from: Element<I, O>) => boolean,
+    output: O,
+  ): boolean {
+    this.leaving = true;
+    if (emit(output, this)) return true;
+    this.leaving = false; // it went nowhere: the stream ended
+    return false;
   }
 
   /** Releases the outputs once they have left the stream. */

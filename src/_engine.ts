@@ -328,6 +328,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   snapshot(): AsyncIOState<I> {
     const entries: AsyncIOStateEntry<I>[] = [];
     for (let e = this.#queue.head; e !== undefined; e = e.next) {
+      if (e.leaving) continue;
       entries.push(
         e.marker === undefined
           ? recordEntry(e.input)
@@ -442,10 +443,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #emit(element: Element<I, O>): boolean {
     if (this.#ended) return false;
     if (element.marker !== undefined) {
+      element.leaving = true; // see Element.emitOutputs()
       const sent = this.#enqueue(element.marker as M, element);
-      if (sent && this.#batcher !== undefined) {
-        this.#batcher.watermarksWaiting--;
-      }
+      if (!sent) element.leaving = false;
+      else if (this.#batcher !== undefined) this.#batcher.watermarksWaiting--;
       return sent;
     }
     const count = element.emitOutputs(
@@ -473,17 +474,20 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       );
   }
 
-  /** The only place chunks leave; a throwing `size()` fails the stream. */
+  /**
+   * The only place chunks leave; a throwing `size()` fails the stream.
+   * Returns whether the chunk went out: one that a stop from inside
+   * `size()` left nowhere did not, and its input must stay unemitted. One
+   * that a sink received within the enqueue (Deno's pipeTo) did, even if
+   * that sink then stopped the stream.
+   */
   #enqueue(chunk: O | M, from?: Element<I, O>): boolean {
     try {
-      this.#output.enqueue(chunk, from);
+      return this.#output.enqueue(chunk, from) !== false;
     } catch (error) {
       this.#terminate(error);
       return false;
     }
-    // A strategy's size() may have stopped the stream: the chunk then went
-    // nowhere, so its input must stay unemitted.
-    return !this.#ended;
   }
 
   /** Wakes the input side if what it waits for has come. */

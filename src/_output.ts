@@ -13,9 +13,13 @@ export interface Output<T> {
    * May throw (a strategy's `size()`): the engine then fails with it. `from`
    * is the element whose output or watermark the chunk is; a barrier has
    * none. An output that holds chunks before it hands them out needs it to
-   * keep their inputs in snapshots until then.
+   * keep their inputs in snapshots until then. Returns whether the chunk
+   * went out: false when a stop from inside the strategy's `size()` left it
+   * nowhere. A stop after it was handed on (a sink that receives it within
+   * the enqueue and stops the stream) does not take it back. Nothing
+   * (`undefined`) means it went out.
    */
-  enqueue(chunk: T, from?: EmittedElement): void;
+  enqueue(chunk: T, from?: EmittedElement): boolean | void;
   /** Every result was emitted and `close()` succeeded. */
   close(): void;
   /** The stream stopped or failed with `reason`: error every side. */

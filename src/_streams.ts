@@ -9,13 +9,23 @@
 // Either side's stop errors the other, as a TransformStream's would.
 import { describe } from "./_describe.ts";
 import type { Engine } from "./_engine.ts";
-import type { Output } from "./_output.ts";
+import type { EmittedElement, Output } from "./_output.ts";
+import { RingBuffer } from "./_ring_buffer.ts";
+import { recordEntry, watermarkEntry } from "./_state.ts";
+import type { AsyncIOStateEntry } from "./async_io_state.ts";
 
 /** The spec's controller: bun-types 1.4 does not declare its `signal` yet. */
 type WritableController = WritableStreamDefaultController & {
   readonly signal: AbortSignal;
 };
 
+/**
+ * The engine's output on a readable side. It also keeps which elements' chunks
+ * the readable may still hold: when the stream errors, the readable drops
+ * them unread, so snapshots must hold their inputs again, as mapAsync's do
+ * for the results that wait for next(). The readable's queue is the newest
+ * chunks enqueued, and its `desiredSize` tells how much it holds.
+ */
 class StreamOutput<T> implements Output<T> {
   readable!: ReadableStreamDefaultController<T>;
   writable!: WritableController;
@@ -23,6 +33,37 @@ class StreamOutput<T> implements Output<T> {
   backpressure = true;
   /** Settles the pending pull: see {@linkcode StreamOutput.pull}. */
   #pullDone: (() => void) | undefined = undefined;
+  /** Set while the readable strategy's size() runs. */
+  sizing = false;
+  /** A stop came from inside size(): the chunk being enqueued went nowhere. */
+  #stoppedWhileSizing = false;
+  /** The size() of the chunk being enqueued, as the watcher saw it. */
+  lastSize = 1;
+  /** The reader cancelled: the chunks it discarded count as read. */
+  cancelled = false;
+  /**
+   * The readable's high-water mark, or undefined when its queue cannot be
+   * told from its desiredSize (an infinite one): nothing is then kept.
+   */
+  #highWaterMark: number | undefined = undefined;
+  /** The element of each chunk the readable may hold, oldest first. */
+  readonly #queued = new RingBuffer<EmittedElement | undefined>();
+  /** With a size(), each of those chunks' size, and their sum. */
+  readonly #sizes: RingBuffer<number> | undefined;
+  #queuedSize = 0;
+  /** What the readable held when the stream errored, oldest first. */
+  #unread: (EmittedElement | undefined)[] = [];
+
+  constructor(sized: boolean) {
+    this.#sizes = sized ? new RingBuffer() : undefined;
+  }
+
+  /** The readable side starts, empty: its desiredSize is its high-water mark. */
+  start(controller: ReadableStreamDefaultController<T>): void {
+    this.readable = controller;
+    const highWaterMark = controller.desiredSize!;
+    if (Number.isFinite(highWaterMark)) this.#highWaterMark = highWaterMark;
+  }
 
   /**
    * The readable side wants more. The promise settles only once the side is
@@ -34,21 +75,94 @@ class StreamOutput<T> implements Output<T> {
     return new Promise((resolve) => this.#pullDone = resolve);
   }
 
-  enqueue(chunk: T): void {
+  enqueue(chunk: T, from?: EmittedElement): boolean {
     const readable = this.readable;
     readable.enqueue(chunk);
-    if (readable.desiredSize! <= 0) {
+    const desiredSize = readable.desiredSize;
+    if (desiredSize !== null && this.#highWaterMark !== undefined) {
+      this.#queued.push(from);
+      if (this.#sizes !== undefined) {
+        this.#sizes.push(this.lastSize);
+        this.#queuedSize += this.lastSize;
+      }
+      this.#forgetRead(desiredSize);
+    }
+    if (desiredSize! <= 0) {
       this.backpressure = true;
       this.#settlePull();
     }
+    return !this.#stoppedWhileSizing;
+  }
+
+  /** Drops the oldest entries, whose chunks the readable no longer holds. */
+  #forgetRead(desiredSize: number): void {
+    const held = this.#highWaterMark! - desiredSize;
+    const queued = this.#queued;
+    const sizes = this.#sizes;
+    if (sizes === undefined) {
+      while (queued.size > held) queued.shift();
+      return;
+    }
+    while (queued.size > 0 && this.#queuedSize - sizes.at(0)! >= held) {
+      this.#queuedSize -= sizes.shift()!;
+      queued.shift();
+    }
+    if (queued.size === 0) this.#queuedSize = 0; // no rounding carried on
+  }
+
+  /** The inputs whose chunks the readable dropped unread, and those chunks. */
+  unreadCounts(): { inputs: number; outputs: number } {
+    let inputs = 0;
+    let outputs = 0;
+    let previous: EmittedElement | undefined;
+    for (const from of this.#unread) {
+      if (from === undefined || from.marker !== undefined) continue;
+      outputs++;
+      if (from !== previous) inputs++;
+      previous = from;
+    }
+    return { inputs, outputs };
+  }
+
+  /** The entries of the inputs whose chunks the readable dropped unread. */
+  unreadEntries<I>(): AsyncIOStateEntry<I>[] {
+    const entries: AsyncIOStateEntry<I>[] = [];
+    let previous: EmittedElement | undefined;
+    for (const from of this.#unread) {
+      if (from === undefined || from === previous) continue; // a barrier
+      previous = from;
+      entries.push(
+        from.marker === undefined
+          ? recordEntry(from.input as I)
+          : watermarkEntry(from.marker.timestamp),
+      );
+    }
+    return entries;
   }
 
   close(): void {
     this.readable.close();
     this.#settlePull();
+    // Every result is out and no error can follow: nothing to account for.
+    this.#queued.clear();
+    this.#sizes?.clear();
   }
 
   error(reason: unknown): void {
+    if (this.sizing) this.#stoppedWhileSizing = true;
+    // The queue is still there (a cancel has emptied it): it is dropped now.
+    const desiredSize = this.readable.desiredSize;
+    if (
+      !this.cancelled && desiredSize !== null &&
+      this.#highWaterMark !== undefined
+    ) {
+      this.#forgetRead(desiredSize);
+      for (let i = 0; i < this.#queued.size; i++) {
+        this.#unread.push(this.#queued.at(i));
+      }
+    }
+    this.#queued.clear();
+    this.#sizes?.clear();
     // Each is a no-op on a side that has already closed or errored. A side
     // being aborted errors itself: erroring it first would make its abort()
     // promise reject.
@@ -64,6 +178,15 @@ class StreamOutput<T> implements Output<T> {
   }
 }
 
+/**
+ * The results a readable that errored dropped unread: snapshots hold their
+ * inputs again, and stats count them as not emitted.
+ */
+export interface UnreadResults<I> {
+  entries(): AsyncIOStateEntry<I>[];
+  counts(): { inputs: number; outputs: number };
+}
+
 /** Builds an engine and the two sides that feed it and read from it. */
 export function connectStreams<I, O, M>(
   engineFor: (output: Output<O | M>) => Engine<I, O, M>,
@@ -73,21 +196,25 @@ export function connectStreams<I, O, M>(
   engine: Engine<I, O, M>;
   readable: ReadableStream<O | M>;
   writable: WritableStream<I | M>;
+  unread: UnreadResults<I>;
 } {
-  const output = new StreamOutput<O | M>();
+  const output = new StreamOutput<O | M>(readableStrategy?.size !== undefined);
   const engine = engineFor(output);
   // A readable high-water mark of 0 would put the stream in backpressure at
   // every result, and hold the next write back until the reader's next read:
   // a promise round trip per item. At 1 it does so only while a result waits.
   const readable = new ReadableStream<O | M>({
-    start: (controller) => void (output.readable = controller),
+    start: (controller) => output.start(controller),
     pull() {
       const pulling = output.pull();
       engine.pulled();
       return pulling;
     },
-    cancel: (reason) => engine.stop(reason),
-  }, readableStrategy ?? { highWaterMark: 1 });
+    cancel: (reason) => {
+      output.cancelled = true;
+      engine.stop(reason);
+    },
+  }, watchSize(readableStrategy, output) ?? { highWaterMark: 1 });
   // The writable side keeps the default high-water mark of 1: with calls
   // that start within write(), 2 measured slower (0.63x against 0.70x the
   // pass-through floor, 100k items, interleaved rounds).
@@ -102,7 +229,15 @@ export function connectStreams<I, O, M>(
     close: () => engine.end(),
     abort: (reason) => engine.stop(reason),
   }, guardSize(writableStrategy, engine));
-  return { engine, readable, writable };
+  return {
+    engine,
+    readable,
+    writable,
+    unread: {
+      entries: () => output.unreadEntries<I>(),
+      counts: () => output.unreadCounts(),
+    },
+  };
 }
 
 /**
@@ -139,6 +274,30 @@ function guardSize<T>(
       } catch (error) {
         engine.stop(error);
         throw error;
+      }
+    },
+  };
+}
+
+/**
+ * Tells the output while the readable strategy's `size()` runs: a stop from
+ * inside it leaves the chunk being enqueued nowhere.
+ */
+function watchSize<T>(
+  strategy: QueuingStrategy<T> | undefined,
+  output: StreamOutput<T>,
+): QueuingStrategy<T> | undefined {
+  const size = strategy?.size;
+  if (size === undefined) return strategy;
+  return {
+    highWaterMark: strategy!.highWaterMark ?? 1,
+    size(chunk) {
+      output.sizing = true;
+      try {
+        // As the platform converts it; a bad one fails the enqueue.
+        return output.lastSize = +size.call(strategy, chunk);
+      } finally {
+        output.sizing = false;
       }
     },
   };

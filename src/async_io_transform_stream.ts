@@ -1,6 +1,6 @@
 import { configOf } from "./_config.ts";
 import { Engine } from "./_engine.ts";
-import { connectStreams } from "./_streams.ts";
+import { connectStreams, type UnreadResults } from "./_streams.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { AsyncIOState } from "./async_io_state.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
@@ -103,6 +103,8 @@ export class AsyncIOTransformStream<
   E extends "fail" | "settle" = "fail",
 > extends TransformStream<I | NoInfer<M>, Emitted<I, O, E> | NoInfer<M>> {
   readonly #engine: Engine<I, O, M>;
+  /** The results that the readable dropped unread when it errored. */
+  readonly #unread: UnreadResults<I>;
 
   /**
    * Creates a batching stream: `fn` gets many inputs per call.
@@ -149,12 +151,17 @@ export class AsyncIOTransformStream<
     // sides itself, so that every stop reaches it at once (a TransformStream
     // defers cancel while flushing, and abort while a write is pending).
     super();
-    const { engine, readable, writable } = connectStreams<I, O, M>(
+    const { engine, readable, writable, unread } = connectStreams<
+      I,
+      O,
+      M
+    >(
       (output) => new Engine<I, O, M>(config, output),
       options?.writableStrategy,
       options?.readableStrategy,
     );
     this.#engine = engine;
+    this.#unread = unread;
     Object.defineProperties(this, {
       readable: { value: readable, enumerable: true },
       writable: { value: writable, enumerable: true },
@@ -164,7 +171,9 @@ export class AsyncIOTransformStream<
   /**
    * Counters of the work so far: inputs accepted, pending and emitted, calls
    * in flight, time-outs, failed attempts, retries and rate-limited calls,
-   * and with `batch`, the batch calls and the inputs they carried.
+   * and with `batch`, the batch calls and the inputs they carried. Results
+   * that an erroring readable dropped unread count as not emitted, as in
+   * `snapshot()`.
    *
    * @example
    * ```ts
@@ -177,7 +186,16 @@ export class AsyncIOTransformStream<
    * ```
    */
   get stats(): AsyncIOStats {
-    return this.#engine.stats;
+    const stats = this.#engine.stats;
+    const { inputs, outputs } = this.#unread.counts();
+    if (inputs === 0 && outputs === 0) return stats;
+    // As in snapshot(): what the readable dropped unread was not emitted.
+    return {
+      ...stats,
+      emitted: stats.emitted - inputs,
+      pending: stats.pending + inputs,
+      outputs: stats.outputs - outputs,
+    };
   }
 
   /**
@@ -210,7 +228,9 @@ export class AsyncIOTransformStream<
    * in flight, completed but held for ordering, or waiting for a retry, a key
    * or the rate limit, with the watermarks among them. After the stream
    * errors it still holds every input that was not emitted, the failed one
-   * included. Hand it to `options.restore` to resume without losing any.
+   * included, and first the inputs of results that the readable side held
+   * unread and dropped (a reader's cancel discards them as read). Hand it to
+   * `options.restore` to resume without losing any.
    *
    * @returns The state, which round-trips through JSON whenever the inputs
    * do and the watermarks' timestamps are finite.
@@ -231,6 +251,10 @@ export class AsyncIOTransformStream<
    * ```
    */
   snapshot(): AsyncIOState<I> {
-    return this.#engine.snapshot();
+    const state = this.#engine.snapshot();
+    const unread = this.#unread.entries();
+    if (unread.length === 0) return state;
+    // They left the engine before anything it still holds.
+    return { version: state.version, entries: [...unread, ...state.entries] };
   }
 }

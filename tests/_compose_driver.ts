@@ -73,6 +73,8 @@ export class ComposeRun {
   /** What came out, as the consumer saw it. */
   readonly got: unknown[] = [];
   gotError: unknown = undefined;
+  /** How the script stopped the run, if it did. */
+  stoppedBy: Stop | undefined = undefined;
   ended = false;
   reads: Promise<void> = Promise.resolve();
   readonly view: View;
@@ -253,6 +255,7 @@ export class ComposeRun {
   stop(how: Stop): CallRecord[] {
     const running = this.log.calls.filter(callActive);
     this.log.stopped = true;
+    this.stoppedBy ??= how;
     this.#front.stop(new StopError(`stop by ${how}`), how);
     return running;
   }
