@@ -321,3 +321,37 @@ test("mapAsync() whose limit's bind throws closes a sync iterable's iterator wit
   );
   assert.deepEqual({ read, returned }, { read: 0, returned: 1 });
 });
+
+for (
+  const [how, hostile] of Object.entries({
+    "own then() throws": (error: Error) =>
+      Object.defineProperty(Promise.resolve(), "then", {
+        value() {
+          throw error;
+        },
+      }),
+    "constructor getter throws": (error: Error) =>
+      Object.defineProperty(Promise.resolve(), "constructor", {
+        get() {
+          throw error;
+        },
+      }),
+  })
+) {
+  test(`AsyncIOTransformStream() that ends normally fails with the error of close() returning a native promise whose ${how}`, async () => {
+    const error = new Error(how);
+    let closes = 0;
+    const stream = new AsyncIOTransformStream<number, number>({
+      asyncInvoke: (n, result) => result.complete([n]),
+      close: () => {
+        closes++;
+        return hostile(error);
+      },
+    });
+    await assert.rejects(
+      Array.fromAsync(ReadableStream.from([1, 2]).pipeThrough(stream)),
+      (reason: unknown) => reason === error,
+    );
+    assert.equal(closes, 1);
+  });
+}
