@@ -105,8 +105,8 @@ export function commitTargetOf(
  *
  * @param options The {@linkcode RedisStreamSinkOptions}.
  * @returns The sink; closing it waits for the last commit.
- * @throws {TypeError} If `send` is not a function, a name is empty, or
- * `batchSize` or `doneRetentionMs` is not a number.
+ * @throws {TypeError} If `send` is not a function, a name is missing or
+ * empty, or `batchSize` or `doneRetentionMs` is not a number.
  * @throws {RangeError} If `batchSize` or `doneRetentionMs` is out of range.
  *
  * @example Committing outputs with ioredis

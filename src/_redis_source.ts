@@ -106,8 +106,8 @@ const WHERE = "construct redisStreamSource";
  *
  * @param options The {@linkcode RedisStreamSourceOptions}.
  * @returns The entries, as `{ stream, id, fields }`.
- * @throws {TypeError} If `send` is not a function, a name is empty, or
- * `count` or a duration is not a number.
+ * @throws {TypeError} If `send` is not a function, a name is missing or
+ * empty, or `count` or a duration is not a number.
  * @throws {RangeError} If `count` or a duration is out of range.
  *
  * @example Reading a stream with node-redis

@@ -35,8 +35,8 @@ export class WindowedLimit {
 
   /**
    * @param now The clock, in ms; injectable so tests can step it.
-   * @throws What `limit.bind` throws, and a RangeError if the initial limit
-   * is not a number.
+   * @throws What `limit.bind` throws, a TypeError if the initial limit is not
+   * a number, and a RangeError if it is NaN.
    */
   constructor(
     limit: ConcurrencyLimit,

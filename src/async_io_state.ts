@@ -22,9 +22,13 @@ export type AsyncIOStateEntry<I> =
 
 /**
  * The inputs that a stream had accepted but not yet emitted, in input order,
- * as plain data. It round-trips through `structuredClone` whenever the inputs
- * do, and through `JSON.stringify` when the watermarks' timestamps are finite
- * too (JSON writes `Infinity` and `NaN` as `null`, which `restore` refuses).
+ * as plain data. The inputs of results that no reader got (those that
+ * `mapAsync`'s iterator holds for `next()`, or that a stream's readable side
+ * dropped unread as it errored) come first, in the order they were emitted.
+ * The entries hold the inputs themselves, not copies. It round-trips through
+ * `structuredClone` whenever the inputs do, and through `JSON.stringify`
+ * when the watermarks' timestamps are finite too (JSON writes `Infinity` and
+ * `NaN` as `null`, which `restore` refuses).
  *
  * @typeParam I The type of the inputs.
  *

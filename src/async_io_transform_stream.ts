@@ -130,9 +130,9 @@ export class AsyncIOTransformStream<
    * @throws {RangeError} If a number is out of range, such as a `capacity`
    * that is not a positive integer, or a negative or NaN `timeout`.
    * @throws {TypeError} If an option has the wrong shape, such as an unknown
-   * `order`, a `capacity` that is not a number at all, an `fn` that is
-   * neither a function nor an object with `asyncInvoke`, or a malformed
-   * `restore` state.
+   * `order`, a `capacity` that is not a number at all, a `retry` without
+   * `maxAttempts`, an `fn` that is neither a function nor an object with
+   * `asyncInvoke`, or a malformed `restore` state.
    */
   constructor(
     fn: Mapper<I, O> | AsyncFunction<I, O>,
@@ -224,13 +224,14 @@ export class AsyncIOTransformStream<
   }
 
   /**
-   * Every input accepted but not yet emitted, in input order, as plain data:
-   * in flight, completed but held for ordering, or waiting for a retry, a key
-   * or the rate limit, with the watermarks among them. After the stream
-   * errors it still holds every input that was not emitted, the failed one
-   * included, and first the inputs of results that the readable side held
-   * unread and dropped (a reader's cancel discards them as read). Hand it to
-   * `options.restore` to resume without losing any.
+   * Every input accepted but not yet emitted, as plain data: in flight,
+   * completed but held for ordering, or waiting for a retry, a key or the
+   * rate limit, in input order with the watermarks among them. The entries
+   * hold the inputs themselves, not copies. After the stream errors, the
+   * inputs of results that the readable side held unread and dropped come
+   * first, in the order they were emitted (a reader's cancel discards such
+   * results as read), then every input that was not emitted, the failed one
+   * included. Hand it to `options.restore` to resume without losing any.
    *
    * @returns The state, which round-trips through JSON whenever the inputs
    * do and the watermarks' timestamps are finite.

@@ -166,7 +166,7 @@ export interface MapAsyncIterator<T, I> extends AsyncIterableIterator<T> {
  * `batch.maxSize` above `capacity`.
  * @throws {TypeError} If the source is not iterable or is a locked
  * `ReadableStream`, or if an option has the wrong shape (a numeric option
- * that is not a number at all included).
+ * that is not a number at all, or a required one left out, included).
  *
  * @example Up to 50 keys per lookup
  * ```ts
@@ -209,16 +209,18 @@ export function mapAsync<
  *   the source and not yet yielded, and the source is not read further while
  *   a result waits for the consumer, so memory stays bounded.
  * - Nothing runs until the first `next()`: then `open()` runs, and the
- *   source is read. The source is only opened at call time (its iterator
- *   taken, a stream locked), before an adaptive limit's `bind()`; if that
- *   throws, the source is let go unread.
+ *   source is read. At call time the source is only opened (its iterator
+ *   taken, a stream locked), before an adaptive limit's `bind()` runs; if
+ *   `bind()` throws, the source is let go unread (a stream unlocked, an
+ *   iterator closed with `return()`).
  * - Leaving the loop (`break`, `return()`) or `throw()` aborts every call's
  *   signal at once and calls the source's `return()` (a `ReadableStream`
  *   source is cancelled), without waiting for it: an async generator would
  *   run it only after its pending `next()`.
  * - A failed call, an aborted `options.signal` or a source that throws ends
  *   the iteration with that error, after aborting every call. Results not yet
- *   yielded are dropped, as a stream that errors drops its queue.
+ *   yielded are dropped, as a stream that errors drops its queue; their
+ *   inputs stay in `snapshot()`.
  * - Values are passed to `fn` as they are: a sync iterable's promises are
  *   not awaited. `Watermark` and `CheckpointBarrier` values pass through.
  *
@@ -238,7 +240,7 @@ export function mapAsync<
  * that is not a positive integer. Messages start "Cannot call mapAsync as".
  * @throws {TypeError} If the source is not iterable or is a locked
  * `ReadableStream`, or if an option has the wrong shape (a numeric option
- * that is not a number at all included).
+ * that is not a number at all, or a required one left out, included).
  *
  * @example Looking up ten at a time, in input order
  * ```ts

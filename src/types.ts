@@ -13,7 +13,10 @@ import type {
 } from "./policy_options.ts";
 
 /**
- * The options of `AsyncIOTransformStream`.
+ * The options of `AsyncIOTransformStream`. Each one, nested ones included, is
+ * read once with a plain get, so an inherited one counts and a getter runs
+ * once. A numeric option that is not a number at all, or a required one left
+ * out, is a `TypeError`; a number out of range is a `RangeError`.
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
@@ -114,8 +117,10 @@ export interface AsyncIOOptions<
   /** A snapshot to resume from: its inputs are called before any new input. */
   restore?: AsyncIOState<I>;
   /**
-   * Called with the snapshot taken at each `CheckpointBarrier`. If it returns
-   * a promise, no further input is accepted until it settles.
+   * Called with the snapshot taken at each `CheckpointBarrier`, whose entries
+   * hold the inputs themselves: serialize or copy it before keeping it if
+   * `fn` changes its input. If it returns a promise, no further input is
+   * accepted until it settles; the barrier goes downstream at once.
    */
   onCheckpoint?: (
     state: AsyncIOState<I>,

@@ -18,6 +18,10 @@ import type { Watermark } from "./watermark.ts";
  * an {@linkcode AsyncBatchFunction} object.
  * @param options The options, with `batch` and without `order`.
  * @returns The stream.
+ * @throws {RangeError} If a number is out of range, as the constructor does.
+ * @throws {TypeError} If an option has the wrong shape, as the constructor
+ * does: a numeric option that is not a number at all, or a required one left
+ * out, included.
  *
  * @example Up to 50 keys per lookup
  * ```ts
@@ -60,6 +64,10 @@ export function orderedWait<
  * @param fn The function called for each input, or an `AsyncFunction` object.
  * @param options The options, without `order`.
  * @returns The stream.
+ * @throws {RangeError} If a number is out of range, as the constructor does.
+ * @throws {TypeError} If an option has the wrong shape, as the constructor
+ * does: a numeric option that is not a number at all, or a required one left
+ * out, included.
  *
  * @example
  * ```ts
@@ -111,6 +119,10 @@ export function orderedWait<
  * an {@linkcode AsyncBatchFunction} object.
  * @param options The options, with `batch` and without `order`.
  * @returns The stream.
+ * @throws {RangeError} If a number is out of range, as the constructor does.
+ * @throws {TypeError} If an option has the wrong shape, as the constructor
+ * does: a numeric option that is not a number at all, or a required one left
+ * out, included.
  *
  * @example Up to 50 keys per lookup
  * ```ts
@@ -151,6 +163,10 @@ export function unorderedWait<
  * @param fn The function called for each input, or an `AsyncFunction` object.
  * @param options The options, without `order`.
  * @returns The stream.
+ * @throws {RangeError} If a number is out of range, as the constructor does.
+ * @throws {TypeError} If an option has the wrong shape, as the constructor
+ * does: a numeric option that is not a number at all, or a required one left
+ * out, included.
  *
  * @example
  * ```ts
