@@ -18,7 +18,7 @@ import { within } from "./_within.ts";
 
 /** A native promise, as user code may return one, made hostile. */
 const hostilePromises = {
-  "its own then() throws": (error: Error) => {
+  "own then() throws": (error: Error) => {
     const promise = Promise.resolve([]);
     Object.defineProperty(promise, "then", {
       value() {
@@ -27,7 +27,7 @@ const hostilePromises = {
     });
     return promise;
   },
-  "its constructor getter throws": (error: Error) => {
+  "constructor getter throws": (error: Error) => {
     const promise = Promise.resolve([]);
     Object.defineProperty(promise, "constructor", {
       get() {
