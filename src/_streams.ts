@@ -9,9 +9,13 @@
 // Either side's stop errors the other, as a TransformStream's would.
 import { describe } from "./_describe.ts";
 import type { Engine } from "./_engine.ts";
-import type { EmittedElement, Output } from "./_output.ts";
+import {
+  type EmittedElement,
+  type Output,
+  unreadCounts,
+  unreadEntries,
+} from "./_output.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
-import { recordEntry, watermarkEntry } from "./_state.ts";
 import type { AsyncIOStateEntry } from "./async_io_state.ts";
 
 /** The spec's controller: bun-types 1.4 does not declare its `signal` yet. */
@@ -112,33 +116,15 @@ class StreamOutput<T> implements Output<T> {
 
   /** The inputs whose chunks the readable dropped unread, and those chunks. */
   unreadCounts(): { inputs: number; outputs: number } {
-    let inputs = 0;
-    let outputs = 0;
-    let previous: EmittedElement | undefined;
-    for (const from of this.#unread) {
-      if (from === undefined || from.marker !== undefined) continue;
-      outputs++;
-      if (from !== previous) inputs++;
-      previous = from;
-    }
-    return { inputs, outputs };
+    return unreadCounts(this.#unread.length, this.#unreadAt);
   }
 
   /** The entries of the inputs whose chunks the readable dropped unread. */
   unreadEntries<I>(): AsyncIOStateEntry<I>[] {
-    const entries: AsyncIOStateEntry<I>[] = [];
-    let previous: EmittedElement | undefined;
-    for (const from of this.#unread) {
-      if (from === undefined || from === previous) continue; // a barrier
-      previous = from;
-      entries.push(
-        from.marker === undefined
-          ? recordEntry(from.input as I)
-          : watermarkEntry(from.marker.timestamp),
-      );
-    }
-    return entries;
+    return unreadEntries<I>(this.#unread.length, this.#unreadAt);
   }
+
+  readonly #unreadAt = (i: number) => this.#unread[i];
 
   close(): void {
     this.readable.close();
