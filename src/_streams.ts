@@ -184,7 +184,10 @@ export function connectStreams<I, O, M>(
   writable: WritableStream<I | M>;
   unread: UnreadResults<I>;
 } {
-  const output = new StreamOutput<O | M>(readableStrategy?.size !== undefined);
+  const readableCopy = readOnce(readableStrategy);
+  const output = new StreamOutput<O | M>(
+    typeof readableCopy?.size === "function",
+  );
   const engine = engineFor(output);
   // A readable high-water mark of 0 would put the stream in backpressure at
   // every result, and hold the next write back until the reader's next read:
@@ -200,7 +203,7 @@ export function connectStreams<I, O, M>(
       output.cancelled = true;
       engine.stop(reason);
     },
-  }, watchSize(readableStrategy, output) ?? { highWaterMark: 1 });
+  }, watchSize(readableCopy, readableStrategy, output) ?? { highWaterMark: 1 });
   // The writable side keeps the default high-water mark of 1: with calls
   // that start within write(), 2 measured slower (0.63x against 0.70x the
   // pass-through floor, 100k items, interleaved rounds).
@@ -214,7 +217,7 @@ export function connectStreams<I, O, M>(
     write: (chunk) => engine.write(chunk),
     close: () => engine.end(),
     abort: (reason) => engine.stop(reason),
-  }, guardSize(writableStrategy, engine));
+  }, guardSize(readOnce(writableStrategy), writableStrategy, engine));
   return {
     engine,
     readable,
@@ -227,23 +230,38 @@ export function connectStreams<I, O, M>(
 }
 
 /**
+ * A strategy's members, each read once into a copy that the platform gets in
+ * place of the caller's object. One that is not an object is passed on as
+ * it is, for the platform's own TypeError.
+ */
+function readOnce<T>(
+  strategy: QueuingStrategy<T> | undefined,
+): QueuingStrategy<T> | undefined {
+  if (strategy === null || typeof strategy !== "object") return strategy;
+  const { highWaterMark, size } = strategy;
+  const copy: QueuingStrategy<T> = {};
+  if (highWaterMark !== undefined) copy.highWaterMark = highWaterMark;
+  if (size !== undefined) copy.size = size;
+  return copy;
+}
+
+/**
  * A writable strategy's `size()` runs inside `writer.write()`, and a throw
  * there errors the writable side without telling its sink: stop first. So
  * does a size the platform refuses, which is checked here as it would be.
+ * `copy` is the strategy as {@linkcode readOnce} read it; `size()` is still
+ * called on the caller's object.
  */
 function guardSize<T>(
+  copy: QueuingStrategy<T> | undefined,
   strategy: QueuingStrategy<T> | undefined,
   engine: { stop(reason: unknown): void },
 ): QueuingStrategy<T> | undefined {
-  // Not an object: the platform's own TypeError names it.
-  if (strategy === null || typeof strategy !== "object") return strategy;
-  // Each member read once: the platform gets a copy, not the caller's object.
-  const { highWaterMark, size } = strategy;
-  if (size === undefined) {
-    return highWaterMark === undefined ? {} : { highWaterMark };
-  }
+  const size = copy?.size;
+  // Not a function: the platform's own TypeError names it.
+  if (typeof size !== "function") return copy;
   return {
-    highWaterMark: highWaterMark ?? 1,
+    highWaterMark: copy!.highWaterMark ?? 1,
     size(chunk) {
       try {
         const returned = size.call(strategy, chunk);
@@ -267,16 +285,18 @@ function guardSize<T>(
 
 /**
  * Tells the output while the readable strategy's `size()` runs: a stop from
- * inside it leaves the chunk being enqueued nowhere.
+ * inside it leaves the chunk being enqueued nowhere. `copy` as in
+ * {@linkcode guardSize}.
  */
 function watchSize<T>(
+  copy: QueuingStrategy<T> | undefined,
   strategy: QueuingStrategy<T> | undefined,
   output: StreamOutput<T>,
 ): QueuingStrategy<T> | undefined {
-  const size = strategy?.size;
-  if (size === undefined) return strategy;
+  const size = copy?.size;
+  if (typeof size !== "function") return copy;
   return {
-    highWaterMark: strategy!.highWaterMark ?? 1,
+    highWaterMark: copy!.highWaterMark ?? 1,
     size(chunk) {
       output.sizing = true;
       try {

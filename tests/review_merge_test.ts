@@ -39,3 +39,18 @@ test("AsyncIOTransformStream.snapshot() after a failure reads no timestamp again
   assert.deepEqual(records(stream), ["w5", 1]);
   assert.equal(reads, 1);
 });
+
+for (const side of ["writableStrategy", "readableStrategy"] as const) {
+  test(`AsyncIOTransformStream() refuses a ${side} whose size is not a function with a TypeError at construction, as the platform does`, () => {
+    // A wrapper around any size() other than undefined hid it until the
+    // first chunk, which then failed the stream.
+    assert.throws(
+      () =>
+        new AsyncIOTransformStream<number, number>(
+          (n) => Promise.resolve(n),
+          { [side]: { size: 5 } } as never,
+        ),
+      TypeError,
+    );
+  });
+}
