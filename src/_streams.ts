@@ -136,7 +136,21 @@ class StreamOutput<T> implements Output<T> {
 
   error(reason: unknown): void {
     if (this.sizing) this.#stoppedWhileSizing = true;
-    // The queue is still there (a cancel has emptied it): it is dropped now.
+    this.keepUnread();
+    // Each is a no-op on a side that has already closed or errored. A side
+    // being aborted errors itself: erroring it first would make its abort()
+    // promise reject.
+    this.readable.error(reason);
+    if (!this.writable.signal.aborted) this.writable.error(reason);
+    this.#settlePull();
+  }
+
+  /**
+   * The readable is about to drop its queue: what it holds is kept as
+   * unread. Its queue is still there (a cancel has emptied it, and one the
+   * platform errored is gone, but then this ran before).
+   */
+  keepUnread(): void {
     const desiredSize = this.readable.desiredSize;
     if (
       !this.cancelled && desiredSize !== null &&
@@ -149,12 +163,6 @@ class StreamOutput<T> implements Output<T> {
     }
     this.#queued.clear();
     this.#sizes?.clear();
-    // Each is a no-op on a side that has already closed or errored. A side
-    // being aborted errors itself: erroring it first would make its abort()
-    // promise reject.
-    this.readable.error(reason);
-    if (!this.writable.signal.aborted) this.writable.error(reason);
-    this.#settlePull();
   }
 
   #settlePull(): void {
@@ -285,8 +293,10 @@ function guardSize<T>(
 
 /**
  * Tells the output while the readable strategy's `size()` runs: a stop from
- * inside it leaves the chunk being enqueued nowhere. `copy` as in
- * {@linkcode guardSize}.
+ * inside it leaves the chunk being enqueued nowhere. A size() that throws,
+ * or a size the platform refuses, makes the platform error the readable
+ * and drop its queue before the engine hears of it: the output keeps what
+ * it held first. `copy` as in {@linkcode guardSize}.
  */
 function watchSize<T>(
   copy: QueuingStrategy<T> | undefined,
@@ -299,12 +309,18 @@ function watchSize<T>(
     highWaterMark: copy!.highWaterMark ?? 1,
     size(chunk) {
       output.sizing = true;
+      let value: number;
       try {
-        // As the platform converts it; a bad one fails the enqueue.
-        return output.lastSize = +size.call(strategy, chunk);
+        // As the platform converts it.
+        value = +size.call(strategy, chunk);
+      } catch (error) {
+        output.keepUnread();
+        throw error;
       } finally {
         output.sizing = false;
       }
+      if (!(value >= 0) || value === Infinity) output.keepUnread();
+      return output.lastSize = value;
     },
   };
 }

@@ -54,3 +54,36 @@ for (const side of ["writableStrategy", "readableStrategy"] as const) {
     );
   });
 }
+
+for (
+  const [how, refuse] of [
+    ["throws", () => {
+      throw new Error("size");
+    }],
+    ["returns a size the platform refuses", () => -1],
+  ] as const
+) {
+  test(`AsyncIOTransformStream.snapshot() after the readable's size() ${how} holds the inputs whose results waited unread`, async () => {
+    // The platform errors the readable itself then, dropping what it holds
+    // before the stream hears of it: those results were never read.
+    const stream = new AsyncIOTransformStream<number, number>(
+      (n) => Promise.resolve(n * 10),
+      {
+        readableStrategy: {
+          highWaterMark: 3,
+          size: (chunk: number) => chunk === 30 ? refuse() : 1,
+        },
+      },
+    );
+    const writer = stream.writable.getWriter();
+    for (const n of [1, 2, 3]) void writer.write(n).catch(() => {});
+    await settle();
+    await assert.rejects(stream.readable.getReader().read());
+    assert.deepEqual(records(stream), [1, 2, 3]);
+    const { accepted, emitted, pending, outputs } = stream.stats;
+    assert.deepEqual(
+      { accepted, emitted, pending, outputs },
+      { accepted: 3, emitted: 0, pending: 3, outputs: 0 },
+    );
+  });
+}
