@@ -86,6 +86,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
    */
   #holding = false;
   #held: Element<I, O>[] | undefined = undefined;
+  /** Set while #releaseHeld() runs: what is held meanwhile waits its turn. */
+  #releasing = false;
 
   /**
    * `reuseHandlers`: follow plain calls' promises through reused handlers
@@ -286,12 +288,22 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#releaseHeld();
   }
 
-  /** Completes, in order, what completed while the queue was held. */
+  /**
+   * Completes, in order, what completed while the queue was held, and what
+   * completes while those are emitted after them, not ahead of the rest.
+   */
   #releaseHeld(): void {
-    const held = this.#held;
-    if (held === undefined) return;
-    this.#held = undefined;
-    for (const element of held) this.completed(element);
+    if (this.#held === undefined || this.#releasing) return;
+    this.#releasing = true;
+    try {
+      let held: Element<I, O>[] | undefined;
+      while ((held = this.#held) !== undefined) {
+        this.#held = undefined;
+        for (const element of held) this.completed(element);
+      }
+    } finally {
+      this.#releasing = false;
+    }
   }
 
   failed(_element: Element<I, O>, error: unknown): void {

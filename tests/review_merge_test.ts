@@ -3,8 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type AsyncFunction,
   type AsyncIOState,
   AsyncIOTransformStream,
+  type ResultFuture,
   Watermark,
 } from "../mod.ts";
 import { controlledFn, settle } from "./_deferred.ts";
@@ -87,3 +89,32 @@ for (
     );
   });
 }
+
+test("AsyncIOTransformStream() in unordered mode emits the inputs completed during an emission in the order they completed", async () => {
+  // Completions from inside a readable size() wait until the emission is
+  // done; one that comes while those are let go waits behind the rest.
+  const futures = new Map<number, ResultFuture<number>>();
+  const fn: AsyncFunction<number, number> = {
+    asyncInvoke: (n, result) => void futures.set(n, result),
+  };
+  const completeWhenSized: Record<number, number[]> = { 10: [2, 3], 20: [4] };
+  const stream = new AsyncIOTransformStream<number, number>(fn, {
+    order: "unordered",
+    readableStrategy: {
+      highWaterMark: 10,
+      size(chunk: number) {
+        for (const n of completeWhenSized[chunk] ?? []) {
+          futures.get(n)!.complete([n * 10]);
+        }
+        return 1;
+      },
+    },
+  });
+  const writer = stream.writable.getWriter();
+  for (const n of [1, 2, 3, 4]) void writer.write(n);
+  await settle();
+  assert.equal(futures.size, 4);
+  futures.get(1)!.complete([10]);
+  void writer.close();
+  assert.deepEqual(await Array.fromAsync(stream.readable), [10, 20, 30, 40]);
+});
