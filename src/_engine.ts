@@ -410,15 +410,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (batcher !== undefined && element.marker !== undefined) {
       batcher.watermarksWaiting++; // before the push: it may leave at once
     }
-    if (element.marker === undefined) this.#queue.push(element);
-    else {
-      // A watermark may leave at once, running a readable size().
-      this.#holding = true;
-      this.#queue.push(element);
-      this.#holding = false;
-      this.#releaseHeld();
-    }
     if (element.marker === undefined) {
+      this.#queue.push(element);
       this.counters.accepted++;
       try {
         this.#dispatcher.admit(element, startNow);
@@ -426,6 +419,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         element.failBeforeStart(error); // options.key threw
       }
     } else {
+      // A watermark may leave at once, running a readable size().
+      this.#holding = true;
+      this.#queue.push(element);
+      this.#holding = false;
+      this.#releaseHeld();
       batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return true;
