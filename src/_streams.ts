@@ -24,6 +24,13 @@ type WritableController = WritableStreamDefaultController & {
 };
 
 /**
+ * How far apart, relative to the sizes at hand, two sums of the same chunk
+ * sizes in floating point may be: far above their rounding error, and far
+ * below any size a strategy would give a chunk.
+ */
+const ROUNDING = 1e-9;
+
+/**
  * The engine's output on a readable side. It also keeps which elements' chunks
  * the readable may still hold: when the stream errors, the readable drops
  * them unread, so snapshots must hold their inputs again, as mapAsync's do
@@ -107,7 +114,13 @@ class StreamOutput<T> implements Output<T> {
       while (queued.size > held) queued.shift();
       return;
     }
-    while (queued.size > 0 && this.#queuedSize - sizes.at(0)! >= held) {
+    // `held` went through two roundings (the platform's desiredSize, then
+    // this subtraction), and our sum through others: an entry is kept only
+    // if the held size needs it by more than that error.
+    const slack = ROUNDING * Math.max(this.#highWaterMark!, this.#queuedSize);
+    while (
+      queued.size > 0 && this.#queuedSize - sizes.at(0)! >= held - slack
+    ) {
       this.#queuedSize -= sizes.shift()!;
       queued.shift();
     }

@@ -118,3 +118,34 @@ test("AsyncIOTransformStream() in unordered mode emits the inputs completed duri
   void writer.close();
   assert.deepEqual(await Array.fromAsync(stream.readable), [10, 20, 30, 40]);
 });
+
+test("AsyncIOTransformStream.snapshot() after a stop holds no result that was read when the readable's sizes are decimal fractions", async () => {
+  // desiredSize is 1 - (0.1 + 0.1 + 0.1 - 0.1 + ...), rounded at each step:
+  // the held size it tells is off from any sum of the sizes in the last bits.
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream<number, number>(fn, {
+    readableStrategy: { highWaterMark: 1, size: () => 0.1 },
+  });
+  const writer = stream.writable.getWriter();
+  for (const n of [0, 1, 2, 3, 4]) void writer.write(n).catch(() => {});
+  await callsReach(5);
+  const reader = stream.readable.getReader();
+  const read: number[] = [];
+  let completed = 0;
+  for (const step of "cccrcr") { // c: the next call completes, r: a read
+    if (step === "c") {
+      calls[completed]!.resolve(completed++);
+      await settle();
+    } else read.push((await reader.read()).value!);
+  }
+  assert.deepEqual(read, [0, 1]);
+  void writer.abort(new Error("stop"));
+  await settle();
+  assert.deepEqual(records(stream), [2, 3, 4]);
+  const { emitted, pending, outputs } = stream.stats;
+  assert.deepEqual({ emitted, pending, outputs }, {
+    emitted: 2,
+    pending: 3,
+    outputs: 2,
+  });
+});
