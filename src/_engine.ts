@@ -285,7 +285,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#holding = false;
     this.#afterEmission();
     this.#dispatcher.completed(element);
-    this.#releaseHeld();
+    if (this.#held !== undefined) this.#releaseHeld();
   }
 
   /**
