@@ -86,6 +86,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
    */
   #holding = false;
   #held: Element<I, O>[] | undefined = undefined;
+  /** Set while #releaseHeld() runs: what is held meanwhile waits its turn. */
+  #releasing = false;
 
   /**
    * `reuseHandlers`: follow plain calls' promises through reused handlers
@@ -283,15 +285,25 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#holding = false;
     this.#afterEmission();
     this.#dispatcher.completed(element);
-    this.#releaseHeld();
+    if (this.#held !== undefined) this.#releaseHeld();
   }
 
-  /** Completes, in order, what completed while the queue was held. */
+  /**
+   * Completes, in order, what completed while the queue was held, and what
+   * completes while those are emitted after them, not ahead of the rest.
+   */
   #releaseHeld(): void {
-    const held = this.#held;
-    if (held === undefined) return;
-    this.#held = undefined;
-    for (const element of held) this.completed(element);
+    if (this.#held === undefined || this.#releasing) return;
+    this.#releasing = true;
+    try {
+      let held: Element<I, O>[] | undefined;
+      while ((held = this.#held) !== undefined) {
+        this.#held = undefined;
+        for (const element of held) this.completed(element);
+      }
+    } finally {
+      this.#releasing = false;
+    }
   }
 
   failed(_element: Element<I, O>, error: unknown): void {
@@ -398,15 +410,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     if (batcher !== undefined && element.marker !== undefined) {
       batcher.watermarksWaiting++; // before the push: it may leave at once
     }
-    if (element.marker === undefined) this.#queue.push(element);
-    else {
-      // A watermark may leave at once, running a readable size().
-      this.#holding = true;
-      this.#queue.push(element);
-      this.#holding = false;
-      this.#releaseHeld();
-    }
     if (element.marker === undefined) {
+      this.#queue.push(element);
       this.counters.accepted++;
       try {
         this.#dispatcher.admit(element, startNow);
@@ -414,6 +419,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         element.failBeforeStart(error); // options.key threw
       }
     } else {
+      // A watermark may leave at once, running a readable size().
+      this.#holding = true;
+      this.#queue.push(element);
+      this.#holding = false;
+      this.#releaseHeld();
       batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return true;

@@ -1,5 +1,7 @@
 // What the engine's front ends implement: where its chunks go, and how the
 // input side is told that it may go on.
+import { recordEntry, watermarkEntry } from "./_state.ts";
+import type { AsyncIOStateEntry } from "./async_io_state.ts";
 import type { Watermark } from "./watermark.ts";
 
 /** Where the engine's chunks go: a readable side, or an iterator's buffer. */
@@ -32,6 +34,49 @@ export interface EmittedElement {
   readonly input: unknown;
   /** Set for a watermark, which has no input. */
   readonly marker: Watermark | undefined;
+}
+
+/**
+ * The inputs of chunks that no consumer took, and those chunks (markers
+ * aside): `at(i)` is the element of the i-th chunk, oldest first, undefined
+ * for a barrier. One element's outputs sit next to each other.
+ */
+export function unreadCounts(
+  size: number,
+  at: (index: number) => EmittedElement | undefined,
+): { inputs: number; outputs: number } {
+  let inputs = 0;
+  let outputs = 0;
+  let previous: EmittedElement | undefined;
+  for (let i = 0; i < size; i++) {
+    const from = at(i);
+    if (from === undefined || from.marker !== undefined) continue;
+    outputs++;
+    if (from !== previous) inputs++;
+    previous = from;
+  }
+  return { inputs, outputs };
+}
+
+/** The state entries of those inputs, in the order they left the engine. */
+export function unreadEntries<I>(
+  size: number,
+  at: (index: number) => EmittedElement | undefined,
+): AsyncIOStateEntry<I>[] {
+  const entries: AsyncIOStateEntry<I>[] = [];
+  let previous: EmittedElement | undefined;
+  for (let i = 0; i < size; i++) {
+    const from = at(i);
+    if (from === undefined || from === previous) continue;
+    previous = from;
+    entries.push(
+      from.marker === undefined
+        ? recordEntry(from.input as I)
+        // Read when it was accepted: never the user's object again.
+        : watermarkEntry(from.input as number),
+    );
+  }
+  return entries;
 }
 
 /**

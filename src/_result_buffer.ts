@@ -8,8 +8,7 @@
 // One ring holds both, as RingBuffer does for one: every result passes
 // through here, so push and shift touch one slot of each array and count
 // nothing. The counts are taken when asked for, by walking what is held.
-import type { EmittedElement } from "./_output.ts";
-import { recordEntry, watermarkEntry } from "./_state.ts";
+import { type EmittedElement, unreadCounts, unreadEntries } from "./_output.ts";
 import type { AsyncIOStateEntry } from "./async_io_state.ts";
 
 const INITIAL_SIZE = 16;
@@ -65,35 +64,16 @@ export class ResultBuffer<T> {
 
   /** Inputs with an output not handed out, and those outputs (markers aside). */
   held(): { inputs: number; outputs: number } {
-    let inputs = 0;
-    let outputs = 0;
-    let previous: EmittedElement | undefined;
-    for (let i = 0; i < this.#sourcesSize; i++) {
-      const from = this.#sources[(this.#head + i) & this.#mask];
-      if (from === undefined || from.marker !== undefined) continue;
-      outputs++;
-      if (from !== previous) inputs++;
-      previous = from;
-    }
-    return { inputs, outputs };
+    return unreadCounts(this.#sourcesSize, this.#sourceAt);
   }
 
   /** The entries of what is held, in the order it left the engine. */
   entries<I>(): AsyncIOStateEntry<I>[] {
-    const entries: AsyncIOStateEntry<I>[] = [];
-    let previous: EmittedElement | undefined;
-    for (let i = 0; i < this.#sourcesSize; i++) {
-      const from = this.#sources[(this.#head + i) & this.#mask];
-      if (from === undefined || from === previous) continue;
-      previous = from;
-      entries.push(
-        from.marker === undefined
-          ? recordEntry(from.input as I)
-          : watermarkEntry(from.input as number),
-      );
-    }
-    return entries;
+    return unreadEntries<I>(this.#sourcesSize, this.#sourceAt);
   }
+
+  readonly #sourceAt = (i: number): EmittedElement | undefined =>
+    this.#sources[(this.#head + i) & this.#mask];
 
   #grow(): void {
     const length = this.#chunks.length * 2;

@@ -9,15 +9,26 @@
 // Either side's stop errors the other, as a TransformStream's would.
 import { describe } from "./_describe.ts";
 import type { Engine } from "./_engine.ts";
-import type { EmittedElement, Output } from "./_output.ts";
+import {
+  type EmittedElement,
+  type Output,
+  unreadCounts,
+  unreadEntries,
+} from "./_output.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
-import { recordEntry, watermarkEntry } from "./_state.ts";
 import type { AsyncIOStateEntry } from "./async_io_state.ts";
 
 /** The spec's controller: bun-types 1.4 does not declare its `signal` yet. */
 type WritableController = WritableStreamDefaultController & {
   readonly signal: AbortSignal;
 };
+
+/**
+ * How far apart, relative to the sizes at hand, two sums of the same chunk
+ * sizes in floating point may be: far above their rounding error, and far
+ * below any size a strategy would give a chunk.
+ */
+const ROUNDING = 1e-9;
 
 /**
  * The engine's output on a readable side. It also keeps which elements' chunks
@@ -103,7 +114,13 @@ class StreamOutput<T> implements Output<T> {
       while (queued.size > held) queued.shift();
       return;
     }
-    while (queued.size > 0 && this.#queuedSize - sizes.at(0)! >= held) {
+    // `held` went through two roundings (the platform's desiredSize, then
+    // this subtraction), and our sum through others: an entry is kept only
+    // if the held size needs it by more than that error.
+    const slack = ROUNDING * Math.max(this.#highWaterMark!, this.#queuedSize);
+    while (
+      queued.size > 0 && this.#queuedSize - sizes.at(0)! >= held - slack
+    ) {
       this.#queuedSize -= sizes.shift()!;
       queued.shift();
     }
@@ -112,33 +129,15 @@ class StreamOutput<T> implements Output<T> {
 
   /** The inputs whose chunks the readable dropped unread, and those chunks. */
   unreadCounts(): { inputs: number; outputs: number } {
-    let inputs = 0;
-    let outputs = 0;
-    let previous: EmittedElement | undefined;
-    for (const from of this.#unread) {
-      if (from === undefined || from.marker !== undefined) continue;
-      outputs++;
-      if (from !== previous) inputs++;
-      previous = from;
-    }
-    return { inputs, outputs };
+    return unreadCounts(this.#unread.length, this.#unreadAt);
   }
 
   /** The entries of the inputs whose chunks the readable dropped unread. */
   unreadEntries<I>(): AsyncIOStateEntry<I>[] {
-    const entries: AsyncIOStateEntry<I>[] = [];
-    let previous: EmittedElement | undefined;
-    for (const from of this.#unread) {
-      if (from === undefined || from === previous) continue; // a barrier
-      previous = from;
-      entries.push(
-        from.marker === undefined
-          ? recordEntry(from.input as I)
-          : watermarkEntry(from.marker.timestamp),
-      );
-    }
-    return entries;
+    return unreadEntries<I>(this.#unread.length, this.#unreadAt);
   }
+
+  readonly #unreadAt = (i: number) => this.#unread[i];
 
   close(): void {
     this.readable.close();
@@ -150,7 +149,21 @@ class StreamOutput<T> implements Output<T> {
 
   error(reason: unknown): void {
     if (this.sizing) this.#stoppedWhileSizing = true;
-    // The queue is still there (a cancel has emptied it): it is dropped now.
+    this.keepUnread();
+    // Each is a no-op on a side that has already closed or errored. A side
+    // being aborted errors itself: erroring it first would make its abort()
+    // promise reject.
+    this.readable.error(reason);
+    if (!this.writable.signal.aborted) this.writable.error(reason);
+    this.#settlePull();
+  }
+
+  /**
+   * The readable is about to drop its queue: what it holds is kept as
+   * unread. Its queue is still there (a cancel has emptied it, and one the
+   * platform errored is gone, but then this ran before).
+   */
+  keepUnread(): void {
     const desiredSize = this.readable.desiredSize;
     if (
       !this.cancelled && desiredSize !== null &&
@@ -163,12 +176,6 @@ class StreamOutput<T> implements Output<T> {
     }
     this.#queued.clear();
     this.#sizes?.clear();
-    // Each is a no-op on a side that has already closed or errored. A side
-    // being aborted errors itself: erroring it first would make its abort()
-    // promise reject.
-    this.readable.error(reason);
-    if (!this.writable.signal.aborted) this.writable.error(reason);
-    this.#settlePull();
   }
 
   #settlePull(): void {
@@ -198,7 +205,10 @@ export function connectStreams<I, O, M>(
   writable: WritableStream<I | M>;
   unread: UnreadResults<I>;
 } {
-  const output = new StreamOutput<O | M>(readableStrategy?.size !== undefined);
+  const readableCopy = readOnce(readableStrategy);
+  const output = new StreamOutput<O | M>(
+    typeof readableCopy?.size === "function",
+  );
   const engine = engineFor(output);
   // A readable high-water mark of 0 would put the stream in backpressure at
   // every result, and hold the next write back until the reader's next read:
@@ -214,7 +224,7 @@ export function connectStreams<I, O, M>(
       output.cancelled = true;
       engine.stop(reason);
     },
-  }, watchSize(readableStrategy, output) ?? { highWaterMark: 1 });
+  }, watchSize(readableCopy, readableStrategy, output) ?? { highWaterMark: 1 });
   // The writable side keeps the default high-water mark of 1: with calls
   // that start within write(), 2 measured slower (0.63x against 0.70x the
   // pass-through floor, 100k items, interleaved rounds).
@@ -228,7 +238,7 @@ export function connectStreams<I, O, M>(
     write: (chunk) => engine.write(chunk),
     close: () => engine.end(),
     abort: (reason) => engine.stop(reason),
-  }, guardSize(writableStrategy, engine));
+  }, guardSize(readOnce(writableStrategy), writableStrategy, engine));
   return {
     engine,
     readable,
@@ -241,23 +251,38 @@ export function connectStreams<I, O, M>(
 }
 
 /**
+ * A strategy's members, each read once into a copy that the platform gets in
+ * place of the caller's object. One that is not an object is passed on as
+ * it is, for the platform's own TypeError.
+ */
+function readOnce<T>(
+  strategy: QueuingStrategy<T> | undefined,
+): QueuingStrategy<T> | undefined {
+  if (strategy === null || typeof strategy !== "object") return strategy;
+  const { highWaterMark, size } = strategy;
+  const copy: QueuingStrategy<T> = {};
+  if (highWaterMark !== undefined) copy.highWaterMark = highWaterMark;
+  if (size !== undefined) copy.size = size;
+  return copy;
+}
+
+/**
  * A writable strategy's `size()` runs inside `writer.write()`, and a throw
  * there errors the writable side without telling its sink: stop first. So
  * does a size the platform refuses, which is checked here as it would be.
+ * `copy` is the strategy as {@linkcode readOnce} read it; `size()` is still
+ * called on the caller's object.
  */
 function guardSize<T>(
+  copy: QueuingStrategy<T> | undefined,
   strategy: QueuingStrategy<T> | undefined,
   engine: { stop(reason: unknown): void },
 ): QueuingStrategy<T> | undefined {
-  // Not an object: the platform's own TypeError names it.
-  if (strategy === null || typeof strategy !== "object") return strategy;
-  // Each member read once: the platform gets a copy, not the caller's object.
-  const { highWaterMark, size } = strategy;
-  if (size === undefined) {
-    return highWaterMark === undefined ? {} : { highWaterMark };
-  }
+  const size = copy?.size;
+  // Not a function: the platform's own TypeError names it.
+  if (typeof size !== "function") return copy;
   return {
-    highWaterMark: highWaterMark ?? 1,
+    highWaterMark: copy!.highWaterMark ?? 1,
     size(chunk) {
       try {
         const returned = size.call(strategy, chunk);
@@ -281,24 +306,34 @@ function guardSize<T>(
 
 /**
  * Tells the output while the readable strategy's `size()` runs: a stop from
- * inside it leaves the chunk being enqueued nowhere.
+ * inside it leaves the chunk being enqueued nowhere. A size() that throws,
+ * or a size the platform refuses, makes the platform error the readable
+ * and drop its queue before the engine hears of it: the output keeps what
+ * it held first. `copy` as in {@linkcode guardSize}.
  */
 function watchSize<T>(
+  copy: QueuingStrategy<T> | undefined,
   strategy: QueuingStrategy<T> | undefined,
   output: StreamOutput<T>,
 ): QueuingStrategy<T> | undefined {
-  const size = strategy?.size;
-  if (size === undefined) return strategy;
+  const size = copy?.size;
+  if (typeof size !== "function") return copy;
   return {
-    highWaterMark: strategy!.highWaterMark ?? 1,
+    highWaterMark: copy!.highWaterMark ?? 1,
     size(chunk) {
       output.sizing = true;
+      let value: number;
       try {
-        // As the platform converts it; a bad one fails the enqueue.
-        return output.lastSize = +size.call(strategy, chunk);
+        // As the platform converts it.
+        value = +size.call(strategy, chunk);
+      } catch (error) {
+        output.keepUnread();
+        throw error;
       } finally {
         output.sizing = false;
       }
+      if (!(value >= 0) || value === Infinity) output.keepUnread();
+      return output.lastSize = value;
     },
   };
 }

@@ -117,6 +117,32 @@ test("AsyncIOTransformStream() reads a writableStrategy without size once, and b
   reads.assertEachOnce();
 });
 
+for (const size of [() => 1, undefined]) {
+  test(
+    `AsyncIOTransformStream() reads a readableStrategy's members once${
+      size === undefined ? ", an undefined size() included" : ""
+    }`,
+    async () => {
+      // The stream's account of unread results and the platform both need
+      // size(): they get it from one read of the caller's object.
+      const reads = new Reads();
+      const options = reads.inherited({
+        readableStrategy: { highWaterMark: 2, size },
+      });
+      const stream = new AsyncIOTransformStream<number, number>(
+        double,
+        options as never,
+      );
+      reads.assertEachOnce();
+      const output = await Array.fromAsync(
+        ReadableStream.from([1, 2, 3]).pipeThrough(stream),
+      );
+      assert.deepEqual(output, [2, 4, 6]);
+      reads.assertEachOnce();
+    },
+  );
+}
+
 test("mapAsync() reads every option once from an inherited getter", async () => {
   const reads = new Reads();
   const { writableStrategy: _w, readableStrategy: _r, ...options } =
