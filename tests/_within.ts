@@ -1,5 +1,6 @@
 // Test helpers that bound waiting: a test that would hang fails instead,
 // with a message that says what it waited for.
+import assert from "node:assert/strict";
 import { settle } from "./_deferred.ts";
 
 /** A promise and whether it has settled yet. */
@@ -57,4 +58,14 @@ export async function within(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Asserts that `output` (a stream's end) fails, with `error`, within 2 s. */
+export async function assertFailsWith(
+  output: Promise<unknown>,
+  error: unknown,
+): Promise<void> {
+  const outcome = await within(output, "the stream's end");
+  assert.equal(outcome.ok, false, "the stream did not fail");
+  if (!outcome.ok) assert.equal(outcome.reason, error);
 }

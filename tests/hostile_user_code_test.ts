@@ -12,7 +12,7 @@ import {
   Watermark,
 } from "../mod.ts";
 import { deferred, settle } from "./_deferred.ts";
-import { until, within } from "./_within.ts";
+import { assertFailsWith, until, within } from "./_within.ts";
 
 function throwingIterable(error: Error): Iterable<number> {
   return {
@@ -27,15 +27,6 @@ function throwingIterable(error: Error): Iterable<number> {
 function* yieldsThenThrows(error: Error): Iterable<number> {
   yield 1;
   throw error;
-}
-
-async function assertFailsWith(
-  output: Promise<unknown>,
-  error: unknown,
-): Promise<void> {
-  const outcome = await within(output, "the stream's end");
-  assert.equal(outcome.ok, false, "the stream did not fail");
-  if (!outcome.ok) assert.equal(outcome.reason, error);
 }
 
 test("ResultFuture.complete() with an iterator that throws fails the stream with the iterator's error", async () => {

@@ -14,7 +14,7 @@ import {
   Watermark,
 } from "../mod.ts";
 import { controlledFn } from "./_deferred.ts";
-import { within } from "./_within.ts";
+import { assertFailsWith } from "./_within.ts";
 
 /** A native promise, as user code may return one, made hostile. */
 const hostilePromises = {
@@ -37,15 +37,6 @@ const hostilePromises = {
     return promise;
   },
 };
-
-async function assertFailsWith(
-  output: Promise<unknown>,
-  error: unknown,
-): Promise<void> {
-  const outcome = await within(output, "the stream's end");
-  assert.equal(outcome.ok, false, "the stream did not fail");
-  if (!outcome.ok) assert.equal(outcome.reason, error);
-}
 
 for (const [how, hostile] of Object.entries(hostilePromises)) {
   test(`AsyncIOTransformStream() fails with its error when open() returns a native promise whose ${how}, and closes once`, async () => {
