@@ -170,8 +170,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
 
   // Entries read wait, idle, for a free place in the transform: reading more
   // than its capacity at once lets another worker claim and run them again
-  // though no call was slow.
-  const readCount = count ?? (
+  // though no call was slow. Only a count left out falls back: a null one
+  // goes on to be refused as a wrong shape.
+  const readCount = count !== undefined ? count : (
     typeof capacity === "number" && Number.isInteger(capacity) && capacity > 0
       ? Math.min(100, capacity)
       : undefined

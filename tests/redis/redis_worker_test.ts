@@ -518,3 +518,31 @@ test("redisWorker() refuses a finite timeout not below claimIdleMs, before it ta
     await worker.stop();
   }
 });
+
+test("redisWorker() refuses a count of null as a wrong shape in both reading modes, before it talks to Redis", async () => {
+  const { base } = setup("worker-count-null");
+  const sent: unknown[] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return redis.client.send(args);
+  };
+  for (const mode of [{}, { partitions: 2 }]) {
+    assert.throws(
+      () =>
+        redisWorker({
+          ...base,
+          send,
+          blockingSend: send,
+          fn: double,
+          ...mode,
+          count: null as never,
+        }),
+      new TypeError(
+        "Cannot construct redisWorker as count must be a positive integer: current value is null",
+      ),
+      JSON.stringify(mode),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
