@@ -20,6 +20,7 @@ import {
   requireNoStreamOnlyOptions,
   requireOptionsObject,
   requireReadOptions,
+  requireSignal,
   requireTimeoutBelowClaimIdle,
   requireWorkerCallbacks,
   type StreamOnlyOption,
@@ -125,6 +126,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ...(doneRetentionMs === undefined ? {} : { doneRetentionMs }),
     ...(batchSize === undefined ? {} : { batchSize }),
   }, CONSTRUCT_REDIS_WORKER);
+  requireSignal(userSignal);
   const counts = { committed: 0, duplicates: 0, deadLettered: 0 };
   const halt = new AbortController();
   const stopReason = new DOMException("redisWorker stopped", "AbortError");

@@ -217,6 +217,20 @@ export function requireReadOptions(
 }
 
 /**
+ * Throws unless `signal` is undefined or an AbortSignal, with the stream's
+ * message: the worker combines it with its own before the stream sees it.
+ */
+export function requireSignal(signal: unknown): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as signal must be an AbortSignal: current value is ${
+        describe(signal)
+      }`,
+    );
+  }
+}
+
+/**
  * Checks `onError`, `fn`, and the shapes of `onTimeout` and `retry`, which
  * the worker wraps before the stream could check them. redisWorker runs it
  * after the commit target's checks, so which of several bad options is

@@ -546,3 +546,31 @@ test("redisWorker() refuses a count of null as a wrong shape in both reading mod
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
 });
+
+test("redisWorker() refuses a signal that is not an AbortSignal with a TypeError that names itself, before it talks to Redis", async () => {
+  const { base } = setup("worker-bad-signal");
+  const sent: unknown[] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return redis.client.send(args);
+  };
+  for (const [signal, shown] of [[null, "null"], [{}, "an object"]] as const) {
+    assert.throws(
+      () =>
+        redisWorker({
+          ...base,
+          send,
+          blockingSend: send,
+          fn: double,
+          signal: signal as never,
+        }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        error.message ===
+          `Cannot construct redisWorker as signal must be an AbortSignal: current value is ${shown}`,
+      String(signal),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
