@@ -574,3 +574,44 @@ test("redisWorker() refuses a signal that is not an AbortSignal with a TypeError
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
 });
+
+test("redisWorker() refuses an fn object without an asyncInvoke method, or with a timeout, open or close that is not a function, before it talks to Redis", async () => {
+  const { base } = setup("worker-bad-fn-object");
+  const sent: unknown[] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return redis.client.send(args);
+  };
+  const asyncInvoke = () => {};
+  const cases: [object, string][] = [
+    [
+      {},
+      "fn must be a function or an object with asyncInvoke: current value is an object",
+    ],
+    [
+      { asyncInvoke: 5 },
+      "fn must be a function or an object with asyncInvoke: current value is an object",
+    ],
+    [
+      { asyncInvoke, timeout: 5 },
+      "fn.timeout must be a function: current value is 5",
+    ],
+    [
+      { asyncInvoke, open: 5 },
+      "fn.open must be a function: current value is 5",
+    ],
+    [
+      { asyncInvoke, close: "x" },
+      'fn.close must be a function: current value is "x"',
+    ],
+  ];
+  for (const [fn, message] of cases) {
+    assert.throws(
+      () => redisWorker({ ...base, send, blockingSend: send, fn: fn as never }),
+      new TypeError(`Cannot construct redisWorker as ${message}`),
+      JSON.stringify(fn),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
