@@ -199,7 +199,9 @@ export class Committer {
           : this.#waiting.slice(batch.length);
         const results = await commit(this.#target, batch);
         const committed = results.filter((r) => r === COMMITTED).length;
-        this.#onCommit?.(committed, batch.length - committed);
+        // Called with no `this`: a member call would pass this committer.
+        const onCommit = this.#onCommit;
+        onCommit?.(committed, batch.length - committed);
       }
     } catch (error) {
       this.#error = { error };

@@ -349,8 +349,10 @@ export class GroupReader {
 
   /** XREADGROUP after `id`: our own pending entries, or new ones at ">". */
   async #readGroup(id: string, blockMs?: string): Promise<EntryBatch> {
+    // Called with no `this`: a member call would pass this reader.
+    const send = this.#send;
     return readReplyOf(
-      await this.#send([
+      await send([
         "XREADGROUP",
         "GROUP",
         this.#group,
