@@ -4,9 +4,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   type RedisFields,
+  type RedisStreamEntry,
   redisWorker,
   type RedisWorkerOptions,
 } from "../../src/redis.ts";
+import type { AsyncFunction } from "../../mod.ts";
 import {
   addEntries,
   deliverAll,
@@ -614,4 +616,28 @@ test("redisWorker() refuses an fn object without an asyncInvoke method, or with 
   }
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
+
+test("redisWorker() calls fn's timeout method as it is when the timeout runs out, on fn, as the stream does", async () => {
+  const { input, output, base } = setup("worker-timeout-late");
+  await addEntries(redis.client, input, 1);
+  const thisValues: unknown[] = [];
+  const fn: AsyncFunction<RedisStreamEntry, RedisFields> = {
+    asyncInvoke() {},
+    timeout(_, result) {
+      result.complete([{ by: "first" }]);
+    },
+  };
+  // runUntil constructs the worker before its first await.
+  const running = runUntil({ ...base, timeout: 300, fn }, 1);
+  fn.timeout = function (this: unknown, _, result) {
+    thisValues.push(this);
+    result.complete([{ by: "second" }]);
+  };
+  await running;
+  assert.deepEqual(
+    (await readAll(redis.client, output)).map((e) => e.fields.by),
+    ["second"],
+  );
+  assert.deepEqual(thisValues, [fn]);
 });
