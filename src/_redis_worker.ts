@@ -41,8 +41,8 @@ import {
  *
  * @param options The {@linkcode RedisWorkerOptions}.
  * @returns A handle with `stop()`, `done` and `stats`.
- * @throws {TypeError} If `send` or `fn` has the wrong shape, a name is
- * missing or empty, or a count or duration is not a number.
+ * @throws {TypeError} If `send`, `fn` or `signal` has the wrong shape, a
+ * name is missing or empty, or a count or duration is not a number.
  * @throws {RangeError} If a count or duration is out of range, or (without
  * partitions) a finite `timeout` is not less than `claimIdleMs`.
  *
