@@ -1,4 +1,5 @@
 // redisStreamSource(): a pull-based ReadableStream over a consumer group.
+import { describe } from "./_describe.ts";
 import {
   isRedisError,
   milliseconds,
@@ -216,7 +217,11 @@ export class GroupReader {
    */
   constructor(options: RedisStreamSourceOptions, where: string) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Cannot ${where} as options must be an object`);
+      throw new TypeError(
+        `Cannot ${where} as options must be an object: current value is ${
+          describe(options)
+        }`,
+      );
     }
     // Each option read once, inherited ones included.
     const {
