@@ -1,5 +1,6 @@
 // redisStreamSink(): a WritableStream that commits processed inputs in
 // batches, each input atomically.
+import { describe } from "./_describe.ts";
 import {
   commit,
   type CommitTarget,
@@ -68,7 +69,11 @@ export function commitTargetOf(
   where = WHERE,
 ): CommitTarget & { batchSize: number } {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot ${where} as options must be an object`);
+    throw new TypeError(
+      `Cannot ${where} as options must be an object: current value is ${
+        describe(options)
+      }`,
+    );
   }
   // Each option read once, inherited ones included.
   const { send, group, output, deadLetter, doneRetentionMs, batchSize } =
@@ -199,7 +204,9 @@ export class Committer {
           : this.#waiting.slice(batch.length);
         const results = await commit(this.#target, batch);
         const committed = results.filter((r) => r === COMMITTED).length;
-        this.#onCommit?.(committed, batch.length - committed);
+        // Called with no `this`: a member call would pass this committer.
+        const onCommit = this.#onCommit;
+        onCommit?.(committed, batch.length - committed);
       }
     } catch (error) {
       this.#error = { error };

@@ -1,4 +1,5 @@
 // redisStreamSource(): a pull-based ReadableStream over a consumer group.
+import { describe } from "./_describe.ts";
 import {
   isRedisError,
   milliseconds,
@@ -216,7 +217,11 @@ export class GroupReader {
    */
   constructor(options: RedisStreamSourceOptions, where: string) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Cannot ${where} as options must be an object`);
+      throw new TypeError(
+        `Cannot ${where} as options must be an object: current value is ${
+          describe(options)
+        }`,
+      );
     }
     // Each option read once, inherited ones included.
     const {
@@ -349,8 +354,10 @@ export class GroupReader {
 
   /** XREADGROUP after `id`: our own pending entries, or new ones at ">". */
   async #readGroup(id: string, blockMs?: string): Promise<EntryBatch> {
+    // Called with no `this`: a member call would pass this reader.
+    const send = this.#send;
     return readReplyOf(
-      await this.#send([
+      await send([
         "XREADGROUP",
         "GROUP",
         this.#group,

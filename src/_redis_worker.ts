@@ -20,6 +20,7 @@ import {
   requireNoStreamOnlyOptions,
   requireOptionsObject,
   requireReadOptions,
+  requireSignal,
   requireTimeoutBelowClaimIdle,
   requireWorkerCallbacks,
   type StreamOnlyOption,
@@ -40,8 +41,8 @@ import {
  *
  * @param options The {@linkcode RedisWorkerOptions}.
  * @returns A handle with `stop()`, `done` and `stats`.
- * @throws {TypeError} If `send` or `fn` has the wrong shape, a name is
- * missing or empty, or a count or duration is not a number.
+ * @throws {TypeError} If `send`, `fn` or `signal` has the wrong shape, a
+ * name is missing or empty, or a count or duration is not a number.
  * @throws {RangeError} If a count or duration is out of range, or (without
  * partitions) a finite `timeout` is not less than `claimIdleMs`.
  *
@@ -125,6 +126,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ...(doneRetentionMs === undefined ? {} : { doneRetentionMs }),
     ...(batchSize === undefined ? {} : { batchSize }),
   }, CONSTRUCT_REDIS_WORKER);
+  requireSignal(userSignal);
   const counts = { committed: 0, duplicates: 0, deadLettered: 0 };
   const halt = new AbortController();
   const stopReason = new DOMException("redisWorker stopped", "AbortError");
@@ -170,8 +172,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
 
   // Entries read wait, idle, for a free place in the transform: reading more
   // than its capacity at once lets another worker claim and run them again
-  // though no call was slow.
-  const readCount = count ?? (
+  // though no call was slow. Only a count left out falls back: a null one
+  // goes on to be refused as a wrong shape.
+  const readCount = count !== undefined ? count : (
     typeof capacity === "number" && Number.isInteger(capacity) && capacity > 0
       ? Math.min(100, capacity)
       : undefined

@@ -87,10 +87,10 @@ export function wrapFunction(
   };
   if (object.open !== undefined) wrapped.open = () => object.open?.();
   if (object.close !== undefined) wrapped.close = () => object.close?.();
-  const timeout = object.timeout;
-  if (timeout !== undefined) {
+  // Read again when called, as the stream reads its object's methods.
+  if (object.timeout !== undefined) {
     wrapped.timeout = (entry, result) =>
-      timeout.call(object, entry, outputsFutureOf(entry, result));
+      object.timeout!(entry, outputsFutureOf(entry, result));
   }
   return wrapped;
 }

@@ -217,7 +217,21 @@ export function requireReadOptions(
 }
 
 /**
- * Checks `onError`, `fn`, and the shapes of `onTimeout` and `retry`, which
+ * Throws unless `signal` is undefined or an AbortSignal, with the stream's
+ * message: the worker combines it with its own before the stream sees it.
+ */
+export function requireSignal(signal: unknown): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${CONSTRUCT_REDIS_WORKER} as signal must be an AbortSignal: current value is ${
+        describe(signal)
+      }`,
+    );
+  }
+}
+
+/**
+ * Checks `onError`, `fn` (its methods included), and the shapes of `onTimeout` and `retry`, which
  * the worker wraps before the stream could check them. redisWorker runs it
  * after the commit target's checks, so which of several bad options is
  * reported first stays the same.
@@ -240,12 +254,29 @@ export function requireWorkerCallbacks(
       }`,
     );
   }
-  if (typeof fn !== "function" && (typeof fn !== "object" || fn === null)) {
+  if (
+    typeof fn !== "function" &&
+    (typeof fn !== "object" || fn === null ||
+      typeof (fn as { asyncInvoke?: unknown }).asyncInvoke !== "function")
+  ) {
     throw new TypeError(
       `Cannot ${CONSTRUCT_REDIS_WORKER} as fn must be a function or an object with asyncInvoke: current value is ${
         describe(fn)
       }`,
     );
+  }
+  // The worker wraps these methods, so the stream never sees a bad one.
+  if (typeof fn === "object") {
+    for (const name of ["timeout", "open", "close"] as const) {
+      const method = (fn as Partial<Record<typeof name, unknown>>)[name];
+      if (method !== undefined && typeof method !== "function") {
+        throw new TypeError(
+          `Cannot ${CONSTRUCT_REDIS_WORKER} as fn.${name} must be a function: current value is ${
+            describe(method)
+          }`,
+        );
+      }
+    }
   }
   if (onTimeout !== undefined && typeof onTimeout !== "function") {
     throw new TypeError(

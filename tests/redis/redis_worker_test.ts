@@ -4,9 +4,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   type RedisFields,
+  type RedisStreamEntry,
   redisWorker,
   type RedisWorkerOptions,
 } from "../../src/redis.ts";
+import type { AsyncFunction } from "../../mod.ts";
 import {
   addEntries,
   deliverAll,
@@ -517,4 +519,125 @@ test("redisWorker() refuses a finite timeout not below claimIdleMs, before it ta
     });
     await worker.stop();
   }
+});
+
+test("redisWorker() refuses a count of null as a wrong shape in both reading modes, before it talks to Redis", async () => {
+  const { base } = setup("worker-count-null");
+  const sent: unknown[] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return redis.client.send(args);
+  };
+  for (const mode of [{}, { partitions: 2 }]) {
+    assert.throws(
+      () =>
+        redisWorker({
+          ...base,
+          send,
+          blockingSend: send,
+          fn: double,
+          ...mode,
+          count: null as never,
+        }),
+      new TypeError(
+        "Cannot construct redisWorker as count must be a positive integer: current value is null",
+      ),
+      JSON.stringify(mode),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
+
+test("redisWorker() refuses a signal that is not an AbortSignal with a TypeError that names itself, before it talks to Redis", async () => {
+  const { base } = setup("worker-bad-signal");
+  const sent: unknown[] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return redis.client.send(args);
+  };
+  for (const [signal, shown] of [[null, "null"], [{}, "an object"]] as const) {
+    assert.throws(
+      () =>
+        redisWorker({
+          ...base,
+          send,
+          blockingSend: send,
+          fn: double,
+          signal: signal as never,
+        }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        error.message ===
+          `Cannot construct redisWorker as signal must be an AbortSignal: current value is ${shown}`,
+      String(signal),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
+
+test("redisWorker() refuses an fn object without an asyncInvoke method, or with a timeout, open or close that is not a function, before it talks to Redis", async () => {
+  const { base } = setup("worker-bad-fn-object");
+  const sent: unknown[] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return redis.client.send(args);
+  };
+  const asyncInvoke = () => {};
+  const cases: [object, string][] = [
+    [
+      {},
+      "fn must be a function or an object with asyncInvoke: current value is an object",
+    ],
+    [
+      { asyncInvoke: 5 },
+      "fn must be a function or an object with asyncInvoke: current value is an object",
+    ],
+    [
+      { asyncInvoke, timeout: 5 },
+      "fn.timeout must be a function: current value is 5",
+    ],
+    [
+      { asyncInvoke, open: 5 },
+      "fn.open must be a function: current value is 5",
+    ],
+    [
+      { asyncInvoke, close: "x" },
+      'fn.close must be a function: current value is "x"',
+    ],
+  ];
+  for (const [fn, message] of cases) {
+    assert.throws(
+      () => redisWorker({ ...base, send, blockingSend: send, fn: fn as never }),
+      new TypeError(`Cannot construct redisWorker as ${message}`),
+      JSON.stringify(fn),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+});
+
+test("redisWorker() calls fn's timeout method as it is when the timeout runs out, on fn, as the stream does", async () => {
+  const { input, output, base } = setup("worker-timeout-late");
+  await addEntries(redis.client, input, 1);
+  const thisValues: unknown[] = [];
+  const fn: AsyncFunction<RedisStreamEntry, RedisFields> = {
+    asyncInvoke() {},
+    timeout(_, result) {
+      result.complete([{ by: "first" }]);
+    },
+  };
+  // runUntil constructs the worker before its first await.
+  const running = runUntil({ ...base, timeout: 300, fn }, 1);
+  fn.timeout = function (this: unknown, _, result) {
+    thisValues.push(this);
+    result.complete([{ by: "second" }]);
+  };
+  await running;
+  assert.deepEqual(
+    (await readAll(redis.client, output)).map((e) => e.fields.by),
+    ["second"],
+  );
+  assert.deepEqual(thisValues, [fn]);
 });
