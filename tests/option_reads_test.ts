@@ -87,6 +87,18 @@ function streamOptions(): Record<string, unknown> {
   };
 }
 
+/** The stream's options that a Redis worker takes too: its calls' options. */
+function perInputOptions(): Record<string, unknown> {
+  const {
+    restore: _restore,
+    onCheckpoint: _onCheckpoint,
+    writableStrategy: _writableStrategy,
+    readableStrategy: _readableStrategy,
+    ...perInput
+  } = streamOptions();
+  return perInput;
+}
+
 test("AsyncIOTransformStream() reads every option, nested ones included, once from an inherited getter, and uses it", async () => {
   const reads = new Reads();
   const options = reads.inherited(streamOptions());
@@ -298,25 +310,8 @@ test("redisWorker() reads every option once from an inherited getter, the stream
     claimIntervalMs: 1_000,
     doneRetentionMs: 1_000,
     batchSize: 10,
-    signal: new AbortController().signal,
-    order: "unordered",
-    capacity: 4,
-    concurrency: 2,
-    timeout: 10_000,
-    attemptTimeout: 5_000,
+    ...perInputOptions(),
     key: () => 1,
-    rateLimit: { limit: 100, interval: 10 },
-    onTimeout: () => {},
-    retry: {
-      maxAttempts: 2,
-      delay: 1,
-      multiplier: 2,
-      maxDelay: 10,
-      jitter: 0.5,
-      retryOnError: () => true,
-      retryOnResult: () => false,
-    },
-    onError: "fail",
   };
   const reads = new Reads();
   const worker = redisWorker(reads.inherited(values) as never);

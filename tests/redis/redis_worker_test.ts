@@ -21,6 +21,25 @@ import {
 
 const redis = useRedis();
 
+/**
+ * A send that records every command, for the tests of refused options: a
+ * worker must refuse them before it talks to Redis.
+ */
+function recordingSend() {
+  const sent: unknown[] = [];
+  return {
+    send: (args: string[]) => {
+      sent.push(args);
+      return redis.client.send(args);
+    },
+    async assertNothingSent(): Promise<void> {
+      // Long enough for a command sent from a microtask or a timer of 0.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+    },
+  };
+}
+
 function setup(label: string) {
   const input = redis.name(label);
   return {
@@ -410,11 +429,7 @@ test("redisWorker() validates its options", () => {
 
 test("redisWorker() checks every option, its stream's and both reading modes' included, before it sends a command, and names itself", async () => {
   const { base } = setup("worker-validate-first");
-  const sent: unknown[] = [];
-  const send = (args: string[]) => {
-    sent.push(args);
-    return redis.client.send(args);
-  };
+  const { send, assertNothingSent } = recordingSend();
   const cases: [Partial<RedisWorkerOptions>, RegExp][] = [
     [
       { capacity: 0 },
@@ -475,17 +490,12 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
       JSON.stringify(bad),
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+  await assertNothingSent();
 });
 
 test("redisWorker() refuses a finite timeout not below claimIdleMs, before it talks to Redis, unless partitioned", async () => {
   const { base } = setup("worker-timeout-claim");
-  const sent: unknown[] = [];
-  const send = (args: string[]) => {
-    sent.push(args);
-    return redis.client.send(args);
-  };
+  const { send, assertNothingSent } = recordingSend();
   const refused: [Partial<RedisWorkerOptions>, string][] = [
     [{ timeout: 30_000 }, "claimIdleMs (30000)"], // the default claimIdleMs
     [{ timeout: 1_000, claimIdleMs: 1_000 }, "claimIdleMs (1000)"],
@@ -500,8 +510,7 @@ test("redisWorker() refuses a finite timeout not below claimIdleMs, before it ta
       ),
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+  await assertNothingSent();
   // Below it, no timeout at all, or partitions (leased, never claimed).
   for (
     const good of [
@@ -523,11 +532,7 @@ test("redisWorker() refuses a finite timeout not below claimIdleMs, before it ta
 
 test("redisWorker() refuses a count of null as a wrong shape in both reading modes, before it talks to Redis", async () => {
   const { base } = setup("worker-count-null");
-  const sent: unknown[] = [];
-  const send = (args: string[]) => {
-    sent.push(args);
-    return redis.client.send(args);
-  };
+  const { send, assertNothingSent } = recordingSend();
   for (const mode of [{}, { partitions: 2 }]) {
     assert.throws(
       () =>
@@ -545,17 +550,12 @@ test("redisWorker() refuses a count of null as a wrong shape in both reading mod
       JSON.stringify(mode),
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+  await assertNothingSent();
 });
 
 test("redisWorker() refuses a signal that is not an AbortSignal with a TypeError that names itself, before it talks to Redis", async () => {
   const { base } = setup("worker-bad-signal");
-  const sent: unknown[] = [];
-  const send = (args: string[]) => {
-    sent.push(args);
-    return redis.client.send(args);
-  };
+  const { send, assertNothingSent } = recordingSend();
   for (const [signal, shown] of [[null, "null"], [{}, "an object"]] as const) {
     assert.throws(
       () =>
@@ -573,17 +573,12 @@ test("redisWorker() refuses a signal that is not an AbortSignal with a TypeError
       String(signal),
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+  await assertNothingSent();
 });
 
 test("redisWorker() refuses an fn object without an asyncInvoke method, or with a timeout, open or close that is not a function, before it talks to Redis", async () => {
   const { base } = setup("worker-bad-fn-object");
-  const sent: unknown[] = [];
-  const send = (args: string[]) => {
-    sent.push(args);
-    return redis.client.send(args);
-  };
+  const { send, assertNothingSent } = recordingSend();
   const asyncInvoke = () => {};
   const cases: [object, string][] = [
     [
@@ -614,8 +609,7 @@ test("redisWorker() refuses an fn object without an asyncInvoke method, or with 
       JSON.stringify(fn),
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(sent, [], "a worker with a bad option talked to Redis");
+  await assertNothingSent();
 });
 
 test("redisWorker() calls fn's timeout method as it is when the timeout runs out, on fn, as the stream does", async () => {
