@@ -30,7 +30,6 @@ import {
   ROOM,
   SETTLED,
 } from "./_input_gate.ts";
-import { adopt } from "./_handlers.ts";
 import type { Output, Waiter } from "./_output.ts";
 import {
   BARRIER,
@@ -42,6 +41,7 @@ import {
 import { type Attempt, SignalSource } from "./_attempt.ts";
 import { OrderedQueue } from "./_ordered_queue.ts";
 import { PromiseSlots } from "./_promise_slots.ts";
+import { adopt } from "./_user_code.ts";
 import type { EmissionQueue } from "./_queue.ts";
 import { recordEntry, STATE_VERSION, watermarkEntry } from "./_state.ts";
 import { UnorderedQueue } from "./_unordered_queue.ts";

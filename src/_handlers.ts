@@ -4,7 +4,7 @@
 // while the handler's attempt is still its current one.
 import type { Attempt } from "./_attempt.ts";
 import type { TimeoutHandler } from "./_config.ts";
-import { isThenable } from "./_user_code.ts";
+import { adopt, isThenable } from "./_user_code.ts";
 import type { CallContext } from "./call_context.ts";
 import type { ErrorHandler } from "./error_policy.ts";
 
@@ -55,15 +55,4 @@ export function callErrorHandler<I, O>(
   }
   if (!isThenable(returned)) return ended(returned);
   adopt(returned).then(ended, failed);
-}
-
-/**
- * What user code returned, as a promise of our own. `Promise.resolve` hands
- * a native promise back as it is, so a `then` of its own, or a throwing
- * `constructor` getter, would run or throw on our stack; resolving a new
- * promise with it reads `then` once and calls it from a job, where a throw
- * rejects.
- */
-export function adopt(returned: unknown): Promise<unknown> {
-  return new Promise((resolve) => resolve(returned));
 }

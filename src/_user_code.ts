@@ -104,3 +104,14 @@ export function followResult<T>(
     target.reject(error);
   }
 }
+
+/**
+ * What user code returned, as a promise of our own. `Promise.resolve` hands
+ * a native promise back as it is, so a `then` of its own, or a throwing
+ * `constructor` getter, would run or throw on our stack; resolving a new
+ * promise with it reads `then` once and calls it from a job, where a throw
+ * rejects.
+ */
+export function adopt(returned: unknown): Promise<unknown> {
+  return new Promise((resolve) => resolve(returned));
+}
