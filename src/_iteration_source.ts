@@ -9,13 +9,29 @@ export const ASYNC = 1;
 export const SYNC = 2;
 export type SourceKind = typeof STREAM | typeof ASYNC | typeof SYNC;
 
+/** A source's shape, and for an iterable the method that opens it. */
+export interface SourceShape {
+  readonly kind: SourceKind;
+  /**
+   * Its `[Symbol.asyncIterator]` or `[Symbol.iterator]`, as read once (a
+   * getter runs once, as `for await` reads it); unset for a stream.
+   */
+  readonly iterate?: () => unknown;
+}
+
 /** The shape of `source`, or `undefined` when it is none of them. */
-export function sourceKind(source: unknown): SourceKind | undefined {
-  if (source instanceof ReadableStream) return STREAM;
+export function sourceShape(source: unknown): SourceShape | undefined {
+  if (source instanceof ReadableStream) return { kind: STREAM };
   if (source !== null && source !== undefined) {
     const object = Object(source);
-    if (typeof object[Symbol.asyncIterator] === "function") return ASYNC;
-    if (typeof object[Symbol.iterator] === "function") return SYNC;
+    const asyncMethod: unknown = object[Symbol.asyncIterator];
+    if (typeof asyncMethod === "function") {
+      return { kind: ASYNC, iterate: asyncMethod as () => unknown };
+    }
+    const syncMethod: unknown = object[Symbol.iterator];
+    if (typeof syncMethod === "function") {
+      return { kind: SYNC, iterate: syncMethod as () => unknown };
+    }
   }
   return undefined;
 }
@@ -32,15 +48,18 @@ export interface OpenedSource<T> {
   unread(): void;
 }
 
-/** The source as one iterator shape; a stream is read through its reader. */
+/**
+ * The source as one iterator shape; a stream is read through its reader.
+ * An iterable's method is the one `shape` read, called on the source.
+ */
 export function openSource<T>(
   source: AsyncIterable<T> | Iterable<T> | ReadableStream<T>,
-  kind: SourceKind,
+  shape: SourceShape,
 ): OpenedSource<T> {
-  if (kind !== STREAM) {
-    const iterator = kind === ASYNC
-      ? (source as AsyncIterable<T>)[Symbol.asyncIterator]()
-      : (source as Iterable<T>)[Symbol.iterator]();
+  if (shape.iterate !== undefined) {
+    const iterator = shape.iterate.call(source) as
+      | Iterator<T>
+      | AsyncIterator<T>;
     return { iterator, unread: () => closeQuietly(iterator) };
   }
   const reader = (source as ReadableStream<T>).getReader();

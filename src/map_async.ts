@@ -1,7 +1,7 @@
 import { configOf, renamedOptionsError } from "./_config.ts";
 import { describe } from "./_describe.ts";
 import { Engine } from "./_engine.ts";
-import { openSource, sourceKind, STREAM, SYNC } from "./_iteration_source.ts";
+import { openSource, sourceShape, STREAM, SYNC } from "./_iteration_source.ts";
 import { MappedIterator } from "./_mapped_iterator.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { AsyncIOState } from "./async_io_state.ts";
@@ -305,15 +305,15 @@ export function mapAsync<
     | AsyncBatchFunction<I, O>,
   options?: MapAsyncOptions<I, O, M, E> | MapAsyncBatchOptions<I, O, M, E>,
 ): MapAsyncIterator<Emitted<I, O, E> | M, I> {
-  const kind = sourceKind(source);
-  if (kind === undefined) {
+  const shape = sourceShape(source);
+  if (shape === undefined) {
     throw new TypeError(
       `${OWN_PREFIX} source must be an AsyncIterable, an Iterable or a ReadableStream: current value is ${
         describe(source)
       }`,
     );
   }
-  if (kind === STREAM && (source as ReadableStream<unknown>).locked) {
+  if (shape.kind === STREAM && (source as ReadableStream<unknown>).locked) {
     throw new TypeError(
       `${OWN_PREFIX} source must not be locked: current value is a locked ReadableStream`,
     );
@@ -326,13 +326,13 @@ export function mapAsync<
   }
   // Opened before the engine is built, so a source that throws here does so
   // before any of a limit's code (its bind) runs.
-  const opened = openSource(source, kind);
+  const opened = openSource(source, shape);
   try {
     // Under "settle" the engine's outputs are Settled records.
     return new MappedIterator<I, O, M>(
       (output) => new Engine<I, O, M>(config, output, true),
       opened.iterator,
-      kind === SYNC,
+      shape.kind === SYNC,
     ) as unknown as MapAsyncIterator<Emitted<I, O, E> | M, I>;
   } catch (error) {
     opened.unread(); // a ReadableStream stays unlocked

@@ -335,3 +335,24 @@ test("redisWorker() reads every option once from an inherited getter, the stream
     assert.throws(() => redisWorker(options), message);
   }
 });
+
+for (const symbol of [Symbol.asyncIterator, Symbol.iterator]) {
+  test(`mapAsync() reads a source's ${symbol.description} once, and calls it on the source`, async () => {
+    let reads = 0;
+    const thisValues: unknown[] = [];
+    const source = {
+      get [symbol]() {
+        reads++;
+        return function (this: unknown) {
+          thisValues.push(this);
+          return [1, 2][Symbol.iterator]();
+        };
+      },
+    };
+    const mapped = mapAsync(source as unknown as Iterable<number>, double);
+    assert.equal(reads, 1);
+    assert.deepEqual(await Array.fromAsync(mapped), [2, 4]);
+    assert.equal(reads, 1);
+    assert.deepEqual(thisValues, [source]);
+  });
+}
