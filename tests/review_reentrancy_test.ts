@@ -241,6 +241,45 @@ test("AsyncIOTransformStream() calls fn, key, onCheckpoint and the retry predica
   for (const [hook, self] of thisOf) assert.equal(self, undefined, hook);
 });
 
+test("AsyncIOTransformStream() calls a queuing strategy's size() with no this, as a TransformStream does, not on the caller's strategy object", async () => {
+  const thisOf = (
+    make: (
+      writable: QueuingStrategy<number>,
+      readable: QueuingStrategy<number>,
+    ) => TransformStream<number, number>,
+  ) => {
+    const seen = new Map<string, unknown>();
+    const strategy = (side: string): QueuingStrategy<number> => ({
+      highWaterMark: 2,
+      size(this: unknown) {
+        seen.set(side, this);
+        return 1;
+      },
+    });
+    const stream = make(strategy("writable"), strategy("readable"));
+    return { seen, stream };
+  };
+  const platform = thisOf((w, r) => new TransformStream({}, w, r));
+  const ours = thisOf((w, r) =>
+    new AsyncIOTransformStream<number, number>((n: number) => n, {
+      writableStrategy: w,
+      readableStrategy: r,
+    })
+  );
+  for (const { stream } of [platform, ours]) {
+    // Written, and enqueued with no read pending: both sizes are taken.
+    const writer = stream.writable.getWriter();
+    await writer.write(1);
+    await writer.close();
+    assert.deepEqual(await Array.fromAsync(stream.readable), [1]);
+  }
+  assert.deepEqual([...platform.seen], [
+    ["writable", undefined],
+    ["readable", undefined],
+  ]);
+  assert.deepEqual([...ours.seen].sort(), [...platform.seen].sort());
+});
+
 /** A Proxy of `signal` (it passes `instanceof AbortSignal`) whose `trap` throws. */
 function signalWithThrowing(
   signal: AbortSignal,
