@@ -3,6 +3,7 @@
 import type { BackoffPolicy } from "./_backoff.ts";
 import { describe } from "./_describe.ts";
 import { validateState } from "./_state.ts";
+import { isAbortSignal } from "./_user_code.ts";
 import type { CheckpointBarrier } from "./checkpoint_barrier.ts";
 import type { ConcurrencyLimit } from "./concurrency_limit.ts";
 import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
@@ -392,7 +393,7 @@ export function configOf<I, O, M>(
   ) {
     throw typeError('onError must be "fail", "settle" or a function', onError);
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+  if (signal !== undefined && !isAbortSignal(signal)) {
     throw typeError("signal must be an AbortSignal", signal);
   }
   return {

@@ -8,6 +8,7 @@ import type {
   RedisSend,
   RedisStreamEntry,
 } from "./_redis_reply.ts";
+import { isAbortSignal } from "./_user_code.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
 import type { AsyncFunction, Mapper } from "./call_context.ts";
 import type { ErrorHandler } from "./error_policy.ts";
@@ -221,7 +222,7 @@ export function requireReadOptions(
  * message: the worker combines it with its own before the stream sees it.
  */
 export function requireSignal(signal: unknown): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+  if (signal !== undefined && !isAbortSignal(signal)) {
     throw new TypeError(
       `Cannot ${CONSTRUCT_REDIS_WORKER} as signal must be an AbortSignal: current value is ${
         describe(signal)

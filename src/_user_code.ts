@@ -32,6 +32,18 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   }
 }
 
+/**
+ * Whether `value` passes as an `options.signal`: `instanceof`, which a Proxy
+ * of a signal passes too, and which throws for a revoked Proxy (not one).
+ */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  try {
+    return value instanceof AbortSignal;
+  } catch {
+    return false;
+  }
+}
+
 /** A `String` wrapper's value, by the brand check of `String.prototype.valueOf`. */
 function stringObjectValue(value: unknown): string | undefined {
   if (value === null || typeof value !== "object") return undefined;

@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type AsyncIOOptions, AsyncIOTransformStream } from "../mod.ts";
+import {
+  type AsyncIOOptions,
+  AsyncIOTransformStream,
+  mapAsync,
+} from "../mod.ts";
+import { redisWorker } from "../src/redis.ts";
 
 const identity = (n: number) => n;
 const prefix = "Cannot construct AsyncIOTransformStream as";
@@ -204,4 +209,36 @@ test("AsyncIOTransformStream() accepts the documented defaults and edge values",
     retry: { maxAttempts: 1, jitter: 1, multiplier: 1, maxDelay: 0 },
     rateLimit: { limit: 1, interval: 0.5 },
   });
+});
+
+test("AsyncIOTransformStream(), mapAsync() and redisWorker() refuse a revoked Proxy as options.signal with a TypeError of their own", () => {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const signal = proxy as AbortSignal;
+  const refused = (where: string) =>
+    new TypeError(
+      `Cannot ${where} as signal must be an AbortSignal: current value is a revoked Proxy`,
+    );
+  assert.throws(
+    () => new AsyncIOTransformStream(identity, { signal }),
+    refused("construct AsyncIOTransformStream"),
+  );
+  assert.throws(
+    () => mapAsync([1], identity, { signal }),
+    refused("call mapAsync"),
+  );
+  const send = () => new Promise<never>(() => {}); // never called
+  assert.throws(
+    () =>
+      redisWorker({
+        send,
+        input: "in",
+        output: "out",
+        group: "g",
+        consumer: "c",
+        fn: () => ({ a: "1" }),
+        signal,
+      }),
+    refused("construct redisWorker"),
+  );
 });
