@@ -214,7 +214,8 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
     this.#attempts = attempts;
     this.#waiting = attempts.length;
     batcher.callStarted(this, attempts.length);
-    const { batchMapper, asyncBatchFunction } = batcher.config;
+    const { batchMapper, asyncBatchFunction, asyncInvokeBatch } =
+      batcher.config;
     let returned: unknown;
     try {
       if (batchMapper !== undefined) {
@@ -225,7 +226,7 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
         returned = batchMapper(inputs, context);
       } else {
         const futures = attempts.map((each) => each.future());
-        returned = asyncBatchFunction!.asyncInvokeBatch(inputs, futures);
+        returned = asyncInvokeBatch!.call(asyncBatchFunction, inputs, futures);
       }
     } catch (error) {
       return this.reject(error);

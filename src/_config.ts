@@ -33,12 +33,20 @@ export interface RetryPolicy<I, O> extends BackoffPolicy {
 export interface Config<I, O> {
   /** The function form, or undefined when `asyncFunction` is set. */
   readonly mapper: Mapper<I, O> | undefined;
-  /** Flink's object form, or undefined when `mapper` is set. */
+  /**
+   * Flink's object form, or undefined when `mapper` is set: the `this` of
+   * `asyncInvoke`, which was read from it once, as its other methods were.
+   */
   readonly asyncFunction: AsyncFunction<I, O> | undefined;
+  readonly asyncInvoke: AsyncFunction<I, O>["asyncInvoke"] | undefined;
   /** Set with `batch`, as are the batch forms; then the two above are not. */
   readonly batch: BatchOptions | undefined;
   readonly batchMapper: BatchMapper<I, O> | undefined;
+  /** The `this` of `asyncInvokeBatch`, read from it once. */
   readonly asyncBatchFunction: AsyncBatchFunction<I, O> | undefined;
+  readonly asyncInvokeBatch:
+    | AsyncBatchFunction<I, O>["asyncInvokeBatch"]
+    | undefined;
   readonly open: (() => void | Promise<void>) | undefined;
   readonly close: (() => void | Promise<void>) | undefined;
   readonly timeoutHandler: TimeoutHandler<I, O> | undefined;
@@ -175,17 +183,15 @@ function optionalFunction<F>(name: string, value: unknown): F | undefined {
   return value as F | undefined;
 }
 
-function isAsyncFunction<I, O>(fn: unknown): fn is AsyncFunction<I, O> {
-  return fn !== null && typeof fn === "object" &&
-    typeof (fn as { asyncInvoke?: unknown }).asyncInvoke === "function";
-}
-
-function isAsyncBatchFunction<I, O>(
-  fn: unknown,
-): fn is AsyncBatchFunction<I, O> {
-  return fn !== null && typeof fn === "object" &&
-    typeof (fn as { asyncInvokeBatch?: unknown }).asyncInvokeBatch ===
-      "function";
+/**
+ * The object form's `asyncInvoke` (or with `batch`, `asyncInvokeBatch`),
+ * read once; undefined when `fn` is not an object.
+ */
+function invokeMethodOf(fn: unknown, batched: boolean): unknown {
+  if (fn === null || typeof fn !== "object") return undefined;
+  return batched
+    ? (fn as { asyncInvokeBatch?: unknown }).asyncInvokeBatch
+    : (fn as { asyncInvoke?: unknown }).asyncInvoke;
 }
 
 function batchOf(batch: unknown, capacity: number): BatchOptions | undefined {
@@ -322,13 +328,17 @@ export function configOf<I, O, M>(
     & Partial<AsyncIOBatchOptions<I, O, M, "fail" | "settle">>;
   const batched = batchOption !== undefined;
   const isFunction = typeof fn === "function";
-  if (!isFunction && !batched && !isAsyncFunction<I, O>(fn)) {
+  // The object form's methods are read once, here, as a TransformStream
+  // reads its transformer's, and called on `fn`: swapping one later changes
+  // nothing, and deleting one cannot fail the stream half-way.
+  const invoke = isFunction ? undefined : invokeMethodOf(fn, batched);
+  if (!isFunction && !batched && typeof invoke !== "function") {
     throw typeError(
       "fn must be a function or an object with an asyncInvoke method",
       fn,
     );
   }
-  if (!isFunction && batched && !isAsyncBatchFunction<I, O>(fn)) {
+  if (!isFunction && batched && typeof invoke !== "function") {
     throw typeError(
       "fn must be a function or an object with an asyncInvokeBatch method when batch is set",
       fn,
@@ -380,12 +390,18 @@ export function configOf<I, O, M>(
       );
     }
     if (ownTimeout !== undefined) {
-      timeoutHandler = (i, r) => object.timeout!(i, r);
+      timeoutHandler = (i, r) => ownTimeout.call(object, i, r);
     }
-    if (optionalFunction("fn.open", object.open)) open = () => object.open!();
-    if (optionalFunction("fn.close", object.close)) {
-      close = () => object.close!();
-    }
+    const ownOpen = optionalFunction<() => void | Promise<void>>(
+      "fn.open",
+      object.open,
+    );
+    if (ownOpen !== undefined) open = () => ownOpen.call(object);
+    const ownClose = optionalFunction<() => void | Promise<void>>(
+      "fn.close",
+      object.close,
+    );
+    if (ownClose !== undefined) close = () => ownClose.call(object);
   }
   const onError = onErrorOption === undefined ? "fail" : onErrorOption;
   if (
@@ -401,10 +417,16 @@ export function configOf<I, O, M>(
     asyncFunction: isFunction || batched
       ? undefined
       : fn as AsyncFunction<I, O>,
+    asyncInvoke: isFunction || batched
+      ? undefined
+      : invoke as AsyncFunction<I, O>["asyncInvoke"],
     batch,
     batchMapper: isFunction && batched ? fn as BatchMapper<I, O> : undefined,
     asyncBatchFunction: !isFunction && batched
       ? fn as AsyncBatchFunction<I, O>
+      : undefined,
+    asyncInvokeBatch: !isFunction && batched
+      ? invoke as AsyncBatchFunction<I, O>["asyncInvokeBatch"]
       : undefined,
     open,
     close,

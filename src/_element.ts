@@ -149,12 +149,12 @@ export class Element<I, O>
     );
     this.#run(attempt, host.counters.inFlight + 1); // itself included
     host.attemptDeadlines?.add(attempt);
-    const { mapper, asyncFunction } = host.config;
+    const { mapper, asyncFunction, asyncInvoke } = host.config;
     let returned: unknown;
     try {
       returned = mapper !== undefined
         ? mapper(this.input, attempt.context())
-        : asyncFunction!.asyncInvoke(this.input, attempt.future());
+        : asyncInvoke!.call(asyncFunction, this.input, attempt.future());
     } catch (error) {
       return this.settle(attempt, ERROR, error);
     }

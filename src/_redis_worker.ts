@@ -134,7 +134,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ? halt.signal
     : AbortSignal.any([userSignal, halt.signal]);
 
-  requireWorkerCallbacks({ onError, fn, onTimeout, retry });
+  const methods = requireWorkerCallbacks({ onError, fn, onTimeout, retry });
   requireNoStreamOnlyOptions({
     restore,
     onCheckpoint,
@@ -142,7 +142,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     readableStrategy,
     batch,
   });
-  const wrapped = wrapFunction(fn);
+  const wrapped = wrapFunction(fn, methods);
 
   const onDeleted = async (stream: string, ids: string[]) => {
     if (target.deadLetter === undefined) {

@@ -8,7 +8,10 @@ import {
   type RedisFields,
   type RedisStreamEntry,
 } from "./_redis_reply.ts";
-import type { RedisWorkerOptions } from "./_redis_worker_options.ts";
+import type {
+  AsyncFunctionMethods,
+  RedisWorkerOptions,
+} from "./_redis_worker_options.ts";
 import type { AsyncFunction, Mapper, ResultFuture } from "./call_context.ts";
 import type { AsyncIOOptions } from "./types.ts";
 
@@ -67,12 +70,14 @@ function commitOf(entry: RedisStreamEntry, outputs: unknown): RedisCommit {
 /**
  * Turns `fn` into one that completes each entry with a single RedisCommit,
  * so all of an entry's outputs reach the sink together. Malformed outputs
- * fail the attempt, as a throw would. `fn` has passed requireWorkerCallbacks.
+ * fail the attempt, as a throw would. `fn` has passed requireWorkerCallbacks,
+ * which read an object's `methods`: those are called, on `fn`.
  */
 export function wrapFunction(
   fn:
     | Mapper<RedisStreamEntry, RedisFields>
     | AsyncFunction<RedisStreamEntry, RedisFields>,
+  methods: AsyncFunctionMethods | undefined,
 ):
   | Mapper<RedisStreamEntry, RedisCommit>
   | AsyncFunction<RedisStreamEntry, RedisCommit> {
@@ -80,17 +85,16 @@ export function wrapFunction(
     return async (entry, context) =>
       commitOf(entry, [await fn(entry, context)]);
   }
-  const object: AsyncFunction<RedisStreamEntry, RedisFields> = fn;
+  const { asyncInvoke, timeout, open, close } = methods!;
   const wrapped: AsyncFunction<RedisStreamEntry, RedisCommit> = {
     asyncInvoke: (entry, result) =>
-      object.asyncInvoke(entry, outputsFutureOf(entry, result)),
+      asyncInvoke.call(fn, entry, outputsFutureOf(entry, result)),
   };
-  if (object.open !== undefined) wrapped.open = () => object.open?.();
-  if (object.close !== undefined) wrapped.close = () => object.close?.();
-  // Read again when called, as the stream reads its object's methods.
-  if (object.timeout !== undefined) {
+  if (open !== undefined) wrapped.open = () => open.call(fn);
+  if (close !== undefined) wrapped.close = () => close.call(fn);
+  if (timeout !== undefined) {
     wrapped.timeout = (entry, result) =>
-      object.timeout!(entry, outputsFutureOf(entry, result));
+      timeout.call(fn, entry, outputsFutureOf(entry, result));
   }
   return wrapped;
 }

@@ -75,7 +75,8 @@ export interface RedisWorkerOptions extends
   /**
    * Called for each entry. The function form gives one output per entry,
    * the {@linkcode AsyncFunction} form zero or more; each output is an
-   * object of string fields for `XADD`.
+   * object of string fields for `XADD`. An object's methods are read once,
+   * when `redisWorker()` is called, and called on it, as the stream does.
    */
   fn:
     | Mapper<RedisStreamEntry, RedisFields>
@@ -231,11 +232,24 @@ export function requireSignal(signal: unknown): void {
   }
 }
 
+/** The methods of an object `fn`, each read from it once. */
+export type AsyncFunctionMethods =
+  & Required<
+    Pick<AsyncFunction<RedisStreamEntry, RedisFields>, "asyncInvoke">
+  >
+  & {
+    [K in "timeout" | "open" | "close"]:
+      | AsyncFunction<RedisStreamEntry, RedisFields>[K]
+      | undefined;
+  };
+
 /**
- * Checks `onError`, `fn` (its methods included), and the shapes of `onTimeout` and `retry`, which
- * the worker wraps before the stream could check them. redisWorker runs it
- * after the commit target's checks, so which of several bad options is
- * reported first stays the same.
+ * Checks `onError`, `fn` (its methods included), and the shapes of
+ * `onTimeout` and `retry`, which the worker wraps before the stream could
+ * check them. redisWorker runs it after the commit target's checks, so which
+ * of several bad options is reported first stays the same. Returns the
+ * methods of an object `fn`, read once, as the stream reads them: they are
+ * the ones called, on `fn`.
  */
 export function requireWorkerCallbacks(
   { onError, fn, onTimeout, retry }: {
@@ -244,7 +258,7 @@ export function requireWorkerCallbacks(
     onTimeout: unknown;
     retry: unknown;
   },
-): void {
+): AsyncFunctionMethods | undefined {
   if (
     onError !== undefined && onError !== "fail" &&
     typeof onError !== "function"
@@ -255,11 +269,10 @@ export function requireWorkerCallbacks(
       }`,
     );
   }
-  if (
-    typeof fn !== "function" &&
-    (typeof fn !== "object" || fn === null ||
-      typeof (fn as { asyncInvoke?: unknown }).asyncInvoke !== "function")
-  ) {
+  const asyncInvoke = typeof fn === "object" && fn !== null
+    ? (fn as { asyncInvoke?: unknown }).asyncInvoke
+    : undefined;
+  if (typeof fn !== "function" && typeof asyncInvoke !== "function") {
     throw new TypeError(
       `Cannot ${CONSTRUCT_REDIS_WORKER} as fn must be a function or an object with asyncInvoke: current value is ${
         describe(fn)
@@ -267,7 +280,11 @@ export function requireWorkerCallbacks(
     );
   }
   // The worker wraps these methods, so the stream never sees a bad one.
+  let methods: AsyncFunctionMethods | undefined;
   if (typeof fn === "object") {
+    const read: Partial<Record<keyof AsyncFunctionMethods, unknown>> = {
+      asyncInvoke,
+    };
     for (const name of ["timeout", "open", "close"] as const) {
       const method = (fn as Partial<Record<typeof name, unknown>>)[name];
       if (method !== undefined && typeof method !== "function") {
@@ -277,7 +294,9 @@ export function requireWorkerCallbacks(
           }`,
         );
       }
+      read[name] = method;
     }
+    methods = read as AsyncFunctionMethods;
   }
   if (onTimeout !== undefined && typeof onTimeout !== "function") {
     throw new TypeError(
@@ -293,6 +312,7 @@ export function requireWorkerCallbacks(
       }`,
     );
   }
+  return methods;
 }
 
 /**

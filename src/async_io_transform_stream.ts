@@ -125,7 +125,7 @@ export class AsyncIOTransformStream<
    * Creates the stream. Options are validated here, before any call.
    *
    * @param fn The function called for each input ({@linkcode Mapper}), or an
-   * {@linkcode AsyncFunction} object.
+   * {@linkcode AsyncFunction} object, whose methods are read here, once.
    * @param options The {@linkcode AsyncIOOptions}.
    * @throws {RangeError} If a number is out of range, such as a `capacity`
    * that is not a positive integer, or a negative or NaN `timeout`.

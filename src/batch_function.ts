@@ -27,7 +27,8 @@ export type BatchMapper<I, O> = (
  * The batch object form, after Flink's `AsyncBatchFunction`: one call for a
  * batch of inputs, with one {@linkcode ResultFuture} per input, position by
  * position. Each input completes on its own, with zero or more outputs or an
- * error; the futures share the call's signal.
+ * error; the futures share the call's signal. Its methods are read once, at
+ * construction, and called on the object, as `AsyncFunction`'s are.
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.

@@ -62,7 +62,10 @@ export interface ResultFuture<O> extends CallContext {
 
 /**
  * Flink's `AsyncFunction` shape: zero or more outputs per input, delivered
- * through a {@linkcode ResultFuture}.
+ * through a {@linkcode ResultFuture}. Its methods are read once, when the
+ * stream (or `mapAsync`, or `redisWorker`) is constructed, as a
+ * `TransformStream` reads its transformer's, and called on the object:
+ * replacing or deleting one later changes nothing.
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.

@@ -10,6 +10,7 @@ import {
   gradient2,
   mapAsync,
   orderedWait,
+  type ResultFuture,
   unorderedWait,
   vegas,
 } from "../mod.ts";
@@ -356,3 +357,113 @@ for (const symbol of [Symbol.asyncIterator, Symbol.iterator]) {
     assert.deepEqual(thisValues, [source]);
   });
 }
+
+/**
+ * Flink's object form, its methods inherited through counting getters,
+ * recording which method ran and on what; `replace()` then gives it own
+ * methods that record as "replaced", as code that swaps them would.
+ */
+function countedAsyncFunction(reads: Reads) {
+  const ran: [string, unknown][] = [];
+  const fn = reads.inherited({
+    asyncInvoke(this: unknown, n: number, result: ResultFuture<number>) {
+      ran.push(["asyncInvoke", this]);
+      if (n !== 2) result.complete([n * 2]); // 2 waits for its timeout
+    },
+    timeout(this: unknown, n: number, result: ResultFuture<number>) {
+      ran.push(["timeout", this]);
+      result.complete([-n]);
+    },
+    open(this: unknown) {
+      ran.push(["open", this]);
+    },
+    close(this: unknown) {
+      ran.push(["close", this]);
+    },
+  });
+  const replace = () => {
+    for (const name of ["asyncInvoke", "timeout", "open", "close"]) {
+      Object.defineProperty(fn, name, {
+        value: () => ran.push(["replaced", name]),
+      });
+    }
+  };
+  return { fn: fn as never, ran, replace };
+}
+
+test("AsyncIOTransformStream() and mapAsync() read fn's methods (asyncInvoke, timeout, open, close) once, at construction, as a TransformStream reads its transformer's, and call those on fn", async () => {
+  const run = async (
+    make: (fn: never) => AsyncIterable<number> | ReadableStream<number>,
+  ) => {
+    const reads = new Reads();
+    const { fn, ran, replace } = countedAsyncFunction(reads);
+    const output = make(fn);
+    reads.assertEachOnce();
+    replace(); // too late: the methods read at construction run
+    assert.deepEqual(await Array.fromAsync(output), [2, -2, 6]);
+    reads.assertEachOnce();
+    assert.deepEqual(ran.map(([name]) => name), [
+      "open",
+      "asyncInvoke",
+      "asyncInvoke",
+      "asyncInvoke",
+      "timeout",
+      "close",
+    ]);
+    for (const [name, self] of ran) assert.equal(self, fn, name);
+  };
+  await run((fn) =>
+    ReadableStream.from([1, 2, 3]).pipeThrough(
+      new AsyncIOTransformStream<number, number>(fn, { timeout: 50 }),
+    )
+  );
+  await run((fn) => mapAsync([1, 2, 3], fn, { timeout: 50 }));
+});
+
+test("redisWorker() reads fn's methods once, at construction, and calls those on fn, as the stream does", async () => {
+  const { send } = silentSend();
+  const reads = new Reads();
+  const { fn, ran, replace } = countedAsyncFunction(reads);
+  const worker = redisWorker({
+    send,
+    input: "in",
+    output: "out",
+    group: "g",
+    consumer: "c",
+    fn,
+  });
+  reads.assertEachOnce();
+  replace();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await worker.stop();
+  reads.assertEachOnce();
+  assert.deepEqual(ran.map(([name]) => name), ["open", "close"]);
+  for (const [name, self] of ran) assert.equal(self, fn, name);
+});
+
+test("AsyncIOTransformStream() with batch reads fn's asyncInvokeBatch once, at construction, and calls it on fn", async () => {
+  const reads = new Reads();
+  const thisValues: unknown[] = [];
+  const fn = reads.inherited({
+    asyncInvokeBatch(
+      this: unknown,
+      ns: number[],
+      futures: ResultFuture<number>[],
+    ) {
+      thisValues.push(this);
+      ns.forEach((n, i) => futures[i]!.complete([n * 2]));
+    },
+  });
+  const stream = new AsyncIOTransformStream<number, number>(fn as never, {
+    batch: { maxSize: 2, maxWait: 0 },
+  });
+  reads.assertEachOnce();
+  Object.defineProperty(fn, "asyncInvokeBatch", { value: () => {} });
+  assert.deepEqual(
+    await Array.fromAsync(ReadableStream.from([1, 2]).pipeThrough(stream)),
+    [2, 4],
+  );
+  reads.assertEachOnce();
+  assert.ok(thisValues.length > 0);
+  for (const self of thisValues) assert.equal(self, fn);
+});

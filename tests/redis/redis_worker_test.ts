@@ -612,26 +612,26 @@ test("redisWorker() refuses an fn object without an asyncInvoke method, or with 
   await assertNothingSent();
 });
 
-test("redisWorker() calls fn's timeout method as it is when the timeout runs out, on fn, as the stream does", async () => {
+test("redisWorker() calls the timeout method fn had at construction when the timeout runs out, on fn, as the stream does", async () => {
   const { input, output, base } = setup("worker-timeout-late");
   await addEntries(redis.client, input, 1);
   const thisValues: unknown[] = [];
   const fn: AsyncFunction<RedisStreamEntry, RedisFields> = {
     asyncInvoke() {},
-    timeout(_, result) {
+    timeout(this: unknown, _, result) {
+      thisValues.push(this);
       result.complete([{ by: "first" }]);
     },
   };
-  // runUntil constructs the worker before its first await.
+  // runUntil constructs the worker before its first await: fn's methods
+  // were read then, so these come too late, as they would for the stream.
   const running = runUntil({ ...base, timeout: 300, fn }, 1);
-  fn.timeout = function (this: unknown, _, result) {
-    thisValues.push(this);
-    result.complete([{ by: "second" }]);
-  };
+  fn.asyncInvoke = (_, result) => result.complete([{ by: "second" }]);
+  fn.timeout = (_, result) => result.complete([{ by: "second" }]);
   await running;
   assert.deepEqual(
     (await readAll(redis.client, output)).map((e) => e.fields.by),
-    ["second"],
+    ["first"],
   );
   assert.deepEqual(thisValues, [fn]);
 });
