@@ -11,17 +11,21 @@ import {
   GroupReader,
   pullStream,
 } from "./_redis_source.ts";
-import { wrapFunction, wrapPolicies } from "./_redis_worker_callbacks.ts";
+import {
+  readRetry,
+  wrapFunction,
+  wrapPolicies,
+} from "./_redis_worker_callbacks.ts";
 import {
   CONSTRUCT_REDIS_WORKER,
   type RedisWorker,
   type RedisWorkerOptions,
   type RedisWorkerStats,
+  requireCallsBelowClaimIdle,
   requireNoStreamOnlyOptions,
   requireOptionsObject,
   requireReadOptions,
   requireSignal,
-  requireTimeoutBelowClaimIdle,
   requireWorkerCallbacks,
   type StreamOnlyOption,
 } from "./_redis_worker_options.ts";
@@ -44,7 +48,9 @@ import {
  * @throws {TypeError} If `send`, `fn` or `signal` has the wrong shape, a
  * name is missing or empty, or a count or duration is not a number.
  * @throws {RangeError} If a count or duration is out of range, or (without
- * partitions) a finite `timeout` is not less than `claimIdleMs`.
+ * partitions) a finite `timeout` is not less than `claimIdleMs`, or, without
+ * a finite `timeout`, a finite `attemptTimeout` times `retry.maxAttempts`
+ * plus the retry delays at their longest is not.
  *
  * @example One worker of a group, with node-redis (run it in as many processes as needed)
  * ```ts ignore
@@ -135,6 +141,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     : AbortSignal.any([userSignal, halt.signal]);
 
   const methods = requireWorkerCallbacks({ onError, fn, onTimeout, retry });
+  const retryRead = readRetry(retry);
   requireNoStreamOnlyOptions({
     restore,
     onCheckpoint,
@@ -224,8 +231,10 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   }
   // Partitions are leased, not claimed entry by entry: no claim to outrun.
   if (partitions === undefined) {
-    requireTimeoutBelowClaimIdle(
+    requireCallsBelowClaimIdle(
       timeout,
+      attemptTimeout,
+      retryRead,
       claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
     );
   }
@@ -247,7 +256,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
           rateLimit,
         }),
         ...wrapPolicies(
-          { onTimeout, retry, onError },
+          { onTimeout, retry: retryRead, onError },
           target.deadLetter,
           () => counts.deadLettered++,
         ),

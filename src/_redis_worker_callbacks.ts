@@ -13,12 +13,51 @@ import type {
   RedisWorkerOptions,
 } from "./_redis_worker_options.ts";
 import type { AsyncFunction, Mapper, ResultFuture } from "./call_context.ts";
+import type { RetryOptions } from "./policy_options.ts";
 import type { AsyncIOOptions } from "./types.ts";
 
-/** The options whose callbacks see outputs, as read from the options. */
-type OutputPolicies = {
-  [K in "onTimeout" | "retry" | "onError"]: RedisWorkerOptions[K] | undefined;
+/** The members of `retry`, as {@linkcode readRetry} read them. */
+export type RetryRead = {
+  [K in keyof RetryOptions<RedisStreamEntry, RedisFields>]-?:
+    | RetryOptions<RedisStreamEntry, RedisFields>[K]
+    | undefined;
 };
+
+/** The options whose callbacks see outputs, as read from the options. */
+type OutputPolicies =
+  & {
+    [K in "onTimeout" | "onError"]: RedisWorkerOptions[K] | undefined;
+  }
+  & { retry: RetryRead | undefined };
+
+/**
+ * Each member of `retry` read once, inherited ones included (a rest pattern
+ * would copy only the own enumerable ones), for the worker's own check and
+ * the stream's; `retry` is an object or undefined.
+ */
+export function readRetry(
+  retry: RedisWorkerOptions["retry"],
+): RetryRead | undefined {
+  if (retry === undefined) return undefined;
+  const {
+    maxAttempts,
+    delay,
+    multiplier,
+    maxDelay,
+    jitter,
+    retryOnError,
+    retryOnResult,
+  } = retry;
+  return {
+    maxAttempts,
+    delay,
+    multiplier,
+    maxDelay,
+    jitter,
+    retryOnError,
+    retryOnResult,
+  };
+}
 
 /** Outputs as the sink takes them; a bad shape throws a TypeError. */
 function outputsOf(entry: RedisStreamEntry, outputs: unknown): RedisFields[] {
@@ -150,8 +189,7 @@ export function wrapPolicies(
     };
   }
   if (retry !== undefined) {
-    // Each member read once, inherited ones included (a rest pattern would
-    // copy only the own enumerable ones); the stream checks the values.
+    // The stream checks the values.
     const {
       maxAttempts,
       delay,
@@ -162,7 +200,7 @@ export function wrapPolicies(
       retryOnResult,
     } = retry;
     policies.retry = {
-      maxAttempts,
+      maxAttempts: maxAttempts!,
       ...(delay === undefined ? {} : { delay }),
       ...(multiplier === undefined ? {} : { multiplier }),
       ...(maxDelay === undefined ? {} : { maxDelay }),
