@@ -146,6 +146,56 @@ test("redisWorker() runs a call longer than claimIdleMs once while its worker is
   assert.ok(a.count((args) => isHeartbeat(args, input)) >= 3);
 });
 
+test("redisWorker() without blockingSend keeps its heartbeat from waiting behind a long blocked read on the same connection", async () => {
+  const input = redis.name("heartbeat-shared");
+  const output = `${input}:out`;
+  const [slow] = await addEntries(redis.client, input, 1);
+  const calls: string[] = [];
+  const release = deferred<void>();
+  let readAt = Infinity;
+  // One connection: reads that block for 10 s would hold every beat.
+  const shared = new RespClient(redis.server.url);
+  const a = redisWorker({
+    send: shared.send,
+    input,
+    output,
+    group: "g",
+    consumer: "a",
+    claimIdleMs: CLAIM_IDLE_MS,
+    claimIntervalMs: 10_000,
+    blockMs: 10_000,
+    fn: async ({ id, fields }) => {
+      calls.push(id);
+      readAt = performance.now();
+      await release.promise;
+      return fields;
+    },
+  });
+  await eventually(() => calls.length === 1);
+  const b = startWorker({
+    input,
+    output,
+    group: "g",
+    consumer: "b",
+    claimIdleMs: CLAIM_IDLE_MS,
+    claimIntervalMs: 100,
+    blockMs: 50,
+    fn: ({ id, fields }) => {
+      calls.push(id);
+      return fields;
+    },
+  });
+  try {
+    await claimsPast(b, input, readAt);
+    assert.deepEqual(await ownedBy(input, "g", "a"), [slow]);
+  } finally {
+    release.resolve();
+    await Promise.all([a.stop(), b.stop()]);
+    shared.close();
+  }
+  assert.deepEqual(calls, [slow]);
+});
+
 test("redisWorker() keeps 1,200 entries in flight from being claimed, with one heartbeat call per 1,000 entries", async () => {
   const input = redis.name("heartbeat-many");
   const output = `${input}:out`;
@@ -254,21 +304,26 @@ test("redisWorker()'s heartbeat never takes back an entry that another consumer 
 test("redisWorker()'s heartbeat leaves an entry deleted from the stream pending, for a claim to report", async () => {
   const input = redis.name("heartbeat-deleted");
   const output = `${input}:out`;
-  const [gone] = await addEntries(redis.client, input, 2);
-  const release = deferred<RedisFields>();
+  const deadLetter = `${input}:dead`;
+  const [gone, kept] = await addEntries(redis.client, input, 2);
+  const release = deferred<void>();
   let calls = 0;
-  const a = startWorker({
+  const common = {
     input,
     output,
     group: "g",
-    consumer: "a",
+    deadLetter,
     claimIdleMs: CLAIM_IDLE_MS,
     blockMs: 50,
-    fn: () => {
+    fn: async ({ fields }: RedisStreamEntry) => {
       calls++;
-      return release.promise;
+      await release.promise;
+      return fields;
     },
-  });
+  };
+  // Its own claims, which would report the entry, come after the test.
+  const a = startWorker({ ...common, consumer: "a", claimIntervalMs: 60_000 });
+  let b: ReturnType<typeof startWorker> | undefined;
   try {
     await eventually(() => calls === 2);
     await redis.client.send(["XDEL", input, gone!]);
@@ -277,11 +332,24 @@ test("redisWorker()'s heartbeat leaves an entry deleted from the stream pending,
       a.count((args) => isHeartbeat(args, input), since) >= 3
     );
     // XCLAIM would have dropped it from the pending list without a word.
-    assert.equal((await ownedBy(input, "g", "a")).length, 2);
+    assert.deepEqual(await ownedBy(input, "g", "a"), [gone, kept]);
+    // Left idle, it is reported by another worker's claim.
+    b = startWorker({ ...common, consumer: "b", claimIntervalMs: 100 });
+    await eventually(async () =>
+      (await readAll(redis.client, deadLetter)).length === 1
+    );
+    release.resolve();
+    await eventually(async () =>
+      (await readAll(redis.client, output)).length === 1 &&
+      await pending(redis.client, input, "g") === 0
+    );
   } finally {
-    release.resolve({ done: "1" });
-    await a.stop();
+    release.resolve();
+    await Promise.all([a.stop(), b?.stop()]);
   }
+  const [dead] = await readAll(redis.client, deadLetter);
+  assert.equal(dead?.fields.id, gone);
+  assert.equal(calls, 2);
 });
 
 test("redisWorker() in a SIGSTOPped process has its entries claimed by another worker after claimIdleMs, and not before", async () => {
