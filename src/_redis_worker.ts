@@ -188,14 +188,13 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   );
   // Every option is checked before anything talks to Redis: the readers
   // and the transform check theirs when constructed, and reading starts
-  // only with the source below.
-  const heartbeatMs = partitions === undefined
-    ? heartbeatPeriodOf(milliseconds(
-      CONSTRUCT_REDIS_WORKER,
-      "claimIdleMs",
-      claimIdleMs,
-      DEFAULT_CLAIM_IDLE_MS,
-    ))
+  // only with the source below. A bad claimIdleMs gets no heartbeat here:
+  // the reader refuses it, in its turn among the options it checks.
+  const claimIdle: unknown = claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS;
+  const heartbeatMs = partitions === undefined &&
+      typeof claimIdle === "number" && Number.isInteger(claimIdle) &&
+      claimIdle >= 0
+    ? heartbeatPeriodOf(claimIdle)
     : undefined;
   const reader = partitions === undefined
     ? new GroupReader(

@@ -453,6 +453,11 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
       /^RangeError: Cannot construct redisWorker as count must be a positive integer/,
     ],
     [{ blockMs: -1 }, /^RangeError: Cannot construct redisWorker as blockMs/],
+    // The reader's order: count before claimIdleMs.
+    [
+      { count: 0, claimIdleMs: -1 },
+      /^RangeError: Cannot construct redisWorker as count must be a positive integer/,
+    ],
     // The other reading mode's options go unused, and are checked all the same.
     [{ leaseMs: -1 }, /^RangeError: Cannot construct redisWorker as leaseMs/],
     [{ pollMs: -1 }, /^RangeError: Cannot construct redisWorker as pollMs/],
