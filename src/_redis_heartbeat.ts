@@ -35,6 +35,9 @@ return {#pending, pending[#pending][1]}
 
 const touchScript = new RedisScript(TOUCH_SCRIPT);
 
+/** The longest delay that setTimeout takes: a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * How often a worker whose entries are claimed after `claimIdleMs` touches
  * them: a third of it, so that two beats may be late, or a blocked event
@@ -44,7 +47,7 @@ const touchScript = new RedisScript(TOUCH_SCRIPT);
 export function heartbeatPeriodOf(claimIdleMs: number): number | undefined {
   return claimIdleMs === 0
     ? undefined
-    : Math.max(1, Math.floor(claimIdleMs / 3));
+    : Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(claimIdleMs / 3)));
 }
 
 export interface PendingHeartbeatOptions {

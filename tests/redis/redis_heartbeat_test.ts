@@ -196,6 +196,34 @@ test("redisWorker() without blockingSend keeps its heartbeat from waiting behind
   assert.deepEqual(calls, [slow]);
 });
 
+test("redisWorker() with a claimIdleMs past the longest timer beats at that timer's pace, not at once", async () => {
+  const input = redis.name("heartbeat-long");
+  await addEntries(redis.client, input, 1);
+  const release = deferred<void>();
+  let calls = 0;
+  const a = startWorker({
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "a",
+    claimIdleMs: 3 * 2 ** 32, // a third of it would overflow setTimeout
+    blockMs: 50,
+    fn: async ({ fields }) => {
+      calls++;
+      await release.promise;
+      return fields;
+    },
+  });
+  try {
+    await eventually(() => calls === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(a.count((args) => isHeartbeat(args, input)), 0);
+  } finally {
+    release.resolve();
+    await a.stop();
+  }
+});
+
 test("redisWorker() keeps 1,200 entries in flight from being claimed, with one heartbeat call per 1,000 entries", async () => {
   const input = redis.name("heartbeat-many");
   const output = `${input}:out`;
