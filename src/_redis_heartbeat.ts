@@ -3,6 +3,7 @@
 // claims (XAUTOCLAIM) of other consumers, so a slow call is not run twice.
 // A worker that is stalled or dead stops beating, and its entries are
 // claimed after claimIdleMs, as before.
+import { timerMs } from "./_redis_options.ts";
 import { RedisScript } from "./_redis_script.ts";
 import { listOf, messageOf, type RedisSend, textOf } from "./_redis_reply.ts";
 
@@ -35,9 +36,6 @@ return {#pending, pending[#pending][1]}
 
 const touchScript = new RedisScript(TOUCH_SCRIPT);
 
-/** The longest delay that setTimeout takes: a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * How often a worker whose entries are claimed after `claimIdleMs` touches
  * them: a third of it, so that two beats may be late, or a blocked event
@@ -47,7 +45,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function heartbeatPeriodOf(claimIdleMs: number): number | undefined {
   return claimIdleMs === 0
     ? undefined
-    : Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(claimIdleMs / 3)));
+    : timerMs(Math.max(1, Math.floor(claimIdleMs / 3)));
 }
 
 export interface PendingHeartbeatOptions {

@@ -630,3 +630,30 @@ test("redisWorker() calls the timeout method fn had at construction when the tim
   );
   assert.deepEqual(thisValues, [fn]);
 });
+
+test("redisWorker() in partitioned mode with leaseMs and pollMs past the longest timer neither beats nor polls in a loop", async () => {
+  const { base } = setup("worker-long-timers");
+  const sent: string[][] = [];
+  const worker = redisWorker({
+    ...base,
+    send: (args) => {
+      sent.push(args);
+      return redis.client.send(args);
+    },
+    partitions: 2,
+    leaseMs: 3 * 2 ** 32, // a third of it would overflow setTimeout
+    pollMs: 2 ** 33,
+    fn: double,
+  });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    await worker.stop();
+  }
+  const scripts = (suffix: string) =>
+    sent.filter((args) => args[0] === "EVALSHA" && args[3]?.endsWith(suffix))
+      .length;
+  // The beat on start, and the release on stop; a read per partition.
+  assert.ok(scripts(":workers") <= 2, `${scripts(":workers")} beats`);
+  assert.ok(scripts(":lease") <= 4, `${scripts(":lease")} reads`);
+});
