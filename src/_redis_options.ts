@@ -64,6 +64,14 @@ function integerFrom(
 }
 
 /**
+ * `ms`, or setTimeout's longest delay (2^31-1 ms) if longer: a longer one
+ * fires at once. For periods, where firing sooner is harmless.
+ */
+export function timerMs(ms: number): number {
+  return Math.min(ms, 2 ** 31 - 1);
+}
+
+/**
  * Waits until `promise` settles, `ms` at most, and never rejects: best-effort
  * work after a stop, which a stalled Redis must not hold.
  */

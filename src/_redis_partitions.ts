@@ -14,7 +14,7 @@ import {
   type RedisStreamEntry,
   textOf,
 } from "./_redis_reply.ts";
-import { settledWithin, unlessAborted } from "./_redis_options.ts";
+import { settledWithin, timerMs, unlessAborted } from "./_redis_options.ts";
 import { describe } from "./_describe.ts";
 
 /** FNV-1a over UTF-16 code units: stable across runtimes and processes. */
@@ -231,7 +231,7 @@ export class PartitionReader {
           if (!this.#stopped.signal.aborted) this.#options.onError(error);
         },
       );
-    }, Math.max(1, Math.floor(this.#options.leaseMs / 3)));
+    }, timerMs(Math.max(1, Math.floor(this.#options.leaseMs / 3))));
   }
 
   async #beat(): Promise<void> {
@@ -362,7 +362,7 @@ export class PartitionReader {
         this.#wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.#options.pollMs);
+      const timer = setTimeout(done, timerMs(this.#options.pollMs));
       signal.addEventListener("abort", done);
       this.#wake = done;
     });

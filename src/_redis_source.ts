@@ -62,7 +62,10 @@ export interface RedisStreamSourceOptions {
   blockMs?: number;
   /**
    * Entries pending on another consumer for longer than this are claimed
-   * with `XAUTOCLAIM`, on start and then every `claimIntervalMs`.
+   * with `XAUTOCLAIM`, on start and then every `claimIntervalMs`. A source
+   * alone does not keep its own entries from idling: those still in work
+   * after this may be claimed by another consumer (a `redisWorker` keeps
+   * them, with a heartbeat).
    *
    * @default {30000}
    */
@@ -202,6 +205,7 @@ export class GroupReader {
   readonly #consumer: string;
   readonly #count: string;
   readonly #blockMs: number;
+  readonly #maxBlockMs: number;
   readonly #claimIdleMs: string;
   readonly #claimIntervalMs: number;
   readonly #startId: string;
@@ -214,8 +218,14 @@ export class GroupReader {
   /**
    * Checks the options and talks to no one: reading starts with `start()`.
    * `where` names the caller in messages, such as "construct redisWorker".
+   * A read blocks for `maxBlockMs` at most, whatever `blockMs` says: a
+   * worker's heartbeat that shares its connection must not wait longer.
    */
-  constructor(options: RedisStreamSourceOptions, where: string) {
+  constructor(
+    options: RedisStreamSourceOptions,
+    where: string,
+    maxBlockMs = Infinity,
+  ) {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
         `Cannot ${where} as options must be an object: current value is ${
@@ -243,6 +253,7 @@ export class GroupReader {
     this.#consumer = requireName(where, "consumer", consumer);
     this.#count = String(positiveInteger(where, "count", count, 100));
     this.#blockMs = milliseconds(where, "blockMs", blockMs, 2_000);
+    this.#maxBlockMs = maxBlockMs;
     const claimIdleMs = milliseconds(
       where,
       "claimIdleMs",
@@ -349,7 +360,10 @@ export class GroupReader {
     const blockMs = this.#blockMs === 0
       ? untilClaim
       : Math.min(this.#blockMs, untilClaim);
-    return this.#readGroup(">", String(blockMs));
+    return this.#readGroup(
+      ">",
+      String(Math.max(1, Math.min(blockMs, this.#maxBlockMs))),
+    );
   }
 
   /** XREADGROUP after `id`: our own pending entries, or new ones at ">". */

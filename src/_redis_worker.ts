@@ -2,6 +2,7 @@
 import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
 import { renamedOptionsError } from "./_config.ts";
 import { commit, COMMITTED, type RedisCommit } from "./_redis_commit.ts";
+import { heartbeatPeriodOf, PendingHeartbeat } from "./_redis_heartbeat.ts";
 import { milliseconds, positiveInteger } from "./_redis_options.ts";
 import { PartitionReader } from "./_redis_partitions.ts";
 import type { RedisStreamEntry } from "./_redis_reply.ts";
@@ -21,7 +22,6 @@ import {
   type RedisWorker,
   type RedisWorkerOptions,
   type RedisWorkerStats,
-  requireCallsBelowClaimIdle,
   requireNoStreamOnlyOptions,
   requireOptionsObject,
   requireReadOptions,
@@ -41,16 +41,16 @@ import {
  * Each input's outputs appear in the output stream exactly once, through
  * crashes, stalls and restarts of any worker: an input is either committed
  * with all its outputs or still pending, and a second commit of it is
- * dropped. `fn` itself may run more than once for an input.
+ * dropped. While a worker is alive, a heartbeat keeps the entries it has
+ * read from being claimed by others, so a slow call runs once; `fn` runs
+ * again for an entry whose worker crashed or stalled for about `claimIdleMs`
+ * (see there), or whose partition changed hands.
  *
  * @param options The {@linkcode RedisWorkerOptions}.
  * @returns A handle with `stop()`, `done` and `stats`.
  * @throws {TypeError} If `send`, `fn` or `signal` has the wrong shape, a
  * name is missing or empty, or a count or duration is not a number.
- * @throws {RangeError} If a count or duration is out of range, or (without
- * partitions) a finite `timeout` is not less than `claimIdleMs`, or, without
- * a finite `timeout`, a finite `attemptTimeout` times `retry.maxAttempts`
- * plus the retry delays at their longest is not.
+ * @throws {RangeError} If a count or duration is out of range.
  *
  * @example One worker of a group, with node-redis (run it in as many processes as needed)
  * ```ts ignore
@@ -177,10 +177,10 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     counts.deadLettered += results.filter((r) => r === COMMITTED).length;
   };
 
-  // Entries read wait, idle, for a free place in the transform: reading more
-  // than its capacity at once lets another worker claim and run them again
-  // though no call was slow. Only a count left out falls back: a null one
-  // goes on to be refused as a wrong shape.
+  // Entries read wait for a free place in the transform: reading more than
+  // its capacity at once holds back entries that another worker could run
+  // now. Only a count left out falls back: a null one goes on to be refused
+  // as a wrong shape.
   const readCount = count !== undefined ? count : (
     typeof capacity === "number" && Number.isInteger(capacity) && capacity > 0
       ? Math.min(100, capacity)
@@ -188,19 +188,32 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   );
   // Every option is checked before anything talks to Redis: the readers
   // and the transform check theirs when constructed, and reading starts
-  // only with the source below.
+  // only with the source below. A bad claimIdleMs gets no heartbeat here:
+  // the reader refuses it, in its turn among the options it checks.
+  const claimIdle: unknown = claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS;
+  const heartbeatMs = partitions === undefined &&
+      typeof claimIdle === "number" && Number.isInteger(claimIdle) &&
+      claimIdle >= 0
+    ? heartbeatPeriodOf(claimIdle)
+    : undefined;
   const reader = partitions === undefined
-    ? new GroupReader({
-      send: blockingSend ?? send,
-      stream: input,
-      group,
-      consumer,
-      onDeleted,
-      ...(readCount === undefined ? {} : { count: readCount }),
-      ...(blockMs === undefined ? {} : { blockMs }),
-      ...(claimIdleMs === undefined ? {} : { claimIdleMs }),
-      ...(claimIntervalMs === undefined ? {} : { claimIntervalMs }),
-    }, CONSTRUCT_REDIS_WORKER)
+    ? new GroupReader(
+      {
+        send: blockingSend ?? send,
+        stream: input,
+        group,
+        consumer,
+        onDeleted,
+        ...(readCount === undefined ? {} : { count: readCount }),
+        ...(blockMs === undefined ? {} : { blockMs }),
+        ...(claimIdleMs === undefined ? {} : { claimIdleMs }),
+        ...(claimIntervalMs === undefined ? {} : { claimIntervalMs }),
+      },
+      CONSTRUCT_REDIS_WORKER,
+      // The heartbeat goes through `send`: a read blocked on the same
+      // connection would hold it back.
+      blockingSend === undefined ? heartbeatMs : undefined,
+    )
     : new PartitionReader({
       send,
       input,
@@ -228,15 +241,6 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     : { blockMs, claimIdleMs, claimIntervalMs };
   for (const [name, value] of Object.entries(unused)) {
     milliseconds(CONSTRUCT_REDIS_WORKER, name, value, 0);
-  }
-  // Partitions are leased, not claimed entry by entry: no claim to outrun.
-  if (partitions === undefined) {
-    requireCallsBelowClaimIdle(
-      timeout,
-      attemptTimeout,
-      retryRead,
-      claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
-    );
   }
   const partitionReader = reader instanceof PartitionReader
     ? reader
@@ -266,9 +270,25 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   } catch (error) {
     throw renamedOptionsError(error, `Cannot ${CONSTRUCT_REDIS_WORKER} as`);
   }
+  // Partitioned mode needs none: a partition's entries are claimed only by
+  // the worker that takes its lease over, whatever their idle time, and the
+  // lease has a heartbeat of its own.
+  const heartbeat = heartbeatMs === undefined
+    ? undefined
+    : new PendingHeartbeat({
+      send,
+      stream: input,
+      group: target.group,
+      consumer,
+      periodMs: heartbeatMs,
+      onError: (error) => halt.abort(error),
+    });
   const source = pullStream(
     (abort) => reader.read(abort),
-    () => reader.start(),
+    async () => {
+      await reader.start();
+      heartbeat?.start();
+    },
   );
   const sink = new Committer(target, (committed, duplicates) => {
     counts.committed += committed;
@@ -286,9 +306,10 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
           : error;
       },
     )
-    .finally(() =>
-      reader instanceof GroupReader ? reader.settled() : reader.stop()
-    );
+    .finally(() => {
+      heartbeat?.stop();
+      return reader instanceof GroupReader ? reader.settled() : reader.stop();
+    });
 
   return {
     stop() {

@@ -32,8 +32,8 @@ type OutputPolicies =
 
 /**
  * Each member of `retry` read once, inherited ones included (a rest pattern
- * would copy only the own enumerable ones), for the worker's own check and
- * the stream's; `retry` is an object or undefined.
+ * would copy only the own enumerable ones), for the stream; `retry` is an
+ * object or undefined.
  */
 export function readRetry(
   retry: RedisWorkerOptions["retry"],

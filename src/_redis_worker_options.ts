@@ -8,7 +8,6 @@ import type {
   RedisSend,
   RedisStreamEntry,
 } from "./_redis_reply.ts";
-import { longestRetryDelays } from "./_backoff.ts";
 import { isAbortSignal } from "./_user_code.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
 import type { AsyncFunction, Mapper } from "./call_context.ts";
@@ -115,7 +114,8 @@ export interface RedisWorkerOptions extends
   deadLetter?: string;
   /**
    * See `RedisStreamSourceOptions.count`. Keep it at most `capacity`: the
-   * entries read wait, idle, for a place, and another worker may claim them.
+   * entries read wait for a place, held back from workers that could run
+   * them now.
    *
    * @default {100, or `capacity` if smaller}
    */
@@ -123,12 +123,15 @@ export interface RedisWorkerOptions extends
   /** See `RedisStreamSourceOptions.blockMs`. @default {2000} */
   blockMs?: number;
   /**
-   * See `RedisStreamSourceOptions.claimIdleMs`. Without partitions, a finite
-   * `timeout` must be less than this (a RangeError otherwise): a call that
-   * runs longer leaves its entry idle, and another worker claims it. Without
-   * a finite `timeout`, so must a finite `attemptTimeout` times
-   * `retry.maxAttempts` (1 without `retry`), plus the retry delays at their
-   * longest (no jitter).
+   * See `RedisStreamSourceOptions.claimIdleMs`. Without partitions, a live
+   * worker resets the idle time of the entries it has read and not
+   * committed every `claimIdleMs / 3` (a heartbeat), so however long a call
+   * runs, no other worker claims its entry. A worker that stops beating for
+   * about two thirds of this, stalled (SIGSTOP, an event loop blocked that
+   * long) or dead, has its entries claimed by the others, which run them
+   * again. 0 claims every pending entry at once, those in flight included.
+   * Unused with partitions: a partition's entries change hands with its
+   * lease.
    *
    * @default {30000}
    */
@@ -317,82 +320,6 @@ export function requireWorkerCallbacks(
     );
   }
   return methods;
-}
-
-/** The members of `retry` that bound its attempts, as read once. */
-export interface RetryBounds {
-  readonly maxAttempts: unknown;
-  readonly delay: unknown;
-  readonly multiplier: unknown;
-  readonly maxDelay: unknown;
-}
-
-/**
- * Throws unless an entry's calls end, counted from its first call, before
- * `claimIdleMs`: an entry idle that long is claimed by another worker, which
- * runs it again while the first call still runs. A finite `timeout` bounds
- * them all, the waits between attempts included. Without one, a finite
- * `attemptTimeout` bounds each attempt, and `retry` how many there are and
- * the delays between them (at their longest: jitter only shortens them).
- * Wrong values are left for the stream to report.
- */
-export function requireCallsBelowClaimIdle(
-  timeout: unknown,
-  attemptTimeout: unknown,
-  retry: RetryBounds | undefined,
-  claimIdleMs: number,
-): void {
-  const why =
-    "or another worker may claim an entry while its call still runs: current value is";
-  if (typeof timeout === "number" && timeout !== Infinity) {
-    if (timeout >= claimIdleMs) {
-      throw new RangeError(
-        `Cannot ${CONSTRUCT_REDIS_WORKER} as timeout must be less than claimIdleMs (${claimIdleMs}), ${why} ${timeout}`,
-      );
-    }
-    return;
-  }
-  if (timeout !== undefined && timeout !== Infinity) return;
-  if (
-    typeof attemptTimeout !== "number" || !(attemptTimeout >= 0) ||
-    attemptTimeout === Infinity
-  ) {
-    return;
-  }
-  const longest = longestAttempts(attemptTimeout, retry);
-  if (longest === undefined || longest < claimIdleMs) return;
-  throw new RangeError(
-    retry === undefined
-      ? `Cannot ${CONSTRUCT_REDIS_WORKER} as attemptTimeout must be less than claimIdleMs (${claimIdleMs}) when timeout is not set, ${why} ${attemptTimeout}`
-      : `Cannot ${CONSTRUCT_REDIS_WORKER} as attemptTimeout × retry.maxAttempts plus the retry delays must be less than claimIdleMs (${claimIdleMs}) when timeout is not set, ${why} ${longest}`,
-  );
-}
-
-/**
- * How long an entry's attempts may run in all, their delays included; or
- * undefined for a `retry` the stream will refuse.
- */
-function longestAttempts(
-  attemptTimeout: number,
-  retry: RetryBounds | undefined,
-): number | undefined {
-  if (retry === undefined) return attemptTimeout;
-  // Only undefined means the default, as the stream reads them.
-  const { maxAttempts } = retry;
-  const delay = retry.delay === undefined ? 0 : retry.delay;
-  const multiplier = retry.multiplier === undefined ? 1 : retry.multiplier;
-  const maxDelay = retry.maxDelay === undefined ? Infinity : retry.maxDelay;
-  if (
-    typeof maxAttempts !== "number" || !Number.isInteger(maxAttempts) ||
-    maxAttempts < 1 || typeof delay !== "number" || !(delay >= 0) ||
-    typeof multiplier !== "number" || !(multiplier >= 1) ||
-    multiplier === Infinity || typeof maxDelay !== "number" ||
-    !(maxDelay >= 0) || (delay === Infinity && maxDelay === Infinity)
-  ) {
-    return undefined;
-  }
-  return attemptTimeout * maxAttempts +
-    longestRetryDelays({ delay, multiplier, maxDelay }, maxAttempts - 1);
 }
 
 /**

@@ -145,3 +145,12 @@ export function isClaim(args: string[], stream: string): boolean {
   return args[0] === "EVALSHA" && args[2] === "2" && args[3] === stream &&
     args[4]?.endsWith(":deleted") === true;
 }
+
+/**
+ * Whether `args` is a worker's heartbeat on `stream`: the script that resets
+ * the idle time of the entries its consumer owns (its only key is `stream`).
+ * Its arguments: group, consumer, first id, count.
+ */
+export function isHeartbeat(args: string[], stream: string): boolean {
+  return args[0] === "EVALSHA" && args[2] === "1" && args[3] === stream;
+}

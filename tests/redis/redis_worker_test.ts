@@ -453,6 +453,11 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
       /^RangeError: Cannot construct redisWorker as count must be a positive integer/,
     ],
     [{ blockMs: -1 }, /^RangeError: Cannot construct redisWorker as blockMs/],
+    // The reader's order: count before claimIdleMs.
+    [
+      { count: 0, claimIdleMs: -1 },
+      /^RangeError: Cannot construct redisWorker as count must be a positive integer/,
+    ],
     // The other reading mode's options go unused, and are checked all the same.
     [{ leaseMs: -1 }, /^RangeError: Cannot construct redisWorker as leaseMs/],
     [{ pollMs: -1 }, /^RangeError: Cannot construct redisWorker as pollMs/],
@@ -493,107 +498,26 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
   await assertNothingSent();
 });
 
-test("redisWorker() refuses a finite timeout not below claimIdleMs, before it talks to Redis, unless partitioned", async () => {
+test("redisWorker() takes a timeout, or attempts and retry delays, as long as claimIdleMs or longer: its heartbeat keeps a slow call's entry", async () => {
+  // These were RangeErrors while a call longer than claimIdleMs let another
+  // worker claim its entry; redis_heartbeat_test.ts shows it no longer does.
   const { base } = setup("worker-timeout-claim");
-  const { send, assertNothingSent } = recordingSend();
-  const refused: [Partial<RedisWorkerOptions>, string][] = [
-    [{ timeout: 30_000 }, "claimIdleMs (30000)"], // the default claimIdleMs
-    [{ timeout: 1_000, claimIdleMs: 1_000 }, "claimIdleMs (1000)"],
-    [{ timeout: 5_000, claimIdleMs: 1_000 }, "claimIdleMs (1000)"],
-  ];
-  for (const [bad, limit] of refused) {
-    assert.throws(
-      () =>
-        redisWorker({ ...base, send, blockingSend: send, fn: double, ...bad }),
-      new RangeError(
-        `Cannot construct redisWorker as timeout must be less than ${limit}, or another worker may claim an entry while its call still runs: current value is ${bad.timeout}`,
-      ),
-    );
-  }
-  await assertNothingSent();
-  // Below it, no timeout at all, or partitions (leased, never claimed).
   for (
     const good of [
-      { timeout: 999, claimIdleMs: 1_000 },
-      { timeout: Infinity, claimIdleMs: 1_000 },
-      { partitions: 2, timeout: 60_000 },
-    ]
-  ) {
-    const worker = redisWorker({
-      ...base,
-      send,
-      blockingSend: send,
-      fn: double,
-      ...good,
-    });
-    await worker.stop();
-  }
-});
-
-test("redisWorker() refuses, without a finite timeout, a finite attemptTimeout whose attempts and retry delays add up to claimIdleMs or more, before it talks to Redis, unless partitioned", async () => {
-  const { base } = setup("worker-attempt-timeout-claim");
-  const { send, assertNothingSent } = recordingSend();
-  const refused: [Partial<RedisWorkerOptions>, string][] = [
-    [
-      { attemptTimeout: 30_000 }, // the default claimIdleMs
-      "attemptTimeout must be less than claimIdleMs (30000) when timeout is not set, or another worker may claim an entry while its call still runs: current value is 30000",
-    ],
-    [
+      { timeout: 30_000 }, // the default claimIdleMs
+      { timeout: 5_000, claimIdleMs: 1_000 },
       { attemptTimeout: 1_000, timeout: Infinity, claimIdleMs: 1_000 },
-      "attemptTimeout must be less than claimIdleMs (1000) when timeout is not set, or another worker may claim an entry while its call still runs: current value is 1000",
-    ],
-    // 3 × 400 + 100 + 100
-    [
       {
         attemptTimeout: 400,
         retry: { maxAttempts: 3, delay: 100 },
         claimIdleMs: 1_000,
       },
-      "attemptTimeout × retry.maxAttempts plus the retry delays must be less than claimIdleMs (1000) when timeout is not set, or another worker may claim an entry while its call still runs: current value is 1400",
-    ],
-    // 3 × 300 + 50 + 100: the delays grow by the multiplier
-    [
-      {
-        attemptTimeout: 300,
-        retry: { maxAttempts: 3, delay: 50, multiplier: 2, jitter: 1 },
-        claimIdleMs: 1_000,
-      },
-      "attemptTimeout × retry.maxAttempts plus the retry delays must be less than claimIdleMs (1000) when timeout is not set, or another worker may claim an entry while its call still runs: current value is 1050",
-    ],
-  ];
-  for (const [bad, message] of refused) {
-    assert.throws(
-      () =>
-        redisWorker({ ...base, send, blockingSend: send, fn: double, ...bad }),
-      new RangeError(`Cannot construct redisWorker as ${message}`),
-      JSON.stringify(bad),
-    );
-  }
-  await assertNothingSent();
-  // Below it; bounded by a timeout below claimIdleMs; delays capped by
-  // maxDelay (3 × 300 + 40 + 40); or partitions (leased, never claimed).
-  for (
-    const good of [
-      { attemptTimeout: 999, claimIdleMs: 1_000 },
-      { attemptTimeout: 400, retry: { maxAttempts: 2 }, claimIdleMs: 1_000 },
-      {
-        attemptTimeout: 5_000,
-        retry: { maxAttempts: 3 },
-        timeout: 999,
-        claimIdleMs: 1_000,
-      },
-      {
-        attemptTimeout: 300,
-        retry: { maxAttempts: 3, delay: 100, multiplier: 4, maxDelay: 40 },
-        claimIdleMs: 1_000,
-      },
-      { attemptTimeout: 60_000, partitions: 2 },
+      { timeout: 60_000, partitions: 2 },
     ]
   ) {
     const worker = redisWorker({
       ...base,
-      send,
-      blockingSend: send,
+      blockingSend: redis.reads.send,
       fn: double,
       ...good,
     });
@@ -705,4 +629,31 @@ test("redisWorker() calls the timeout method fn had at construction when the tim
     ["first"],
   );
   assert.deepEqual(thisValues, [fn]);
+});
+
+test("redisWorker() in partitioned mode with leaseMs and pollMs past the longest timer neither beats nor polls in a loop", async () => {
+  const { base } = setup("worker-long-timers");
+  const sent: string[][] = [];
+  const worker = redisWorker({
+    ...base,
+    send: (args) => {
+      sent.push(args);
+      return redis.client.send(args);
+    },
+    partitions: 2,
+    leaseMs: 3 * 2 ** 32, // a third of it would overflow setTimeout
+    pollMs: 2 ** 33,
+    fn: double,
+  });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    await worker.stop();
+  }
+  const scripts = (suffix: string) =>
+    sent.filter((args) => args[0] === "EVALSHA" && args[3]?.endsWith(suffix))
+      .length;
+  // The beat on start, and the release on stop; a read per partition.
+  assert.ok(scripts(":workers") <= 2, `${scripts(":workers")} beats`);
+  assert.ok(scripts(":lease") <= 4, `${scripts(":lease")} reads`);
 });

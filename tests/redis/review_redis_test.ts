@@ -338,8 +338,8 @@ test("redisWorker() does not let entries it read but has not started go idle for
     { length: 4 },
     () => new RespClient(redis.server.url),
   );
-  // Calls of 400 ms, far within their timeout, which is below claimIdleMs as
-  // the README advises: no entry should run twice.
+  // Calls of 400 ms, far within their timeout and claimIdleMs: no entry
+  // should run twice, though capacity 1 keeps read entries waiting.
   const workerOf = (n: number) =>
     redisWorker({
       send: clients[2 * n]!.send,

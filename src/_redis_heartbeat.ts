@@ -1,0 +1,135 @@
+// The heartbeat of a worker's pending entries: while the worker is alive,
+// the entries it has read and not yet acknowledged never look idle to the
+// claims (XAUTOCLAIM) of other consumers, so a slow call is not run twice.
+// A worker that is stalled or dead stops beating, and its entries are
+// claimed after claimIdleMs, as before.
+import { timerMs } from "./_redis_options.ts";
+import { RedisScript } from "./_redis_script.ts";
+import { listOf, messageOf, type RedisSend, textOf } from "./_redis_reply.ts";
+
+/** The most entries that one script call touches; more take more calls. */
+export const HEARTBEAT_BATCH = 1_000;
+
+// KEYS[1]: stream. ARGV: group, consumer, first id ('-', or '(' and the last
+// id of the previous call), count. Resets the idle time of the entries that
+// this consumer owns, read and touched in one script so that none changes
+// hands in between: an entry that another consumer claimed is not in this
+// consumer's XPENDING any more, and stays with that consumer. JUSTID leaves
+// the delivery count alone. An entry deleted from the stream is left as it
+// is: XCLAIM would drop it from the pending list, unreported, where a claim
+// records it for onDeleted. Returns how many entries this consumer had in
+// the range (up to count), and the last one's id.
+const TOUCH_SCRIPT = `
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], '+', tonumber(ARGV[4]), ARGV[2])
+if #pending == 0 then return {0, ''} end
+local claim = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], '0'}
+for _, entry in ipairs(pending) do
+  local id = entry[1]
+  if #redis.call('XRANGE', KEYS[1], id, id) > 0 then claim[#claim + 1] = id end
+end
+if #claim > 5 then
+  claim[#claim + 1] = 'JUSTID'
+  redis.call(unpack(claim))
+end
+return {#pending, pending[#pending][1]}
+`;
+
+const touchScript = new RedisScript(TOUCH_SCRIPT);
+
+/**
+ * How often a worker whose entries are claimed after `claimIdleMs` touches
+ * them: a third of it, so that two beats may be late, or a blocked event
+ * loop lose two thirds of it, before an entry looks idle. None for 0, which
+ * claims every pending entry at once anyway.
+ */
+export function heartbeatPeriodOf(claimIdleMs: number): number | undefined {
+  return claimIdleMs === 0
+    ? undefined
+    : timerMs(Math.max(1, Math.floor(claimIdleMs / 3)));
+}
+
+export interface PendingHeartbeatOptions {
+  send: RedisSend;
+  stream: string;
+  group: string;
+  consumer: string;
+  periodMs: number;
+  /** Called once if a beat fails: the worker must stop its calls then. */
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Every `periodMs` from `start()` until `stop()`, one script call (one per
+ * {@linkcode HEARTBEAT_BATCH} entries) resets the idle time of the entries
+ * that `consumer` owns in `group`. They are the entries that this worker has
+ * read and not committed: consumer names are unique among live workers, and
+ * a restarted worker re-reads what its name still owns first.
+ */
+export class PendingHeartbeat {
+  readonly #options: PendingHeartbeatOptions;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  constructor(options: PendingHeartbeatOptions) {
+    this.#options = options;
+  }
+
+  /** Starts beating, unless stopped already (a stop during the start). */
+  start(): void {
+    if (this.#stopped || this.#timer !== undefined) return;
+    this.#schedule(this.#options.periodMs);
+  }
+
+  /** Stops at once; a beat in flight ends unheard. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const startedAt = performance.now();
+      this.#beat().then(
+        () => {
+          if (this.#stopped) return;
+          // The period counts from the last beat's start: a slow reply does
+          // not stretch it.
+          const elapsed = performance.now() - startedAt;
+          this.#schedule(Math.max(0, this.#options.periodMs - elapsed));
+        },
+        (error) => {
+          if (this.#stopped) return;
+          this.#stopped = true;
+          const { stream, group, onError } = this.#options;
+          onError(
+            new Error(
+              `Cannot keep the pending entries of stream ${stream} in group ${group} from being claimed: ${
+                messageOf(error)
+              }`,
+              { cause: error },
+            ),
+          );
+        },
+      );
+    }, ms);
+  }
+
+  async #beat(): Promise<void> {
+    const { send, stream, group, consumer } = this.#options;
+    let first = "-";
+    while (!this.#stopped) {
+      const reply = listOf(
+        await touchScript.run(send, [stream], [
+          group,
+          consumer,
+          first,
+          String(HEARTBEAT_BATCH),
+        ]),
+      ) ?? [];
+      if (Number(reply[0]) < HEARTBEAT_BATCH) return;
+      first = `(${textOf(reply[1])}`;
+    }
+  }
+}
