@@ -81,9 +81,8 @@ const worker = redisWorker({
   leaseMs: Number(flags["lease-ms"]),
   blockMs: 500,
   ...(lookup === undefined ? {} : {
-    // Below claimIdleMs, as redisWorker requires without partitions: a call
-    // still running when its entry is claimable would run twice. Half of it
-    // leaves a margin for the wait before the call and the commit after it.
+    // A lookup that hangs would hold its entry for as long as the worker
+    // lives (its heartbeat keeps the entry from being claimed): bound it.
     ...(claimIdleMs > 1 ? { timeout: Math.floor(claimIdleMs / 2) } : {}),
     retry: { maxAttempts: 5, delay: 20, multiplier: 2 },
   }),

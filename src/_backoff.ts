@@ -29,26 +29,3 @@ export function retryDelay(
   const jittered = base * (1 - policy.jitter * random());
   return jittered >= 0 && jittered <= base ? jittered : base;
 }
-
-/**
- * The longest the first `retries` delays may add up to: with no jitter,
- * which only shortens them. In closed form (a geometric sum up to
- * `maxDelay`, then `maxDelay` each), since `retries` may be huge.
- */
-export function longestRetryDelays(
-  policy: Omit<BackoffPolicy, "jitter">,
-  retries: number,
-): number {
-  const { delay, multiplier } = policy;
-  const cap = Math.min(policy.maxDelay, Number.MAX_VALUE);
-  if (retries === 0 || delay === 0) return 0;
-  if (delay >= cap) return retries * cap;
-  if (multiplier === 1) return retries * delay;
-  // How many delays grow before they reach the cap.
-  const growing = Math.min(
-    retries,
-    Math.ceil(Math.log(cap / delay) / Math.log(multiplier)),
-  );
-  return delay * (multiplier ** growing - 1) / (multiplier - 1) +
-    (retries - growing) * cap;
-}

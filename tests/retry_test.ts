@@ -6,7 +6,7 @@ import {
   type OutputOrder,
   type ResultFuture,
 } from "../mod.ts";
-import { longestRetryDelays, retryDelay } from "../src/_backoff.ts";
+import { retryDelay } from "../src/_backoff.ts";
 import type { RetryPolicy } from "../src/_config.ts";
 import { collect, controlledFn, deferred, settle } from "./_deferred.ts";
 
@@ -147,38 +147,6 @@ test("retryDelay() randomises the jitter fraction of each delay", () => {
   assert.equal(retryDelay(policy, 1, () => 0), 100);
   assert.equal(retryDelay(policy, 1, () => 0.5), 75);
   assert.equal(retryDelay(policy, 1, () => 1), 50);
-});
-
-test("longestRetryDelays() adds up the delays retryDelay() gives with no jitter, in closed form", () => {
-  const policies = [
-    { delay: 100, multiplier: 2, maxDelay: 2_000 },
-    { delay: 100, multiplier: 2, maxDelay: Infinity },
-    { delay: 100, multiplier: 1, maxDelay: 50 },
-    { delay: 50, multiplier: 1.5, maxDelay: 1_000 },
-    { delay: 0, multiplier: 3, maxDelay: Infinity },
-    { delay: Infinity, multiplier: 1, maxDelay: 300 },
-    { delay: 7, multiplier: 10, maxDelay: 7_000 },
-  ];
-  for (const policy of policies) {
-    let sum = 0;
-    for (let retries = 0; retries <= 12; retries++) {
-      const total = longestRetryDelays(policy, retries);
-      assert.ok(
-        Math.abs(total - sum) <= 1e-9 * Math.max(1, sum),
-        `${JSON.stringify(policy)}, ${retries} retries: ${total}, not ${sum}`,
-      );
-      sum += retryDelay({ ...policy, jitter: 0 }, retries + 1);
-    }
-  }
-  // A huge number of retries, without a loop of that length.
-  assert.equal(
-    longestRetryDelays({ delay: 1, multiplier: 2, maxDelay: 8 }, 1e9),
-    1 + 2 + 4 + (1e9 - 3) * 8,
-  );
-  assert.equal(
-    longestRetryDelays({ delay: 1, multiplier: 2, maxDelay: Infinity }, 1e9),
-    Infinity,
-  );
 });
 
 test("AsyncIOTransformStream() waits the same backoff sequence for every element", async () => {
