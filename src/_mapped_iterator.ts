@@ -4,8 +4,8 @@ import { ResultBuffer } from "./_result_buffer.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
 import { recordEntry, watermarkEntry } from "./_state.ts";
 import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
-import { CheckpointBarrier } from "./checkpoint_barrier.ts";
-import { Watermark } from "./watermark.ts";
+import { BARRIER, kindOf, WATERMARK } from "./_chunk_kind.ts";
+import type { Watermark } from "./watermark.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
 import type { MapAsyncIterator } from "./map_async.ts";
 
@@ -40,8 +40,11 @@ function checkResult(result: unknown): void {
 /** An input's snapshot entry: none for a barrier. */
 function entryOf<I>(value: unknown): AsyncIOStateEntry<I> | undefined {
   try {
-    if (value instanceof CheckpointBarrier) return undefined;
-    if (value instanceof Watermark) return watermarkEntry(value.timestamp);
+    const kind = kindOf(value);
+    if (kind === BARRIER) return undefined;
+    if (kind === WATERMARK) {
+      return watermarkEntry((value as Watermark).timestamp);
+    }
   } catch {
     // A revoked Proxy: not a marker, so an input like any other.
   }

@@ -1,9 +1,19 @@
+import { BARRIER_BRAND, brand, brandOf } from "./_marker_brand.ts";
+
 /**
  * A checkpoint marker, as in Flink. When an `AsyncIOTransformStream` reads
  * one, it takes its snapshot at that position, hands it to
  * `options.onCheckpoint`, and forwards the barrier downstream at once, ahead
  * of the results still pending (those inputs are in the snapshot). It takes
- * no capacity slot and is never given to the async function.
+ * no capacity slot and is never given to the async function. The object
+ * written is the object that comes out.
+ *
+ * A barrier is known by a brand on this class's prototype, under the key
+ * `Symbol.for("@async-io/async-io.marker.v1")`, which every copy of this
+ * library shares: a barrier made by another version of the library in the
+ * same program, or in another realm, is a barrier to this one's streams too,
+ * and `instanceof CheckpointBarrier` holds for it. An object that carries the
+ * brand is a barrier, whatever its class; a plain `{ id }` is a record.
  *
  * @example Recording a checkpoint
  * ```ts
@@ -34,5 +44,33 @@ export class CheckpointBarrier {
    */
   constructor(id: number) {
     this.id = id;
+  }
+
+  /**
+   * Whether `value` is a checkpoint barrier of any copy of this library:
+   * whether it carries the barrier brand. For a subclass, `instanceof` keeps
+   * its usual meaning: instances of that subclass only.
+   *
+   * @param value What to test.
+   * @returns Whether `value` is a checkpoint barrier.
+   *
+   * @example Telling barriers from records
+   * ```ts
+   * import { CheckpointBarrier } from "@async-io/async-io";
+   * import assert from "node:assert/strict";
+   *
+   * assert.ok(new CheckpointBarrier(1) instanceof CheckpointBarrier);
+   * assert.ok(!({ id: 1 } instanceof CheckpointBarrier));
+   * ```
+   */
+  static [Symbol.hasInstance](value: unknown): value is CheckpointBarrier {
+    if (this !== CheckpointBarrier) {
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    }
+    return brandOf(value) === BARRIER_BRAND;
+  }
+
+  static {
+    brand(this.prototype, BARRIER_BRAND);
   }
 }
