@@ -96,6 +96,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     fn,
     partitions,
     leaseMs,
+    handOverMs,
     pollMs,
     deadLetter,
     count,
@@ -230,6 +231,12 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
         3,
         milliseconds(CONSTRUCT_REDIS_WORKER, "leaseMs", leaseMs, 10_000),
       ),
+      handOverMs: milliseconds(
+        CONSTRUCT_REDIS_WORKER,
+        "handOverMs",
+        handOverMs,
+        60_000,
+      ),
       pollMs: milliseconds(CONSTRUCT_REDIS_WORKER, "pollMs", pollMs, 50),
       onDeleted,
       onError: (error) => halt.abort(error),
@@ -237,7 +244,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   // The other reading mode's options go unused, but a bad value is a
   // mistake all the same.
   const unused = partitions === undefined
-    ? { leaseMs, pollMs }
+    ? { leaseMs, handOverMs, pollMs }
     : { blockMs, claimIdleMs, claimIntervalMs };
   for (const [name, value] of Object.entries(unused)) {
     milliseconds(CONSTRUCT_REDIS_WORKER, name, value, 0);
@@ -290,10 +297,18 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       heartbeat?.start();
     },
   );
-  const sink = new Committer(target, (committed, duplicates) => {
-    counts.committed += committed;
-    counts.duplicates += duplicates;
-  }, signal).writable();
+  const sink = new Committer(
+    target,
+    (committed, duplicates) => {
+      counts.committed += committed;
+      counts.duplicates += duplicates;
+    },
+    signal,
+    // A partition being handed over is given back once its entries are done.
+    partitionReader === undefined ? undefined : (batch) => {
+      for (const { stream } of batch) partitionReader.finished(stream, 1);
+    },
+  ).writable();
   const done = source
     .pipeThrough(transform, { signal })
     .pipeTo(sink, { signal })
@@ -322,6 +337,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
         ...transform.stats,
         ...counts,
         partitions: partitionReader?.owned ?? [],
+        handingOver: partitionReader?.handingOver ?? [],
+        handOvers: partitionReader?.handOvers ?? 0,
+        lateHandOvers: partitionReader?.lateHandOvers ?? 0,
       };
     },
   };
