@@ -44,7 +44,9 @@ import {
  * dropped. While a worker is alive, a heartbeat keeps the entries it has
  * read from being claimed by others, so a slow call runs once; `fn` runs
  * again for an entry whose worker crashed or stalled for about `claimIdleMs`
- * (see there), or whose partition changed hands.
+ * (see there) or, with `partitions`, `leaseMs`. A partition that a live
+ * worker gives up as workers join is handed over only once the calls on the
+ * entries read from it have committed, or after `handOverMs` (see there).
  *
  * @param options The {@linkcode RedisWorkerOptions}.
  * @returns A handle with `stop()`, `done` and `stats`.
