@@ -8,7 +8,7 @@ import {
   type RedisStreamEntry,
   redisWorker,
 } from "../../src/redis.ts";
-import { type Call, controlledFn } from "../_deferred.ts";
+import { type Call, controlledFn, deferred } from "../_deferred.ts";
 import { eventually, ns, readAll, useRedis } from "./_redis.ts";
 
 const redis = useRedis();
@@ -153,6 +153,69 @@ test("redisWorker() gives a partition up after handOverMs when a call on it outl
     );
     assert.deepEqual(outputs.sort(), [String(given), "other"].sort());
   } finally {
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
+
+test("redisWorker() hands a partition over only after a read of it that was in flight when the hand-over began has been committed", async () => {
+  const input = redis.name("handover-read");
+  const stream = `${input}:1`; // the heartbeat script gives up the last one
+  let armed = false;
+  const readSent = deferred();
+  const readHeld = deferred();
+  // The armed read of new entries of :1 (no claim cursor) finds one, and its
+  // reply is held back.
+  const send = async (args: string[]) => {
+    if (
+      armed && args[0] === "EVALSHA" && args[4] === stream && args[10] === ""
+    ) {
+      armed = false;
+      await redis.client.send(["XADD", stream, "*", "n", "7"]);
+      const reply = redis.client.send(args);
+      readSent.resolve();
+      await readHeld.promise;
+      return reply;
+    }
+    return redis.client.send(args);
+  };
+  const common = {
+    input,
+    output: `${input}:out`,
+    group: "g",
+    partitions: 2,
+    leaseMs: LEASE_MS,
+    pollMs: 10,
+  };
+  const ran = recordingFn();
+  const first = redisWorker({ ...common, send, consumer: "first", fn: ran.fn });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    armed = true;
+    await readSent.promise;
+    second = redisWorker({
+      ...common,
+      send: redis.client.send,
+      consumer: "second",
+      fn: joined.fn,
+    });
+    await eventually(() =>
+      first.stats.handingOver.length === 1 ||
+      first.stats.handOvers + first.stats.lateHandOvers > 0
+    );
+    await sleep(3 * LEASE_MS);
+    assert.deepEqual(joined.entries, [], "the joining worker ran a call");
+    assert.deepEqual(first.stats.handingOver, [1]);
+    readHeld.resolve();
+    await eventually(() => second!.stats.partitions.length === 1);
+    assert.deepEqual(second.stats.partitions, [1]);
+    assert.deepEqual(ns(ran.entries), [7]);
+    assert.deepEqual(joined.entries, []);
+    assert.equal(first.stats.committed, 1);
+    assert.equal(first.stats.handOvers, 1);
+  } finally {
+    readHeld.resolve();
     await Promise.all([first.stop(), second?.stop()]);
   }
 });
