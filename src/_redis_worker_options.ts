@@ -107,8 +107,9 @@ export interface RedisWorkerOptions extends
    * none runs twice. Past this (checked at each lease renewal), it gives
    * the lease back with calls still running: their entries run again in the
    * next holder, whose commit or theirs wins, as after a crash; per-key
-   * order still holds. Keep `timeout` (with its retries) below it for no
-   * call to run twice. 0 gives the partition up at once.
+   * order still holds. Keep `timeout` (it spans the retries) well below it,
+   * with room for the entries read that still wait to start, for no call to
+   * run twice. 0 gives the partition up at once.
    *
    * @default {60000}
    */

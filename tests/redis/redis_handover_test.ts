@@ -220,6 +220,36 @@ test("redisWorker() hands a partition over only after a read of it that was in f
   }
 });
 
+test("redisWorker() drops a hand-over whose lease another worker took meanwhile, leaves that lease alone, and still commits its call once", async () => {
+  const { input, output, common } = await twoPartitions("handover-lost");
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    await held.callsReach(2);
+    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
+    await eventually(() => first.stats.handingOver.length === 1);
+    const given = first.stats.handingOver[0]!;
+    const lease = `${input}:${given}:g:lease`;
+    // As if it ran out while the worker stalled, and another took it.
+    await redis.client.send(["SET", lease, "another worker"]);
+    await eventually(() => first.stats.handingOver.length === 0);
+    assert.deepEqual(first.stats.partitions, [1 - given]);
+    const call = callOn(held.calls, `${input}:${given}`);
+    assert.equal(call.context.signal.aborted, false);
+    call.resolve({ n: String(given) });
+    await eventually(() => first.stats.committed === 1);
+    assert.equal(await redis.client.send(["GET", lease]), "another worker");
+    assert.equal(first.stats.handOvers + first.stats.lateHandOvers, 0);
+    assert.deepEqual(ns(await readAll(redis.client, output)), [given]);
+    assert.deepEqual(joined.entries, []);
+  } finally {
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
+
 test("redisWorker() stop() during a hand-over aborts its calls at once and gives every lease back", async () => {
   const { output, common } = await twoPartitions("handover-stop");
   const held = controlledFn<RedisStreamEntry, RedisFields>();
