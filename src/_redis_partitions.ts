@@ -75,9 +75,12 @@ export function partitionStream(input: string, index: number): string {
 
 // KEYS[1]: live workers (sorted set); KEYS[2..]: the partitions' leases.
 // ARGV[1]: this worker, ARGV[2]: lease ms, ARGV[3]: first partition to try,
-// ARGV[4]: a token prefix for new leases, ARGV[5..]: the token held per
-// partition ("" if none). Renews what it holds, gives up what exceeds a
-// fair share, takes free ones up to it. Returns the token per partition.
+// ARGV[4]: a token prefix for new leases, ARGV[5..4+P]: the token held per
+// partition ("" if none), ARGV[5+P..4+2P]: "1" per partition being handed
+// over. Renews what it holds, handed-over ones included, picks for hand-over
+// what exceeds a fair share (kept, not deleted: the worker gives it back once
+// the calls on its entries have committed), takes free ones up to the share.
+// Returns the token per partition and the partitions picked for hand-over.
 const HEARTBEAT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -87,19 +90,17 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ms)
 redis.call('PEXPIRE', KEYS[1], ms * 2)
 local p = #KEYS - 1
 local share = math.ceil(p / redis.call('ZCARD', KEYS[1]))
-local tokens, mine = {}, {}
+local tokens, mine, give = {}, {}, {}
 for i = 1, p do
   tokens[i] = ''
   local held = ARGV[4 + i]
   if held ~= '' and redis.call('GET', KEYS[1 + i]) == held then
     tokens[i] = held
-    mine[#mine + 1] = i
+    if ARGV[4 + p + i] ~= '1' then mine[#mine + 1] = i end
   end
 end
 while #mine > share do
-  local i = table.remove(mine)
-  redis.call('DEL', KEYS[1 + i])
-  tokens[i] = ''
+  give[#give + 1] = table.remove(mine) - 1
 end
 for i = 1, p do
   if tokens[i] ~= '' then redis.call('PEXPIRE', KEYS[1 + i], ms) end
@@ -116,7 +117,7 @@ for j = 0, p - 1 do
     end
   end
 end
-return tokens
+return {tokens, give}
 `;
 
 // KEYS[1]: lease, KEYS[2]: partition stream, KEYS[3]: its deleted set.
@@ -145,7 +146,14 @@ end
 return 0
 `;
 
+// KEYS[1]: a lease; ARGV[1]: its token. Deletes it if still held.
+const GIVE_BACK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 const heartbeatScript = new RedisScript(HEARTBEAT_SCRIPT);
+const giveBackScript = new RedisScript(GIVE_BACK_SCRIPT);
 const readScript = new RedisScript(READ_SCRIPT);
 const releaseScript = new RedisScript(RELEASE_SCRIPT);
 
@@ -157,6 +165,12 @@ interface Lease {
   validUntil: number;
   /** The XAUTOCLAIM cursor while taking over the pending entries; "" after. */
   cursor: string;
+  /**
+   * While handed over: local time after which it is given back even with
+   * calls on its entries still running (handOverMs after the hand-over
+   * began). Undefined while it is read.
+   */
+  handOverUntil: number | undefined;
 }
 
 export interface PartitionReaderOptions {
@@ -167,6 +181,7 @@ export interface PartitionReaderOptions {
   partitions: number;
   count: number;
   leaseMs: number;
+  handOverMs: number;
   pollMs: number;
   onDeleted: ((stream: string, ids: string[]) => Promise<void>) | undefined;
   onError: (error: unknown) => void;
@@ -178,6 +193,11 @@ export interface PartitionReaderOptions {
  * first drained of every pending entry (XAUTOCLAIM from 0, any idle time),
  * in id order, before its new entries: so a key's entries are processed in
  * order even when the previous owner died halfway.
+ *
+ * A partition over the fair share is handed over: no longer read, its lease
+ * still renewed, and given back once every entry read from it has been
+ * committed (see `finished`), or after handOverMs at most. So the next holder
+ * finds none of this worker's entries pending, and no call runs twice.
  */
 export class PartitionReader {
   readonly #options: PartitionReaderOptions;
@@ -190,14 +210,87 @@ export class PartitionReader {
   #next = 0;
   #wake: (() => void) | undefined;
   readonly #groups = new Set<number>();
+  /**
+   * Per partition, the entries read and not yet committed, plus one per read
+   * in flight: a hand-over waits until none is left.
+   */
+  readonly #unfinished = new Map<number, number>();
+  /** Leases being given back after a hand-over: stop() waits for them. */
+  readonly #givingBack = new Set<Promise<void>>();
+  #handOvers = 0;
+  #lateHandOvers = 0;
 
   constructor(options: PartitionReaderOptions) {
     this.#options = options;
   }
 
-  /** The partitions held now. */
+  /** The partitions held now, those being handed over included. */
   get owned(): number[] {
     return [...this.#leases.keys()].sort((a, b) => a - b);
+  }
+
+  /** The partitions held only until the calls on their entries commit. */
+  get handingOver(): number[] {
+    return [...this.#leases.values()]
+      .filter((lease) => lease.handOverUntil !== undefined)
+      .map((lease) => lease.index)
+      .sort((a, b) => a - b);
+  }
+
+  /** Partitions given back once every entry read from them had committed. */
+  get handOvers(): number {
+    return this.#handOvers;
+  }
+
+  /** Partitions given back after handOverMs with calls still running. */
+  get lateHandOvers(): number {
+    return this.#lateHandOvers;
+  }
+
+  /**
+   * Called after each commit: `entries` of `stream` are done (committed,
+   * dead-lettered or dropped as duplicates).
+   */
+  finished(stream: string, entries: number): void {
+    const { input, partitions } = this.#options;
+    const index = Number(stream.slice(input.length + 1));
+    if (
+      !Number.isInteger(index) || index < 0 || index >= partitions ||
+      partitionStream(input, index) !== stream
+    ) return;
+    this.#settle(index, entries);
+  }
+
+  #settle(index: number, entries: number): void {
+    const left = (this.#unfinished.get(index) ?? 0) - entries;
+    if (left > 0) {
+      this.#unfinished.set(index, left);
+      return;
+    }
+    this.#unfinished.delete(index);
+    const lease = this.#leases.get(index);
+    if (lease?.handOverUntil !== undefined) this.#giveBack(lease, false);
+  }
+
+  /** Gives a handed-over lease back; the next holder takes it at its beat. */
+  #giveBack(lease: Lease, late: boolean): void {
+    if (this.#stopped.signal.aborted) return; // stop() gives back every lease
+    this.#leases.delete(lease.index);
+    if (late) this.#lateHandOvers++;
+    else this.#handOvers++;
+    const { send, input, group } = this.#options;
+    const givingBack = giveBackScript.run(
+      send,
+      [leaseKey(input, group, lease.index)],
+      [lease.token],
+    ).then(
+      () => {},
+      // Not fatal: the lease then runs out by itself, and a lost connection
+      // fails the worker at its next beat.
+      () => {},
+    );
+    this.#givingBack.add(givingBack);
+    givingBack.finally(() => this.#givingBack.delete(givingBack));
   }
 
   async start(): Promise<void> {
@@ -236,13 +329,23 @@ export class PartitionReader {
 
   async #beat(): Promise<void> {
     const { send, input, group, consumer, partitions, leaseMs } = this.#options;
+    const sentAt = performance.now();
+    // A hand-over that outlasted handOverMs ends here: a call that hangs
+    // must not keep the partition from the worker waiting for it.
+    for (const lease of [...this.#leases.values()]) {
+      if (lease.handOverUntil !== undefined && sentAt >= lease.handOverUntil) {
+        this.#giveBack(lease, true);
+      }
+    }
     const keys = [workersKey(input, group)];
     const tokens: string[] = [];
+    const handingOver: string[] = [];
     for (let i = 0; i < partitions; i++) {
       keys.push(leaseKey(input, group, i));
-      tokens.push(this.#leases.get(i)?.token ?? "");
+      const lease = this.#leases.get(i);
+      tokens.push(lease?.token ?? "");
+      handingOver.push(lease?.handOverUntil === undefined ? "" : "1");
     }
-    const sentAt = performance.now();
     const reply = listOf(
       await heartbeatScript.run(send, keys, [
         consumer,
@@ -250,20 +353,23 @@ export class PartitionReader {
         String(hash(consumer) % partitions),
         `${consumer}#${++this.#acquisitions}`,
         ...tokens,
+        ...handingOver,
       ]),
     ) ?? [];
+    const held = listOf(reply[0]) ?? [];
     // Once stopped, the leases this beat took are still recorded, for stop()
     // to give back, but no group is created any more.
     const stopped = this.#stopped.signal.aborted;
     for (let i = 0; i < partitions; i++) {
-      const token = reply[i] === null || reply[i] === undefined
+      const token = held[i] === null || held[i] === undefined
         ? ""
-        : textOf(reply[i]);
+        : textOf(held[i]);
       const lease = this.#leases.get(i);
       if (token === "") {
         this.#leases.delete(i);
-      } else if (lease !== undefined && lease.token === token) {
-        lease.validUntil = sentAt + leaseMs;
+      } else if (token === tokens[i]) {
+        // Renewed, unless given back while this beat ran.
+        if (lease?.token === token) lease.validUntil = sentAt + leaseMs;
       } else {
         const stream = partitionStream(input, i);
         if (!this.#groups.has(i) && !stopped) {
@@ -276,7 +382,19 @@ export class PartitionReader {
           token,
           validUntil: sentAt + leaseMs,
           cursor: "0-0",
+          handOverUntil: undefined,
         });
+      }
+    }
+    if (!stopped) {
+      const { handOverMs } = this.#options;
+      for (const given of listOf(reply[1]) ?? []) {
+        const lease = this.#leases.get(Number(textOf(given)));
+        if (lease === undefined || lease.handOverUntil !== undefined) continue;
+        lease.handOverUntil = sentAt + handOverMs;
+        // Nothing read from it is left to commit: give it back at once.
+        if (!this.#unfinished.has(lease.index)) this.#giveBack(lease, false);
+        else if (handOverMs === 0) this.#giveBack(lease, true);
       }
     }
     this.#wake?.();
@@ -284,7 +402,10 @@ export class PartitionReader {
 
   /** Reads one batch from the next partition that has entries. */
   async read(signal: AbortSignal): Promise<RedisStreamEntry[]> {
-    const held = [...this.#leases.values()];
+    // A partition being handed over is read no more.
+    const held = [...this.#leases.values()].filter((lease) =>
+      lease.handOverUntil === undefined
+    );
     for (let n = 0; n < held.length; n++) {
       const lease = held[(this.#next + n) % held.length]!;
       // A lease that may have run out (say, after SIGSTOP) is not read.
@@ -301,7 +422,29 @@ export class PartitionReader {
     return [];
   }
 
+  /**
+   * Reads one batch of `lease`, counted as unfinished from before the read
+   * is sent: a hand-over that begins meanwhile waits for what it returns.
+   */
   async #readLease(
+    lease: Lease,
+    signal: AbortSignal,
+  ): Promise<RedisStreamEntry[]> {
+    const { index } = lease;
+    this.#unfinished.set(index, (this.#unfinished.get(index) ?? 0) + 1);
+    let read = 0;
+    try {
+      const entries = await this.#readBatch(lease, signal);
+      // Dropped unread when aborted (a stop): they stay pending.
+      if (!signal.aborted) read = entries.length;
+      return entries;
+    } finally {
+      this.#unfinished.set(index, (this.#unfinished.get(index) ?? 0) + read);
+      this.#settle(index, 1);
+    }
+  }
+
+  async #readBatch(
     lease: Lease,
     signal: AbortSignal,
   ): Promise<RedisStreamEntry[]> {
@@ -381,6 +524,7 @@ export class PartitionReader {
   async #release(): Promise<void> {
     // A heartbeat in flight may take leases: wait for it, to give them back.
     await this.#beating?.catch(() => {});
+    await Promise.all(this.#givingBack);
     const leases = [...this.#leases.values()];
     this.#leases.clear();
     const { send, input, group, consumer } = this.#options;

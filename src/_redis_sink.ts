@@ -143,6 +143,7 @@ export class Committer {
   readonly #target: CommitTarget & { batchSize: number };
   readonly #onCommit: RedisStreamSinkOptions["onCommit"];
   readonly #signal: AbortSignal | undefined;
+  readonly #onBatch: ((batch: readonly RedisCommit[]) => void) | undefined;
   #waiting: RedisCommit[] = [];
   #running: Promise<void> | undefined;
   #error: { error: unknown } | undefined;
@@ -152,10 +153,12 @@ export class Committer {
     target: CommitTarget & { batchSize: number },
     onCommit?: RedisStreamSinkOptions["onCommit"],
     signal?: AbortSignal,
+    onBatch?: (batch: readonly RedisCommit[]) => void,
   ) {
     this.#target = target;
     this.#onCommit = onCommit;
     this.#signal = signal;
+    this.#onBatch = onBatch;
   }
 
   writable(): WritableStream<RedisCommit> {
@@ -207,6 +210,7 @@ export class Committer {
         // Called with no `this`: a member call would pass this committer.
         const onCommit = this.#onCommit;
         onCommit?.(committed, batch.length - committed);
+        this.#onBatch?.(batch);
       }
     } catch (error) {
       this.#error = { error };

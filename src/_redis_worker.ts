@@ -44,7 +44,9 @@ import {
  * dropped. While a worker is alive, a heartbeat keeps the entries it has
  * read from being claimed by others, so a slow call runs once; `fn` runs
  * again for an entry whose worker crashed or stalled for about `claimIdleMs`
- * (see there), or whose partition changed hands.
+ * (see there) or, with `partitions`, `leaseMs`. A partition that a live
+ * worker gives up as workers join is handed over only once the calls on the
+ * entries read from it have committed, or after `handOverMs` (see there).
  *
  * @param options The {@linkcode RedisWorkerOptions}.
  * @returns A handle with `stop()`, `done` and `stats`.
@@ -96,6 +98,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     fn,
     partitions,
     leaseMs,
+    handOverMs,
     pollMs,
     deadLetter,
     count,
@@ -230,6 +233,12 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
         3,
         milliseconds(CONSTRUCT_REDIS_WORKER, "leaseMs", leaseMs, 10_000),
       ),
+      handOverMs: milliseconds(
+        CONSTRUCT_REDIS_WORKER,
+        "handOverMs",
+        handOverMs,
+        60_000,
+      ),
       pollMs: milliseconds(CONSTRUCT_REDIS_WORKER, "pollMs", pollMs, 50),
       onDeleted,
       onError: (error) => halt.abort(error),
@@ -237,7 +246,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   // The other reading mode's options go unused, but a bad value is a
   // mistake all the same.
   const unused = partitions === undefined
-    ? { leaseMs, pollMs }
+    ? { leaseMs, handOverMs, pollMs }
     : { blockMs, claimIdleMs, claimIntervalMs };
   for (const [name, value] of Object.entries(unused)) {
     milliseconds(CONSTRUCT_REDIS_WORKER, name, value, 0);
@@ -290,10 +299,18 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       heartbeat?.start();
     },
   );
-  const sink = new Committer(target, (committed, duplicates) => {
-    counts.committed += committed;
-    counts.duplicates += duplicates;
-  }, signal).writable();
+  const sink = new Committer(
+    target,
+    (committed, duplicates) => {
+      counts.committed += committed;
+      counts.duplicates += duplicates;
+    },
+    signal,
+    // A partition being handed over is given back once its entries are done.
+    partitionReader === undefined ? undefined : (batch) => {
+      for (const { stream } of batch) partitionReader.finished(stream, 1);
+    },
+  ).writable();
   const done = source
     .pipeThrough(transform, { signal })
     .pipeTo(sink, { signal })
@@ -322,6 +339,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
         ...transform.stats,
         ...counts,
         partitions: partitionReader?.owned ?? [],
+        handingOver: partitionReader?.handingOver ?? [],
+        handOvers: partitionReader?.handOvers ?? 0,
+        lateHandOvers: partitionReader?.lateHandOvers ?? 0,
       };
     },
   };

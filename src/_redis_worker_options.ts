@@ -86,15 +86,34 @@ export interface RedisWorkerOptions extends
    * {@linkcode redisPartition}), each leased to one worker at a time, so
    * that with `order: "key-ordered"` each key's outputs keep their order
    * across workers and crashes. By default one stream `input` is shared.
+   * Each worker takes up to `ceil(P / live workers)`; one over that share as
+   * workers join hands the rest over (see `handOverMs`), so a call in
+   * flight there runs once.
    */
   partitions?: number;
   /**
    * How long a partition lease lasts without renewal (every `leaseMs / 3`).
-   * A dead worker's partitions are taken over after this.
+   * A dead or stalled worker's partitions are taken over after this, and
+   * the calls it had in flight on their entries run again.
    *
    * @default {10000}
    */
   leaseMs?: number;
+  /**
+   * In partitioned mode, how long a worker that gives a partition up to
+   * even out the shares (as workers join) may keep it for the calls on the
+   * entries it has read from it. It reads the partition no more, keeps
+   * renewing its lease, and gives it back once they have all committed, so
+   * none runs twice. Past this (checked at each lease renewal), it gives
+   * the lease back with calls still running: their entries run again in the
+   * next holder, whose commit or theirs wins, as after a crash; per-key
+   * order still holds. Keep `timeout` (it spans the retries) well below it,
+   * with room for the entries read that still wait to start, for no call to
+   * run twice. 0 gives the partition up at once.
+   *
+   * @default {60000}
+   */
+  handOverMs?: number;
   /**
    * In partitioned mode, how long to wait before polling again when no
    * leased partition had entries (reads there cannot block).
@@ -163,8 +182,28 @@ export interface RedisWorkerStats extends AsyncIOStats {
    * worker committed first counts here too, but is not written twice).
    */
   readonly deadLettered: number;
-  /** The partitions this worker leases now (partitioned mode). */
+  /**
+   * The partitions this worker leases now (partitioned mode), those in
+   * `handingOver` included.
+   */
   readonly partitions: readonly number[];
+  /**
+   * The partitions this worker is giving up to even out the shares: no
+   * longer read, their leases kept until the calls on the entries already
+   * read from them have committed (`handOverMs` at most).
+   */
+  readonly handingOver: readonly number[];
+  /**
+   * Partitions given up to even out the shares once every entry read from
+   * them had committed: no call on them runs twice.
+   */
+  readonly handOvers: number;
+  /**
+   * Partitions given up after `handOverMs` with calls on their entries still
+   * running: the next holder runs those entries again (the first commit
+   * wins, and per-key order holds).
+   */
+  readonly lateHandOvers: number;
 }
 
 /**

@@ -136,3 +136,49 @@ Deno.test({
     );
   }, true);
 });
+
+Deno.test({
+  name: "redisWorker() leaves nothing running after stop() during a hand-over",
+  ...sanitized,
+}, async () => {
+  const server = await startRedisServer();
+  const client = new RespClient(server.url);
+  try {
+    for (const p of [0, 1]) {
+      await client.send(["XADD", `leak:${p}`, "*", "n", String(p)]);
+    }
+    const common = {
+      send: client.send,
+      input: "leak",
+      output: "leak:out",
+      group: "g",
+      partitions: 2,
+      leaseMs: 600,
+      pollMs: 20,
+    };
+    let calls = 0;
+    const first = redisWorker({
+      ...common,
+      consumer: "first",
+      // Held until the stop aborts it.
+      fn: () => (calls++, new Promise<RedisFields>(() => {})),
+    });
+    while (calls < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = redisWorker({
+      ...common,
+      consumer: "second",
+      fn: ({ fields }) => fields,
+    });
+    while (first.stats.handingOver.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await first.stop();
+    while (Number(await client.send(["XLEN", "leak:out"])) < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await second.stop();
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});

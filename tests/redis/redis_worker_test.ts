@@ -462,6 +462,14 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
     [{ leaseMs: -1 }, /^RangeError: Cannot construct redisWorker as leaseMs/],
     [{ pollMs: -1 }, /^RangeError: Cannot construct redisWorker as pollMs/],
     [
+      { handOverMs: -1 },
+      /^RangeError: Cannot construct redisWorker as handOverMs/,
+    ],
+    [
+      { partitions: 2, handOverMs: "long" } as never,
+      /^TypeError: Cannot construct redisWorker as handOverMs/,
+    ],
+    [
       { partitions: 2, blockMs: -1 },
       /^RangeError: Cannot construct redisWorker as blockMs/,
     ],

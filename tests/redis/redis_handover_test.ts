@@ -1,0 +1,276 @@
+// A partition that a live worker gives up to even out the shares: it stops
+// reading it, lets the calls on the entries it has read commit, and only then
+// gives the lease back, so a joining worker's arrival runs no call twice.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  type RedisFields,
+  type RedisStreamEntry,
+  redisWorker,
+} from "../../src/redis.ts";
+import { type Call, controlledFn, deferred } from "../_deferred.ts";
+import { eventually, ns, readAll, useRedis } from "./_redis.ts";
+
+const redis = useRedis();
+
+const LEASE_MS = 600; // a beat every 200 ms
+
+/** Two partitions with one entry each (n = 0 in :0, n = 1 in :1). */
+async function twoPartitions(label: string) {
+  const input = redis.name(label);
+  for (const p of [0, 1]) {
+    await redis.client.send(["XADD", `${input}:${p}`, "*", "n", String(p)]);
+  }
+  return {
+    input,
+    output: `${input}:out`,
+    common: {
+      send: redis.client.send,
+      input,
+      output: `${input}:out`,
+      group: "g",
+      partitions: 2,
+      leaseMs: LEASE_MS,
+      pollMs: 10,
+      order: "key-ordered" as const,
+      key: (entry: RedisStreamEntry) => entry.stream,
+    },
+  };
+}
+
+/** A fn that records its entries and returns their fields. */
+function recordingFn() {
+  const entries: RedisStreamEntry[] = [];
+  const fn = (entry: RedisStreamEntry): RedisFields => {
+    entries.push(entry);
+    return entry.fields;
+  };
+  return { entries, fn };
+}
+
+function callOn(
+  calls: Call<RedisStreamEntry, RedisFields>[],
+  stream: string,
+): Call<RedisStreamEntry, RedisFields> {
+  const call = calls.find((c) => c.input.stream === stream);
+  assert.ok(call, `no call on ${stream}`);
+  return call;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("redisWorker() hands a partition to a joining worker only after the call in flight on it commits, so it runs once and its key keeps its order", async () => {
+  const { input, output, common } = await twoPartitions("handover");
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    await held.callsReach(2);
+    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
+    // Well past a lease: without renewal the partition would change hands.
+    await sleep(3 * LEASE_MS);
+    assert.deepEqual(joined.entries, [], "the joining worker ran a call");
+    assert.deepEqual(second.stats.partitions, []);
+    assert.ok(held.calls.every((call) => !call.context.signal.aborted));
+    assert.equal(first.stats.handingOver.length, 1);
+    const given = first.stats.handingOver[0]!;
+    const stream = `${input}:${given}`;
+    // New entries of the same key wait: the giver no longer reads them.
+    for (const n of [10, 11]) {
+      await redis.client.send(["XADD", stream, "*", "n", String(n)]);
+    }
+    await sleep(3 * LEASE_MS);
+    assert.equal(held.calls.length, 2);
+    assert.deepEqual(joined.entries, []);
+
+    callOn(held.calls, stream).resolve({ n: String(given) });
+    await eventually(() =>
+      first.stats.handingOver.length === 0 &&
+      second!.stats.partitions.length === 1
+    );
+    assert.deepEqual(second.stats.partitions, [given]);
+    assert.deepEqual(first.stats.partitions, [1 - given]);
+    await eventually(async () =>
+      (await readAll(redis.client, output)).length === 3
+    );
+    callOn(held.calls, `${input}:${1 - given}`).resolve({
+      n: String(1 - given),
+    });
+    await eventually(async () =>
+      (await readAll(redis.client, output)).length === 4
+    );
+
+    // fn ran once per entry: the held one in the giver only.
+    assert.equal(held.calls.length, 2);
+    assert.deepEqual(ns(joined.entries), [10, 11]);
+    const outputs = ns(await readAll(redis.client, output));
+    assert.deepEqual(outputs.filter((n) => n !== 1 - given), [given, 10, 11]);
+    assert.equal(first.stats.handOvers, 1);
+    assert.equal(first.stats.lateHandOvers, 0);
+    assert.equal(first.stats.committed, 2);
+    assert.equal(second.stats.committed, 2);
+    assert.equal(first.stats.duplicates + second.stats.duplicates, 0);
+  } finally {
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
+
+test("redisWorker() gives a partition up after handOverMs when a call on it outlasts the hand-over; that entry runs again but commits once", async () => {
+  const { input, output, common } = await twoPartitions("handover-late");
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({
+    ...common,
+    consumer: "first",
+    fn: held.fn,
+    handOverMs: 2 * LEASE_MS, // past a lease: the renewals keep it meanwhile
+  });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    await held.callsReach(2);
+    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
+    await eventually(() => second!.stats.partitions.length === 1);
+    const given = second.stats.partitions[0]!;
+    const stream = `${input}:${given}`;
+    await eventually(() => joined.entries.length === 1);
+    assert.equal(joined.entries[0]!.stream, stream);
+    assert.equal(first.stats.lateHandOvers, 1);
+    assert.equal(first.stats.handOvers, 0);
+    assert.deepEqual(first.stats.handingOver, []);
+    assert.deepEqual(first.stats.partitions, [1 - given]);
+    // The giver's call runs on: it is not aborted, and its commit is dropped.
+    const call = callOn(held.calls, stream);
+    assert.equal(call.context.signal.aborted, false);
+    call.resolve({ n: "late" });
+    await eventually(() => first.stats.duplicates === 1);
+    callOn(held.calls, `${input}:${1 - given}`).resolve({ n: "other" });
+    await eventually(() => first.stats.committed === 1);
+    const outputs = (await readAll(redis.client, output)).map((e) =>
+      e.fields.n
+    );
+    assert.deepEqual(outputs.sort(), [String(given), "other"].sort());
+  } finally {
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
+
+test("redisWorker() hands a partition over only after a read of it that was in flight when the hand-over began has been committed", async () => {
+  const input = redis.name("handover-read");
+  const stream = `${input}:1`; // the heartbeat script gives up the last one
+  let armed = false;
+  const readSent = deferred();
+  const readHeld = deferred();
+  // The armed read of new entries of :1 (no claim cursor) finds one, and its
+  // reply is held back.
+  const send = async (args: string[]) => {
+    if (
+      armed && args[0] === "EVALSHA" && args[4] === stream && args[10] === ""
+    ) {
+      armed = false;
+      await redis.client.send(["XADD", stream, "*", "n", "7"]);
+      const reply = redis.client.send(args);
+      readSent.resolve();
+      await readHeld.promise;
+      return reply;
+    }
+    return redis.client.send(args);
+  };
+  const common = {
+    input,
+    output: `${input}:out`,
+    group: "g",
+    partitions: 2,
+    leaseMs: LEASE_MS,
+    pollMs: 10,
+  };
+  const ran = recordingFn();
+  const first = redisWorker({ ...common, send, consumer: "first", fn: ran.fn });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    armed = true;
+    await readSent.promise;
+    second = redisWorker({
+      ...common,
+      send: redis.client.send,
+      consumer: "second",
+      fn: joined.fn,
+    });
+    await eventually(() =>
+      first.stats.handingOver.length === 1 ||
+      first.stats.handOvers + first.stats.lateHandOvers > 0
+    );
+    await sleep(3 * LEASE_MS);
+    assert.deepEqual(joined.entries, [], "the joining worker ran a call");
+    assert.deepEqual(first.stats.handingOver, [1]);
+    readHeld.resolve();
+    await eventually(() => second!.stats.partitions.length === 1);
+    assert.deepEqual(second.stats.partitions, [1]);
+    assert.deepEqual(ns(ran.entries), [7]);
+    assert.deepEqual(joined.entries, []);
+    assert.equal(first.stats.committed, 1);
+    assert.equal(first.stats.handOvers, 1);
+  } finally {
+    readHeld.resolve();
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
+
+test("redisWorker() drops a hand-over whose lease another worker took meanwhile, leaves that lease alone, and still commits its call once", async () => {
+  const { input, output, common } = await twoPartitions("handover-lost");
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    await held.callsReach(2);
+    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
+    await eventually(() => first.stats.handingOver.length === 1);
+    const given = first.stats.handingOver[0]!;
+    const lease = `${input}:${given}:g:lease`;
+    // As if it ran out while the worker stalled, and another took it.
+    await redis.client.send(["SET", lease, "another worker"]);
+    await eventually(() => first.stats.handingOver.length === 0);
+    assert.deepEqual(first.stats.partitions, [1 - given]);
+    const call = callOn(held.calls, `${input}:${given}`);
+    assert.equal(call.context.signal.aborted, false);
+    call.resolve({ n: String(given) });
+    await eventually(() => first.stats.committed === 1);
+    assert.equal(await redis.client.send(["GET", lease]), "another worker");
+    assert.equal(first.stats.handOvers + first.stats.lateHandOvers, 0);
+    assert.deepEqual(ns(await readAll(redis.client, output)), [given]);
+    assert.deepEqual(joined.entries, []);
+  } finally {
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
+
+test("redisWorker() stop() during a hand-over aborts its calls at once and gives every lease back", async () => {
+  const { output, common } = await twoPartitions("handover-stop");
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    await held.callsReach(2);
+    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
+    await eventually(() => first.stats.handingOver.length === 1);
+    await first.stop();
+    assert.ok(held.calls.every((call) => call.context.signal.aborted));
+    await eventually(() => second!.stats.partitions.length === 2);
+    await eventually(async () =>
+      (await readAll(redis.client, output)).length === 2
+    );
+    assert.deepEqual(ns(joined.entries).sort(), [0, 1]);
+    assert.equal(first.stats.committed, 0);
+    assert.equal(first.stats.handOvers + first.stats.lateHandOvers, 0);
+  } finally {
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
