@@ -23,8 +23,10 @@ const DONE = 4;
 type State = 0 | 1 | 2 | 3 | 4;
 
 /**
- * Results wait here for `next()`. The engine accepts no input while one
- * waits, so the source is read no further than the consumer keeps up with.
+ * Results wait here for `next()`. While one waits, the engine emits no
+ * further result (the rest wait in its queue, unemitted) and accepts no
+ * input, so the source is read no further than the consumer keeps up with.
+ * An input's outputs leave together, so they may all wait here at once.
  */
 const HIGH_WATER_MARK = 1;
 
