@@ -3,7 +3,11 @@
 // outputs, which leave together.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOTransformStream, type ResultFuture, Watermark } from "../mod.ts";
+import {
+  AsyncIOTransformStream,
+  type ResultFuture,
+  Watermark,
+} from "../mod.ts";
 import { controlledFn, deferred, settle } from "./_deferred.ts";
 
 /** A tiny seeded generator, so "random" orders repeat run after run. */
