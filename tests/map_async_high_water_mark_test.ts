@@ -9,7 +9,12 @@ import { Engine } from "../src/_engine.ts";
 import { MappedIterator } from "../src/_mapped_iterator.ts";
 import type { Output } from "../src/_output.ts";
 import { type Call, controlledFn, settle } from "./_deferred.ts";
-import type { CallContext } from "../mod.ts";
+import {
+  type CallContext,
+  CheckpointBarrier,
+  mapAsync,
+  type MapAsyncIterator,
+} from "../mod.ts";
 
 /** A tiny seeded generator, so "random" orders repeat run after run. */
 function lcg(seed: number) {
@@ -113,4 +118,43 @@ test("mapAsync() counts results held back for its consumer as not emitted", asyn
     iterator.snapshot().entries.map((e) => e.kind === "record" && e.input),
     [1, 2, 3],
   );
+});
+
+test("mapAsync() lets held results out after an onCheckpoint that reads the iterator", async () => {
+  const barrier = new CheckpointBarrier(1);
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  async function* source() {
+    yield 0;
+    yield 1;
+    yield 2;
+    // Read while nothing waited for next(); meanwhile 0 is handed out, 1
+    // waits for next(), and 2 is held back.
+    await settle(20);
+    yield barrier;
+  }
+  const states: unknown[][] = [];
+  const inside: Promise<IteratorResult<unknown>>[] = [];
+  // deno-lint-ignore prefer-const
+  let mapped: MapAsyncIterator<number | CheckpointBarrier, number>;
+  mapped = mapAsync<number, number, CheckpointBarrier>(source(), fn, {
+    onCheckpoint(state) {
+      states.push(state.entries.map((e) => e.kind === "record" && e.input));
+      // Takes 1, then waits: the iterator wants more while the barrier is
+      // being taken.
+      inside.push(mapped.next(), mapped.next());
+    },
+  });
+  const first = mapped.next();
+  await callsReach(3);
+  for (const call of calls) call.resolve(call.input);
+  assert.deepEqual(await first, { done: false, value: 0 });
+  while (inside.length === 0) await settle();
+  const rest = (async () => {
+    const values = (await Promise.all(inside)).map((r) => r.value);
+    for await (const value of mapped) values.push(value);
+    return values;
+  })();
+  const values = await Promise.race([rest, settle(500).then(() => "stuck")]);
+  assert.deepEqual(values, [1, barrier, 2]);
+  assert.deepEqual(states, [[2]], "2 was held back, unemitted, at the barrier");
 });
