@@ -256,3 +256,57 @@ test("AsyncIOTransformStream() never lets a watermark overtake a record held bac
     assert.deepEqual(read.slice(watermarkAt), ["W", 2], order);
   }
 });
+
+test("AsyncIOTransformStream() ends only once the reader has read the results held back", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    capacity: 4,
+    readableStrategy: { highWaterMark: 1 },
+  });
+  const writer = stream.writable.getWriter();
+  for (let i = 0; i < 3; i++) writer.write(i).catch(() => {});
+  let closed = false;
+  const closing = writer.close().then(() => closed = true);
+  await callsReach(3);
+  for (const call of calls) call.resolve(call.input);
+  await settle();
+  assert.equal(closed, false, "two results still wait for room");
+  assert.equal(stream.stats.pending, 2);
+  const reader = stream.readable.getReader();
+  const read: number[] = [];
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    read.push(r.value);
+  }
+  await closing;
+  assert.deepEqual(read, [0, 1, 2]);
+  assert.equal(stream.stats.pending, 0);
+});
+
+test("AsyncIOTransformStream() fails with a readable size() that throws on a result held back, and keeps its input", async () => {
+  const error = new Error("no size");
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    capacity: 4,
+    readableStrategy: {
+      highWaterMark: 1,
+      size(chunk) {
+        if (chunk === 2) throw error;
+        return 1;
+      },
+    },
+  });
+  const writer = stream.writable.getWriter();
+  for (let i = 0; i < 3; i++) writer.write(i).catch(() => {});
+  await callsReach(3);
+  for (const call of calls) call.resolve(call.input);
+  await settle();
+  assert.equal(stream.stats.emitted, 1);
+  const reader = stream.readable.getReader();
+  assert.deepEqual(await reader.read(), { done: false, value: 0 });
+  // That read let 1 in; reading it lets 2 go, whose size() throws.
+  assert.deepEqual(await reader.read(), { done: false, value: 1 });
+  await assert.rejects(reader.read(), error);
+  assert.equal(stream.stats.emitted, 2);
+  assert.deepEqual(stream.snapshot().entries, [{ kind: "record", input: 2 }]);
+  await assert.rejects(writer.closed, error);
+});
