@@ -284,7 +284,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#queue.resume();
     this.#holding = false;
     this.#afterEmission();
-    this.#releaseHeld();
+    if (this.#held !== undefined) this.#releaseHeld();
   }
 
   // --- what elements call back ---

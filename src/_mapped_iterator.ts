@@ -74,14 +74,20 @@ class IteratorOutput<T> implements Output<T> {
     this.error = error;
   }
 
-  get backpressure(): boolean {
-    return this.#buffer.size >= HIGH_WATER_MARK;
-  }
+  /**
+   * Whether the buffer is full; the iterator clears it as next() empties
+   * it. A field, not a getter: the engine reads it at every emission.
+   */
+  backpressure = false;
 
   enqueue(chunk: T, from?: EmittedElement): void {
     const request = this.#requests.shift();
-    if (request !== undefined) request.resolve({ done: false, value: chunk });
-    else this.#buffer.push(chunk, from);
+    if (request !== undefined) {
+      request.resolve({ done: false, value: chunk });
+    } else {
+      this.#buffer.push(chunk, from);
+      this.backpressure = this.#buffer.size >= HIGH_WATER_MARK;
+    }
   }
 }
 
@@ -127,8 +133,9 @@ export class MappedIterator<I, O, M> implements MapAsyncIterator<O | M, I> {
     const buffer = this.#buffer;
     if (buffer.size > 0) {
       const value = buffer.shift()!;
-      if (buffer.size < HIGH_WATER_MARK && this.#state === RUNNING) {
-        this.#engine.pulled();
+      if (buffer.size < HIGH_WATER_MARK) {
+        this.#output.backpressure = false;
+        if (this.#state === RUNNING) this.#engine.pulled();
       }
       return Promise.resolve({ done: false, value });
     }

@@ -40,16 +40,16 @@ export class UnorderedQueue<I, O> extends ListQueue<I, O> {
   completed(element: Element<I, O>): void {
     const segment = element.segment as Segment<I, O>;
     segment.unfinished--;
-    // Nothing ready waits ahead of it: it leaves at once, if it may.
-    if (segment === this.#first && segment.readyHead === undefined) {
-      if (!this.#leave(element)) return this.#ready(segment, element);
-      if (segment.unfinished === 0 && segment.watermark !== undefined) {
-        this.resume();
-      }
-      return;
+    // A first segment's record leaves at once if it may. If ready ones wait
+    // there, the output wants no more (they would have left at its last
+    // pull): it waits behind them for the next.
+    if (segment !== this.#first || segment.readyHead !== undefined) {
+      return this.#ready(segment, element);
     }
-    this.#ready(segment, element);
-    if (segment === this.#first) this.resume();
+    if (!this.#leave(element)) return this.#ready(segment, element);
+    if (segment.unfinished === 0 && segment.watermark !== undefined) {
+      this.resume();
+    }
   }
 
   /**
