@@ -276,8 +276,9 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   /** Emits what waited for the output's demand, as far as it goes. */
   #resume(): void {
-    // A pull from inside our own emission (a sink that reads within the
-    // enqueue): the emission under way is not re-entered, but resumes after.
+    // A pull from inside our own emission or barrier (a read from a
+    // readable size(), or from onCheckpoint): what runs is not re-entered;
+    // emission resumes once it is out.
     if (this.#holding) return void (this.#resumeDue = true);
     this.#resumeDue = false;
     this.#holding = true;
