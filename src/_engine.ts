@@ -88,6 +88,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   #held: Element<I, O>[] | undefined = undefined;
   /** Set while #releaseHeld() runs: what is held meanwhile waits its turn. */
   #releasing = false;
+  /** The output was pulled while `#holding`: emission resumes after it. */
+  #resumeDue = false;
 
   /**
    * `reuseHandlers`: follow plain calls' promises through reused handlers
@@ -261,9 +263,29 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#terminate(reason);
   }
 
-  /** The output wants more. */
+  /**
+   * The output wants more: the results held back for it go first, and the
+   * input side goes on only if they left it wanting more still.
+   */
   pulled(): void {
-    if (this.#gate.awaited === PULL) this.#gate.open();
+    this.#resume();
+    if (this.#gate.awaited === PULL && !this.#output.backpressure) {
+      this.#gate.open();
+    }
+  }
+
+  /** Emits what waited for the output's demand, as far as it goes. */
+  #resume(): void {
+    // A pull from inside our own emission or barrier (a read from a
+    // readable size(), or from onCheckpoint): what runs is not re-entered;
+    // emission resumes once it is out.
+    if (this.#holding) return void (this.#resumeDue = true);
+    this.#resumeDue = false;
+    this.#holding = true;
+    this.#queue.resume();
+    this.#holding = false;
+    this.#afterEmission();
+    if (this.#held !== undefined) this.#releaseHeld();
   }
 
   // --- what elements call back ---
@@ -286,6 +308,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#afterEmission();
     this.#dispatcher.completed(element);
     if (this.#held !== undefined) this.#releaseHeld();
+    if (this.#resumeDue) this.#resume();
   }
 
   /**
@@ -424,6 +447,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       this.#queue.push(element);
       this.#holding = false;
       this.#releaseHeld();
+      if (this.#resumeDue) this.#resume();
       batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return true;
@@ -445,13 +469,20 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     const sent = !this.#ended && this.#enqueue(barrier as M);
     this.#holding = false;
     this.#releaseHeld();
+    if (this.#resumeDue) this.#resume();
     if (!sent) return Promise.reject(this.#endReason);
     if (returned === undefined) return;
     return this.#settled(adopt(returned));
   }
 
+  /**
+   * Emits an element's outputs, or its watermark; returns false, leaving it
+   * queued and unemitted, while the output wants no more (it waits for
+   * `pulled()`) or after a stop. An input's outputs leave together: many may
+   * overfill the output, by the rest of that one input's outputs.
+   */
   #emit(element: Element<I, O>): boolean {
-    if (this.#ended) return false;
+    if (this.#ended || this.#output.backpressure) return false;
     if (element.marker !== undefined) {
       element.leaving = true; // see Element.emitOutputs()
       const sent = this.#enqueue(element.marker as M, element);

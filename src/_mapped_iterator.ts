@@ -23,8 +23,10 @@ const DONE = 4;
 type State = 0 | 1 | 2 | 3 | 4;
 
 /**
- * Results wait here for `next()`. The engine accepts no input while one
- * waits, so the source is read no further than the consumer keeps up with.
+ * Results wait here for `next()`. While one waits, the engine emits no
+ * further result (the rest wait in its queue, unemitted) and accepts no
+ * input, so the source is read no further than the consumer keeps up with.
+ * An input's outputs leave together, so they may all wait here at once.
  */
 const HIGH_WATER_MARK = 1;
 
@@ -75,14 +77,20 @@ class IteratorOutput<T> implements Output<T> {
     this.error = error;
   }
 
-  get backpressure(): boolean {
-    return this.#buffer.size >= HIGH_WATER_MARK;
-  }
+  /**
+   * Whether the buffer is full; the iterator clears it as next() empties
+   * it. A field, not a getter: the engine reads it at every emission.
+   */
+  backpressure = false;
 
   enqueue(chunk: T, from?: EmittedElement): void {
     const request = this.#requests.shift();
-    if (request !== undefined) request.resolve({ done: false, value: chunk });
-    else this.#buffer.push(chunk, from);
+    if (request !== undefined) {
+      request.resolve({ done: false, value: chunk });
+    } else {
+      this.#buffer.push(chunk, from);
+      this.backpressure = this.#buffer.size >= HIGH_WATER_MARK;
+    }
   }
 }
 
@@ -128,8 +136,9 @@ export class MappedIterator<I, O, M> implements MapAsyncIterator<O | M, I> {
     const buffer = this.#buffer;
     if (buffer.size > 0) {
       const value = buffer.shift()!;
-      if (buffer.size < HIGH_WATER_MARK && this.#state === RUNNING) {
-        this.#engine.pulled();
+      if (buffer.size < HIGH_WATER_MARK) {
+        this.#output.backpressure = false;
+        if (this.#state === RUNNING) this.#engine.pulled();
       }
       return Promise.resolve({ done: false, value });
     }

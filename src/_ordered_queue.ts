@@ -12,6 +12,10 @@ export class OrderedQueue<I, O> extends ListQueue<I, O> {
     if (this.list.head === element) this.#drain();
   }
 
+  resume(): void {
+    this.#drain();
+  }
+
   #drain(): void {
     const list = this.list;
     let head = list.head;

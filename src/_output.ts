@@ -7,8 +7,11 @@ import type { Watermark } from "./watermark.ts";
 /** Where the engine's chunks go: a readable side, or an iterator's buffer. */
 export interface Output<T> {
   /**
-   * Whether downstream is full: no input is accepted until `pulled()`, as
-   * a TransformStream calls no `transform` while its readable side is full.
+   * Whether downstream is full: no input is accepted, as a TransformStream
+   * calls no `transform` while its readable side is full, and no result is
+   * emitted (an input's outputs leave together, so the last one to go may
+   * overfill it) until `pulled()`. It turns false only just before a call
+   * to `pulled()`, which emits what waited.
    */
   readonly backpressure: boolean;
   /**

@@ -12,12 +12,15 @@ export interface EmissionQueue<I, O> {
   push(element: Element<I, O>): void;
   /** A record became DONE: emit whatever that makes ready. */
   completed(element: Element<I, O>): void;
+  /** The output wants more: emit what is ready and waited for it. */
+  resume(): void;
 }
 
 /**
  * Called for each element as it leaves a queue, in emission order. It
- * returns false when the element could not be emitted (the stream has
- * ended): the element then stays queued, so snapshots still hold it.
+ * returns false when the element could not be emitted (the output wants no
+ * more, or the stream has ended): the element then stays queued, so
+ * snapshots still hold it, and it leaves at a later `resume()`.
  */
 export type Emit<I, O> = (element: Element<I, O>) => boolean;
 
@@ -40,6 +43,7 @@ export abstract class ListQueue<I, O> implements EmissionQueue<I, O> {
 
   abstract push(element: Element<I, O>): void;
   abstract completed(element: Element<I, O>): void;
+  abstract resume(): void;
 }
 
 /** An intrusive doubly linked list of elements in input order. */

@@ -14,7 +14,10 @@
 export interface AsyncIOStats {
   /** Records accepted from the writable side, restored ones included. */
   readonly accepted: number;
-  /** Records accepted and not yet emitted (they hold capacity). */
+  /**
+   * Records accepted and not yet emitted (they hold capacity), results held
+   * back for a full readable side included.
+   */
   readonly pending: number;
   /**
    * Records whose call has started and not yet completed. Without `batch`

@@ -28,7 +28,9 @@ type BatchFn<I, O> =
  * in order per key (`"key-ordered"`).
  *
  * `capacity` bounds the inputs accepted but not yet emitted; at capacity the
- * writable side stops accepting, so the source is backpressured. Each call
+ * writable side stops accepting, so the source is backpressured. Results
+ * wait in the stream while the readable side is full, so it holds no more
+ * than its `highWaterMark` (plus the rest of one input's outputs). Each call
  * gets an `AbortSignal` that aborts on timeout, cancel and failure. By
  * default (`onError: "fail"`) a failed element errors both sides of the
  * stream with its error, unchanged; `onError` may settle, recover or drop it

@@ -51,8 +51,9 @@ export interface AsyncIOOptions<
   order?: OutputOrder;
   /**
    * The most inputs that may be accepted but not yet emitted, watermarks
-   * included. At capacity the stream accepts no more input, so the source is
-   * backpressured. It also bounds the calls in flight.
+   * included: completed results that wait for their turn, or for room on a
+   * full readable side, count. At capacity the stream accepts no more input,
+   * so the source is backpressured. It also bounds the calls in flight.
    *
    * @default {100}
    */
@@ -133,9 +134,10 @@ export interface AsyncIOOptions<
    */
   writableStrategy?: QueuingStrategy<I | M>;
   /**
-   * The queuing strategy of the readable side. Results are held to it only
-   * loosely: every result that is ready is enqueued, and while the readable
-   * side is full no more input is accepted.
+   * The queuing strategy of the readable side. While it is full, results
+   * wait in the stream, unemitted (in `snapshot()`, and taking capacity),
+   * and no input is accepted: it holds at most its `highWaterMark`, plus the
+   * rest of one input's outputs, which leave together.
    *
    * @default {{ highWaterMark: 1 }}
    */
