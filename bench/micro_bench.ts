@@ -199,6 +199,7 @@ for (const order of ["ordered", "unordered"] as const) {
 const counting = (): Output<number> & { count: number } => ({
   count: 0,
   backpressure: false,
+  holdsBack: false,
   enqueue() {
     this.count++;
   },

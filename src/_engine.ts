@@ -60,6 +60,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly attemptDeadlines: DeadlineQueue<Attempt<I, O>> | undefined;
   readonly signals: SignalSource;
   readonly #output: Output<O | M>;
+  readonly #holdsBack: boolean;
   readonly #queue: EmissionQueue<I, O>;
   readonly #dispatcher: Dispatcher<I, O>;
   readonly #batcher: Batcher<I, O> | undefined;
@@ -103,6 +104,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   ) {
     this.config = config;
     this.#output = output;
+    this.#holdsBack = output.holdsBack;
     this.promiseSlots = reuseHandlers ? new PromiseSlots() : undefined;
     this.#settle = config.onError === "settle";
     this.plain = config.mapper !== undefined && config.retry === undefined &&
@@ -477,12 +479,14 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
 
   /**
    * Emits an element's outputs, or its watermark; returns false, leaving it
-   * queued and unemitted, while the output wants no more (it waits for
-   * `pulled()`) or after a stop. An input's outputs leave together: many may
+   * queued and unemitted, while an output that holds back wants no more (it
+   * waits for `pulled()`) or after a stop. An input's outputs leave together: many may
    * overfill the output, by the rest of that one input's outputs.
    */
   #emit(element: Element<I, O>): boolean {
-    if (this.#ended || this.#output.backpressure) return false;
+    if (this.#ended || (this.#holdsBack && this.#output.backpressure)) {
+      return false;
+    }
     if (element.marker !== undefined) {
       element.leaving = true; // see Element.emitOutputs()
       const sent = this.#enqueue(element.marker as M, element);

@@ -23,10 +23,8 @@ const DONE = 4;
 type State = 0 | 1 | 2 | 3 | 4;
 
 /**
- * Results wait here for `next()`. While one waits, the engine emits no
- * further result (the rest wait in its queue, unemitted) and accepts no
+ * Results wait here for `next()`. While one waits, the engine accepts no
  * input, so the source is read no further than the consumer keeps up with.
- * An input's outputs leave together, so they may all wait here at once.
  */
 const HIGH_WATER_MARK = 1;
 
@@ -78,10 +76,16 @@ class IteratorOutput<T> implements Output<T> {
   }
 
   /**
-   * Whether the buffer is full; the iterator clears it as next() empties
-   * it. A field, not a getter: the engine reads it at every emission.
+   * Whether the buffer is full, so the engine reads no further input; the
+   * iterator clears it as next() empties it.
    */
   backpressure = false;
+  /**
+   * Results are emitted into the buffer as they are ready: there, as in the
+   * engine, they count as not handed out (see ResultBuffer), and the source
+   * is read no further while one waits.
+   */
+  readonly holdsBack = false;
 
   enqueue(chunk: T, from?: EmittedElement): void {
     const request = this.#requests.shift();

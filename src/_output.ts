@@ -8,12 +8,20 @@ import type { Watermark } from "./watermark.ts";
 export interface Output<T> {
   /**
    * Whether downstream is full: no input is accepted, as a TransformStream
-   * calls no `transform` while its readable side is full, and no result is
-   * emitted (an input's outputs leave together, so the last one to go may
-   * overfill it) until `pulled()`. It turns false only just before a call
+   * calls no `transform` while its readable side is full, and, with
+   * `holdsBack`, no result is emitted (an input's outputs leave together, so
+   * the last one to go may overfill it) until `pulled()`. It turns false only just before a call
    * to `pulled()`, which emits what waited.
    */
   readonly backpressure: boolean;
+  /**
+   * Whether results wait in the engine, unemitted, while `backpressure` is
+   * set. A readable side's queue is visible to its reader, and must not
+   * overfill its high-water mark. An iterator's buffer is not: what waits
+   * there is counted as not handed out either way, and holding it back in
+   * the engine instead cost mapAsync a pull and an emission per item.
+   */
+  readonly holdsBack: boolean;
   /**
    * May throw (a strategy's `size()`): the engine then fails with it. `from`
    * is the element whose output or watermark the chunk is; a barrier has

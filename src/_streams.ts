@@ -42,6 +42,7 @@ class StreamOutput<T> implements Output<T> {
   writable!: WritableController;
   /** As a TransformStream's: set while full, cleared when pulled. */
   backpressure = true;
+  readonly holdsBack = true;
   /** Settles the pending pull: see {@linkcode StreamOutput.pull}. */
   #pullDone: (() => void) | undefined = undefined;
   /** Set while the readable strategy's size() runs. */

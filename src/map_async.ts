@@ -39,8 +39,7 @@ export type MapAsyncSource<T> =
  * The options of {@linkcode mapAsync}: those of `AsyncIOTransformStream`
  * without the queuing strategies, which only a stream has. `capacity` is the
  * read-ahead: the most inputs read from the source and not yet handed out.
- * One result at most (or one input's outputs) waits for `next()`; the others
- * wait in the engine, unemitted.
+ * While a result waits for `next()`, the source is read no further.
  *
  * @typeParam I The type of the inputs.
  * @typeParam O The type of the outputs.
