@@ -325,7 +325,10 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     )
     .finally(() => {
       heartbeat?.stop();
-      return reader instanceof GroupReader ? reader.settled() : reader.stop();
+      return Promise.all([
+        heartbeat?.settled(),
+        reader instanceof GroupReader ? reader.settled() : reader.stop(),
+      ]);
     });
 
   return {

@@ -314,3 +314,59 @@ test("redisWorker()'s heartbeat leaves an entry deleted from the stream pending,
   assert.equal(dead?.fields.id, gone);
   assert.equal(calls, 2);
 });
+
+test("redisWorker() stop() waits for a heartbeat in flight: no command of the worker outlives done", async () => {
+  const input = redis.name("heartbeat-stop");
+  await addEntries(redis.client, input, 1);
+  const commands = new RespClient(redis.server.url);
+  const reads = new RespClient(redis.server.url);
+  const beatSent = deferred<void>();
+  const gate = deferred<void>();
+  let inFlight = 0;
+  let calls = 0;
+  const a = redisWorker({
+    send: async (args) => {
+      inFlight++;
+      try {
+        // The first beat is held before it reaches Redis.
+        if (isHeartbeat(args, input)) {
+          beatSent.resolve();
+          await gate.promise;
+        }
+        return await commands.send(args);
+      } finally {
+        inFlight--;
+      }
+    },
+    blockingSend: reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "a",
+    claimIdleMs: CLAIM_IDLE_MS,
+    blockMs: 50,
+    fn: (_entry, { signal }) => {
+      calls++;
+      return new Promise<RedisFields>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason))
+      );
+    },
+  });
+  let stopped = false;
+  try {
+    await eventually(() => calls === 1);
+    await beatSent.promise;
+    const stopping = a.stop().then(() => stopped = true);
+    // Well past the stop of everything else, well within the wait's bound.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(stopped, false, "done settled with a beat in flight");
+    gate.resolve();
+    await stopping;
+    assert.equal(inFlight, 0);
+  } finally {
+    gate.resolve();
+    await a.stop();
+    commands.close();
+    reads.close();
+  }
+});
