@@ -274,3 +274,70 @@ test("redisWorker() stop() during a hand-over aborts its calls at once and gives
     await Promise.all([first.stop(), second?.stop()]);
   }
 });
+
+test("redisWorker() reads no more from a partition whose hand-over began while it read another partition in the same round", async () => {
+  const input = redis.name("handover-round");
+  const given = `${input}:1`; // the heartbeat script gives up the last one
+  await redis.client.send(["XADD", given, "*", "n", "1"]);
+  let armed = false;
+  const readHeld = deferred();
+  const release = deferred();
+  // The armed read of :0 is held before it is sent, in the middle of a round
+  // that reads :1 next.
+  const send = async (args: string[]) => {
+    if (armed && args[0] === "EVALSHA" && args[4] === `${input}:0`) {
+      armed = false;
+      readHeld.resolve();
+      await release.promise;
+    }
+    return redis.client.send(args);
+  };
+  const common = {
+    input,
+    output: `${input}:out`,
+    group: "g",
+    partitions: 2,
+    leaseMs: LEASE_MS,
+    pollMs: 10,
+  };
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({
+    ...common,
+    send,
+    consumer: "first",
+    fn: held.fn,
+  });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    await held.callsReach(1);
+    armed = true;
+    await readHeld.promise;
+    await redis.client.send(["XADD", given, "*", "n", "2"]);
+    second = redisWorker({
+      ...common,
+      send: redis.client.send,
+      consumer: "second",
+      fn: joined.fn,
+    });
+    await eventually(() => first.stats.handingOver.length === 1);
+    assert.deepEqual(first.stats.handingOver, [1]);
+    release.resolve();
+    await sleep(3 * LEASE_MS);
+    assert.deepEqual(
+      ns(held.calls.map((call) => call.input)),
+      [1],
+      "read from a partition being handed over",
+    );
+    held.calls[0]!.resolve({ n: "1" });
+    await eventually(() => joined.entries.length === 1);
+    assert.deepEqual(ns(joined.entries), [2]);
+    assert.equal(first.stats.handOvers, 1);
+    assert.equal(first.stats.lateHandOvers, 0);
+  } finally {
+    release.resolve();
+    for (const call of held.calls) call.resolve({ n: "x" });
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
