@@ -304,7 +304,8 @@ test("redisWorker()'s heartbeat leaves an entry deleted from the stream pending,
     release.resolve();
     await eventually(async () =>
       (await readAll(redis.client, output)).length === 1 &&
-      await pending(redis.client, input, "g") === 0
+      await pending(redis.client, input, "g") === 0 &&
+      a.worker.stats.committed + a.worker.stats.duplicates === 2
     );
   } finally {
     release.resolve();
@@ -313,6 +314,12 @@ test("redisWorker()'s heartbeat leaves an entry deleted from the stream pending,
   const [dead] = await readAll(redis.client, deadLetter);
   assert.equal(dead?.fields.id, gone);
   assert.equal(calls, 2);
+  // The call on it ran to the end, but its commit came second: dropped.
+  assert.equal(a.worker.stats.duplicates, 1);
+  assert.deepEqual(
+    (await readAll(redis.client, output)).map((e) => e.fields.n),
+    ["1"],
+  );
 });
 
 test("redisWorker() stop() waits for a heartbeat in flight: no command of the worker outlives done", async () => {
