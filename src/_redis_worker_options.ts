@@ -109,7 +109,9 @@ export interface RedisWorkerOptions extends
    * next holder, whose commit or theirs wins, as after a crash; per-key
    * order still holds. Keep `timeout` (it spans the retries) well below it,
    * with room for the entries read that still wait to start, for no call to
-   * run twice. 0 gives the partition up at once.
+   * run twice. In `"ordered"` mode an entry commits only after every entry
+   * read before it, from other partitions too, and the hand-over waits for
+   * those as well. 0 gives the partition up at once.
    *
    * @default {60000}
    */
