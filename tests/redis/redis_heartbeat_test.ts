@@ -377,3 +377,40 @@ test("redisWorker() stop() waits for a heartbeat in flight: no command of the wo
     reads.close();
   }
 });
+
+test("redisWorker()'s heartbeat keeps the entries of a dead worker that shared its consumer name from being claimed", async () => {
+  const input = redis.name("heartbeat-twin");
+  // An entry that the group will never deliver as new: it can only be
+  // claimed.
+  const [orphan] = await addEntries(redis.client, input, 1);
+  await redis.client.send(["XGROUP", "CREATE", input, "g", "$"]);
+  const calls: string[] = [];
+  const common = {
+    input,
+    output: `${input}:out`,
+    group: "g",
+    claimIdleMs: CLAIM_IDLE_MS,
+    claimIntervalMs: 100,
+    blockMs: 50,
+    fn: ({ id, fields }: RedisStreamEntry) => {
+      calls.push(id);
+      return fields;
+    },
+  };
+  const a = startWorker(redis, { ...common, consumer: "twin" });
+  // Past its start, whose re-read of its own entries would take the twin's.
+  await eventually(() => a.count((args) => isHeartbeat(args, input)) >= 1);
+  // Its twin of the same name had read the entry, and died.
+  await redis.client.send(
+    ["XCLAIM", input, "g", "twin", "0", orphan!, "FORCE", "JUSTID"],
+  );
+  const readAt = performance.now();
+  const b = startWorker(redis, { ...common, consumer: "b" });
+  try {
+    await claimsPast(b, input, readAt);
+    assert.deepEqual(await ownedBy(redis, input, "g", "twin"), [orphan]);
+    assert.deepEqual(calls, []);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
