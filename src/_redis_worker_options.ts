@@ -223,7 +223,8 @@ export interface RedisWorker {
    * Stops at once: reading stops, calls in flight are aborted and not waited
    * for, and uncommitted inputs stay pending, for this consumer to re-read on
    * restart or for another to claim. Leases are given back. Resolves when
-   * the pipeline has shut down.
+   * the pipeline has shut down and a heartbeat in flight has ended (a
+   * second at most, for a stalled Redis).
    */
   stop(): Promise<void>;
   /** Settles when the worker ends: resolves after `stop()`, rejects on error. */
