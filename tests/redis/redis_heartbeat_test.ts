@@ -414,3 +414,51 @@ test("redisWorker()'s heartbeat keeps the entries of a dead worker that shared i
     await Promise.all([a.stop(), b.stop()]);
   }
 });
+
+test("redisWorker() aborted by its signal rejects done with the signal's reason, though a beat fails as the connection closes", async () => {
+  const input = redis.name("heartbeat-signal");
+  await addEntries(redis.client, input, 1);
+  const commands = new RespClient(redis.server.url);
+  const reads = new RespClient(redis.server.url);
+  const beatSent = deferred<void>();
+  const closed = deferred<never>();
+  closed.promise.catch(() => {});
+  const controller = new AbortController();
+  let calls = 0;
+  const a = redisWorker({
+    send: async (args) => {
+      if (isHeartbeat(args, input)) {
+        beatSent.resolve();
+        await closed.promise;
+      }
+      return commands.send(args);
+    },
+    blockingSend: reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "a",
+    claimIdleMs: CLAIM_IDLE_MS,
+    blockMs: 50,
+    signal: controller.signal,
+    fn: (_entry, { signal }) => {
+      calls++;
+      return new Promise<RedisFields>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason))
+      );
+    },
+  });
+  const reason = new Error("shutting down");
+  try {
+    await eventually(() => calls === 1);
+    await beatSent.promise;
+    // A shutdown that aborts the worker and closes its connection at once.
+    controller.abort(reason);
+    closed.reject(new Error("connection closed"));
+    await assert.rejects(a.done, (error) => error === reason);
+  } finally {
+    await a.stop();
+    commands.close();
+    reads.close();
+  }
+});
