@@ -3,7 +3,7 @@
 // claims (XAUTOCLAIM) of other consumers, so a slow call is not run twice.
 // A worker that is stalled or dead stops beating, and its entries are
 // claimed after claimIdleMs, as before.
-import { timerMs } from "./_redis_options.ts";
+import { settledWithin, timerMs } from "./_redis_options.ts";
 import { RedisScript } from "./_redis_script.ts";
 import { listOf, messageOf, type RedisSend, textOf } from "./_redis_reply.ts";
 
@@ -68,6 +68,8 @@ export interface PendingHeartbeatOptions {
 export class PendingHeartbeat {
   readonly #options: PendingHeartbeatOptions;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The beat in flight, if any: the worker's end waits for it. */
+  #beating: Promise<void> | undefined;
   #stopped = false;
 
   constructor(options: PendingHeartbeatOptions) {
@@ -80,18 +82,34 @@ export class PendingHeartbeat {
     this.#schedule(this.#options.periodMs);
   }
 
-  /** Stops at once; a beat in flight ends unheard. */
+  /** Stops at once; a beat in flight ends unheard (see `settled()`). */
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
+  /**
+   * Settles once the beat in flight, if any, has, or after `ms` at most (a
+   * stalled Redis must not hold a stop): no command of a stopped worker
+   * reaches Redis after its end.
+   */
+  settled(ms = 1_000): Promise<void> {
+    return this.#beating === undefined
+      ? Promise.resolve()
+      : settledWithin(this.#beating, ms);
+  }
+
   #schedule(ms: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       const startedAt = performance.now();
-      this.#beat().then(
+      const beating = this.#beat();
+      this.#beating = beating;
+      beating.finally(() => {
+        if (this.#beating === beating) this.#beating = undefined;
+      }).catch(() => {});
+      beating.then(
         () => {
           if (this.#stopped) return;
           // The period counts from the last beat's start: a slow reply does

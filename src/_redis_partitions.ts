@@ -408,6 +408,12 @@ export class PartitionReader {
     );
     for (let n = 0; n < held.length; n++) {
       const lease = held[(this.#next + n) % held.length]!;
+      // A hand-over that began during this round's earlier reads, or a lease
+      // lost or given back meanwhile, ends its reading here.
+      if (
+        lease.handOverUntil !== undefined ||
+        this.#leases.get(lease.index) !== lease
+      ) continue;
       // A lease that may have run out (say, after SIGSTOP) is not read.
       if (performance.now() >= lease.validUntil) continue;
       const entries = await this.#readLease(lease, signal);

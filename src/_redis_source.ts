@@ -64,8 +64,9 @@ export interface RedisStreamSourceOptions {
    * Entries pending on another consumer for longer than this are claimed
    * with `XAUTOCLAIM`, on start and then every `claimIntervalMs`. A source
    * alone does not keep its own entries from idling: those still in work
-   * after this may be claimed by another consumer (a `redisWorker` keeps
-   * them, with a heartbeat).
+   * after this may be claimed by another consumer, or by its own next claim
+   * round, which delivers them again (a `redisWorker` keeps them, with a
+   * heartbeat).
    *
    * @default {30000}
    */

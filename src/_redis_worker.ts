@@ -142,6 +142,11 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   const signal = userSignal === undefined
     ? halt.signal
     : AbortSignal.any([userSignal, halt.signal]);
+  // A heartbeat that fails once the worker is ending, say as a shutdown
+  // closes its connection, must not replace the reason it ends with.
+  const fail = (error: unknown) => {
+    if (!signal.aborted) halt.abort(error);
+  };
 
   const methods = requireWorkerCallbacks({ onError, fn, onTimeout, retry });
   const retryRead = readRetry(retry);
@@ -241,7 +246,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       ),
       pollMs: milliseconds(CONSTRUCT_REDIS_WORKER, "pollMs", pollMs, 50),
       onDeleted,
-      onError: (error) => halt.abort(error),
+      onError: fail,
     });
   // The other reading mode's options go unused, but a bad value is a
   // mistake all the same.
@@ -290,7 +295,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       group: target.group,
       consumer,
       periodMs: heartbeatMs,
-      onError: (error) => halt.abort(error),
+      onError: fail,
     });
   const source = pullStream(
     (abort) => reader.read(abort),
@@ -325,7 +330,10 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     )
     .finally(() => {
       heartbeat?.stop();
-      return reader instanceof GroupReader ? reader.settled() : reader.stop();
+      return Promise.all([
+        heartbeat?.settled(),
+        reader instanceof GroupReader ? reader.settled() : reader.stop(),
+      ]);
     });
 
   return {

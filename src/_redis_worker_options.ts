@@ -109,7 +109,9 @@ export interface RedisWorkerOptions extends
    * next holder, whose commit or theirs wins, as after a crash; per-key
    * order still holds. Keep `timeout` (it spans the retries) well below it,
    * with room for the entries read that still wait to start, for no call to
-   * run twice. 0 gives the partition up at once.
+   * run twice. In `"ordered"` mode an entry commits only after every entry
+   * read before it, from other partitions too, and the hand-over waits for
+   * those as well. 0 gives the partition up at once.
    *
    * @default {60000}
    */
@@ -221,7 +223,8 @@ export interface RedisWorker {
    * Stops at once: reading stops, calls in flight are aborted and not waited
    * for, and uncommitted inputs stay pending, for this consumer to re-read on
    * restart or for another to claim. Leases are given back. Resolves when
-   * the pipeline has shut down.
+   * the pipeline has shut down and a heartbeat in flight has ended (a
+   * second at most, for a stalled Redis).
    */
   stop(): Promise<void>;
   /** Settles when the worker ends: resolves after `stop()`, rejects on error. */

@@ -274,3 +274,161 @@ test("redisWorker() stop() during a hand-over aborts its calls at once and gives
     await Promise.all([first.stop(), second?.stop()]);
   }
 });
+
+test("redisWorker() reads no more from a partition whose hand-over began while it read another partition in the same round", async () => {
+  const input = redis.name("handover-round");
+  const given = `${input}:1`; // the heartbeat script gives up the last one
+  await redis.client.send(["XADD", given, "*", "n", "1"]);
+  let armed = false;
+  const readHeld = deferred();
+  const release = deferred();
+  // The armed read of :0 is held before it is sent, in the middle of a round
+  // that reads :1 next.
+  const send = async (args: string[]) => {
+    if (armed && args[0] === "EVALSHA" && args[4] === `${input}:0`) {
+      armed = false;
+      readHeld.resolve();
+      await release.promise;
+    }
+    return redis.client.send(args);
+  };
+  const common = {
+    input,
+    output: `${input}:out`,
+    group: "g",
+    partitions: 2,
+    leaseMs: LEASE_MS,
+    pollMs: 10,
+  };
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({
+    ...common,
+    send,
+    consumer: "first",
+    fn: held.fn,
+  });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    await held.callsReach(1);
+    armed = true;
+    await readHeld.promise;
+    await redis.client.send(["XADD", given, "*", "n", "2"]);
+    second = redisWorker({
+      ...common,
+      send: redis.client.send,
+      consumer: "second",
+      fn: joined.fn,
+    });
+    await eventually(() => first.stats.handingOver.length === 1);
+    assert.deepEqual(first.stats.handingOver, [1]);
+    release.resolve();
+    await sleep(3 * LEASE_MS);
+    assert.deepEqual(
+      ns(held.calls.map((call) => call.input)),
+      [1],
+      "read from a partition being handed over",
+    );
+    held.calls[0]!.resolve({ n: "1" });
+    await eventually(() => joined.entries.length === 1);
+    assert.deepEqual(ns(joined.entries), [2]);
+    assert.equal(first.stats.handOvers, 1);
+    assert.equal(first.stats.lateHandOvers, 0);
+  } finally {
+    release.resolve();
+    for (const call of held.calls) call.resolve({ n: "x" });
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
+
+for (
+  const [how, settle] of [
+    [
+      "dead-lettered",
+      (call: Call<RedisStreamEntry, RedisFields>) =>
+        call.reject(new Error("fails for good")),
+    ],
+    [
+      "skipped by onError with no output",
+      (call: Call<RedisStreamEntry, RedisFields>) =>
+        call.reject(new Error("skipped")),
+    ],
+    [
+      "dropped as a duplicate",
+      async (call: Call<RedisStreamEntry, RedisFields>) => {
+        const { stream, id } = call.input;
+        await redis.client.send(["XACK", stream, "g", id]);
+        call.resolve({ n: "late" });
+      },
+    ],
+  ] as const
+) {
+  test(`redisWorker() counts an entry ${how} as done: its hand-over ends in time`, async () => {
+    const { input, common } = await twoPartitions(`handover-${how}`);
+    const options = {
+      ...common,
+      deadLetter: `${input}:dead`,
+      ...(how.startsWith("skipped") ? { onError: () => [] } : {}),
+    };
+    const held = controlledFn<RedisStreamEntry, RedisFields>();
+    const first = redisWorker({ ...options, consumer: "first", fn: held.fn });
+    let second: ReturnType<typeof redisWorker> | undefined;
+    try {
+      await held.callsReach(2);
+      second = redisWorker({
+        ...options,
+        consumer: "second",
+        fn: recordingFn().fn,
+      });
+      await eventually(() => first.stats.handingOver.length === 1);
+      const given = first.stats.handingOver[0]!;
+      await settle(callOn(held.calls, `${input}:${given}`));
+      await eventually(() => first.stats.handOvers === 1);
+      assert.equal(first.stats.lateHandOvers, 0);
+      const { deadLettered, duplicates } = first.stats;
+      assert.deepEqual({ deadLettered, duplicates }, {
+        deadLettered: how === "dead-lettered" ? 1 : 0,
+        duplicates: how === "dropped as a duplicate" ? 1 : 0,
+      });
+      await eventually(() => second!.stats.partitions.length === 1);
+      assert.deepEqual(second.stats.partitions, [given]);
+    } finally {
+      for (const call of held.calls) call.resolve({ n: "x" });
+      await Promise.all([first.stop(), second?.stop()]);
+    }
+  });
+}
+
+test('redisWorker() in "ordered" mode hands a partition over only once the entries read before its own, from other partitions too, have committed', async () => {
+  const { input, common } = await twoPartitions("handover-ordered");
+  const { order: _, key: __, ...ordered } = common;
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({ ...ordered, consumer: "first", fn: held.fn });
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await held.callsReach(2);
+    // Read in this order: :0's entry comes out first.
+    assert.deepEqual(held.calls.map((call) => call.input.stream), [
+      `${input}:0`,
+      `${input}:1`,
+    ]);
+    second = redisWorker({
+      ...ordered,
+      consumer: "second",
+      fn: recordingFn().fn,
+    });
+    await eventually(() => first.stats.handingOver.length === 1);
+    assert.deepEqual(first.stats.handingOver, [1]);
+    callOn(held.calls, `${input}:1`).resolve({ n: "1" });
+    await sleep(3 * LEASE_MS);
+    assert.deepEqual(first.stats.handingOver, [1]);
+    assert.equal(first.stats.committed, 0);
+    callOn(held.calls, `${input}:0`).resolve({ n: "0" });
+    await eventually(() => first.stats.handOvers === 1);
+    assert.equal(first.stats.committed, 2);
+  } finally {
+    for (const call of held.calls) call.resolve({ n: "x" });
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});

@@ -304,7 +304,8 @@ test("redisWorker()'s heartbeat leaves an entry deleted from the stream pending,
     release.resolve();
     await eventually(async () =>
       (await readAll(redis.client, output)).length === 1 &&
-      await pending(redis.client, input, "g") === 0
+      await pending(redis.client, input, "g") === 0 &&
+      a.worker.stats.committed + a.worker.stats.duplicates === 2
     );
   } finally {
     release.resolve();
@@ -313,4 +314,151 @@ test("redisWorker()'s heartbeat leaves an entry deleted from the stream pending,
   const [dead] = await readAll(redis.client, deadLetter);
   assert.equal(dead?.fields.id, gone);
   assert.equal(calls, 2);
+  // The call on it ran to the end, but its commit came second: dropped.
+  assert.equal(a.worker.stats.duplicates, 1);
+  assert.deepEqual(
+    (await readAll(redis.client, output)).map((e) => e.fields.n),
+    ["1"],
+  );
+});
+
+test("redisWorker() stop() waits for a heartbeat in flight: no command of the worker outlives done", async () => {
+  const input = redis.name("heartbeat-stop");
+  await addEntries(redis.client, input, 1);
+  const commands = new RespClient(redis.server.url);
+  const reads = new RespClient(redis.server.url);
+  const beatSent = deferred<void>();
+  const gate = deferred<void>();
+  let inFlight = 0;
+  let calls = 0;
+  const a = redisWorker({
+    send: async (args) => {
+      inFlight++;
+      try {
+        // The first beat is held before it reaches Redis.
+        if (isHeartbeat(args, input)) {
+          beatSent.resolve();
+          await gate.promise;
+        }
+        return await commands.send(args);
+      } finally {
+        inFlight--;
+      }
+    },
+    blockingSend: reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "a",
+    claimIdleMs: CLAIM_IDLE_MS,
+    blockMs: 50,
+    fn: (_entry, { signal }) => {
+      calls++;
+      return new Promise<RedisFields>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason))
+      );
+    },
+  });
+  let stopped = false;
+  try {
+    await eventually(() => calls === 1);
+    await beatSent.promise;
+    const stopping = a.stop().then(() => stopped = true);
+    // Well past the stop of everything else, well within the wait's bound.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(stopped, false, "done settled with a beat in flight");
+    gate.resolve();
+    await stopping;
+    assert.equal(inFlight, 0);
+  } finally {
+    gate.resolve();
+    await a.stop();
+    commands.close();
+    reads.close();
+  }
+});
+
+test("redisWorker()'s heartbeat keeps the entries of a dead worker that shared its consumer name from being claimed", async () => {
+  const input = redis.name("heartbeat-twin");
+  // An entry that the group will never deliver as new: it can only be
+  // claimed.
+  const [orphan] = await addEntries(redis.client, input, 1);
+  await redis.client.send(["XGROUP", "CREATE", input, "g", "$"]);
+  const calls: string[] = [];
+  const common = {
+    input,
+    output: `${input}:out`,
+    group: "g",
+    claimIdleMs: CLAIM_IDLE_MS,
+    claimIntervalMs: 100,
+    blockMs: 50,
+    fn: ({ id, fields }: RedisStreamEntry) => {
+      calls.push(id);
+      return fields;
+    },
+  };
+  const a = startWorker(redis, { ...common, consumer: "twin" });
+  // Past its start, whose re-read of its own entries would take the twin's.
+  await eventually(() => a.count((args) => isHeartbeat(args, input)) >= 1);
+  // Its twin of the same name had read the entry, and died.
+  await redis.client.send(
+    ["XCLAIM", input, "g", "twin", "0", orphan!, "FORCE", "JUSTID"],
+  );
+  const readAt = performance.now();
+  const b = startWorker(redis, { ...common, consumer: "b" });
+  try {
+    await claimsPast(b, input, readAt);
+    assert.deepEqual(await ownedBy(redis, input, "g", "twin"), [orphan]);
+    assert.deepEqual(calls, []);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test("redisWorker() aborted by its signal rejects done with the signal's reason, though a beat fails as the connection closes", async () => {
+  const input = redis.name("heartbeat-signal");
+  await addEntries(redis.client, input, 1);
+  const commands = new RespClient(redis.server.url);
+  const reads = new RespClient(redis.server.url);
+  const beatSent = deferred<void>();
+  const closed = deferred<never>();
+  closed.promise.catch(() => {});
+  const controller = new AbortController();
+  let calls = 0;
+  const a = redisWorker({
+    send: async (args) => {
+      if (isHeartbeat(args, input)) {
+        beatSent.resolve();
+        await closed.promise;
+      }
+      return commands.send(args);
+    },
+    blockingSend: reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "a",
+    claimIdleMs: CLAIM_IDLE_MS,
+    blockMs: 50,
+    signal: controller.signal,
+    fn: (_entry, { signal }) => {
+      calls++;
+      return new Promise<RedisFields>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason))
+      );
+    },
+  });
+  const reason = new Error("shutting down");
+  try {
+    await eventually(() => calls === 1);
+    await beatSent.promise;
+    // A shutdown that aborts the worker and closes its connection at once.
+    controller.abort(reason);
+    closed.reject(new Error("connection closed"));
+    await assert.rejects(a.done, (error) => error === reason);
+  } finally {
+    await a.stop();
+    commands.close();
+    reads.close();
+  }
 });

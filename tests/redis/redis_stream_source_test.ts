@@ -114,6 +114,20 @@ test("redisStreamSource() claims idle entries periodically, not only on start", 
   await reader.cancel();
 });
 
+test("redisStreamSource() alone has no heartbeat: its own entry left unacknowledged for claimIdleMs is claimed by its next round and delivered again", async () => {
+  const stream = redis.name("source-own-idle");
+  const [id] = await addEntries(redis.client, stream, 1);
+  const reader = readerOf(stream, {
+    claimIdleMs: 200,
+    claimIntervalMs: 50,
+    blockMs: 50,
+  });
+  const [first, again] = await take(reader, 2);
+  await reader.cancel();
+  assert.equal(first?.id, id);
+  assert.equal(again?.id, id);
+});
+
 test("redisStreamSource() reads only when pulled, so downstream capacity bounds what is pending", async () => {
   const stream = redis.name("source-pull");
   await addEntries(redis.client, stream, 20);
