@@ -60,6 +60,12 @@ function integerFrom(
       ? new RangeError(mustBe(where, name, what, value))
       : new TypeError(mustBe(where, name, what, value));
   }
+  // Past 2^53 a number is sent as "1e+300", which Redis refuses.
+  if (value > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      mustBe(where, name, `at most ${Number.MAX_SAFE_INTEGER}`, value),
+    );
+  }
   return value;
 }
 

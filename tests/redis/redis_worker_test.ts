@@ -665,3 +665,44 @@ test("redisWorker() in partitioned mode with leaseMs and pollMs past the longest
   assert.ok(scripts(":workers") <= 2, `${scripts(":workers")} beats`);
   assert.ok(scripts(":lease") <= 4, `${scripts(":lease")} reads`);
 });
+
+test("redisWorker() refuses a count or a duration past 2^53 - 1, which would reach Redis as 1e+300, before it talks to Redis", async () => {
+  const { base } = setup("worker-huge-numbers");
+  const { send, assertNothingSent } = recordingSend();
+  const cases: [string, Record<string, unknown>][] = [
+    ["count", {}],
+    ["claimIdleMs", {}],
+    ["blockMs", {}],
+    ["leaseMs", { partitions: 2 }],
+    ["handOverMs", { partitions: 2 }],
+    ["pollMs", { partitions: 2 }],
+    ["doneRetentionMs", {}],
+  ];
+  for (const [name, mode] of cases) {
+    assert.throws(
+      () =>
+        redisWorker({
+          ...base,
+          send,
+          blockingSend: send,
+          fn: double,
+          ...mode,
+          [name]: 1e300,
+        }),
+      new RangeError(
+        `Cannot construct redisWorker as ${name} must be at most 9007199254740991: current value is 1e+300`,
+      ),
+    );
+  }
+  await assertNothingSent();
+  // The largest safe integer is taken.
+  const worker = redisWorker({
+    ...base,
+    send,
+    blockingSend: send,
+    fn: double,
+    signal: AbortSignal.abort(),
+    claimIdleMs: Number.MAX_SAFE_INTEGER,
+  });
+  await worker.done.catch(() => {});
+});
