@@ -175,7 +175,11 @@ export interface RedisWorkerOptions extends
  * ```
  */
 export interface RedisWorkerStats extends AsyncIOStats {
-  /** Inputs whose outputs this worker added to the output stream. */
+  /**
+   * Inputs this worker committed: their outputs added to the output stream,
+   * or, for one that failed, the input written to the dead-letter stream
+   * (counted in `deadLettered` too).
+   */
   readonly committed: number;
   /** Inputs that another worker had committed first: dropped. */
   readonly duplicates: number;

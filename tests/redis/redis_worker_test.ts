@@ -220,6 +220,8 @@ test("redisWorker() writes a malformed entry to the dead-letter stream and goes 
   });
   assert.equal(worker.stats.deadLettered, 1);
   assert.equal(await pending(redis.client, input, "g"), 0);
+  // The dead letter is a commit too (its JSDoc says so).
+  await eventually(() => worker.stats.committed === 5);
 });
 
 test("redisWorker() without a dead-letter stream fails clearly on a malformed entry and keeps it pending", async () => {
