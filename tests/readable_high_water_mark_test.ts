@@ -353,3 +353,32 @@ test("AsyncIOTransformStream() takes a barrier written while results are held ba
     assert.equal((await reader.read()).done, true);
   }
 });
+
+test("AsyncIOTransformStream() holds nothing back under an infinite readable highWaterMark, or for results of size 0", async () => {
+  const strategies: [string, QueuingStrategy<number>][] = [
+    ["infinite", { highWaterMark: Infinity }],
+    ["size 0", { highWaterMark: 1, size: () => 0 }],
+  ];
+  for (const [name, readableStrategy] of strategies) {
+    const { fn, calls, callsReach } = controlledFn<number, number>();
+    const stream = new AsyncIOTransformStream<number, number>(fn, {
+      capacity: 4,
+      readableStrategy,
+    });
+    const writer = stream.writable.getWriter();
+    for (let i = 0; i < 4; i++) writer.write(i).catch(() => {});
+    await callsReach(4);
+    for (const call of calls) call.resolve(call.input);
+    await settle();
+    // No read yet: every result is in the readable, none in the stream.
+    assert.equal(stream.stats.emitted, 4, name);
+    assert.deepEqual(stream.snapshot().entries, [], name);
+    await writer.close(); // nothing to wait for a reader
+    const reader = stream.readable.getReader();
+    const read: number[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      read.push(r.value);
+    }
+    assert.deepEqual(read, [0, 1, 2, 3], name);
+  }
+});
