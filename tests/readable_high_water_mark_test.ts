@@ -382,3 +382,31 @@ test("AsyncIOTransformStream() holds nothing back under an infinite readable hig
     assert.deepEqual(read, [0, 1, 2, 3], name);
   }
 });
+
+test("AsyncIOTransformStream() never times out a result held back for a full readable", async () => {
+  for (const order of ORDERS) {
+    const { fn, calls, callsReach } = controlledFn<number, number>();
+    const stream = new AsyncIOTransformStream(fn, {
+      capacity: 4,
+      order,
+      key: (x: number) => x,
+      timeout: 20,
+      readableStrategy: { highWaterMark: 1 },
+    });
+    const writer = stream.writable.getWriter();
+    for (let i = 0; i < 3; i++) writer.write(i).catch(() => {});
+    await callsReach(3);
+    for (const call of calls) call.resolve(call.input);
+    await settle();
+    assert.equal(stream.stats.emitted, 1, order);
+    // Well past the timeout: the held results completed before it.
+    await settle(100);
+    assert.equal(stream.stats.timedOut, 0, order);
+    const reader = stream.readable.getReader();
+    const read: number[] = [];
+    for (let i = 0; i < 3; i++) read.push((await reader.read()).value!);
+    assert.deepEqual([...read].sort(), [0, 1, 2], order);
+    await writer.close();
+    assert.equal((await reader.read()).done, true);
+  }
+});
