@@ -17,6 +17,7 @@
 import { Batcher } from "./_batcher.ts";
 import { type Config, fixedConcurrency } from "./_config.ts";
 import { DeadlineQueue } from "./_deadline_queue.ts";
+import { describe } from "./_describe.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import { type Counters, newCounters, statsOf } from "./_counters.ts";
 import { Element } from "./_element.ts";
@@ -408,15 +409,27 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
    * reading the chunk failed the stream. A watermark's timestamp is read
    * once, here, into its element's `input`: a Proxy's trap that throws fails
    * the stream now, and snapshots never run a getter of the user's object.
+   * One that is not a number (a bare brand, or plain JS) fails it too: a
+   * snapshot holding it would be a state that `restore` refuses.
    */
   #elementOf(chunk: unknown, kind: Kind): Element<I, O> | undefined {
     if (kind === FAILED) return undefined;
     if (kind !== WATERMARK) return new Element<I, O>(this, chunk as I);
-    let timestamp: number;
+    let timestamp: unknown;
     try {
       timestamp = (chunk as Watermark).timestamp;
     } catch (error) {
       this.#terminate(error);
+      return undefined;
+    }
+    if (typeof timestamp !== "number") {
+      this.#terminate(
+        new TypeError(
+          `Cannot accept the watermark as its timestamp must be a number: current value is ${
+            describe(timestamp)
+          }`,
+        ),
+      );
       return undefined;
     }
     return new Element<I, O>(this, timestamp as I, chunk as Watermark);

@@ -4,7 +4,7 @@ import { ResultBuffer } from "./_result_buffer.ts";
 import { RingBuffer } from "./_ring_buffer.ts";
 import { recordEntry, watermarkEntry } from "./_state.ts";
 import type { AsyncIOState, AsyncIOStateEntry } from "./async_io_state.ts";
-import { BARRIER, kindOf, WATERMARK } from "./_chunk_kind.ts";
+import { BARRIER, type Kind, kindOf, WATERMARK } from "./_chunk_kind.ts";
 import type { Watermark } from "./watermark.ts";
 import type { AsyncIOStats } from "./async_io_stats.ts";
 import type { MapAsyncIterator } from "./map_async.ts";
@@ -37,18 +37,28 @@ function checkResult(result: unknown): void {
   }
 }
 
-/** An input's snapshot entry: none for a barrier. */
+/**
+ * An input's snapshot entry: none for a barrier, nor for a watermark whose
+ * timestamp is not a number or cannot be read (the engine would have failed
+ * on it, and `restore` refuses its entry: only event time's progress is lost).
+ */
 function entryOf<I>(value: unknown): AsyncIOStateEntry<I> | undefined {
+  let kind: Kind;
   try {
-    const kind = kindOf(value);
-    if (kind === BARRIER) return undefined;
-    if (kind === WATERMARK) {
-      return watermarkEntry((value as Watermark).timestamp);
-    }
+    kind = kindOf(value);
   } catch {
     // A revoked Proxy: not a marker, so an input like any other.
+    return recordEntry(value as I);
   }
-  return recordEntry(value as I);
+  if (kind === BARRIER) return undefined;
+  if (kind !== WATERMARK) return recordEntry(value as I);
+  let timestamp: unknown;
+  try {
+    timestamp = (value as Watermark).timestamp;
+  } catch {
+    return undefined;
+  }
+  return typeof timestamp === "number" ? watermarkEntry(timestamp) : undefined;
 }
 
 /**

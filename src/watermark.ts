@@ -38,7 +38,8 @@ export class Watermark {
   /**
    * Creates a watermark.
    *
-   * @param timestamp The event time it stands for.
+   * @param timestamp The event time it stands for: a number (a stream fails
+   * on a watermark whose timestamp is not one, which `restore` would refuse).
    */
   constructor(timestamp: number) {
     this.timestamp = timestamp;

@@ -254,3 +254,72 @@ test("instanceof a subclass of Watermark keeps its own meaning, and the stream s
 function show(chunk: unknown): unknown {
   return chunk instanceof Watermark ? `w${chunk.timestamp}` : chunk;
 }
+
+test("AsyncIOTransformStream() fails with a TypeError on a watermark whose timestamp is not a number, and its snapshot restores", async () => {
+  const key = Symbol.for("@async-io/async-io.marker.v1");
+  const watermarks: [object, string][] = [
+    [{ [key]: "watermark" }, "undefined"], // a brand alone
+    [new Watermark("5" as unknown as number), '"5"'], // from plain JS
+    [{ [key]: "watermark", timestamp: 5n }, "5n"],
+  ];
+  for (const [watermark, shown] of watermarks) {
+    const { fn, callsReach } = controlledFn<number, number>();
+    const stream = new AsyncIOTransformStream<number, number, Watermark>(fn);
+    const writer = stream.writable.getWriter();
+    void writer.write(1).catch(() => {});
+    await callsReach(1);
+    const refused = new TypeError(
+      `Cannot accept the watermark as its timestamp must be a number: current value is ${shown}`,
+    );
+    await assert.rejects(writer.write(watermark as Watermark), refused);
+    await assert.rejects(stream.readable.getReader().read(), refused);
+    const state = stream.snapshot();
+    assert.deepEqual(state.entries, [{ kind: "record", input: 1 }], shown);
+    // What the stream gives, it takes back.
+    new AsyncIOTransformStream((n: number) => n, { restore: state });
+  }
+});
+
+test("mapAsync() fails with a TypeError on a watermark whose timestamp is not a number, and leaves one read after a stop out of its snapshot", async () => {
+  const key = Symbol.for("@async-io/async-io.marker.v1");
+  const branded = { [key]: "watermark" } as unknown as Watermark;
+  const mapped = mapAsync<number, number, Watermark>(
+    [1, branded],
+    () => new Promise<number>(() => {}),
+  );
+  await assert.rejects(
+    mapped.next(),
+    new TypeError(
+      "Cannot accept the watermark as its timestamp must be a number: current value is undefined",
+    ),
+  );
+  new AsyncIOTransformStream((n: number) => n, { restore: mapped.snapshot() });
+
+  // One that a pending async read delivers after return(): the engine never
+  // saw it, and its entry would be one restore refuses.
+  const late = deferred<IteratorResult<number | Watermark>>();
+  let reads = 0;
+  const source: AsyncIterable<number | Watermark> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () =>
+        ++reads <= 1
+          ? Promise.resolve({ done: false, value: 1 })
+          : late.promise,
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    }),
+  };
+  const { fn, callsReach } = controlledFn<number, number>();
+  const stopped = mapAsync<number, number, Watermark>(source, fn, {
+    capacity: 4,
+  });
+  const first = stopped.next();
+  await callsReach(1);
+  await settle();
+  await stopped.return();
+  await first;
+  late.resolve({ done: false, value: branded });
+  await settle();
+  const state = stopped.snapshot();
+  assert.deepEqual(state.entries, [{ kind: "record", input: 1 }]);
+  new AsyncIOTransformStream((n: number) => n, { restore: state });
+});

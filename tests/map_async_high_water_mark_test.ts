@@ -59,12 +59,12 @@ test("mapAsync() reads no further than capacity ahead of what next() handed out,
     const total = 30;
     const capacity = 6;
     let reads = 0;
-    function* source() {
+    const source = function* () {
       for (let i = 0; i < total; i++) {
         reads++;
         yield i;
       }
-    }
+    };
     const { iterator, counts } = countedMapAsync(source(), fn, {
       capacity,
       order,

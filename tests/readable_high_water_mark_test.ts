@@ -4,7 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type AsyncIOStateEntry,
   AsyncIOTransformStream,
+  CheckpointBarrier,
   type ResultFuture,
   Watermark,
 } from "../mod.ts";
@@ -309,4 +311,102 @@ test("AsyncIOTransformStream() fails with a readable size() that throws on a res
   assert.equal(stream.stats.emitted, 2);
   assert.deepEqual(stream.snapshot().entries, [{ kind: "record", input: 2 }]);
   await assert.rejects(writer.closed, error);
+});
+
+test("AsyncIOTransformStream() takes a barrier written while results are held back only once reads have let them out: they are not in its state", async () => {
+  for (const order of ["ordered", "unordered"] as const) {
+    const { fn, calls, callsReach } = controlledFn<number, number>();
+    const states: (readonly AsyncIOStateEntry<number>[])[] = [];
+    const stream = new AsyncIOTransformStream<
+      number,
+      number,
+      CheckpointBarrier
+    >(fn, {
+      capacity: 8,
+      order,
+      readableStrategy: { highWaterMark: 1 },
+      onCheckpoint: (state) => void states.push(state.entries),
+    });
+    const writer = stream.writable.getWriter();
+    for (let i = 0; i < 4; i++) writer.write(i).catch(() => {});
+    await callsReach(4);
+    for (const call of calls.slice(0, 3)) call.resolve(call.input);
+    await settle();
+    // 0 fills the readable; 1 and 2 are held back, 3 is pending.
+    assert.equal(stream.stats.emitted, 1, order);
+    let taken = false;
+    writer.write(new CheckpointBarrier(1)).then(() => taken = true);
+    await settle();
+    assert.equal(taken, false, `${order}: a write waits for the reader`);
+    assert.equal(states.length, 0, order);
+    const reader = stream.readable.getReader();
+    const read: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { value } = await reader.read();
+      read.push(value instanceof CheckpointBarrier ? "B" : value);
+    }
+    assert.deepEqual(read, [0, 1, 2, "B"], order);
+    assert.deepEqual(states, [[{ kind: "record", input: 3 }]], order);
+    calls[3]!.resolve(3);
+    assert.deepEqual(await reader.read(), { done: false, value: 3 });
+    await writer.close();
+    assert.equal((await reader.read()).done, true);
+  }
+});
+
+test("AsyncIOTransformStream() holds nothing back under an infinite readable highWaterMark, or for results of size 0", async () => {
+  const strategies: [string, QueuingStrategy<number>][] = [
+    ["infinite", { highWaterMark: Infinity }],
+    ["size 0", { highWaterMark: 1, size: () => 0 }],
+  ];
+  for (const [name, readableStrategy] of strategies) {
+    const { fn, calls, callsReach } = controlledFn<number, number>();
+    const stream = new AsyncIOTransformStream<number, number>(fn, {
+      capacity: 4,
+      readableStrategy,
+    });
+    const writer = stream.writable.getWriter();
+    for (let i = 0; i < 4; i++) writer.write(i).catch(() => {});
+    await callsReach(4);
+    for (const call of calls) call.resolve(call.input);
+    await settle();
+    // No read yet: every result is in the readable, none in the stream.
+    assert.equal(stream.stats.emitted, 4, name);
+    assert.deepEqual(stream.snapshot().entries, [], name);
+    await writer.close(); // nothing to wait for a reader
+    const reader = stream.readable.getReader();
+    const read: number[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      read.push(r.value);
+    }
+    assert.deepEqual(read, [0, 1, 2, 3], name);
+  }
+});
+
+test("AsyncIOTransformStream() never times out a result held back for a full readable", async () => {
+  for (const order of ORDERS) {
+    const { fn, calls, callsReach } = controlledFn<number, number>();
+    const stream = new AsyncIOTransformStream(fn, {
+      capacity: 4,
+      order,
+      key: (x: number) => x,
+      timeout: 20,
+      readableStrategy: { highWaterMark: 1 },
+    });
+    const writer = stream.writable.getWriter();
+    for (let i = 0; i < 3; i++) writer.write(i).catch(() => {});
+    await callsReach(3);
+    for (const call of calls) call.resolve(call.input);
+    await settle();
+    assert.equal(stream.stats.emitted, 1, order);
+    // Well past the timeout: the held results completed before it.
+    await settle(100);
+    assert.equal(stream.stats.timedOut, 0, order);
+    const reader = stream.readable.getReader();
+    const read: number[] = [];
+    for (let i = 0; i < 3; i++) read.push((await reader.read()).value!);
+    assert.deepEqual([...read].sort(), [0, 1, 2], order);
+    await writer.close();
+    assert.equal((await reader.read()).done, true);
+  }
 });
