@@ -82,7 +82,9 @@ const worker = redisWorker({
   blockMs: 500,
   ...(lookup === undefined ? {} : {
     // A lookup that hangs would hold its entry for as long as the worker
-    // lives (its heartbeat keeps the entry from being claimed): bound it.
+    // lives (its heartbeat keeps the entry from being claimed): bound it, at
+    // half of claimIdleMs, to which the demo scales its other timings (with
+    // a claimIdleMs of 0 or 1, as in a test that claims at once, unbounded).
     ...(claimIdleMs > 1 ? { timeout: Math.floor(claimIdleMs / 2) } : {}),
     retry: { maxAttempts: 5, delay: 20, multiplier: 2 },
   }),

@@ -271,7 +271,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
    * input side goes on only if they left it wanting more still.
    */
   pulled(): void {
-    this.#resume();
+    // Only an output that holds back has results waiting for its demand.
+    if (this.#holdsBack) this.#resume();
     if (this.#gate.awaited === PULL && !this.#output.backpressure) {
       this.#gate.open();
     }

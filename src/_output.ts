@@ -10,8 +10,8 @@ export interface Output<T> {
    * Whether downstream is full: no input is accepted, as a TransformStream
    * calls no `transform` while its readable side is full, and, with
    * `holdsBack`, no result is emitted (an input's outputs leave together, so
-   * the last one to go may overfill it) until `pulled()`. It turns false only just before a call
-   * to `pulled()`, which emits what waited.
+   * the last one to go may overfill it) until `pulled()`. While the engine runs, it turns false
+   * only just before a call to `pulled()`, which emits what waited.
    */
   readonly backpressure: boolean;
   /**

@@ -2,7 +2,7 @@
 // the entries it has read and not yet acknowledged never look idle to the
 // claims (XAUTOCLAIM) of other consumers, so a slow call is not run twice.
 // A worker that is stalled or dead stops beating, and its entries are
-// claimed after claimIdleMs, as before.
+// claimed after claimIdleMs.
 import { settledWithin, timerMs } from "./_redis_options.ts";
 import { RedisScript } from "./_redis_script.ts";
 import { listOf, messageOf, type RedisSend, textOf } from "./_redis_reply.ts";
@@ -61,9 +61,9 @@ export interface PendingHeartbeatOptions {
 /**
  * Every `periodMs` from `start()` until `stop()`, one script call (one per
  * {@linkcode HEARTBEAT_BATCH} entries) resets the idle time of the entries
- * that `consumer` owns in `group`. They are the entries that this worker has
- * read and not committed: consumer names are unique among live workers, and
- * a restarted worker re-reads what its name still owns first.
+ * that `consumer` owns in `group`: those that this worker (and any live
+ * worker of the same name, which the README warns against) has read and not
+ * committed. A restarted worker re-reads what its name still owns first.
  */
 export class PendingHeartbeat {
   readonly #options: PendingHeartbeatOptions;

@@ -1,5 +1,6 @@
 // Validation shared by the Redis entry point's functions.
 import { describe } from "./_describe.ts";
+import { MAX_TIMER_DELAY } from "./_timer.ts";
 
 /** The message of a value that is not what `name` must be. */
 function mustBe(where: string, name: string, what: string, value: unknown) {
@@ -74,7 +75,7 @@ function integerFrom(
  * fires at once. For periods, where firing sooner is harmless.
  */
 export function timerMs(ms: number): number {
-  return Math.min(ms, 2 ** 31 - 1);
+  return Math.min(ms, MAX_TIMER_DELAY);
 }
 
 /**
