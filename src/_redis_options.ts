@@ -131,3 +131,10 @@ export function isRedisError(error: unknown, code: string): boolean {
   const message = error instanceof Error ? error.message : String(error);
   return new RegExp(`\\b${code}\\b`).test(message);
 }
+
+/** The options given, without those left undefined. */
+export function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}

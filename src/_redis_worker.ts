@@ -3,7 +3,11 @@ import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
 import { renamedOptionsError } from "./_config.ts";
 import { commit, COMMITTED, type RedisCommit } from "./_redis_commit.ts";
 import { heartbeatPeriodOf, PendingHeartbeat } from "./_redis_heartbeat.ts";
-import { milliseconds, positiveInteger } from "./_redis_options.ts";
+import {
+  definedOnly,
+  milliseconds,
+  positiveInteger,
+} from "./_redis_options.ts";
 import { PartitionReader } from "./_redis_partitions.ts";
 import type { RedisStreamEntry } from "./_redis_reply.ts";
 import { commitTargetOf, Committer } from "./_redis_sink.ts";
@@ -353,11 +357,4 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       };
     },
   };
-}
-
-/** The options given, without those left undefined. */
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(options).filter(([, value]) => value !== undefined),
-  ) as Partial<T>;
 }

@@ -3,6 +3,7 @@
 // entry's outputs reach the sink together. These wrappers translate.
 import { describe } from "./_describe.ts";
 import { type RedisCommit, requireFewFields } from "./_redis_commit.ts";
+import { definedOnly } from "./_redis_options.ts";
 import {
   messageOf,
   type RedisFields,
@@ -189,23 +190,14 @@ export function wrapPolicies(
     };
   }
   if (retry !== undefined) {
-    // The stream checks the values.
-    const {
-      maxAttempts,
-      delay,
-      multiplier,
-      maxDelay,
-      jitter,
-      retryOnError,
-      retryOnResult,
-    } = retry;
+    // `retry` is readRetry()'s plain copy, so a rest pattern takes every
+    // member; the stream checks the values.
+    const { retryOnResult, ...members } = retry;
     policies.retry = {
-      maxAttempts: maxAttempts!,
-      ...(delay === undefined ? {} : { delay }),
-      ...(multiplier === undefined ? {} : { multiplier }),
-      ...(maxDelay === undefined ? {} : { maxDelay }),
-      ...(jitter === undefined ? {} : { jitter }),
-      ...(retryOnError === undefined ? {} : { retryOnError }),
+      ...definedOnly(members) as Omit<
+        RetryOptions<RedisStreamEntry, RedisCommit>,
+        "retryOnResult"
+      >,
       ...(retryOnResult === undefined ? {} : {
         // Not a function: passed on as it is, for the stream to reject.
         retryOnResult: typeof retryOnResult !== "function"
