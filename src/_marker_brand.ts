@@ -28,3 +28,19 @@ export function brandOf(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return undefined;
   return (value as { [MARKER_BRAND]?: unknown })[MARKER_BRAND];
 }
+
+/**
+ * `instanceof` for the marker class `own`: the brand for `own` itself, and
+ * the prototype chain, as usual, for a subclass (`self`, the right-hand side).
+ */
+export function hasMarkerInstance(
+  self: unknown,
+  own: unknown,
+  value: unknown,
+  brandValue: string,
+): boolean {
+  if (self !== own) {
+    return Function.prototype[Symbol.hasInstance].call(self, value);
+  }
+  return brandOf(value) === brandValue;
+}

@@ -363,7 +363,7 @@ export class GroupReader {
       : Math.min(this.#blockMs, untilClaim);
     return this.#readGroup(
       ">",
-      String(Math.max(1, Math.min(blockMs, this.#maxBlockMs))),
+      String(Math.min(blockMs, this.#maxBlockMs)), // both at least 1
     );
   }
 

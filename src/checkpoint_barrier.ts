@@ -1,4 +1,4 @@
-import { BARRIER_BRAND, brand, brandOf } from "./_marker_brand.ts";
+import { BARRIER_BRAND, brand, hasMarkerInstance } from "./_marker_brand.ts";
 
 /**
  * A checkpoint marker, as in Flink. When an `AsyncIOTransformStream` reads
@@ -53,6 +53,8 @@ export class CheckpointBarrier {
    *
    * @param value What to test.
    * @returns Whether `value` is a checkpoint barrier.
+   * @throws What a `Proxy`'s `get` trap throws when it is `value`: the brand
+   * is read as a property.
    *
    * @example Telling barriers from records
    * ```ts
@@ -64,10 +66,7 @@ export class CheckpointBarrier {
    * ```
    */
   static [Symbol.hasInstance](value: unknown): value is CheckpointBarrier {
-    if (this !== CheckpointBarrier) {
-      return Function.prototype[Symbol.hasInstance].call(this, value);
-    }
-    return brandOf(value) === BARRIER_BRAND;
+    return hasMarkerInstance(this, CheckpointBarrier, value, BARRIER_BRAND);
   }
 
   static {

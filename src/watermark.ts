@@ -1,4 +1,4 @@
-import { brand, brandOf, WATERMARK_BRAND } from "./_marker_brand.ts";
+import { brand, hasMarkerInstance, WATERMARK_BRAND } from "./_marker_brand.ts";
 
 /**
  * An event-time marker, as in Flink: no record with a timestamp at or below
@@ -52,6 +52,8 @@ export class Watermark {
    *
    * @param value What to test.
    * @returns Whether `value` is a watermark.
+   * @throws What a `Proxy`'s `get` trap throws when it is `value`: the brand
+   * is read as a property.
    *
    * @example Telling watermarks from records
    * ```ts
@@ -63,10 +65,7 @@ export class Watermark {
    * ```
    */
   static [Symbol.hasInstance](value: unknown): value is Watermark {
-    if (this !== Watermark) {
-      return Function.prototype[Symbol.hasInstance].call(this, value);
-    }
-    return brandOf(value) === WATERMARK_BRAND;
+    return hasMarkerInstance(this, Watermark, value, WATERMARK_BRAND);
   }
 
   static {

@@ -234,6 +234,17 @@ test("instanceof Watermark and instanceof CheckpointBarrier hold for markers of 
   }
 });
 
+test("instanceof Watermark and instanceof CheckpointBarrier throw what a Proxy's get trap throws, as their JSDoc says", () => {
+  const trapError = new Error("get trap");
+  const hostile = new Proxy({}, {
+    get() {
+      throw trapError;
+    },
+  });
+  assert.throws(() => hostile instanceof Watermark, trapError);
+  assert.throws(() => hostile instanceof CheckpointBarrier, trapError);
+});
+
 test("instanceof a subclass of Watermark keeps its own meaning, and the stream still sees the subclass's instances as watermarks", async () => {
   class LateWatermark extends Watermark {}
   const late = new LateWatermark(9);
