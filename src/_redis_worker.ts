@@ -186,7 +186,12 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       })),
       true,
     );
-    counts.deadLettered += results.filter((r) => r === COMMITTED).length;
+    // Committed as any dead letter is; one another worker wrote first is a
+    // duplicate here.
+    const written = results.filter((r) => r === COMMITTED).length;
+    counts.committed += written;
+    counts.deadLettered += written;
+    counts.duplicates += results.length - written;
   };
 
   // Entries read wait for a free place in the transform: reading more than

@@ -185,7 +185,9 @@ export interface RedisWorkerStats extends AsyncIOStats {
   readonly duplicates: number;
   /**
    * Inputs sent to the dead-letter stream (a duplicate of one that another
-   * worker committed first counts here too, but is not written twice).
+   * worker committed first counts here too, but is not written twice; an
+   * entry deleted from the input stream counts only in the worker that wrote
+   * its dead letter, and in the others' `duplicates`).
    */
   readonly deadLettered: number;
   /**

@@ -143,6 +143,9 @@ test("redisWorker() in partitions mode dead-letters every deleted entry left in 
   const stats = await deadLetterAll(base, `${input}:dead`, 5);
   assert.deepEqual(await members(`${partition}:g:deleted`), []);
   assert.equal(stats.deadLettered, 5);
+  // A dead letter commits its input: the deleted ones count as any other.
+  assert.equal(stats.committed, 5);
+  assert.equal(stats.duplicates, 0);
 });
 
 test("redisWorker() dead-letters every deleted entry left in the set, more than count of them, a count per claim round", async () => {
@@ -210,6 +213,12 @@ test("redisWorker()s racing on the same leftover deleted entries dead-letter eac
   assert.deepEqual(await deadLettered(deadLetter), ids.sort());
   assert.equal(
     workers.reduce((sum, worker) => sum + worker.stats.deadLettered, 0),
+    40,
+  );
+  // Each written once, so committed once; a racer that came second counts a
+  // duplicate.
+  assert.equal(
+    workers.reduce((sum, worker) => sum + worker.stats.committed, 0),
     40,
   );
 });
