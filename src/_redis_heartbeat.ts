@@ -37,15 +37,21 @@ return {#pending, pending[#pending][1]}
 const touchScript = new RedisScript(TOUCH_SCRIPT);
 
 /**
+ * The period of a beat that keeps something alive for `ms` (an entry's idle
+ * time, a lease): a third of it, so that two beats may be late, or a blocked
+ * event loop lose two thirds of it, before it lapses.
+ */
+export function beatPeriodOf(ms: number): number {
+  return timerMs(Math.max(1, Math.floor(ms / 3)));
+}
+
+/**
  * How often a worker whose entries are claimed after `claimIdleMs` touches
- * them: a third of it, so that two beats may be late, or a blocked event
- * loop lose two thirds of it, before an entry looks idle. None for 0, which
- * claims every pending entry at once anyway.
+ * them (see {@linkcode beatPeriodOf}). None for 0, which claims every
+ * pending entry at once anyway.
  */
 export function heartbeatPeriodOf(claimIdleMs: number): number | undefined {
-  return claimIdleMs === 0
-    ? undefined
-    : timerMs(Math.max(1, Math.floor(claimIdleMs / 3)));
+  return claimIdleMs === 0 ? undefined : beatPeriodOf(claimIdleMs);
 }
 
 export interface PendingHeartbeatOptions {

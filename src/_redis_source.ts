@@ -10,6 +10,7 @@ import {
   unlessAborted,
 } from "./_redis_options.ts";
 import { claimIdle, reportDeleted } from "./_redis_deleted.ts";
+import { heartbeatPeriodOf } from "./_redis_heartbeat.ts";
 import {
   type EntryBatch,
   messageOf,
@@ -19,7 +20,7 @@ import {
 } from "./_redis_reply.ts";
 
 /** The default `claimIdleMs`: how long an entry sits idle before a claim. */
-export const DEFAULT_CLAIM_IDLE_MS = 30_000;
+const DEFAULT_CLAIM_IDLE_MS = 30_000;
 
 /**
  * The options of {@linkcode redisStreamSource}.
@@ -207,6 +208,11 @@ export class GroupReader {
   readonly #count: string;
   readonly #blockMs: number;
   readonly #maxBlockMs: number;
+  /**
+   * How often a worker reading through this touches the entries it has read
+   * and not committed (see heartbeatPeriodOf); none for a claimIdleMs of 0.
+   */
+  readonly heartbeatMs: number | undefined;
   readonly #claimIdleMs: string;
   readonly #claimIntervalMs: number;
   readonly #startId: string;
@@ -219,13 +225,13 @@ export class GroupReader {
   /**
    * Checks the options and talks to no one: reading starts with `start()`.
    * `where` names the caller in messages, such as "construct redisWorker".
-   * A read blocks for `maxBlockMs` at most, whatever `blockMs` says: a
-   * worker's heartbeat that shares its connection must not wait longer.
+   * With `beatsOnConnection`, a worker's heartbeat shares the connection:
+   * a read then blocks for a beat's period at most, whatever `blockMs` says.
    */
   constructor(
     options: RedisStreamSourceOptions,
     where: string,
-    maxBlockMs = Infinity,
+    beatsOnConnection = false,
   ) {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
@@ -254,7 +260,6 @@ export class GroupReader {
     this.#consumer = requireName(where, "consumer", consumer);
     this.#count = String(positiveInteger(where, "count", count, 100));
     this.#blockMs = milliseconds(where, "blockMs", blockMs, 2_000);
-    this.#maxBlockMs = maxBlockMs;
     const claimIdleMs = milliseconds(
       where,
       "claimIdleMs",
@@ -262,6 +267,10 @@ export class GroupReader {
       DEFAULT_CLAIM_IDLE_MS,
     );
     this.#claimIdleMs = String(claimIdleMs);
+    this.heartbeatMs = heartbeatPeriodOf(claimIdleMs);
+    this.#maxBlockMs = beatsOnConnection
+      ? this.heartbeatMs ?? Infinity
+      : Infinity;
     this.#claimIntervalMs = milliseconds(
       where,
       "claimIntervalMs",

@@ -2,7 +2,7 @@
 import { AsyncIOTransformStream } from "./async_io_transform_stream.ts";
 import { renamedOptionsError } from "./_config.ts";
 import { commit, COMMITTED, type RedisCommit } from "./_redis_commit.ts";
-import { heartbeatPeriodOf, PendingHeartbeat } from "./_redis_heartbeat.ts";
+import { PendingHeartbeat } from "./_redis_heartbeat.ts";
 import {
   definedOnly,
   milliseconds,
@@ -11,11 +11,7 @@ import {
 import { PartitionReader } from "./_redis_partitions.ts";
 import type { RedisStreamEntry } from "./_redis_reply.ts";
 import { commitTargetOf, Committer } from "./_redis_sink.ts";
-import {
-  DEFAULT_CLAIM_IDLE_MS,
-  GroupReader,
-  pullStream,
-} from "./_redis_source.ts";
+import { GroupReader, pullStream } from "./_redis_source.ts";
 import {
   readRetry,
   wrapFunction,
@@ -205,14 +201,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   );
   // Every option is checked before anything talks to Redis: the readers
   // and the transform check theirs when constructed, and reading starts
-  // only with the source below. A bad claimIdleMs gets no heartbeat here:
-  // the reader refuses it, in its turn among the options it checks.
-  const claimIdle: unknown = claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS;
-  const heartbeatMs = partitions === undefined &&
-      typeof claimIdle === "number" && Number.isInteger(claimIdle) &&
-      claimIdle >= 0
-    ? heartbeatPeriodOf(claimIdle)
-    : undefined;
+  // only with the source below.
   const reader = partitions === undefined
     ? new GroupReader(
       {
@@ -229,7 +218,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       CONSTRUCT_REDIS_WORKER,
       // The heartbeat goes through `send`: a read blocked on the same
       // connection would hold it back.
-      blockingSend === undefined ? heartbeatMs : undefined,
+      blockingSend === undefined,
     )
     : new PartitionReader({
       send,
@@ -296,6 +285,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   // Partitioned mode needs none: a partition's entries are claimed only by
   // the worker that takes its lease over, whatever their idle time, and the
   // lease has a heartbeat of its own.
+  const heartbeatMs = reader instanceof GroupReader
+    ? reader.heartbeatMs
+    : undefined;
   const heartbeat = heartbeatMs === undefined
     ? undefined
     : new PendingHeartbeat({
