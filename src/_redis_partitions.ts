@@ -173,6 +173,25 @@ interface Lease {
   handOverUntil: number | undefined;
 }
 
+/** Per partition, what a hand-over of it and a claim round must wait for. */
+interface Unfinished {
+  /**
+   * The entries read from it and not yet done (committed, dead-lettered or
+   * dropped as duplicates), under any of its leases: a claim round of a
+   * lease taken back returns none of them, as their calls still run here.
+   */
+  readonly ids: Set<string>;
+  /** Reads in flight: what they return joins `ids`. */
+  reads: number;
+  /** Claims in flight (a claim is a read too). */
+  claims: number;
+  /**
+   * While a claim is in flight, the entries done since it was sent: their
+   * XACK may have run after its XAUTOCLAIM, which then returns them.
+   */
+  doneWhileClaiming: Set<string> | undefined;
+}
+
 export interface PartitionReaderOptions {
   send: RedisSend;
   input: string;
@@ -198,6 +217,10 @@ export interface PartitionReaderOptions {
  * still renewed, and given back once every entry read from it has been
  * committed (see `finished`), or after handOverMs at most. So the next holder
  * finds none of this worker's entries pending, and no call runs twice.
+ *
+ * A partition lost (its lease ran out) may be taken back by this worker: its
+ * claim round then skips the entries whose calls still run here, which stay
+ * pending under this consumer until those calls commit them.
  */
 export class PartitionReader {
   readonly #options: PartitionReaderOptions;
@@ -210,11 +233,8 @@ export class PartitionReader {
   #next = 0;
   #wake: (() => void) | undefined;
   readonly #groups = new Set<number>();
-  /**
-   * Per partition, the entries read and not yet committed, plus one per read
-   * in flight: a hand-over waits until none is left.
-   */
-  readonly #unfinished = new Map<number, number>();
+  /** Per partition index: a hand-over waits until none is left. */
+  readonly #unfinished: readonly Unfinished[];
   /** Leases being given back after a hand-over: stop() waits for them. */
   readonly #givingBack = new Set<Promise<void>>();
   #handOvers = 0;
@@ -222,6 +242,12 @@ export class PartitionReader {
 
   constructor(options: PartitionReaderOptions) {
     this.#options = options;
+    this.#unfinished = Array.from({ length: options.partitions }, () => ({
+      ids: new Set<string>(),
+      reads: 0,
+      claims: 0,
+      doneWhileClaiming: undefined,
+    }));
   }
 
   /** The partitions held now, those being handed over included. */
@@ -248,26 +274,30 @@ export class PartitionReader {
   }
 
   /**
-   * Called after each commit: `entries` of `stream` are done (committed,
-   * dead-lettered or dropped as duplicates).
+   * Called after each commit: entry `id` of `stream` is done (committed,
+   * dead-lettered or dropped as a duplicate).
    */
-  finished(stream: string, entries: number): void {
+  finished(stream: string, id: string): void {
     const { input, partitions } = this.#options;
     const index = Number(stream.slice(input.length + 1));
     if (
       !Number.isInteger(index) || index < 0 || index >= partitions ||
       partitionStream(input, index) !== stream
     ) return;
-    this.#settle(index, entries);
+    const unfinished = this.#unfinished[index]!;
+    if (!unfinished.ids.delete(id)) return;
+    unfinished.doneWhileClaiming?.add(id);
+    this.#settle(index);
   }
 
-  #settle(index: number, entries: number): void {
-    const left = (this.#unfinished.get(index) ?? 0) - entries;
-    if (left > 0) {
-      this.#unfinished.set(index, left);
-      return;
-    }
-    this.#unfinished.delete(index);
+  /** Whether entries read from partition `index`, or a read, are unfinished. */
+  #busy(index: number): boolean {
+    const { ids, reads } = this.#unfinished[index]!;
+    return ids.size > 0 || reads > 0;
+  }
+
+  #settle(index: number): void {
+    if (this.#busy(index)) return;
     const lease = this.#leases.get(index);
     if (lease?.handOverUntil !== undefined) this.#giveBack(lease, false);
   }
@@ -393,7 +423,7 @@ export class PartitionReader {
         if (lease === undefined || lease.handOverUntil !== undefined) continue;
         lease.handOverUntil = sentAt + handOverMs;
         // Nothing read from it is left to commit: give it back at once.
-        if (!this.#unfinished.has(lease.index)) this.#giveBack(lease, false);
+        if (!this.#busy(lease.index)) this.#giveBack(lease, false);
         else if (handOverMs === 0) this.#giveBack(lease, true);
       }
     }
@@ -408,14 +438,7 @@ export class PartitionReader {
     );
     for (let n = 0; n < held.length; n++) {
       const lease = held[(this.#next + n) % held.length]!;
-      // A hand-over that began during this round's earlier reads, or a lease
-      // lost or given back meanwhile, ends its reading here.
-      if (
-        lease.handOverUntil !== undefined ||
-        this.#leases.get(lease.index) !== lease
-      ) continue;
-      // A lease that may have run out (say, after SIGSTOP) is not read.
-      if (performance.now() >= lease.validUntil) continue;
+      if (!this.#readable(lease)) continue;
       const entries = await this.#readLease(lease, signal);
       if (signal.aborted) return [];
       if (entries.length > 0) {
@@ -428,6 +451,16 @@ export class PartitionReader {
     return [];
   }
 
+  /** Whether `lease` is still to be read. */
+  #readable(lease: Lease): boolean {
+    // A hand-over that began during this round's earlier reads, or a lease
+    // lost or given back meanwhile, ends its reading here; a lease that may
+    // have run out (say, after SIGSTOP) is not read.
+    return lease.handOverUntil === undefined &&
+      this.#leases.get(lease.index) === lease &&
+      performance.now() < lease.validUntil;
+  }
+
   /**
    * Reads one batch of `lease`, counted as unfinished from before the read
    * is sent: a hand-over that begins meanwhile waits for what it returns.
@@ -436,22 +469,46 @@ export class PartitionReader {
     lease: Lease,
     signal: AbortSignal,
   ): Promise<RedisStreamEntry[]> {
-    const { index } = lease;
-    this.#unfinished.set(index, (this.#unfinished.get(index) ?? 0) + 1);
-    let read = 0;
+    const unfinished = this.#unfinished[lease.index]!;
+    unfinished.reads++;
     try {
-      const entries = await this.#readBatch(lease, signal);
+      let entries = await this.#readBatch(lease, unfinished, signal);
+      // A claim batch of entries that all still run here: the round goes on.
+      while (
+        entries.length === 0 && lease.cursor !== "" && !signal.aborted &&
+        this.#readable(lease)
+      ) entries = await this.#readBatch(lease, unfinished, signal);
       // Dropped unread when aborted (a stop): they stay pending.
-      if (!signal.aborted) read = entries.length;
+      if (signal.aborted) return [];
+      for (const entry of entries) unfinished.ids.add(entry.id);
       return entries;
     } finally {
-      this.#unfinished.set(index, (this.#unfinished.get(index) ?? 0) + read);
-      this.#settle(index, 1);
+      unfinished.reads--;
+      this.#settle(lease.index);
     }
   }
 
   async #readBatch(
     lease: Lease,
+    unfinished: Unfinished,
+    signal: AbortSignal,
+  ): Promise<RedisStreamEntry[]> {
+    const claiming = lease.cursor !== "";
+    if (claiming && unfinished.claims++ === 0) {
+      unfinished.doneWhileClaiming = new Set();
+    }
+    try {
+      return await this.#readBatchOnce(lease, unfinished, signal);
+    } finally {
+      if (claiming && --unfinished.claims === 0) {
+        unfinished.doneWhileClaiming = undefined;
+      }
+    }
+  }
+
+  async #readBatchOnce(
+    lease: Lease,
+    unfinished: Unfinished,
     signal: AbortSignal,
   ): Promise<RedisStreamEntry[]> {
     const { send, input, group, consumer, count } = this.#options;
@@ -489,6 +546,14 @@ export class PartitionReader {
       const claimed = claimReplyOf(lease.stream, reply[1]);
       lease.cursor = claimed.cursor === "0-0" ? "" : claimed.cursor;
       ({ entries, deleted } = claimed);
+      // A lease taken back by this worker: what still runs here, or has just
+      // committed, is not run again.
+      const { ids, doneWhileClaiming } = unfinished;
+      if (ids.size > 0 || doneWhileClaiming!.size > 0) {
+        entries = entries.filter((entry) =>
+          !ids.has(entry.id) && !doneWhileClaiming!.has(entry.id)
+        );
+      }
     } else {
       ({ entries, deleted } = readReplyOf(reply[1]));
       for (const id of listOf(reply[2]) ?? []) deleted.push(textOf(id));

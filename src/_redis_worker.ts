@@ -314,7 +314,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     signal,
     // A partition being handed over is given back once its entries are done.
     partitionReader === undefined ? undefined : (batch) => {
-      for (const { stream } of batch) partitionReader.finished(stream, 1);
+      for (const { stream, id } of batch) partitionReader.finished(stream, id);
     },
   ).writable();
   const done = source

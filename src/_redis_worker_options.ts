@@ -94,7 +94,8 @@ export interface RedisWorkerOptions extends
   /**
    * How long a partition lease lasts without renewal (every `leaseMs / 3`).
    * A dead or stalled worker's partitions are taken over after this, and
-   * the calls it had in flight on their entries run again.
+   * the calls it had in flight on their entries run again in the worker that
+   * takes them; a worker that takes its own partition back runs them once.
    *
    * @default {10000}
    */
