@@ -14,6 +14,7 @@ import {
   type RedisStreamEntry,
   textOf,
 } from "./_redis_reply.ts";
+import { beatPeriodOf } from "./_redis_heartbeat.ts";
 import { settledWithin, timerMs, unlessAborted } from "./_redis_options.ts";
 import { describe } from "./_describe.ts";
 
@@ -354,7 +355,7 @@ export class PartitionReader {
           if (!this.#stopped.signal.aborted) this.#options.onError(error);
         },
       );
-    }, timerMs(Math.max(1, Math.floor(this.#options.leaseMs / 3))));
+    }, beatPeriodOf(this.#options.leaseMs));
   }
 
   async #beat(): Promise<void> {
