@@ -78,9 +78,11 @@ export function partitionStream(input: string, index: number): string {
 // ARGV[1]: this worker, ARGV[2]: lease ms, ARGV[3]: first partition to try,
 // ARGV[4]: a token prefix for new leases, ARGV[5..4+P]: the token held per
 // partition ("" if none), ARGV[5+P..4+2P]: "1" per partition being handed
-// over. Renews what it holds, handed-over ones included, picks for hand-over
-// what exceeds a fair share (kept, not deleted: the worker gives it back once
-// the calls on its entries have committed), takes free ones up to the share.
+// over, ARGV[5+2P..4+3P]: the entries read from each and not done yet.
+// Renews what it holds, handed-over ones included, picks for hand-over what
+// exceeds a fair share (kept, not deleted: the worker gives it back once the
+// calls on its entries have committed), those with the fewest such entries
+// first, so the joining worker waits least; takes free ones up to the share.
 // Returns the token per partition and the partitions picked for hand-over.
 const HEARTBEAT_SCRIPT = `
 local t = redis.call('TIME')
@@ -100,8 +102,17 @@ for i = 1, p do
     if ARGV[4 + p + i] ~= '1' then mine[#mine + 1] = i end
   end
 end
-while #mine > share do
-  give[#give + 1] = table.remove(mine) - 1
+if #mine > share then
+  -- The busiest first, the highest-numbered first among equals: the end of
+  -- the list, given away, is what can be given back soonest.
+  table.sort(mine, function(a, b)
+    local busyA, busyB = tonumber(ARGV[4 + 2 * p + a]), tonumber(ARGV[4 + 2 * p + b])
+    if busyA ~= busyB then return busyA > busyB end
+    return a < b
+  end)
+  while #mine > share do
+    give[#give + 1] = table.remove(mine) - 1
+  end
 end
 for i = 1, p do
   if tokens[i] ~= '' then redis.call('PEXPIRE', KEYS[1 + i], ms) end
@@ -371,11 +382,14 @@ export class PartitionReader {
     const keys = [workersKey(input, group)];
     const tokens: string[] = [];
     const handingOver: string[] = [];
+    const unfinished: string[] = [];
     for (let i = 0; i < partitions; i++) {
       keys.push(leaseKey(input, group, i));
       const lease = this.#leases.get(i);
       tokens.push(lease?.token ?? "");
       handingOver.push(lease?.handOverUntil === undefined ? "" : "1");
+      const { ids, reads } = this.#unfinished[i]!;
+      unfinished.push(String(ids.size + reads));
     }
     const reply = listOf(
       await heartbeatScript.run(send, keys, [
@@ -385,6 +399,7 @@ export class PartitionReader {
         `${consumer}#${++this.#acquisitions}`,
         ...tokens,
         ...handingOver,
+        ...unfinished,
       ]),
     ) ?? [];
     const held = listOf(reply[0]) ?? [];

@@ -15,10 +15,13 @@ const redis = useRedis();
 
 const LEASE_MS = 600; // a beat every 200 ms
 
-/** Two partitions with one entry each (n = 0 in :0, n = 1 in :1). */
-async function twoPartitions(label: string) {
+/**
+ * Two partitions with one entry each (n = 0 in :0, n = 1 in :1), or in
+ * those of `filled` only.
+ */
+async function twoPartitions(label: string, filled = [0, 1]) {
   const input = redis.name(label);
-  for (const p of [0, 1]) {
+  for (const p of filled) {
     await redis.client.send(["XADD", `${input}:${p}`, "*", "n", String(p)]);
   }
   return {
@@ -117,6 +120,40 @@ test("redisWorker() hands a partition to a joining worker only after the call in
   }
 });
 
+test("redisWorker() hands over the partition with the fewest entries not yet committed: an idle one goes to a joining worker at once while a call runs on the other", async () => {
+  // Only the highest-numbered partition has an entry: the one that picking
+  // the last partition would hand over, and then wait for.
+  const { input, output, common } = await twoPartitions("handover-idle", [1]);
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
+  const joined = recordingFn();
+  let second: ReturnType<typeof redisWorker> | undefined;
+  try {
+    await eventually(() => first.stats.partitions.length === 2);
+    await held.callsReach(1);
+    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
+    // The call stays held: only the idle partition can change hands.
+    await eventually(() => second!.stats.partitions.length === 1);
+    assert.deepEqual(second.stats.partitions, [0]);
+    assert.deepEqual(first.stats.partitions, [1]);
+    assert.deepEqual(first.stats.handingOver, []);
+    assert.equal(first.stats.handOvers, 1);
+    assert.ok(!held.calls[0]!.context.signal.aborted);
+    await redis.client.send(["XADD", `${input}:0`, "*", "n", "0"]);
+    await eventually(() => joined.entries.length === 1);
+    held.calls[0]!.resolve({ n: "1" });
+    await eventually(async () =>
+      (await readAll(redis.client, output)).length === 2
+    );
+    assert.equal(held.calls.length, 1);
+    assert.deepEqual(ns(joined.entries), [0]);
+    assert.equal(first.stats.lateHandOvers, 0);
+    assert.equal(first.stats.duplicates + second.stats.duplicates, 0);
+  } finally {
+    await Promise.all([first.stop(), second?.stop()]);
+  }
+});
+
 test("redisWorker() gives a partition up after handOverMs when a call on it outlasts the hand-over; that entry runs again but commits once", async () => {
   const { input, output, common } = await twoPartitions("handover-late");
   const held = controlledFn<RedisStreamEntry, RedisFields>();
@@ -159,7 +196,11 @@ test("redisWorker() gives a partition up after handOverMs when a call on it outl
 
 test("redisWorker() hands a partition over only after a read of it that was in flight when the hand-over began has been committed", async () => {
   const input = redis.name("handover-read");
-  const stream = `${input}:1`; // the heartbeat script gives up the last one
+  // A call in flight on :0 and the read held on :1 count one each: of two
+  // equally busy partitions, the heartbeat script gives up the last one.
+  const stream = `${input}:1`;
+  await redis.client.send(["XADD", `${input}:0`, "*", "n", "0"]);
+  const zeroHeld = deferred();
   let armed = false;
   const readSent = deferred();
   const readHeld = deferred();
@@ -185,13 +226,23 @@ test("redisWorker() hands a partition over only after a read of it that was in f
     partitions: 2,
     leaseMs: LEASE_MS,
     pollMs: 10,
+    // Each partition commits on its own: :1's entry does not wait for :0's.
+    order: "key-ordered" as const,
+    key: (entry: RedisStreamEntry) => entry.stream,
   };
-  const ran = recordingFn();
-  const first = redisWorker({ ...common, send, consumer: "first", fn: ran.fn });
+  const ran: RedisStreamEntry[] = [];
+  const fn = async (entry: RedisStreamEntry): Promise<RedisFields> => {
+    ran.push(entry);
+    if (entry.stream !== stream) await zeroHeld.promise;
+    return entry.fields;
+  };
+  const first = redisWorker({ ...common, send, consumer: "first", fn });
   const joined = recordingFn();
   let second: ReturnType<typeof redisWorker> | undefined;
   try {
-    await eventually(() => first.stats.partitions.length === 2);
+    await eventually(() =>
+      first.stats.partitions.length === 2 && ran.length === 1
+    );
     armed = true;
     await readSent.promise;
     second = redisWorker({
@@ -210,11 +261,12 @@ test("redisWorker() hands a partition over only after a read of it that was in f
     readHeld.resolve();
     await eventually(() => second!.stats.partitions.length === 1);
     assert.deepEqual(second.stats.partitions, [1]);
-    assert.deepEqual(ns(ran.entries), [7]);
+    assert.deepEqual(ns(ran), [0, 7]);
     assert.deepEqual(joined.entries, []);
     assert.equal(first.stats.committed, 1);
     assert.equal(first.stats.handOvers, 1);
   } finally {
+    zeroHeld.resolve();
     readHeld.resolve();
     await Promise.all([first.stop(), second?.stop()]);
   }
