@@ -41,6 +41,8 @@ async function twoPartitions(label: string, filled = [0, 1]) {
   };
 }
 
+type RecordingFn = ReturnType<typeof recordingFn>;
+
 /** A fn that records its entries and returns their fields. */
 function recordingFn() {
   const entries: RedisStreamEntry[] = [];
@@ -62,62 +64,93 @@ function callOn(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test("redisWorker() hands a partition to a joining worker only after the call in flight on it commits, so it runs once and its key keeps its order", async () => {
-  const { input, output, common } = await twoPartitions("handover");
-  const held = controlledFn<RedisStreamEntry, RedisFields>();
-  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
+type Worker = ReturnType<typeof redisWorker>;
+
+/**
+ * Runs `run` once `first` holds both partitions with `calls` of `held`'s
+ * calls in flight, and `second` (which records what it runs in `joined`)
+ * has been started; stops both after it, whatever it does.
+ */
+async function withJoiner(
+  common: Awaited<ReturnType<typeof twoPartitions>>["common"],
+  held: ReturnType<typeof controlledFn<RedisStreamEntry, RedisFields>>,
+  calls: number,
+  run: (
+    workers: { first: Worker; second: Worker; joined: RecordingFn },
+  ) => Promise<void>,
+  firstOptions: { handOverMs?: number } = {},
+): Promise<void> {
+  const first = redisWorker({
+    ...common,
+    ...firstOptions,
+    consumer: "first",
+    fn: held.fn,
+  });
   const joined = recordingFn();
-  let second: ReturnType<typeof redisWorker> | undefined;
+  let second: Worker | undefined;
   try {
     await eventually(() => first.stats.partitions.length === 2);
-    await held.callsReach(2);
+    await held.callsReach(calls);
     second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
-    // Well past a lease: without renewal the partition would change hands.
-    await sleep(3 * LEASE_MS);
-    assert.deepEqual(joined.entries, [], "the joining worker ran a call");
-    assert.deepEqual(second.stats.partitions, []);
-    assert.ok(held.calls.every((call) => !call.context.signal.aborted));
-    assert.equal(first.stats.handingOver.length, 1);
-    const given = first.stats.handingOver[0]!;
-    const stream = `${input}:${given}`;
-    // New entries of the same key wait: the giver no longer reads them.
-    for (const n of [10, 11]) {
-      await redis.client.send(["XADD", stream, "*", "n", String(n)]);
-    }
-    await sleep(3 * LEASE_MS);
-    assert.equal(held.calls.length, 2);
-    assert.deepEqual(joined.entries, []);
-
-    callOn(held.calls, stream).resolve({ n: String(given) });
-    await eventually(() =>
-      first.stats.handingOver.length === 0 &&
-      second!.stats.partitions.length === 1
-    );
-    assert.deepEqual(second.stats.partitions, [given]);
-    assert.deepEqual(first.stats.partitions, [1 - given]);
-    await eventually(async () =>
-      (await readAll(redis.client, output)).length === 3
-    );
-    callOn(held.calls, `${input}:${1 - given}`).resolve({
-      n: String(1 - given),
-    });
-    await eventually(async () =>
-      (await readAll(redis.client, output)).length === 4
-    );
-
-    // fn ran once per entry: the held one in the giver only.
-    assert.equal(held.calls.length, 2);
-    assert.deepEqual(ns(joined.entries), [10, 11]);
-    const outputs = ns(await readAll(redis.client, output));
-    assert.deepEqual(outputs.filter((n) => n !== 1 - given), [given, 10, 11]);
-    assert.equal(first.stats.handOvers, 1);
-    assert.equal(first.stats.lateHandOvers, 0);
-    assert.equal(first.stats.committed, 2);
-    assert.equal(second.stats.committed, 2);
-    assert.equal(first.stats.duplicates + second.stats.duplicates, 0);
+    await run({ first, second, joined });
   } finally {
     await Promise.all([first.stop(), second?.stop()]);
   }
+}
+
+test("redisWorker() hands a partition to a joining worker only after the call in flight on it commits, so it runs once and its key keeps its order", async () => {
+  const { input, output, common } = await twoPartitions("handover");
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  await withJoiner(
+    common,
+    held,
+    2,
+    async ({ first, second, joined }) => {
+      // Well past a lease: without renewal the partition would change hands.
+      await sleep(3 * LEASE_MS);
+      assert.deepEqual(joined.entries, [], "the joining worker ran a call");
+      assert.deepEqual(second.stats.partitions, []);
+      assert.ok(held.calls.every((call) => !call.context.signal.aborted));
+      assert.equal(first.stats.handingOver.length, 1);
+      const given = first.stats.handingOver[0]!;
+      const stream = `${input}:${given}`;
+      // New entries of the same key wait: the giver no longer reads them.
+      for (const n of [10, 11]) {
+        await redis.client.send(["XADD", stream, "*", "n", String(n)]);
+      }
+      await sleep(3 * LEASE_MS);
+      assert.equal(held.calls.length, 2);
+      assert.deepEqual(joined.entries, []);
+
+      callOn(held.calls, stream).resolve({ n: String(given) });
+      await eventually(() =>
+        first.stats.handingOver.length === 0 &&
+        second.stats.partitions.length === 1
+      );
+      assert.deepEqual(second.stats.partitions, [given]);
+      assert.deepEqual(first.stats.partitions, [1 - given]);
+      await eventually(async () =>
+        (await readAll(redis.client, output)).length === 3
+      );
+      callOn(held.calls, `${input}:${1 - given}`).resolve({
+        n: String(1 - given),
+      });
+      await eventually(async () =>
+        (await readAll(redis.client, output)).length === 4
+      );
+
+      // fn ran once per entry: the held one in the giver only.
+      assert.equal(held.calls.length, 2);
+      assert.deepEqual(ns(joined.entries), [10, 11]);
+      const outputs = ns(await readAll(redis.client, output));
+      assert.deepEqual(outputs.filter((n) => n !== 1 - given), [given, 10, 11]);
+      assert.equal(first.stats.handOvers, 1);
+      assert.equal(first.stats.lateHandOvers, 0);
+      assert.equal(first.stats.committed, 2);
+      assert.equal(second.stats.committed, 2);
+      assert.equal(first.stats.duplicates + second.stats.duplicates, 0);
+    },
+  );
 });
 
 test("redisWorker() hands over the partition with the fewest entries not yet committed: an idle one goes to a joining worker at once while a call runs on the other", async () => {
@@ -125,73 +158,64 @@ test("redisWorker() hands over the partition with the fewest entries not yet com
   // the last partition would hand over, and then wait for.
   const { input, output, common } = await twoPartitions("handover-idle", [1]);
   const held = controlledFn<RedisStreamEntry, RedisFields>();
-  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
-  const joined = recordingFn();
-  let second: ReturnType<typeof redisWorker> | undefined;
-  try {
-    await eventually(() => first.stats.partitions.length === 2);
-    await held.callsReach(1);
-    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
-    // The call stays held: only the idle partition can change hands.
-    await eventually(() => second!.stats.partitions.length === 1);
-    assert.deepEqual(second.stats.partitions, [0]);
-    assert.deepEqual(first.stats.partitions, [1]);
-    assert.deepEqual(first.stats.handingOver, []);
-    assert.equal(first.stats.handOvers, 1);
-    assert.ok(!held.calls[0]!.context.signal.aborted);
-    await redis.client.send(["XADD", `${input}:0`, "*", "n", "0"]);
-    await eventually(() => joined.entries.length === 1);
-    held.calls[0]!.resolve({ n: "1" });
-    await eventually(async () =>
-      (await readAll(redis.client, output)).length === 2
-    );
-    assert.equal(held.calls.length, 1);
-    assert.deepEqual(ns(joined.entries), [0]);
-    assert.equal(first.stats.lateHandOvers, 0);
-    assert.equal(first.stats.duplicates + second.stats.duplicates, 0);
-  } finally {
-    await Promise.all([first.stop(), second?.stop()]);
-  }
+  await withJoiner(
+    common,
+    held,
+    1,
+    async ({ first, second, joined }) => {
+      // The call stays held: only the idle partition can change hands.
+      await eventually(() => second.stats.partitions.length === 1);
+      assert.deepEqual(second.stats.partitions, [0]);
+      assert.deepEqual(first.stats.partitions, [1]);
+      assert.deepEqual(first.stats.handingOver, []);
+      assert.equal(first.stats.handOvers, 1);
+      assert.ok(!held.calls[0]!.context.signal.aborted);
+      await redis.client.send(["XADD", `${input}:0`, "*", "n", "0"]);
+      await eventually(() => joined.entries.length === 1);
+      held.calls[0]!.resolve({ n: "1" });
+      await eventually(async () =>
+        (await readAll(redis.client, output)).length === 2
+      );
+      assert.equal(held.calls.length, 1);
+      assert.deepEqual(ns(joined.entries), [0]);
+      assert.equal(first.stats.lateHandOvers, 0);
+      assert.equal(first.stats.duplicates + second.stats.duplicates, 0);
+    },
+  );
 });
 
 test("redisWorker() gives a partition up after handOverMs when a call on it outlasts the hand-over; that entry runs again but commits once", async () => {
   const { input, output, common } = await twoPartitions("handover-late");
   const held = controlledFn<RedisStreamEntry, RedisFields>();
-  const first = redisWorker({
-    ...common,
-    consumer: "first",
-    fn: held.fn,
-    handOverMs: 2 * LEASE_MS, // past a lease: the renewals keep it meanwhile
-  });
-  const joined = recordingFn();
-  let second: ReturnType<typeof redisWorker> | undefined;
-  try {
-    await eventually(() => first.stats.partitions.length === 2);
-    await held.callsReach(2);
-    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
-    await eventually(() => second!.stats.partitions.length === 1);
-    const given = second.stats.partitions[0]!;
-    const stream = `${input}:${given}`;
-    await eventually(() => joined.entries.length === 1);
-    assert.equal(joined.entries[0]!.stream, stream);
-    assert.equal(first.stats.lateHandOvers, 1);
-    assert.equal(first.stats.handOvers, 0);
-    assert.deepEqual(first.stats.handingOver, []);
-    assert.deepEqual(first.stats.partitions, [1 - given]);
-    // The giver's call runs on: it is not aborted, and its commit is dropped.
-    const call = callOn(held.calls, stream);
-    assert.equal(call.context.signal.aborted, false);
-    call.resolve({ n: "late" });
-    await eventually(() => first.stats.duplicates === 1);
-    callOn(held.calls, `${input}:${1 - given}`).resolve({ n: "other" });
-    await eventually(() => first.stats.committed === 1);
-    const outputs = (await readAll(redis.client, output)).map((e) =>
-      e.fields.n
-    );
-    assert.deepEqual(outputs.sort(), [String(given), "other"].sort());
-  } finally {
-    await Promise.all([first.stop(), second?.stop()]);
-  }
+  await withJoiner(
+    common,
+    held,
+    2,
+    async ({ first, second, joined }) => {
+      await eventually(() => second.stats.partitions.length === 1);
+      const given = second.stats.partitions[0]!;
+      const stream = `${input}:${given}`;
+      await eventually(() => joined.entries.length === 1);
+      assert.equal(joined.entries[0]!.stream, stream);
+      assert.equal(first.stats.lateHandOvers, 1);
+      assert.equal(first.stats.handOvers, 0);
+      assert.deepEqual(first.stats.handingOver, []);
+      assert.deepEqual(first.stats.partitions, [1 - given]);
+      // The giver's call runs on: it is not aborted, and its commit is dropped.
+      const call = callOn(held.calls, stream);
+      assert.equal(call.context.signal.aborted, false);
+      call.resolve({ n: "late" });
+      await eventually(() => first.stats.duplicates === 1);
+      callOn(held.calls, `${input}:${1 - given}`).resolve({ n: "other" });
+      await eventually(() => first.stats.committed === 1);
+      const outputs = (await readAll(redis.client, output)).map((e) =>
+        e.fields.n
+      );
+      assert.deepEqual(outputs.sort(), [String(given), "other"].sort());
+    },
+    // Past a lease: the renewals keep it meanwhile.
+    { handOverMs: 2 * LEASE_MS },
+  );
 });
 
 test("redisWorker() hands a partition over only after a read of it that was in flight when the hand-over began has been committed", async () => {
@@ -275,56 +299,50 @@ test("redisWorker() hands a partition over only after a read of it that was in f
 test("redisWorker() drops a hand-over whose lease another worker took meanwhile, leaves that lease alone, and still commits its call once", async () => {
   const { input, output, common } = await twoPartitions("handover-lost");
   const held = controlledFn<RedisStreamEntry, RedisFields>();
-  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
-  const joined = recordingFn();
-  let second: ReturnType<typeof redisWorker> | undefined;
-  try {
-    await eventually(() => first.stats.partitions.length === 2);
-    await held.callsReach(2);
-    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
-    await eventually(() => first.stats.handingOver.length === 1);
-    const given = first.stats.handingOver[0]!;
-    const lease = `${input}:${given}:g:lease`;
-    // As if it ran out while the worker stalled, and another took it.
-    await redis.client.send(["SET", lease, "another worker"]);
-    await eventually(() => first.stats.handingOver.length === 0);
-    assert.deepEqual(first.stats.partitions, [1 - given]);
-    const call = callOn(held.calls, `${input}:${given}`);
-    assert.equal(call.context.signal.aborted, false);
-    call.resolve({ n: String(given) });
-    await eventually(() => first.stats.committed === 1);
-    assert.equal(await redis.client.send(["GET", lease]), "another worker");
-    assert.equal(first.stats.handOvers + first.stats.lateHandOvers, 0);
-    assert.deepEqual(ns(await readAll(redis.client, output)), [given]);
-    assert.deepEqual(joined.entries, []);
-  } finally {
-    await Promise.all([first.stop(), second?.stop()]);
-  }
+  await withJoiner(
+    common,
+    held,
+    2,
+    async ({ first, second, joined }) => {
+      await eventually(() => first.stats.handingOver.length === 1);
+      const given = first.stats.handingOver[0]!;
+      const lease = `${input}:${given}:g:lease`;
+      // As if it ran out while the worker stalled, and another took it.
+      await redis.client.send(["SET", lease, "another worker"]);
+      await eventually(() => first.stats.handingOver.length === 0);
+      assert.deepEqual(first.stats.partitions, [1 - given]);
+      const call = callOn(held.calls, `${input}:${given}`);
+      assert.equal(call.context.signal.aborted, false);
+      call.resolve({ n: String(given) });
+      await eventually(() => first.stats.committed === 1);
+      assert.equal(await redis.client.send(["GET", lease]), "another worker");
+      assert.equal(first.stats.handOvers + first.stats.lateHandOvers, 0);
+      assert.deepEqual(ns(await readAll(redis.client, output)), [given]);
+      assert.deepEqual(joined.entries, []);
+    },
+  );
 });
 
 test("redisWorker() stop() during a hand-over aborts its calls at once and gives every lease back", async () => {
   const { output, common } = await twoPartitions("handover-stop");
   const held = controlledFn<RedisStreamEntry, RedisFields>();
-  const first = redisWorker({ ...common, consumer: "first", fn: held.fn });
-  const joined = recordingFn();
-  let second: ReturnType<typeof redisWorker> | undefined;
-  try {
-    await eventually(() => first.stats.partitions.length === 2);
-    await held.callsReach(2);
-    second = redisWorker({ ...common, consumer: "second", fn: joined.fn });
-    await eventually(() => first.stats.handingOver.length === 1);
-    await first.stop();
-    assert.ok(held.calls.every((call) => call.context.signal.aborted));
-    await eventually(() => second!.stats.partitions.length === 2);
-    await eventually(async () =>
-      (await readAll(redis.client, output)).length === 2
-    );
-    assert.deepEqual(ns(joined.entries).sort(), [0, 1]);
-    assert.equal(first.stats.committed, 0);
-    assert.equal(first.stats.handOvers + first.stats.lateHandOvers, 0);
-  } finally {
-    await Promise.all([first.stop(), second?.stop()]);
-  }
+  await withJoiner(
+    common,
+    held,
+    2,
+    async ({ first, second, joined }) => {
+      await eventually(() => first.stats.handingOver.length === 1);
+      await first.stop();
+      assert.ok(held.calls.every((call) => call.context.signal.aborted));
+      await eventually(() => second.stats.partitions.length === 2);
+      await eventually(async () =>
+        (await readAll(redis.client, output)).length === 2
+      );
+      assert.deepEqual(ns(joined.entries).sort(), [0, 1]);
+      assert.equal(first.stats.committed, 0);
+      assert.equal(first.stats.handOvers + first.stats.lateHandOvers, 0);
+    },
+  );
 });
 
 test("redisWorker() reads no more from a partition whose hand-over began while it read another partition in the same round", async () => {
