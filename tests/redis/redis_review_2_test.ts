@@ -100,3 +100,57 @@ test("redisWorker() that takes back a partition it lost commits the output of a 
     await worker.stop();
   }
 });
+
+test("redisWorker() that takes back a partition it lost does not dead-letter an entry whose call still runs there when a worker that held it meanwhile found it deleted and died before reporting it", async () => {
+  const { stream, ids, lease, deleted, output, deadLetter, common } =
+    await onePartition("retake-deleted-left", ["0"]);
+  const held = controlledFn<RedisStreamEntry, RedisFields>();
+  const worker = redisWorker({ ...common, fn: held.fn });
+  try {
+    await held.callsReach(1);
+    await redis.client.send(["XDEL", stream, ids[0]!]);
+    // Another worker takes the lease, and its claim finds the entry deleted:
+    // XAUTOCLAIM drops it from the pending list, the script records it in
+    // the deleted set, and that worker dies before its dead letter.
+    await redis.client.send(["SET", lease, "another worker"]);
+    await eventually(() => worker.stats.partitions.length === 0);
+    const claimed = await redis.client.send([
+      "XAUTOCLAIM",
+      stream,
+      "g",
+      "another",
+      "0",
+      "0-0",
+    ]) as unknown[];
+    assert.deepEqual(claimed[2], [ids[0]]);
+    await redis.client.send(["SADD", deleted, ids[0]!]);
+    await redis.client.send(["DEL", lease]);
+    await eventually(() => worker.stats.partitions.length === 1);
+    // Its claim round and each read after it find the id in the set.
+    await redis.client.send(["XADD", stream, "*", "n", "1"]);
+    await held.callsReach(2);
+    await sleep(3 * LEASE_MS);
+    for (const call of held.calls) call.resolve({ n: call.input.fields.n! });
+    await eventually(async () =>
+      worker.stats.committed + worker.stats.duplicates >= 2 &&
+      await pending(redis.client, stream, "g") === 0
+    );
+    await sleep(3 * LEASE_MS);
+    assert.deepEqual(
+      (await readAll(redis.client, deadLetter)).map((e) => e.fields.error),
+      [],
+      "a call that ran to its end was dead-lettered as never processed",
+    );
+    assert.deepEqual(ns(await readAll(redis.client, output)), [0, 1]);
+    assert.deepEqual(await redis.client.send(["SMEMBERS", deleted]), []);
+    const { committed, duplicates, deadLettered } = worker.stats;
+    assert.deepEqual({ committed, duplicates, deadLettered }, {
+      committed: 2,
+      duplicates: 0,
+      deadLettered: 0,
+    });
+  } finally {
+    for (const call of held.calls) call.resolve({ n: "x" });
+    await worker.stop();
+  }
+});
