@@ -4,12 +4,22 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  type RedisCommit,
   type RedisFields,
   type RedisStreamEntry,
+  redisStreamSink,
   redisWorker,
 } from "../../src/redis.ts";
 import { controlledFn } from "../_deferred.ts";
-import { eventually, ns, pending, readAll, useRedis } from "./_redis.ts";
+import {
+  addEntries,
+  deliverAll,
+  eventually,
+  ns,
+  pending,
+  readAll,
+  useRedis,
+} from "./_redis.ts";
 
 const redis = useRedis();
 
@@ -153,4 +163,59 @@ test("redisWorker() that takes back a partition it lost does not dead-letter an 
     for (const call of held.calls) call.resolve({ n: "x" });
     await worker.stop();
   }
+});
+
+/** Commits `commits` through a sink; returns what it counted. */
+async function sinkCommits(output: string, commits: RedisCommit[]) {
+  const counts = { committed: 0, duplicates: 0 };
+  await ReadableStream.from(commits).pipeTo(redisStreamSink({
+    send: redis.client.send,
+    group: "g",
+    output,
+    onCommit: (committed, duplicates) => {
+      counts.committed += committed;
+      counts.duplicates += duplicates;
+    },
+  }));
+  return counts;
+}
+
+test("redisStreamSink() commits the outputs of an input deleted from the stream whose claim took it off the pending list, if no dead letter did first, and leaves nothing to report", async () => {
+  const stream = redis.name("sink-deleted-claimed");
+  const output = `${stream}:out`;
+  const deleted = `${stream}:g:deleted`;
+  const [id] = await addEntries(redis.client, stream, 1);
+  await deliverAll(redis.client, stream, "g", "c");
+  await redis.client.send(["XDEL", stream, id!]);
+  // A claim finds it deleted (the claim script records it) and its worker
+  // dies before the dead letter; the call that still runs commits then.
+  await redis.client.send(["XAUTOCLAIM", stream, "g", "other", "0", "0-0"]);
+  await redis.client.send(["SADD", deleted, id!]);
+  assert.equal(await pending(redis.client, stream, "g"), 0);
+  const counts = await sinkCommits(output, [
+    { stream, id: id!, outputs: [{ n: "0" }] },
+  ]);
+  assert.deepEqual(counts, { committed: 1, duplicates: 0 });
+  assert.deepEqual(ns(await readAll(redis.client, output)), [0]);
+  assert.deepEqual(await redis.client.send(["SMEMBERS", deleted]), []);
+  // A second commit of it is a duplicate.
+  assert.deepEqual(
+    await sinkCommits(output, [{ stream, id: id!, outputs: [{ n: "1" }] }]),
+    { committed: 0, duplicates: 1 },
+  );
+  assert.deepEqual(ns(await readAll(redis.client, output)), [0]);
+});
+
+test("redisStreamSink() still drops the commit of an input that is not pending when <stream>:<group>:deleted holds another type", async () => {
+  const stream = redis.name("sink-deleted-wrongtype");
+  const output = `${stream}:out`;
+  const [id] = await addEntries(redis.client, stream, 1);
+  await deliverAll(redis.client, stream, "g", "c");
+  await redis.client.send(["XACK", stream, "g", id!]);
+  await redis.client.send(["SET", `${stream}:g:deleted`, "not a set"]);
+  const counts = await sinkCommits(output, [
+    { stream, id: id!, outputs: [{ n: "0" }] },
+  ]);
+  assert.deepEqual(counts, { committed: 0, duplicates: 1 });
+  assert.deepEqual(await readAll(redis.client, output), []);
 });
