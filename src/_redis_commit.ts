@@ -47,7 +47,8 @@ export const DUPLICATE = 0;
 // KEYS: output, dead-letter, then (input stream, done-marks, deleted set)
 // per input. ARGV: group, retention ms, deleted ("1": the inputs are entries
 // that a claim found deleted and recorded in the deleted set, so XACK
-// cannot tell if they are new; leaving the set can), then per input: id,
+// cannot tell if they are new; leaving the set can: so too for an input that
+// XACK finds not pending), then per input: id,
 // kind (0: outputs, 1: dead letter), #outputs, then per output: #args,
 // field, value, ...
 // Every key's type is checked before the first write: a script that fails
@@ -89,7 +90,14 @@ for k = 3, #KEYS, 3 do
     end
   end
   local fresh = acked
-  if deleted and redis.call('SREM', KEYS[k + 2], id) == 1 then fresh = true end
+  if deleted then
+    if redis.call('SREM', KEYS[k + 2], id) == 1 then fresh = true end
+  elseif not acked then
+    -- Deleted from the stream while its call ran, and taken off the pending
+    -- list by a claim: the first commit to take it out of the deleted set has
+    -- it, its call's or a dead letter's. A key of another type holds none.
+    if redis.pcall('SREM', KEYS[k + 2], id) == 1 then fresh = true end
+  end
   if fresh and retention > 0 then
     if redis.call('ZSCORE', done, id) then
       fresh = false

@@ -574,6 +574,15 @@ export class PartitionReader {
       ({ entries, deleted } = readReplyOf(reply[1]));
       for (const id of listOf(reply[2]) ?? []) deleted.push(textOf(id));
     }
+    // Nor is one deleted from the stream while its call runs here (or that
+    // has just committed) dead-lettered: it waits in the deleted set, and
+    // that call's commit takes it out, output and all.
+    const { ids, doneWhileClaiming } = unfinished;
+    if (ids.size > 0 || (doneWhileClaiming?.size ?? 0) > 0) {
+      deleted = deleted.filter((id) =>
+        !ids.has(id) && doneWhileClaiming?.has(id) !== true
+      );
+    }
     await reportDeleted(
       this.#options.onDeleted,
       send,
