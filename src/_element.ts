@@ -96,10 +96,16 @@ export class Element<I, O>
     return this.#state === DONE;
   }
 
-  /** Whether a call slot may start this element's next attempt now. */
+  /**
+   * Whether a call slot may start this element's next attempt now. A retry
+   * whose total budget has run out may not: the deadline's timer, which may
+   * fire a little late, times it out (a clock read per retry, none per input).
+   */
   get startable(): boolean {
-    return (this.#state === QUEUED || this.#state === BACKOFF) &&
-      this.#backoffTimer?.armed !== true;
+    if (this.#state === QUEUED) return true;
+    return this.#state === BACKOFF && this.#backoffTimer?.armed !== true &&
+      (this.#host.deadlines === undefined ||
+        this.deadline > performance.now());
   }
 
   /** Whether its outputs came from the error policy. */

@@ -67,3 +67,67 @@ test("AsyncIOTransformStream() keeps timeout as the total budget over attempts",
   // long budget keeps a stalled machine from timing out the first attempt.
   assert.ok(calls >= 2 && calls <= 101, `${calls} calls of 10 ms in 1 s`);
 });
+
+/** Runs `body` with `performance.now()` moved `offset()` ms ahead. */
+async function withClockAhead(
+  offset: () => number,
+  body: () => Promise<void>,
+): Promise<void> {
+  // Bun has `now` on the object itself, Deno and browsers on its prototype.
+  const own = Object.getOwnPropertyDescriptor(performance, "now");
+  const realNow = performance.now.bind(performance);
+  performance.now = () => realNow() + offset();
+  try {
+    await body();
+  } finally {
+    if (own === undefined) delete (performance as { now?: unknown }).now;
+    else Object.defineProperty(performance, "now", own);
+  }
+}
+
+for (const batched of [false, true]) {
+  test(
+    `AsyncIOTransformStream() starts no retry once the input's total timeout has run out, even before its timer fires${
+      batched ? ", batched" : ""
+    }`,
+    async () => {
+      let ahead = 0;
+      await withClockAhead(() => ahead, async () => {
+        const attempts: number[] = [];
+        const fail = async (attempt: number) => {
+          attempts.push(attempt);
+          // Past the deadline's stamp (a timer set before this one), the budget
+          // runs out as the attempt fails: its retry, due at once, finds it
+          // spent before the deadline's own timer has fired.
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          ahead = 10_000;
+          throw new Error(`attempt ${attempt}`);
+        };
+        const options = {
+          timeout: 200,
+          retry: { maxAttempts: 5, delay: 0 },
+          onError: "settle" as const,
+        };
+        const stream = batched
+          ? new AsyncIOTransformStream<number, number, never, "settle">(
+            (_: number[], { attempt }: CallContext) => fail(attempt),
+            { ...options, batch: { maxSize: 1, maxWait: 0 } },
+          )
+          : new AsyncIOTransformStream<number, number, never, "settle">(
+            (_: number, { attempt }: CallContext) => fail(attempt),
+            options,
+          );
+        const output = await Array.fromAsync(
+          ReadableStream.from([1]).pipeThrough(stream),
+        );
+        assert.deepEqual(attempts, [1]);
+        assert.equal(output.length, 1);
+        assert.equal(output[0]!.status, "rejected");
+        const reason = (output[0] as { reason: unknown }).reason;
+        assert.equal((reason as DOMException).name, "TimeoutError");
+        assert.equal(stream.stats.timedOut, 1);
+        assert.equal(stream.stats.retries, 0);
+      });
+    },
+  );
+}
