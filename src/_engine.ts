@@ -71,6 +71,8 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   readonly #gate = new InputGate();
   /** Restored entries not admitted yet; they still count in snapshots. */
   #backlogIndex = 0;
+  /** The records among them: accepted and pending in stats, as in snapshots. */
+  #backlogRecords: number;
   #ended = false;
   /** Why the stream stopped or failed; later writes reject with it. */
   #endReason: unknown = undefined;
@@ -108,6 +110,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     this.#holdsBack = output.holdsBack;
     this.promiseSlots = reuseHandlers ? new PromiseSlots() : undefined;
     this.#settle = config.onError === "settle";
+    this.#backlogRecords = config.restore.reduce(
+      (records, entry) => entry.kind === "record" ? records + 1 : records,
+      0,
+    );
     this.plain = config.mapper !== undefined && config.retry === undefined &&
       config.attemptTimeout === Infinity &&
       config.concurrencyLimit === undefined && config.batch === undefined;
@@ -184,6 +190,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       // results must not pile up beyond capacity where no one reads them.
       if (this.#output.backpressure) await this.#wait(PULL);
       const entry = backlog[this.#backlogIndex++]!;
+      if (entry.kind === "record") this.#backlogRecords--; // #admit counts it
       const full = this.#admit(
         entry.kind === "record"
           ? new Element<I, O>(this, entry.input)
@@ -382,8 +389,17 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   }
 
   get stats(): AsyncIOStats {
-    return statsOf(this.counters, this.#dispatcher.concurrency);
+    const stats = statsOf(this.counters, this.#dispatcher.concurrency);
+    const waiting = this.#backlogRecords;
+    if (waiting === 0) return stats;
+    // Restored records not admitted yet are in snapshots: they count too.
+    return {
+      ...stats,
+      accepted: stats.accepted + waiting,
+      pending: stats.pending + waiting,
+    };
   }
+
 
   // --- internals ---
 

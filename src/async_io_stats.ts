@@ -12,11 +12,15 @@
  * ```
  */
 export interface AsyncIOStats {
-  /** Records accepted from the writable side, restored ones included. */
+  /**
+   * Records accepted from the writable side, and the records of `restore`
+   * (all of them from the start, as snapshots hold them).
+   */
   readonly accepted: number;
   /**
-   * Records accepted and not yet emitted (they hold capacity), results held
-   * back for a full readable side included.
+   * Records accepted and not yet emitted: those that hold capacity, results
+   * held back for a full readable side, and restored ones still waiting for
+   * room. They are the records of `snapshot()`.
    */
   readonly pending: number;
   /**

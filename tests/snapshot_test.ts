@@ -164,12 +164,46 @@ test("AsyncIOTransformStream.snapshot() still holds restored entries that wait f
   const { chunks, stop } = collect(stream.readable);
   await callsReach(1);
   assert.deepEqual(stream.snapshot(), restore);
+  // The stats count the records of the snapshot, those that wait included.
+  assert.equal(stream.stats.accepted, 3);
+  assert.equal(stream.stats.pending, 3);
+  assert.equal(stream.stats.inFlight, 1);
   calls[0]!.resolve(1);
   await callsReach(2);
   while (chunks.length < 2) await settle();
   assert.deepEqual(chunks, [1, new Watermark(1)]);
   assert.deepEqual(stream.snapshot().entries, [record(2), record(3)]);
+  assert.equal(stream.stats.accepted, 3);
+  assert.equal(stream.stats.pending, 2);
+  assert.equal(stream.stats.emitted, 1);
   await stop();
+  assert.deepEqual(stream.snapshot().entries, [record(2), record(3)]);
+  assert.equal(stream.stats.pending, 2);
+});
+
+test("AsyncIOTransformStream() and mapAsync() stopped before they start count the restored records in stats as their snapshots hold them", async () => {
+  const restore: AsyncIOState<number> = {
+    version: 1,
+    entries: [record(1), watermark(1), record(2)],
+  };
+  const signal = AbortSignal.abort(new Error("stopped at once"));
+  const fn = (n: number) => n;
+  const stream = new AsyncIOTransformStream<number, number, Watermark>(fn, {
+    restore,
+    signal,
+  });
+  const mapped = mapAsync<number, number, Watermark>([], fn, {
+    restore,
+    signal,
+  });
+  await assert.rejects(mapped.next(), /stopped at once/);
+  for (const each of [stream, mapped]) {
+    assert.deepEqual(each.snapshot().entries, restore.entries);
+    const stats = each.stats;
+    assert.equal(stats.accepted, 2);
+    assert.equal(stats.pending, 2);
+    assert.equal(stats.emitted, 0);
+  }
 });
 
 test("AsyncIOTransformStream() gives each restored entry a fresh attempt and a fresh timeout", async () => {
