@@ -400,7 +400,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     };
   }
 
-
   // --- internals ---
 
   #accept(chunk: I | M): Promise<void> | undefined {
