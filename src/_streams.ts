@@ -206,7 +206,9 @@ export function connectStreams<I, O, M>(
   writable: WritableStream<I | M>;
   unread: UnreadResults<I>;
 } {
-  const readableCopy = readOnce(readableStrategy);
+  // Both checked before anything is built (a limit's bind() runs then).
+  const readableCopy = readOnce("readableStrategy", readableStrategy);
+  const writableCopy = readOnce("writableStrategy", writableStrategy);
   const output = new StreamOutput<O | M>(
     typeof readableCopy?.size === "function",
   );
@@ -244,7 +246,7 @@ export function connectStreams<I, O, M>(
     write: (chunk) => engine.write(chunk),
     close: () => engine.end(),
     abort: (reason) => engine.stop(reason),
-  }, guardSize(readOnce(writableStrategy), engine));
+  }, guardSize(writableCopy, engine));
   return {
     engine,
     readable,
@@ -258,19 +260,51 @@ export function connectStreams<I, O, M>(
 
 /**
  * A strategy's members, each read once into a copy that the platform gets in
- * place of the caller's object. One that is not an object is passed on as
- * it is, for the platform's own TypeError.
+ * place of the caller's object, and checked as the options are: the
+ * platform's own errors name neither the stream nor the option. `null` is no
+ * strategy, as for the platform.
  */
 function readOnce<T>(
+  name: string,
   strategy: QueuingStrategy<T> | undefined,
 ): QueuingStrategy<T> | undefined {
-  if (strategy === null || typeof strategy !== "object") return strategy;
+  if (strategy === undefined || strategy === null) return undefined;
+  if (typeof strategy !== "object" && typeof strategy !== "function") {
+    throw new TypeError(
+      `${PREFIX} ${name} must be an object: current value is ${
+        describe(strategy)
+      }`,
+    );
+  }
   const { highWaterMark, size } = strategy;
   const copy: QueuingStrategy<T> = {};
-  if (highWaterMark !== undefined) copy.highWaterMark = highWaterMark;
-  if (size !== undefined) copy.size = size;
+  if (highWaterMark !== undefined) {
+    if (typeof highWaterMark !== "number" || !(highWaterMark >= 0)) {
+      const message =
+        `${PREFIX} ${name}.highWaterMark must be a non-negative number: current value is ${
+          describe(highWaterMark)
+        }`;
+      // A value that is not a number at all has the wrong shape.
+      throw typeof highWaterMark === "number"
+        ? new RangeError(message)
+        : new TypeError(message);
+    }
+    copy.highWaterMark = highWaterMark;
+  }
+  if (size !== undefined) {
+    if (typeof size !== "function") {
+      throw new TypeError(
+        `${PREFIX} ${name}.size must be a function: current value is ${
+          describe(size)
+        }`,
+      );
+    }
+    copy.size = size;
+  }
   return copy;
 }
+
+const PREFIX = "Cannot construct AsyncIOTransformStream as";
 
 /**
  * A writable strategy's `size()` runs inside `writer.write()`, and a throw

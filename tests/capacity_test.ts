@@ -37,6 +37,27 @@ test("AsyncIOTransformStream() stops accepting input at capacity", async () => {
   await done;
 });
 
+test("AsyncIOTransformStream()'s write that fills capacity is taken though its promise waits: a stop rejects it, and snapshot() holds its input, as the README says", async () => {
+  const { fn, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, { capacity: 2 });
+  collect(stream.readable);
+  const writer = stream.writable.getWriter();
+  await writer.write(1);
+  const filling = writer.write(2);
+  const beyond = writer.write(3);
+  await callsReach(2);
+  const reason = new Error("stopped");
+  await writer.abort(reason);
+  await assert.rejects(filling, reason);
+  await assert.rejects(beyond, reason);
+  // Only the input beyond capacity was refused.
+  assert.deepEqual(stream.snapshot().entries, [
+    { kind: "record", input: 1 },
+    { kind: "record", input: 2 },
+  ]);
+  assert.equal(stream.stats.accepted, 2);
+});
+
 test("AsyncIOTransformStream() never has more calls pending than capacity", async () => {
   const random = lcg(7);
   for (const order of ["ordered", "unordered"] as const) {

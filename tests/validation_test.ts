@@ -180,6 +180,34 @@ const cases: Case[] = [
     message:
       "rateLimit.interval must be a positive finite number: current value is 0",
   },
+  {
+    options: { writableStrategy: { highWaterMark: -1 } },
+    error: RangeError,
+    message:
+      "writableStrategy.highWaterMark must be a non-negative number: current value is -1",
+  },
+  {
+    options: { readableStrategy: { highWaterMark: NaN } },
+    error: RangeError,
+    message:
+      "readableStrategy.highWaterMark must be a non-negative number: current value is NaN",
+  },
+  {
+    options: { writableStrategy: { highWaterMark: "2" } },
+    error: TypeError,
+    message:
+      'writableStrategy.highWaterMark must be a non-negative number: current value is "2"',
+  },
+  {
+    options: { readableStrategy: { size: 1 } },
+    error: TypeError,
+    message: "readableStrategy.size must be a function: current value is 1",
+  },
+  {
+    options: { writableStrategy: 5 },
+    error: TypeError,
+    message: "writableStrategy must be an object: current value is 5",
+  },
 ];
 
 for (const { fn = identity, options, error, message } of cases) {
@@ -208,6 +236,18 @@ test("AsyncIOTransformStream() accepts the documented defaults and edge values",
     attemptTimeout: Infinity,
     retry: { maxAttempts: 1, jitter: 1, multiplier: 1, maxDelay: 0 },
     rateLimit: { limit: 1, interval: 0.5 },
+  });
+  // As for the platform: null is no strategy, and a high-water mark may be 0
+  // or Infinity.
+  new AsyncIOTransformStream(
+    identity,
+    {
+      writableStrategy: null,
+      readableStrategy: { highWaterMark: Infinity },
+    } as unknown as AsyncIOOptions<number, number>,
+  );
+  new AsyncIOTransformStream(identity, {
+    writableStrategy: { highWaterMark: 0 },
   });
 });
 
