@@ -211,6 +211,9 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
     }
     batcher.elementDeadlines?.release();
     this.elements = [];
+    // Every input's budget ran out since the dispatcher's check (a retry
+    // reads the clock): no call; their deadlines time them out.
+    if (attempts.length === 0) return;
     this.#attempts = attempts;
     this.#waiting = attempts.length;
     batcher.callStarted(this, attempts.length);

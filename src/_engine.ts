@@ -188,7 +188,11 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     while (this.#backlogIndex < backlog.length && !this.#ended) {
       // As a write waits for the output's demand, so does a restored input:
       // results must not pile up beyond capacity where no one reads them.
-      if (this.#output.backpressure) await this.#wait(PULL);
+      if (this.#output.backpressure) {
+        await this.#wait(PULL);
+        // A stop between the pull and here leaves the entry in snapshots.
+        if (this.#ended) throw this.#endReason;
+      }
       const entry = backlog[this.#backlogIndex++]!;
       if (entry.kind === "record") this.#backlogRecords--; // #admit counts it
       const full = this.#admit(
