@@ -336,8 +336,9 @@ export class PartitionReader {
   }
 
   async start(): Promise<void> {
+    const startedAt = performance.now();
     await this.#beatOnce();
-    this.#schedule();
+    this.#scheduleAfter(startedAt);
   }
 
   #beatOnce(): Promise<void> {
@@ -356,17 +357,24 @@ export class PartitionReader {
     });
   }
 
-  #schedule(): void {
+  /**
+   * The next beat, a period after the last one started: a slow reply must
+   * not stretch the period, or a lease may run out between two renewals.
+   */
+  #scheduleAfter(startedAt: number): void {
     if (this.#stopped.signal.aborted) return;
+    const elapsed = performance.now() - startedAt;
+    const ms = Math.max(0, beatPeriodOf(this.#options.leaseMs) - elapsed);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      const startedAt = performance.now();
       this.#beatOnce().then(
-        () => this.#schedule(),
+        () => this.#scheduleAfter(startedAt),
         (error) => {
           if (!this.#stopped.signal.aborted) this.#options.onError(error);
         },
       );
-    }, beatPeriodOf(this.#options.leaseMs));
+    }, ms);
   }
 
   async #beat(): Promise<void> {

@@ -40,7 +40,7 @@ test("AsyncIOTransformStream() stops accepting input at capacity", async () => {
 test("AsyncIOTransformStream()'s write that fills capacity is taken though its promise waits: a stop rejects it, and snapshot() holds its input, as the README says", async () => {
   const { fn, callsReach } = controlledFn<number, number>();
   const stream = new AsyncIOTransformStream(fn, { capacity: 2 });
-  collect(stream.readable);
+  const { done } = collect(stream.readable);
   const writer = stream.writable.getWriter();
   await writer.write(1);
   const filling = writer.write(2);
@@ -50,6 +50,7 @@ test("AsyncIOTransformStream()'s write that fills capacity is taken though its p
   await writer.abort(reason);
   await assert.rejects(filling, reason);
   await assert.rejects(beyond, reason);
+  await assert.rejects(done, reason);
   // Only the input beyond capacity was refused.
   assert.deepEqual(stream.snapshot().entries, [
     { kind: "record", input: 1 },
