@@ -303,7 +303,7 @@ test("redisWorker() drops a hand-over whose lease another worker took meanwhile,
     common,
     held,
     2,
-    async ({ first, second, joined }) => {
+    async ({ first, joined }) => {
       await eventually(() => first.stats.handingOver.length === 1);
       const given = first.stats.handingOver[0]!;
       const lease = `${input}:${given}:g:lease`;
