@@ -12,6 +12,7 @@ import {
   positiveInteger,
   requireFunction,
   requireName,
+  settledWithin,
   unlessAborted,
 } from "./_redis_options.ts";
 import type { RedisSend } from "./_redis_reply.ts";
@@ -143,7 +144,9 @@ export class Committer {
   readonly #target: CommitTarget & { batchSize: number };
   readonly #onCommit: RedisStreamSinkOptions["onCommit"];
   readonly #signal: AbortSignal | undefined;
-  readonly #onBatch: ((batch: readonly RedisCommit[]) => void) | undefined;
+  readonly #onBatch:
+    | ((batch: readonly RedisCommit[], results: readonly number[]) => void)
+    | undefined;
   #waiting: RedisCommit[] = [];
   #running: Promise<void> | undefined;
   #error: { error: unknown } | undefined;
@@ -153,7 +156,10 @@ export class Committer {
     target: CommitTarget & { batchSize: number },
     onCommit?: RedisStreamSinkOptions["onCommit"],
     signal?: AbortSignal,
-    onBatch?: (batch: readonly RedisCommit[]) => void,
+    onBatch?: (
+      batch: readonly RedisCommit[],
+      results: readonly number[],
+    ) => void,
   ) {
     this.#target = target;
     this.#onCommit = onCommit;
@@ -188,6 +194,13 @@ export class Committer {
       abort: () => {
         this.#aborted = true;
         this.#waiting = [];
+        // A commit already sent lands or fails by itself: the pipe ends once
+        // it has, so what it did is counted by then (1 s at most: a stalled
+        // Redis must not hold a stop).
+        const running = this.#running;
+        return running === undefined
+          ? undefined
+          : settledWithin(running, 1_000);
       },
     });
   }
@@ -210,7 +223,7 @@ export class Committer {
         // Called with no `this`: a member call would pass this committer.
         const onCommit = this.#onCommit;
         onCommit?.(committed, batch.length - committed);
-        this.#onBatch?.(batch);
+        this.#onBatch?.(batch, results);
       }
     } catch (error) {
       this.#error = { error };

@@ -136,7 +136,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     ...(batchSize === undefined ? {} : { batchSize }),
   }, CONSTRUCT_REDIS_WORKER);
   requireSignal(userSignal);
-  const counts = { committed: 0, duplicates: 0, deadLettered: 0 };
+  const counts = { committed: 0, duplicates: 0, deadLettered: 0, outputs: 0 };
   const halt = new AbortController();
   const stopReason = new DOMException("redisWorker stopped", "AbortError");
   const signal = userSignal === undefined
@@ -274,7 +274,6 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
         ...wrapPolicies(
           { onTimeout, retry: retryRead, onError },
           target.deadLetter,
-          () => counts.deadLettered++,
         ),
         signal,
       },
@@ -305,18 +304,21 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       heartbeat?.start();
     },
   );
-  const sink = new Committer(
-    target,
-    (committed, duplicates) => {
-      counts.committed += committed;
-      counts.duplicates += duplicates;
-    },
-    signal,
-    // A partition being handed over is given back once its entries are done.
-    partitionReader === undefined ? undefined : (batch) => {
-      for (const { stream, id } of batch) partitionReader.finished(stream, id);
-    },
-  ).writable();
+  // Counted as each commit lands: what it wrote, or that another worker's
+  // commit of the same input came first.
+  const sink = new Committer(target, undefined, signal, (batch, results) => {
+    for (let i = 0; i < batch.length; i++) {
+      const { stream, id, outputs, deadLetter } = batch[i]!;
+      if (results[i] !== COMMITTED) counts.duplicates++;
+      else {
+        counts.committed++;
+        if (deadLetter !== undefined) counts.deadLettered++;
+        else counts.outputs += outputs.length;
+      }
+      // A partition being handed over is given back once its entries are done.
+      partitionReader?.finished(stream, id);
+    }
+  }).writable();
   const done = source
     .pipeThrough(transform, { signal })
     .pipeTo(sink, { signal })
@@ -337,6 +339,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       ]);
     });
 
+  // Marked handled, as a stream's `closed` promise is: a worker that fails
+  // before its caller awaits `done` must not end the process.
+  done.catch(() => {});
   return {
     stop() {
       halt.abort(stopReason);

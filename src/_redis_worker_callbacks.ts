@@ -169,7 +169,6 @@ function outputsFutureOf(
 export function wrapPolicies(
   options: OutputPolicies,
   deadLetter: string | undefined,
-  onDeadLetter: () => void,
 ): Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> {
   const policies: Partial<AsyncIOOptions<RedisStreamEntry, RedisCommit>> = {};
   const { onTimeout, retry, onError } = options;
@@ -184,10 +183,7 @@ export function wrapPolicies(
       return [commitOf(entry, outputs ?? [])];
     };
   } else if (onError === undefined && deadLetter !== undefined) {
-    policies.onError = (error, entry) => {
-      onDeadLetter();
-      return [deadLetterOf(entry, error)];
-    };
+    policies.onError = (error, entry) => [deadLetterOf(entry, error)];
   }
   if (retry !== undefined) {
     // `retry` is readRetry()'s plain copy, so a rest pattern takes every

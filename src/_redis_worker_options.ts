@@ -179,18 +179,24 @@ export interface RedisWorkerStats extends AsyncIOStats {
   /**
    * Inputs this worker committed: their outputs added to the output stream,
    * or, for one that failed, the input written to the dead-letter stream
-   * (counted in `deadLettered` too).
+   * (counted in `deadLettered` too). Each counter of a commit counts once its
+   * reply has come.
    */
   readonly committed: number;
   /** Inputs that another worker had committed first: dropped. */
   readonly duplicates: number;
   /**
-   * Inputs sent to the dead-letter stream (a duplicate of one that another
-   * worker committed first counts here too, but is not written twice; an
-   * entry deleted from the input stream counts only in the worker that wrote
-   * its dead letter, and in the others' `duplicates`).
+   * Inputs this worker wrote to the dead-letter stream (counted in
+   * `committed` too): one that another worker committed first counts in
+   * `duplicates` instead, and one whose commit failed nowhere.
    */
   readonly deadLettered: number;
+  /**
+   * Outputs this worker added to the output stream, for the inputs it
+   * committed (the stream inside emits one commit per input, so its own
+   * count would be `emitted` again).
+   */
+  readonly outputs: number;
   /**
    * The partitions this worker leases now (partitioned mode), those in
    * `handingOver` included.
@@ -230,11 +236,16 @@ export interface RedisWorker {
    * Stops at once: reading stops, calls in flight are aborted and not waited
    * for, and uncommitted inputs stay pending, for this consumer to re-read on
    * restart or for another to claim. Leases are given back. Resolves when
-   * the pipeline has shut down and a heartbeat in flight has ended (a
-   * second at most, for a stalled Redis).
+   * the pipeline has shut down, and a heartbeat or a commit in flight has
+   * ended (a second at most each, for a stalled Redis): `stats` are final
+   * then.
    */
   stop(): Promise<void>;
-  /** Settles when the worker ends: resolves after `stop()`, rejects on error. */
+  /**
+   * Settles when the worker ends: resolves after `stop()`, rejects on error.
+   * As a stream's `closed` promise, it is marked handled: a failure before
+   * a handler is attached is not an unhandled rejection.
+   */
   readonly done: Promise<void>;
   /** Counters of the work so far. */
   readonly stats: RedisWorkerStats;
