@@ -45,6 +45,18 @@ export function milliseconds(
   return integerFrom(0, what, where, name, value, fallback);
 }
 
+/** A duration of at least `min` milliseconds, or `fallback` if undefined. */
+export function millisecondsAtLeast(
+  min: number,
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+): number {
+  const what = `an integer of at least ${min} milliseconds`;
+  return integerFrom(min, what, where, name, value, fallback);
+}
+
 /** `value`, an integer of at least `min`, or `fallback` if undefined. */
 function integerFrom(
   min: number,

@@ -6,6 +6,7 @@ import { PendingHeartbeat } from "./_redis_heartbeat.ts";
 import {
   definedOnly,
   milliseconds,
+  millisecondsAtLeast,
   positiveInteger,
 } from "./_redis_options.ts";
 import { PartitionReader } from "./_redis_partitions.ts";
@@ -232,9 +233,13 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
         1,
       ),
       count: positiveInteger(CONSTRUCT_REDIS_WORKER, "count", readCount, 100),
-      leaseMs: Math.max(
+      // Renewed every third of it: a shorter one has no period left.
+      leaseMs: millisecondsAtLeast(
         3,
-        milliseconds(CONSTRUCT_REDIS_WORKER, "leaseMs", leaseMs, 10_000),
+        CONSTRUCT_REDIS_WORKER,
+        "leaseMs",
+        leaseMs,
+        10_000,
       ),
       handOverMs: milliseconds(
         CONSTRUCT_REDIS_WORKER,

@@ -96,6 +96,7 @@ export interface RedisWorkerOptions extends
    * A dead or stalled worker's partitions are taken over after this, and
    * the calls it had in flight on their entries run again in the worker that
    * takes them; a worker that takes its own partition back runs them once.
+   * At least 3 (a `RangeError` below).
    *
    * @default {10000}
    */

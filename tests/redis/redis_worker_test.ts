@@ -471,6 +471,11 @@ test("redisWorker() checks every option, its stream's and both reading modes' in
       { partitions: 2, handOverMs: "long" } as never,
       /^TypeError: Cannot construct redisWorker as handOverMs/,
     ],
+    // Renewed every third of it: a shorter lease has no period left.
+    [
+      { partitions: 2, leaseMs: 2 },
+      /^RangeError: Cannot construct redisWorker as leaseMs must be an integer of at least 3 milliseconds: current value is 2$/,
+    ],
     [
       { partitions: 2, blockMs: -1 },
       /^RangeError: Cannot construct redisWorker as blockMs/,
