@@ -92,7 +92,17 @@ redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ms)
 redis.call('PEXPIRE', KEYS[1], ms * 2)
 local p = #KEYS - 1
-local share = math.ceil(p / redis.call('ZCARD', KEYS[1]))
+-- Shares that add up to P: floor(P / W) each, and one more for the first
+-- P mod W live workers by name, so that no worker is left without one
+-- while another holds more than its share.
+local live = redis.call('ZRANGE', KEYS[1], 0, -1)
+table.sort(live)
+local rank = 1
+for j = 1, #live do
+  if live[j] == ARGV[1] then rank = j end
+end
+local share = math.floor(p / #live)
+if rank <= p % #live then share = share + 1 end
 local tokens, mine, give = {}, {}, {}
 for i = 1, p do
   tokens[i] = ''

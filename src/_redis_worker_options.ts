@@ -86,9 +86,10 @@ export interface RedisWorkerOptions extends
    * {@linkcode redisPartition}), each leased to one worker at a time, so
    * that with `order: "key-ordered"` each key's outputs keep their order
    * across workers and crashes. By default one stream `input` is shared.
-   * Each worker takes up to `ceil(P / live workers)`; one over that share as
-   * workers join hands the rest over (see `handOverMs`), so a call in
-   * flight there runs once.
+   * Each of W live workers takes `floor(P / W)` partitions, and the first
+   * `P mod W` by consumer name one more; one over its share as workers join
+   * hands the rest over (see `handOverMs`), so a call in flight there runs
+   * once.
    */
   partitions?: number;
   /**

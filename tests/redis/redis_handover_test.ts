@@ -502,3 +502,32 @@ test('redisWorker() in "ordered" mode hands a partition over only once the entri
     await Promise.all([first.stop(), second?.stop()]);
   }
 });
+
+test("redisWorker() shares partitions so that none of the live workers is left without one: 4 partitions over 3 workers go 2, 1, 1", async () => {
+  const input = redis.name("handover-shares");
+  const common = {
+    send: redis.client.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    partitions: 4,
+    leaseMs: LEASE_MS,
+    pollMs: 10,
+    fn: ({ fields }: RedisStreamEntry) => fields,
+  };
+  const workers = ["a", "b", "c"].map((consumer) =>
+    redisWorker({ ...common, consumer })
+  );
+  try {
+    // A share of ceil(4 / 3) = 2 each would leave the third with none; the
+    // first by name takes the one more.
+    const held = () => workers.map((worker) => worker.stats.partitions.length);
+    await eventually(() => held().join() === "2,1,1");
+    assert.deepEqual(
+      workers.flatMap((worker) => worker.stats.partitions).sort(),
+      [0, 1, 2, 3],
+    );
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+  }
+});
