@@ -334,3 +334,30 @@ test("mapAsync() fails with a TypeError on a watermark whose timestamp is not a 
   assert.deepEqual(state.entries, [{ kind: "record", input: 1 }]);
   new AsyncIOTransformStream((n: number) => n, { restore: state });
 });
+
+test("instanceof Watermark and CheckpointBarrier hold across subclasses and copies as the brand and the prototype chain say", () => {
+  const other = copy;
+  class Late extends Watermark {}
+  class Later extends Late {}
+  class OtherLate extends other.Watermark {}
+  class Barrier extends CheckpointBarrier {}
+  // The base classes go by the brand, whatever the class or copy.
+  for (const each of [new Late(1), new Later(1), new OtherLate(1)]) {
+    assert.ok(each instanceof Watermark);
+    assert.ok(each instanceof other.Watermark);
+    assert.ok(!(each instanceof CheckpointBarrier));
+  }
+  assert.ok(new Barrier(1) instanceof CheckpointBarrier);
+  assert.ok(!(new Barrier(1) instanceof Watermark));
+  // Subclasses go by the prototype chain.
+  assert.ok(new Later(1) instanceof Late);
+  assert.ok(!(new Late(1) instanceof Later));
+  assert.ok(!(new Watermark(1) instanceof Late));
+  assert.ok(!(new OtherLate(1) instanceof Late));
+  assert.ok(!(new Late(1) instanceof OtherLate));
+  // A bound class defers to its target: the brand again.
+  assert.ok(new other.Watermark(1) instanceof Watermark.bind(null));
+  for (const value of [null, 1, { timestamp: 1 }] as unknown[]) {
+    assert.ok(!((value as object) instanceof Watermark));
+  }
+});

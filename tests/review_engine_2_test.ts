@@ -1,21 +1,20 @@
 // Review of today's engine changes (the retry deadline check, stats of
-// restored records, strategy checks, marker instanceof): each test here
-// failed on the code before its fix, or pins a case that held.
+// restored records, strategy checks): each test here failed on the code
+// before its fix, or pins a case that held. Its marker instanceof test,
+// which needs a second copy of src/, is in foreign_marker_test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type AsyncIOState,
   AsyncIOTransformStream,
   type CallContext,
-  CheckpointBarrier,
   mapAsync,
   orderedWait,
   type ResultFuture,
   unorderedWait,
-  Watermark,
+  type Watermark,
 } from "../mod.ts";
 import { deferred, settle } from "./_deferred.ts";
-import { secondCopy } from "./_second_copy.ts";
 
 const record = <I>(input: I) => ({ kind: "record", input }) as const;
 
@@ -337,32 +336,5 @@ test("AsyncIOTransformStream(), orderedWait() and unorderedWait() take strategie
         "Cannot construct AsyncIOTransformStream as writableStrategy.highWaterMark must be a non-negative number: current value is -1",
       ),
     );
-  }
-});
-
-test("instanceof Watermark and CheckpointBarrier hold across subclasses and copies as the brand and the prototype chain say", async () => {
-  const other = await secondCopy();
-  class Late extends Watermark {}
-  class Later extends Late {}
-  class OtherLate extends other.Watermark {}
-  class Barrier extends CheckpointBarrier {}
-  // The base classes go by the brand, whatever the class or copy.
-  for (const each of [new Late(1), new Later(1), new OtherLate(1)]) {
-    assert.ok(each instanceof Watermark);
-    assert.ok(each instanceof other.Watermark);
-    assert.ok(!(each instanceof CheckpointBarrier));
-  }
-  assert.ok(new Barrier(1) instanceof CheckpointBarrier);
-  assert.ok(!(new Barrier(1) instanceof Watermark));
-  // Subclasses go by the prototype chain.
-  assert.ok(new Later(1) instanceof Late);
-  assert.ok(!(new Late(1) instanceof Later));
-  assert.ok(!(new Watermark(1) instanceof Late));
-  assert.ok(!(new OtherLate(1) instanceof Late));
-  assert.ok(!(new Late(1) instanceof OtherLate));
-  // A bound class defers to its target: the brand again.
-  assert.ok(new other.Watermark(1) instanceof Watermark.bind(null));
-  for (const value of [null, 1, { timestamp: 1 }] as unknown[]) {
-    assert.ok(!((value as object) instanceof Watermark));
   }
 });
