@@ -65,7 +65,7 @@ if err then return redis.error_reply(err) end
 local deleted = ARGV[3] == '1'
 for k = 3, #KEYS, 3 do
   err = check(KEYS[k], 'stream') or check(KEYS[k + 1], 'zset')
-  if not err and deleted then err = check(KEYS[k + 2], 'set') end
+  if not err and deleted then err = check(KEYS[k + 2], 'zset') end
   if err then return redis.error_reply(err) end
 end
 local group = ARGV[1]
@@ -91,12 +91,13 @@ for k = 3, #KEYS, 3 do
   end
   local fresh = acked
   if deleted then
-    if redis.call('SREM', KEYS[k + 2], id) == 1 then fresh = true end
+    if redis.call('ZREM', KEYS[k + 2], id) == 1 then fresh = true end
   elseif not acked then
     -- Deleted from the stream while its call ran, and taken off the pending
     -- list by a claim: the first commit to take it out of the deleted set has
-    -- it, its call's or a dead letter's. A key of another type holds none.
-    if redis.pcall('SREM', KEYS[k + 2], id) == 1 then fresh = true end
+    -- it, its call's or a dead letter's (which comes only claimIdleMs after
+    -- the claim, in a worker). A key of another type holds none.
+    if redis.pcall('ZREM', KEYS[k + 2], id) == 1 then fresh = true end
   end
   if fresh and retention > 0 then
     if redis.call('ZSCORE', done, id) then

@@ -145,16 +145,18 @@ return {tokens, give}
 // KEYS[1]: lease, KEYS[2]: partition stream, KEYS[3]: its deleted set.
 // ARGV: token, group, consumer, count, claim cursor ("" reads new entries).
 // Nil when the lease is lost. A read also returns up to count ids left in
-// the deleted set: a lease may be kept for ever, so its one claim round
-// cannot be the only one to report them.
+// the deleted set, oldest first: a lease may be kept for ever, so its one
+// claim round cannot be the only one to report them. Of any age (the claim
+// too, which takes every pending entry): a partition's entries change hands
+// with its lease, and the ids whose calls still run here are filtered out.
 const READ_SCRIPT = `${CLAIM_LUA}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 if ARGV[5] ~= '' then
-  local claimed = claim(KEYS[2], KEYS[3], ARGV[2], ARGV[3], 0, ARGV[5], ARGV[4])
+  local claimed = claim(KEYS[2], KEYS[3], ARGV[2], ARGV[3], 0, ARGV[5], ARGV[4], 0)
   if claimed['err'] then return claimed end
   return {'claim', claimed}
 end
-local left = redis.call('SRANDMEMBER', KEYS[3], tonumber(ARGV[4]))
+local left = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[4]) - 1)
 return {'read', redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>'), left}
 `;
 

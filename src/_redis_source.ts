@@ -88,10 +88,14 @@ export interface RedisStreamSourceOptions {
   /**
    * Called with the ids of pending entries that were deleted from the
    * stream (trimmed) before they were processed, so they are not lost
-   * silently; once it resolves they are acknowledged. Until then a claim
-   * keeps them in the set `<stream>:<group>:deleted`, so that the next claim
-   * round reports them again if this reader dies first (at least once).
-   * Without it the stream errors with their ids.
+   * silently; once it resolves they are acknowledged. A claim that finds
+   * one (`XAUTOCLAIM` drops a deleted entry from the pending list whatever
+   * its idle time) keeps it in the sorted set `<stream>:<group>:deleted`,
+   * scored with the server time, and a claim round reports it only once
+   * `claimIdleMs` has passed since: a reader still working on it has that
+   * long to commit it, which takes it out of the set. Until reported, a
+   * later claim round of any reader reports it if this one dies first (at
+   * least once). Without it the stream errors with their ids.
    */
   onDeleted?: (stream: string, ids: string[]) => void | Promise<void>;
 }
@@ -355,6 +359,9 @@ export class GroupReader {
         idleMs: this.#claimIdleMs,
         cursor: this.#cursor,
         count: this.#count,
+        // A deleted entry's call may still run on another reader: its
+        // commit within claimIdleMs of the claim that found it wins.
+        minAgeMs: this.#claimIdleMs,
       });
       this.#cursor = reply.cursor;
       if (reply.cursor === "0-0") {

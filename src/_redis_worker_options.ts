@@ -130,7 +130,9 @@ export interface RedisWorkerOptions extends
    * A stream for inputs that cannot be processed: the entries that failed
    * for good (`fn` failed after its last retry, or timed out without
    * `onTimeout`; malformed outputs count as failures), and those deleted
-   * from the input stream while pending. Each dead letter has fields `stream`, `id`, `error` and
+   * from the input stream while pending (without partitions, once
+   * `claimIdleMs` has passed since a claim found them deleted, so that a
+   * call still running on one may commit it first). Each dead letter has fields `stream`, `id`, `error` and
    * `fields` (the input's fields as JSON), and is committed atomically with
    * the input's acknowledgement. Without it such an input fails the worker
    * with a clear error and stays pending.

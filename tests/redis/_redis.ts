@@ -138,6 +138,28 @@ export function ns(entries: readonly { fields: Record<string, string> }[]) {
 export type { RedisStreamEntry };
 
 /**
+ * Records `id` in `key`, a sorted set `<stream>:<group>:deleted`, as a claim
+ * that finds it deleted does: scored with the server time, in ms.
+ */
+export async function recordDeleted(
+  client: RespClient,
+  key: string,
+  id: string,
+): Promise<void> {
+  const [s, us] = await client.send(["TIME"]) as [string, string];
+  const now = Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  await client.send(["ZADD", key, "NX", String(now), id]);
+}
+
+/** The ids in `key`, a sorted set `<stream>:<group>:deleted`, sorted. */
+export async function deletedIds(
+  client: RespClient,
+  key: string,
+): Promise<string[]> {
+  return ((await client.send(["ZRANGE", key, "0", "-1"])) as string[]).sort();
+}
+
+/**
  * Whether `args` is the claim of idle entries of `stream`: the script that
  * runs XAUTOCLAIM and records the deleted ids in `<stream>:<group>:deleted`.
  */

@@ -296,7 +296,8 @@ test("redisWorker()'s heartbeat leaves an entry deleted from the stream pending,
     );
     // XCLAIM would have dropped it from the pending list without a word.
     assert.deepEqual(await ownedBy(redis, input, "g", "a"), [gone, kept]);
-    // Left idle, it is reported by another worker's claim.
+    // Left idle, another worker's claim finds it, and a claim round reports
+    // it once claimIdleMs has passed since.
     b = startWorker(redis, { ...common, consumer: "b", claimIntervalMs: 100 });
     await eventually(async () =>
       (await readAll(redis.client, deadLetter)).length === 1

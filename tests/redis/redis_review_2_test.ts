@@ -13,11 +13,13 @@ import {
 import { controlledFn } from "../_deferred.ts";
 import {
   addEntries,
+  deletedIds,
   deliverAll,
   eventually,
   ns,
   pending,
   readAll,
+  recordDeleted,
   useRedis,
 } from "./_redis.ts";
 
@@ -98,7 +100,7 @@ test("redisWorker() that takes back a partition it lost commits the output of a 
       "a call that ran to its end was dead-lettered as never processed",
     );
     assert.deepEqual(ns(await readAll(redis.client, output)), [0, 1]);
-    assert.deepEqual(await redis.client.send(["SMEMBERS", deleted]), []);
+    assert.deepEqual(await deletedIds(redis.client, deleted), []);
     const { committed, duplicates, deadLettered } = worker.stats;
     assert.deepEqual({ committed, duplicates, deadLettered }, {
       committed: 2,
@@ -133,7 +135,7 @@ test("redisWorker() that takes back a partition it lost does not dead-letter an 
       "0-0",
     ]) as unknown[];
     assert.deepEqual(claimed[2], [ids[0]]);
-    await redis.client.send(["SADD", deleted, ids[0]!]);
+    await recordDeleted(redis.client, deleted, ids[0]!);
     await redis.client.send(["DEL", lease]);
     await eventually(() => worker.stats.partitions.length === 1);
     // Its claim round and each read after it find the id in the set.
@@ -152,7 +154,7 @@ test("redisWorker() that takes back a partition it lost does not dead-letter an 
       "a call that ran to its end was dead-lettered as never processed",
     );
     assert.deepEqual(ns(await readAll(redis.client, output)), [0, 1]);
-    assert.deepEqual(await redis.client.send(["SMEMBERS", deleted]), []);
+    assert.deepEqual(await deletedIds(redis.client, deleted), []);
     const { committed, duplicates, deadLettered } = worker.stats;
     assert.deepEqual({ committed, duplicates, deadLettered }, {
       committed: 2,
@@ -190,14 +192,14 @@ test("redisStreamSink() commits the outputs of an input deleted from the stream 
   // A claim finds it deleted (the claim script records it) and its worker
   // dies before the dead letter; the call that still runs commits then.
   await redis.client.send(["XAUTOCLAIM", stream, "g", "other", "0", "0-0"]);
-  await redis.client.send(["SADD", deleted, id!]);
+  await recordDeleted(redis.client, deleted, id!);
   assert.equal(await pending(redis.client, stream, "g"), 0);
   const counts = await sinkCommits(output, [
     { stream, id: id!, outputs: [{ n: "0" }] },
   ]);
   assert.deepEqual(counts, { committed: 1, duplicates: 0 });
   assert.deepEqual(ns(await readAll(redis.client, output)), [0]);
-  assert.deepEqual(await redis.client.send(["SMEMBERS", deleted]), []);
+  assert.deepEqual(await deletedIds(redis.client, deleted), []);
   // A second commit of it is a duplicate.
   assert.deepEqual(
     await sinkCommits(output, [{ stream, id: id!, outputs: [{ n: "1" }] }]),
@@ -212,7 +214,7 @@ test("redisStreamSink() still drops the commit of an input that is not pending w
   const [id] = await addEntries(redis.client, stream, 1);
   await deliverAll(redis.client, stream, "g", "c");
   await redis.client.send(["XACK", stream, "g", id!]);
-  await redis.client.send(["SET", `${stream}:g:deleted`, "not a set"]);
+  await redis.client.send(["SET", `${stream}:g:deleted`, "not a sorted set"]);
   const counts = await sinkCommits(output, [
     { stream, id: id!, outputs: [{ n: "0" }] },
   ]);

@@ -220,7 +220,7 @@ test("redisStreamSource() keeps a deleted entry that a claim found until a reade
   assert.deepEqual(reported, [first]);
   await reader.cancel();
   await read;
-  assert.equal(await redis.client.send(["SCARD", `${stream}:g:deleted`]), 0);
+  assert.equal(await redis.client.send(["ZCARD", `${stream}:g:deleted`]), 0);
 });
 
 test("redisStreamSource() validates its options", () => {

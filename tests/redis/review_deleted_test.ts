@@ -12,6 +12,7 @@ import {
 } from "../../src/redis.ts";
 import {
   addEntries,
+  deletedIds,
   deliverAll,
   eventually,
   pending,
@@ -32,8 +33,8 @@ async function deletedWhilePending(stream: string, count: number) {
   return ids;
 }
 
-async function members(key: string): Promise<string[]> {
-  return ((await redis.client.send(["SMEMBERS", key])) as string[]).sort();
+function members(key: string): Promise<string[]> {
+  return deletedIds(redis.client, key);
 }
 
 /**
@@ -98,7 +99,7 @@ async function deadLetterAll(
 test("redisStreamSource() fails on a key of the wrong type at <stream>:<group>:deleted before its claim drops the deleted entries from the pending list", async () => {
   const stream = redis.name("review-deleted-wrongtype");
   const [gone] = await deletedWhilePending(stream, 1);
-  await redis.client.send(["SET", `${stream}:g:deleted`, "not a set"]);
+  await redis.client.send(["SET", `${stream}:g:deleted`, "not a sorted set"]);
   const reported: string[] = [];
   const options = {
     send: redis.client.send,
@@ -270,7 +271,11 @@ test("redisWorker() in partitions mode fails on a key of the wrong type at <stre
   const input = redis.name("review-deleted-partitions-wrongtype");
   const partition = `${input}:0`;
   await deletedWhilePending(partition, 2);
-  await redis.client.send(["SET", `${partition}:g:deleted`, "not a set"]);
+  await redis.client.send([
+    "SET",
+    `${partition}:g:deleted`,
+    "not a sorted set",
+  ]);
   const worker = redisWorker({
     send: redis.client.send,
     input,

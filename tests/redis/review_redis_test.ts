@@ -446,7 +446,7 @@ test(
     assert.equal(dead?.fields.id, gone);
     assert.equal(restarted.stats.deadLettered, 1);
     assert.equal(
-      await redis.client.send(["SCARD", `${input}:g:deleted`]),
+      await redis.client.send(["ZCARD", `${input}:g:deleted`]),
       0,
     );
   },
