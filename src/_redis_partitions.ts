@@ -408,8 +408,9 @@ export class PartitionReader {
       const lease = this.#leases.get(i);
       tokens.push(lease?.token ?? "");
       handingOver.push(lease?.handOverUntil === undefined ? "" : "1");
-      const { ids, reads } = this.#unfinished[i]!;
-      unfinished.push(String(ids.size + reads));
+      // Entries read and not committed: a read in flight, which the reader
+      // has at nearly any moment, would make an idle partition look busy.
+      unfinished.push(String(this.#unfinished[i]!.ids.size));
     }
     const reply = listOf(
       await heartbeatScript.run(send, keys, [
