@@ -74,7 +74,7 @@ export interface Config<I, O> {
 }
 
 const ORDERS: readonly OutputOrder[] = ["ordered", "unordered", "key-ordered"];
-const PREFIX = "Cannot construct AsyncIOTransformStream as";
+export const PREFIX = "Cannot construct AsyncIOTransformStream as";
 
 /**
  * An options error of the stream, renamed for a front end that checks its

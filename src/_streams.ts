@@ -7,6 +7,7 @@
 // - a WritableStream defers `sink.abort` while a write is pending, but its
 //   controller's `signal` aborts synchronously.
 // Either side's stop errors the other, as a TransformStream's would.
+import { PREFIX } from "./_config.ts";
 import { describe } from "./_describe.ts";
 import type { Engine } from "./_engine.ts";
 import {
@@ -303,8 +304,6 @@ function readOnce<T>(
   }
   return copy;
 }
-
-const PREFIX = "Cannot construct AsyncIOTransformStream as";
 
 /**
  * A writable strategy's `size()` runs inside `writer.write()`, and a throw
