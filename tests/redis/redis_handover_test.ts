@@ -16,6 +16,23 @@ const redis = useRedis();
 const LEASE_MS = 600; // a beat every 200 ms
 
 /**
+ * A worker's options over two partitions of `input`, keyed as they are: each
+ * partition commits on its own, so :1's entries do not wait for :0's.
+ */
+function twoPartitionOptions(input: string) {
+  return {
+    input,
+    output: `${input}:out`,
+    group: "g",
+    partitions: 2,
+    leaseMs: LEASE_MS,
+    pollMs: 10,
+    order: "key-ordered" as const,
+    key: (entry: RedisStreamEntry) => entry.stream,
+  };
+}
+
+/**
  * Two partitions with one entry each (n = 0 in :0, n = 1 in :1), or in
  * those of `filled` only.
  */
@@ -27,17 +44,7 @@ async function twoPartitions(label: string, filled = [0, 1]) {
   return {
     input,
     output: `${input}:out`,
-    common: {
-      send: redis.client.send,
-      input,
-      output: `${input}:out`,
-      group: "g",
-      partitions: 2,
-      leaseMs: LEASE_MS,
-      pollMs: 10,
-      order: "key-ordered" as const,
-      key: (entry: RedisStreamEntry) => entry.stream,
-    },
+    common: { send: redis.client.send, ...twoPartitionOptions(input) },
   };
 }
 
@@ -243,17 +250,7 @@ test("redisWorker() hands a partition over only after a read of it that was in f
     }
     return redis.client.send(args);
   };
-  const common = {
-    input,
-    output: `${input}:out`,
-    group: "g",
-    partitions: 2,
-    leaseMs: LEASE_MS,
-    pollMs: 10,
-    // Each partition commits on its own: :1's entry does not wait for :0's.
-    order: "key-ordered" as const,
-    key: (entry: RedisStreamEntry) => entry.stream,
-  };
+  const common = twoPartitionOptions(input);
   const ran: RedisStreamEntry[] = [];
   const fn = async (entry: RedisStreamEntry): Promise<RedisFields> => {
     ran.push(entry);
@@ -365,17 +362,7 @@ test("redisWorker() reads no more from a partition whose hand-over began while i
     }
     return redis.client.send(args);
   };
-  const common = {
-    input,
-    output: `${input}:out`,
-    group: "g",
-    partitions: 2,
-    leaseMs: LEASE_MS,
-    pollMs: 10,
-    // Each partition commits on its own: :1's entry does not wait for :0's.
-    order: "key-ordered" as const,
-    key: (entry: RedisStreamEntry) => entry.stream,
-  };
+  const common = twoPartitionOptions(input);
   const held = controlledFn<RedisStreamEntry, RedisFields>();
   const first = redisWorker({
     ...common,
