@@ -69,9 +69,45 @@ function retaken(lease: string, token: unknown): Promise<void> {
   });
 }
 
+/**
+ * Adds a second entry once the retake is over, lets both calls end, and
+ * checks that each committed once: no dead letter, nothing left deleted.
+ */
+async function commitsBothOnce(
+  { stream, output, deadLetter, deleted }: Awaited<
+    ReturnType<typeof onePartition>
+  >,
+  held: ReturnType<typeof controlledFn<RedisStreamEntry, RedisFields>>,
+  worker: ReturnType<typeof redisWorker>,
+): Promise<void> {
+  await redis.client.send(["XADD", stream, "*", "n", "1"]);
+  await held.callsReach(2);
+  await sleep(3 * LEASE_MS);
+  for (const call of held.calls) call.resolve({ n: call.input.fields.n! });
+  await eventually(async () =>
+    worker.stats.committed + worker.stats.duplicates >= 2 &&
+    await pending(redis.client, stream, "g") === 0
+  );
+  await sleep(3 * LEASE_MS);
+  assert.deepEqual(ns(held.calls.map((call) => call.input)), [0, 1]);
+  assert.deepEqual(
+    (await readAll(redis.client, deadLetter)).map((e) => e.fields.error),
+    [],
+    "a call that ran to its end was dead-lettered as never processed",
+  );
+  assert.deepEqual(ns(await readAll(redis.client, output)), [0, 1]);
+  assert.deepEqual(await deletedIds(redis.client, deleted), []);
+  const { committed, duplicates, deadLettered } = worker.stats;
+  assert.deepEqual({ committed, duplicates, deadLettered }, {
+    committed: 2,
+    duplicates: 0,
+    deadLettered: 0,
+  });
+}
+
 test("redisWorker() that takes back a partition it lost commits the output of a call still in flight there on an entry deleted from the stream meanwhile, not a dead letter", async () => {
-  const { stream, ids, lease, deleted, output, deadLetter, common } =
-    await onePartition("retake-deleted", ["0"]);
+  const partition = await onePartition("retake-deleted", ["0"]);
+  const { stream, ids, lease, common } = partition;
   const held = controlledFn<RedisStreamEntry, RedisFields>();
   const worker = redisWorker({ ...common, fn: held.fn });
   try {
@@ -84,29 +120,7 @@ test("redisWorker() that takes back a partition it lost commits the output of a 
     await redis.client.send(["DEL", lease]);
     await retaken(lease, token);
     // Read only once that claim round is over.
-    await redis.client.send(["XADD", stream, "*", "n", "1"]);
-    await held.callsReach(2);
-    await sleep(3 * LEASE_MS);
-    for (const call of held.calls) call.resolve({ n: call.input.fields.n! });
-    await eventually(async () =>
-      worker.stats.committed + worker.stats.duplicates >= 2 &&
-      await pending(redis.client, stream, "g") === 0
-    );
-    await sleep(3 * LEASE_MS);
-    assert.deepEqual(ns(held.calls.map((call) => call.input)), [0, 1]);
-    assert.deepEqual(
-      (await readAll(redis.client, deadLetter)).map((e) => e.fields.error),
-      [],
-      "a call that ran to its end was dead-lettered as never processed",
-    );
-    assert.deepEqual(ns(await readAll(redis.client, output)), [0, 1]);
-    assert.deepEqual(await deletedIds(redis.client, deleted), []);
-    const { committed, duplicates, deadLettered } = worker.stats;
-    assert.deepEqual({ committed, duplicates, deadLettered }, {
-      committed: 2,
-      duplicates: 0,
-      deadLettered: 0,
-    });
+    await commitsBothOnce(partition, held, worker);
   } finally {
     for (const call of held.calls) call.resolve({ n: "x" });
     await worker.stop();
@@ -114,8 +128,8 @@ test("redisWorker() that takes back a partition it lost commits the output of a 
 });
 
 test("redisWorker() that takes back a partition it lost does not dead-letter an entry whose call still runs there when a worker that held it meanwhile found it deleted and died before reporting it", async () => {
-  const { stream, ids, lease, deleted, output, deadLetter, common } =
-    await onePartition("retake-deleted-left", ["0"]);
+  const partition = await onePartition("retake-deleted-left", ["0"]);
+  const { stream, ids, lease, deleted, common } = partition;
   const held = controlledFn<RedisStreamEntry, RedisFields>();
   const worker = redisWorker({ ...common, fn: held.fn });
   try {
@@ -139,28 +153,7 @@ test("redisWorker() that takes back a partition it lost does not dead-letter an 
     await redis.client.send(["DEL", lease]);
     await eventually(() => worker.stats.partitions.length === 1);
     // Its claim round and each read after it find the id in the set.
-    await redis.client.send(["XADD", stream, "*", "n", "1"]);
-    await held.callsReach(2);
-    await sleep(3 * LEASE_MS);
-    for (const call of held.calls) call.resolve({ n: call.input.fields.n! });
-    await eventually(async () =>
-      worker.stats.committed + worker.stats.duplicates >= 2 &&
-      await pending(redis.client, stream, "g") === 0
-    );
-    await sleep(3 * LEASE_MS);
-    assert.deepEqual(
-      (await readAll(redis.client, deadLetter)).map((e) => e.fields.error),
-      [],
-      "a call that ran to its end was dead-lettered as never processed",
-    );
-    assert.deepEqual(ns(await readAll(redis.client, output)), [0, 1]);
-    assert.deepEqual(await deletedIds(redis.client, deleted), []);
-    const { committed, duplicates, deadLettered } = worker.stats;
-    assert.deepEqual({ committed, duplicates, deadLettered }, {
-      committed: 2,
-      duplicates: 0,
-      deadLettered: 0,
-    });
+    await commitsBothOnce(partition, held, worker);
   } finally {
     for (const call of held.calls) call.resolve({ n: "x" });
     await worker.stop();
