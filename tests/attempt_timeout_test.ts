@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncIOTransformStream, type CallContext } from "../mod.ts";
+import { withClock } from "./_clock.ts";
 
 const hangUnlessAttempt = (succeedingAttempt: number) =>
 (
@@ -68,23 +69,6 @@ test("AsyncIOTransformStream() keeps timeout as the total budget over attempts",
   assert.ok(calls >= 2 && calls <= 101, `${calls} calls of 10 ms in 1 s`);
 });
 
-/** Runs `body` with `performance.now()` moved `offset()` ms ahead. */
-async function withClockAhead(
-  offset: () => number,
-  body: () => Promise<void>,
-): Promise<void> {
-  // Bun has `now` on the object itself, Deno and browsers on its prototype.
-  const own = Object.getOwnPropertyDescriptor(performance, "now");
-  const realNow = performance.now.bind(performance);
-  performance.now = () => realNow() + offset();
-  try {
-    await body();
-  } finally {
-    if (own === undefined) delete (performance as { now?: unknown }).now;
-    else Object.defineProperty(performance, "now", own);
-  }
-}
-
 for (const batched of [false, true]) {
   test(
     `AsyncIOTransformStream() starts no retry once the input's total timeout has run out, even before its timer fires${
@@ -92,7 +76,7 @@ for (const batched of [false, true]) {
     }`,
     async () => {
       let ahead = 0;
-      await withClockAhead(() => ahead, async () => {
+      await withClock((realNow) => realNow() + ahead, async () => {
         const attempts: number[] = [];
         const fail = async (attempt: number) => {
           attempts.push(attempt);

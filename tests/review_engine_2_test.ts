@@ -14,29 +14,10 @@ import {
   unorderedWait,
   type Watermark,
 } from "../mod.ts";
+import { withClock } from "./_clock.ts";
 import { deferred, settle } from "./_deferred.ts";
 
 const record = <I>(input: I) => ({ kind: "record", input }) as const;
-
-/**
- * Runs `body` with `performance.now()` replaced by `clock(realNow)`, as the
- * attempt timeout tests move it ahead.
- */
-async function withClock(
-  clock: (realNow: () => number) => number,
-  body: () => Promise<void>,
-): Promise<void> {
-  // Bun has `now` on the object itself, Deno and browsers on its prototype.
-  const own = Object.getOwnPropertyDescriptor(performance, "now");
-  const realNow = performance.now.bind(performance);
-  performance.now = () => clock(realNow);
-  try {
-    await body();
-  } finally {
-    if (own === undefined) delete (performance as { now?: unknown }).now;
-    else Object.defineProperty(performance, "now", own);
-  }
-}
 
 test("AsyncIOTransformStream() never calls a batch function with no input when a retry's budget runs out between the slot's check and the call's start, and keeps its call slot free", async () => {
   // The clock reads on time until the retry's check for a slot, and past
