@@ -80,8 +80,8 @@ class AimdLimit extends BoundedLimit {
  * one. It ignores latency, so use it for a backend that says it is
  * overloaded with errors (HTTP 429, 503) rather than by slowing down.
  *
- * Defaults as in Netflix's `AIMDLimit`: initial 20, min 20, backoffRatio
- * 0.9; `max` is the stream's capacity.
+ * Defaults as in Netflix's `AIMDLimit`: initial 20, min 20 (or a lower
+ * given initial), backoffRatio 0.9; `max` is the stream's capacity.
  *
  * @param options The bounds and the back-off.
  * @returns A fresh limit, to give to one stream.

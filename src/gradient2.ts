@@ -134,8 +134,9 @@ class Gradient2Limit extends BoundedLimit {
  * window while latency stays within the tolerance, and shrinks in
  * proportion once it does not. It tolerates noisy, bursty latencies.
  *
- * Defaults as in Netflix's `Gradient2Limit`: initial 20, min 20, smoothing
- * 0.2, rttTolerance 1.5, longWindow 600, queueSize 4.
+ * Defaults as in Netflix's `Gradient2Limit`: initial 20, min 20 (or a
+ * lower given initial), smoothing 0.2, rttTolerance 1.5, longWindow 600,
+ * queueSize 4.
  *
  * @param options The bounds and the tuning of the gradient.
  * @returns A fresh limit, to give to one stream.
