@@ -96,12 +96,13 @@ class Gradient2Limit extends BoundedLimit {
   }
 
   update({ rtt, inFlight }: ConcurrencySample): void {
-    if (!(rtt > 0)) return;
+    // An infinite latency would stay in the long-term average for good.
+    if (!(rtt > 0 && rtt < Infinity)) return;
     const longRtt = this.#addLong(rtt);
     // After a long overload the long-term latency lags far above the
     // current one: pull it down faster than the average would.
     if (longRtt / rtt > 2) this.#longRtt *= 0.95;
-    if (inFlight < this.estimate / 2) return;
+    if (!(inFlight >= this.estimate / 2)) return; // NaN too
     const gradient = Math.max(
       0.5,
       Math.min(1, this.#rttTolerance * longRtt / rtt),

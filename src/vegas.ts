@@ -87,7 +87,7 @@ class VegasLimit extends BoundedLimit {
   }
 
   update({ rtt, inFlight, dropped }: ConcurrencySample): void {
-    if (!(rtt > 0)) return;
+    if (!(rtt > 0 && rtt < Infinity)) return;
     // Re-learn the no-load latency now and then, in case the backend's
     // own latency rose for good.
     if (
@@ -115,7 +115,7 @@ class VegasLimit extends BoundedLimit {
     let next: number;
     if (dropped > 0 || queue > beta) {
       next = this.estimate - Math.max(step, queue - beta);
-    } else if (inFlight * 2 < limit) {
+    } else if (!(inFlight * 2 >= limit)) { // NaN too
       return;
     } else if (queue <= step) {
       next = this.estimate + beta;

@@ -38,3 +38,23 @@ test("the built-in limits start at a given initial below their default min", () 
   }
   assert.throws(() => aimd({ initial: 10, min: 20 }), RangeError);
 });
+
+test("the built-in limits stay whole numbers within [min, max] when fed non-finite values", () => {
+  // gradient2() took an Infinity rtt into its long-term average, and its
+  // limit became NaN for good: the stream then failed on its next window.
+  const odd = [Infinity, -Infinity, NaN, -1, 0, Number.MAX_VALUE];
+  for (const make of [aimd, vegas, gradient2]) {
+    for (const rtt of odd) {
+      for (const inFlight of [NaN, Infinity, -1, 20]) {
+        const limit = bound(make({ min: 5, max: 50, initial: 20 }));
+        limit.update(sample(100, 20)); // a first, sane window
+        limit.update(sample(rtt, inFlight));
+        limit.update(sample(rtt, inFlight, NaN, NaN));
+        for (let i = 0; i < 20; i++) limit.update(sample(100, 50));
+        const name = `${make.name} rtt ${rtt} inFlight ${inFlight}`;
+        assert.ok(Number.isInteger(limit.limit), name);
+        assert.ok(limit.limit >= 5 && limit.limit <= 50, name);
+      }
+    }
+  }
+});
