@@ -58,3 +58,22 @@ test("the built-in limits stay whole numbers within [min, max] when fed non-fini
     }
   }
 });
+
+test("vegas() shrinks after any window with drops, and learns no latency from one", () => {
+  // Its first window only learned the no-load latency, drops or not.
+  const first = bound(vegas({ initial: 50 }));
+  first.update(sample(100, 50, 10, 0));
+  assert.ok(first.limit < 50, `${first.limit}`);
+  // A window of fast failures (503s in a few ms) was taken as the new
+  // no-load latency instead of shrinking the limit. Once the backend
+  // recovered, its usual 100 ms looked like a queue of 80% of the limit,
+  // and the limit collapsed, until a probe 15 to 30 × limit windows later.
+  const limit = bound(vegas({ initial: 50 }));
+  limit.update(sample(100, 50)); // learns the no-load latency
+  const before = limit.limit;
+  limit.update(sample(20, 50, 40, 0)); // fast failures
+  const afterDrops = limit.limit;
+  assert.ok(afterDrops < before, `${afterDrops} < ${before}`);
+  for (let i = 0; i < 10; i++) limit.update(sample(100, limit.limit));
+  assert.ok(limit.limit >= afterDrops, `${limit.limit} >= ${afterDrops}`);
+});
