@@ -4,8 +4,9 @@
 /**
  * What the stream tells a {@linkcode ConcurrencyLimit} about one window of
  * calls. A window closes once it spans at least one second and holds at
- * least ten calls, whichever takes longer; each attempt of a retried input
- * counts as one call.
+ * least ten samples, whichever takes longer. Each attempt is a sample, the
+ * retries of an input included; with `batch`, each input of a batch call is
+ * one, with its call's latency, so one call of ten inputs is ten samples.
  *
  * @example A sample of a calm window
  * ```ts
@@ -28,12 +29,12 @@ export interface ConcurrencySample {
    * started, that call included.
    */
   readonly inFlight: number;
-  /** How many calls ended in the window. */
+  /** How many samples the window holds: attempts, or with `batch` inputs. */
   readonly calls: number;
   /**
    * How many of them were dropped: they timed out (`timeout`,
    * `attemptTimeout`, or a `TimeoutError`), or failed with an error that the
-   * retry predicate retries.
+   * retry predicate retries while attempts are left.
    */
   readonly dropped: number;
   /** How many of the dropped calls timed out. */
