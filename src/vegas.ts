@@ -27,13 +27,13 @@ export interface VegasOptions extends LimitBounds {
    * Below this estimated queue (calls waiting at the backend) the limit
    * grows.
    *
-   * @default {max(3, limit / 10)}
+   * @default {max(3, limit / 10), at most a given beta}
    */
   alpha?: number;
   /**
    * Above this estimated queue the limit shrinks.
    *
-   * @default {max(6, limit / 5)}
+   * @default {max(6, limit / 5), at least a given alpha}
    */
   beta?: number;
 }
@@ -114,17 +114,17 @@ class VegasLimit extends BoundedLimit {
     const limit = this.limit;
     const step = log10Step(limit);
     const queue = this.#queue(rtt);
-    const alpha = this.#alpha ?? Math.max(3, limit / 10);
+    const [alpha, beta] = this.#thresholds(limit);
     // One window stands for many per-call steps: shrink the queue back to
     // beta at once, and grow by alpha (beta with no queue at all), where
     // Netflix steps by log10(limit) per call.
     let next: number;
-    if (queue > this.#betaAt(limit)) {
+    if (queue > beta) {
       return this.#shrink(queue);
     } else if (!(inFlight * 2 >= limit)) { // NaN too
       return;
     } else if (queue <= step) {
-      next = this.estimate + this.#betaAt(limit);
+      next = this.estimate + beta;
     } else if (queue < alpha) {
       next = this.estimate + Math.max(step, alpha);
     } else {
@@ -141,14 +141,17 @@ class VegasLimit extends BoundedLimit {
     return Math.ceil(this.estimate * (1 - this.#rttNoLoad / rtt));
   }
 
-  #betaAt(limit: number): number {
-    return this.#beta ?? Math.max(6, limit / 5);
+  /** alpha and beta at `limit`: a default never crosses a given one. */
+  #thresholds(limit: number): [alpha: number, beta: number] {
+    const alpha = this.#alpha ??
+      Math.min(Math.max(3, limit / 10), this.#beta ?? Infinity);
+    return [alpha, this.#beta ?? Math.max(6, limit / 5, alpha)];
   }
 
   /** Shrinks the queue back to beta, by at least the log10 step. */
   #shrink(queue: number): void {
     const limit = this.limit;
-    const excess = queue - this.#betaAt(limit);
+    const excess = queue - this.#thresholds(limit)[1];
     this.estimate = this.clamp(
       this.estimate - Math.max(log10Step(limit), excess),
     );

@@ -77,3 +77,20 @@ test("vegas() shrinks after any window with drops, and learns no latency from on
   for (let i = 0; i < 10; i++) limit.update(sample(100, limit.limit));
   assert.ok(limit.limit >= afterDrops, `${limit.limit} >= ${afterDrops}`);
 });
+
+test("vegas() keeps a defaulted alpha or beta on the right side of the given one", () => {
+  // A queue of 8 is below a given alpha of 10, so the limit grows; the
+  // default beta of 6 (a limit of 20) made it shrink instead.
+  const rttForQueue = (queue: number, limit: number) =>
+    100 / (1 - queue / limit);
+  const alpha = bound(vegas({ initial: 20, alpha: 10 }));
+  alpha.update(sample(100, 20)); // learns the no-load latency
+  alpha.update(sample(rttForQueue(8, 20), 20));
+  assert.ok(alpha.limit > 20, `${alpha.limit}`);
+  // A queue of 2 is not above a given beta of 2, nor below alpha, which may
+  // not exceed beta: the limit holds. The default alpha of 3 made it grow.
+  const beta = bound(vegas({ initial: 20, beta: 2 }));
+  beta.update(sample(100, 20));
+  beta.update(sample(rttForQueue(2, 20), 20));
+  assert.equal(beta.limit, 20);
+});
