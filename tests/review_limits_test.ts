@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   aimd,
+  AsyncIOTransformStream,
   type ConcurrencyLimit,
   type ConcurrencySample,
   gradient2,
@@ -93,4 +94,63 @@ test("vegas() keeps a defaulted alpha or beta on the right side of the given one
   beta.update(sample(100, 20));
   beta.update(sample(rttForQueue(2, 20), 20));
   assert.equal(beta.limit, 20);
+});
+
+test("vegas() under a stream keeps its limit through a burst of fast retryable failures", async () => {
+  // A simulated backend on a stepped clock: every call takes 100 ms, with no
+  // queue at any concurrency, except for 300 ms in which calls fail after
+  // 20 ms with a retried error. The limit fell from 100 to 12 and stayed
+  // there: those 20 ms were taken as the no-load latency.
+  const realNow = performance.now.bind(performance);
+  let now = 0;
+  performance.now = () => now;
+  try {
+    class Busy extends Error {}
+    const due: { at: number; end: () => void }[] = [];
+    const stream = new AsyncIOTransformStream(
+      (n: number) =>
+        new Promise<number>((resolve, reject) => {
+          const busy = now >= 20_000 && now < 20_300;
+          due.push(
+            busy
+              ? { at: now + 20, end: () => reject(new Busy()) }
+              : { at: now + 100, end: () => resolve(n) },
+          );
+        }),
+      {
+        capacity: 100,
+        order: "unordered",
+        concurrency: vegas({ initial: 20 }),
+        retry: {
+          maxAttempts: 100,
+          delay: 0,
+          retryOnError: (error) => error instanceof Busy,
+        },
+      },
+    );
+    const reader = stream.readable.getReader();
+    void (async () => {
+      while (!(await reader.read()).done);
+    })().catch(() => {});
+    const writer = stream.writable.getWriter();
+    void (async () => {
+      for (let i = 0;; i++) await writer.write(i);
+    })().catch(() => {});
+    let before = 0;
+    for (let step = 0; step < 100_000 && now < 40_000; step++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      due.sort((a, b) => a.at - b.at);
+      if (due.length === 0) continue;
+      now = Math.max(now, due[0]!.at);
+      while (due.length > 0 && due[0]!.at <= now) due.shift()!.end();
+      if (now < 20_000) before = stream.stats.concurrency;
+    }
+    assert.ok(now >= 40_000, `the simulation reached ${now} ms`);
+    assert.equal(before, 100);
+    const after = stream.stats.concurrency;
+    assert.ok(after >= 90, `${after} calls allowed 20 s after the burst`);
+    await writer.abort("done");
+  } finally {
+    performance.now = realNow;
+  }
 });
