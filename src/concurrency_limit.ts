@@ -89,7 +89,7 @@ export interface LimitBounds {
   /**
    * The limit before the first window closes.
    *
-   * @default {20}
+   * @default {20, kept within min and max}
    */
   initial?: number;
   /**
