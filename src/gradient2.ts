@@ -45,7 +45,8 @@ export interface Gradient2Options extends LimitBounds {
   longWindow?: number;
   /**
    * How many calls the estimate adds on top of the measured need, which is
-   * how fast the limit grows while latency stays low.
+   * how fast the limit grows while latency stays low. Latency does not take
+   * the limit below twice this.
    *
    * @default {4}
    */
@@ -133,7 +134,10 @@ class Gradient2Limit extends BoundedLimit {
  * within [0.5, 1], scales the limit, `queueSize` is added, and the result is
  * blended in by `smoothing`: the limit grows by `smoothing × queueSize` per
  * window while latency stays within the tolerance, and shrinks in
- * proportion once it does not. It tolerates noisy, bursty latencies.
+ * proportion once it does not. The gradient takes at most half the limit
+ * off and `queueSize` is added back, so latency does not take the limit
+ * below 2 × `queueSize` (8 by default), whatever `min`; a lower `min` needs
+ * a lower `queueSize`. It tolerates noisy, bursty latencies.
  *
  * Defaults as in Netflix's `Gradient2Limit`: initial 20, min 20 (or a
  * lower given initial), smoothing 0.2, rttTolerance 1.5, longWindow 600,
@@ -151,7 +155,7 @@ class Gradient2Limit extends BoundedLimit {
  *
  * const stream = new AsyncIOTransformStream(
  *   (id: number) => fetch(`http://127.0.0.1:8080/users/${id}`).then((r) => r.json()),
- *   { order: "unordered", capacity: 200, concurrency: gradient2({ min: 5 }) },
+ *   { order: "unordered", capacity: 200, concurrency: gradient2({ min: 4, queueSize: 2 }) },
  * );
  * ```
  */

@@ -154,3 +154,19 @@ test("vegas() under a stream keeps its limit through a burst of fast retryable f
     performance.now = realNow;
   }
 });
+
+test("gradient2() shrinks for latency down to 2 × queueSize at the lowest, as documented", () => {
+  // The gradient takes at most half the limit off and queueSize is added
+  // back, so below 2 × queueSize latency cannot shrink it; min: 1 does not
+  // change that, a lower queueSize does.
+  for (const queueSize of [4, 1]) {
+    const limit = bound(gradient2({ min: 1, initial: 40, queueSize }));
+    for (let i = 0; i < 10; i++) limit.update(sample(100, 0)); // warm-up
+    let lowest = Infinity;
+    for (let i = 0; i < 60; i++) {
+      limit.update(sample(1_000, limit.limit)); // 10 × the usual latency
+      lowest = Math.min(lowest, limit.limit);
+    }
+    assert.equal(lowest, 2 * queueSize);
+  }
+});
