@@ -129,6 +129,18 @@ export abstract class BoundedLimit implements ConcurrencyLimit {
   }
 
   bind(capacity: number): void {
+    if (
+      typeof capacity !== "number" || !Number.isInteger(capacity) ||
+      capacity < 1
+    ) {
+      const message =
+        `Cannot bind the ${this.#name} limit as capacity must be a positive integer: current value is ${
+          describe(capacity)
+        }`;
+      throw typeof capacity === "number"
+        ? new RangeError(message)
+        : new TypeError(message);
+    }
     const given = {
       max: this.#givenMax,
       min: this.#givenMin,

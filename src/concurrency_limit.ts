@@ -79,7 +79,9 @@ export interface ConcurrencyLimit {
   /**
    * Optional: called by the stream's constructor with its `capacity`, before
    * any sample. The built-ins take it as `max` when none was given, and
-   * throw a `RangeError` when the given `max` exceeds it.
+   * throw a `RangeError` when the given `max`, `min` or `initial` exceeds
+   * it, or when it is not a positive integer (a `TypeError` for what is not
+   * a number).
    */
   bind?(capacity: number): void;
 }

@@ -170,3 +170,23 @@ test("gradient2() shrinks for latency down to 2 × queueSize at the lowest, as d
     assert.equal(lowest, 2 * queueSize);
   }
 });
+
+test("the built-in limits' bind() refuses a capacity that is not a positive integer", () => {
+  // bind() is public; bind(0) made the limit 0 and bind(NaN) made it NaN.
+  for (const make of [aimd, vegas, gradient2]) {
+    for (const capacity of [0, -1, 2.5, NaN, Infinity]) {
+      assert.throws(
+        () => make().bind!(capacity),
+        new RangeError(
+          `Cannot bind the ${make.name} limit as capacity must be a positive integer: current value is ${capacity}`,
+        ),
+      );
+    }
+    assert.throws(
+      () => make().bind!("5" as unknown as number),
+      new TypeError(
+        `Cannot bind the ${make.name} limit as capacity must be a positive integer: current value is "5"`,
+      ),
+    );
+  }
+});
