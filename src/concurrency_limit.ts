@@ -6,7 +6,8 @@
  * calls. A window closes once it spans at least one second and holds at
  * least ten samples, whichever takes longer. Each attempt is a sample, the
  * retries of an input included; with `batch`, each input of a batch call is
- * one, with its call's latency, so one call of ten inputs is ten samples.
+ * one, timed from the call's start to its own result, so one call of ten
+ * inputs is ten samples.
  *
  * @example A sample of a calm window
  * ```ts
