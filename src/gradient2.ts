@@ -137,7 +137,9 @@ class Gradient2Limit extends BoundedLimit {
  * proportion once it does not. The gradient takes at most half the limit
  * off and `queueSize` is added back, so latency does not take the limit
  * below 2 × `queueSize` (8 by default), whatever `min`; a lower `min` needs
- * a lower `queueSize`. It tolerates noisy, bursty latencies.
+ * a lower `queueSize`. Like Netflix's, it does not count drops: only
+ * their latency, in the window's mean, moves it. It tolerates noisy, bursty
+ * latencies.
  *
  * Defaults as in Netflix's `Gradient2Limit`: initial 20, min 20 (or a
  * lower given initial), smoothing 0.2, rttTolerance 1.5, longWindow 600,
