@@ -190,3 +190,77 @@ test("the built-in limits' bind() refuses a capacity that is not a positive inte
     );
   }
 });
+
+test("a limit that jumps every window never has more calls started than it allows, with or without batch", async () => {
+  // Found sound: pinned so that dispatcher changes keep it. On a stepped
+  // clock each window closes after 10 samples; the limit then jumps to a
+  // pseudo-random value from 1 to 40 (capacity 30 clamps it).
+  const realNow = performance.now.bind(performance);
+  let now = 0;
+  performance.now = () => now;
+  try {
+    for (const batched of [false, true]) {
+      let seed = 7;
+      const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+      let updates = 0;
+      const jumpy: ConcurrencyLimit = {
+        limit: 5,
+        update() {
+          updates++;
+          (this as { limit: number }).limit = 1 + Math.floor(random() * 40);
+        },
+      };
+      const pending: (() => void)[] = [];
+      let running = 0;
+      let started = 0;
+      const violations: string[] = [];
+      const call = <T>(value: T): Promise<T> => {
+        running++;
+        started++;
+        // What the limit says, within 1 and capacity: the stream may hold
+        // below it (after an under-used window), never above.
+        const says = Math.max(1, Math.min(30, jumpy.limit));
+        const allowed = stream.stats.concurrency;
+        if (running > allowed || allowed > says || allowed < 1) {
+          violations.push(`${running} running, ${allowed} allowed of ${says}`);
+        }
+        return new Promise<T>((resolve) =>
+          pending.push(() => {
+            running--;
+            resolve(value);
+          })
+        );
+      };
+      const stream = batched
+        ? new AsyncIOTransformStream((inputs: number[]) => call(inputs), {
+          capacity: 30,
+          order: "unordered",
+          concurrency: jumpy,
+          batch: { maxSize: 3, maxWait: 0 },
+        })
+        : new AsyncIOTransformStream((n: number) => call(n), {
+          capacity: 30,
+          order: "unordered",
+          concurrency: jumpy,
+        });
+      const output = Array.fromAsync(
+        ReadableStream.from(Array.from({ length: 1_500 }, (_, i) => i))
+          .pipeThrough(stream),
+      );
+      let done = false;
+      void output.then(() => done = true);
+      while (!done) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (pending.length === 0) continue;
+        now += 150;
+        pending.splice(Math.floor(random() * pending.length), 1)[0]!();
+      }
+      assert.equal((await output).length, 1_500);
+      assert.deepEqual(violations, []);
+      assert.ok(updates >= 20, `${updates} windows closed`);
+      assert.ok(started >= (batched ? 500 : 1_500));
+    }
+  } finally {
+    performance.now = realNow;
+  }
+});
