@@ -10,6 +10,7 @@ import {
   gradient2,
   vegas,
 } from "../mod.ts";
+import { RateLimiter } from "../src/_rate_limiter.ts";
 
 function sample(
   rtt: number,
@@ -262,5 +263,38 @@ test("a limit that jumps every window never has more calls started than it allow
     }
   } finally {
     performance.now = realNow;
+  }
+});
+
+test("RateLimiter above 64 holds back at most ceil(limit / 64) - 1 starts, for up to a window after a pause", () => {
+  // The README said a burst waits at most 1/64 of a window longer than an
+  // exact sliding window: after a pause, a start can wait a whole window.
+  const paused = new RateLimiter(128, 1_000);
+  assert.ok(paused.tryAcquire(0));
+  for (let i = 1; i < 128; i++) assert.ok(paused.tryAcquire(999));
+  // Exact: the start at 0 left the window at 1 000. Here it shares a
+  // bucket (2 starts a bucket) with one at 999, so it counts until 1 999.
+  assert.equal(paused.waitAfter(1_000), 999);
+  assert.ok(paused.tryAcquire(1_999));
+  // What holds: never more than `limit` starts in a window, and a start is
+  // refused only while the window holds limit - (ceil(limit / 64) - 1).
+  let seed = 5;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (let trial = 0; trial < 300; trial++) {
+    const limit = 65 + Math.floor(random() * 400);
+    const slack = Math.ceil(limit / 64) - 1;
+    const limiter = new RateLimiter(limit, 1_000);
+    const starts: number[] = [];
+    let time = 0;
+    for (let i = 0; i < 1_500; i++) {
+      time += random() < 0.5 ? 0 : random() * (random() < 0.1 ? 500 : 10);
+      const inWindow = starts.filter((at) => time - at < 1_000).length;
+      if (limiter.tryAcquire(time)) {
+        starts.push(time);
+        assert.ok(inWindow < limit, `${inWindow + 1} starts in a window`);
+      } else {
+        assert.ok(inWindow >= limit - slack, `refused at ${inWindow}/${limit}`);
+      }
+    }
   }
 });
