@@ -120,7 +120,7 @@ export abstract class BoundedLimit implements ConcurrencyLimit {
     this.#givenMin = min;
     this.#givenMax = max;
     this.max = max ?? Infinity;
-    this.min = min ?? Math.min(defaultMin, this.max);
+    this.min = min ?? this.#defaultMinWithin(this.max);
     this.estimate = this.#clamp(initial ?? 20);
   }
 
@@ -129,6 +129,18 @@ export abstract class BoundedLimit implements ConcurrencyLimit {
   }
 
   bind(capacity: number): void {
+    if (
+      typeof capacity !== "number" || !Number.isInteger(capacity) ||
+      capacity < 1
+    ) {
+      const message =
+        `Cannot bind the ${this.#name} limit as capacity must be a positive integer: current value is ${
+          describe(capacity)
+        }`;
+      throw typeof capacity === "number"
+        ? new RangeError(message)
+        : new TypeError(message);
+    }
     const given = {
       max: this.#givenMax,
       min: this.#givenMin,
@@ -143,8 +155,13 @@ export abstract class BoundedLimit implements ConcurrencyLimit {
     }
     // Bound twice (by two streams), it keeps within the smaller capacity.
     this.max = Math.min(given.max ?? capacity, this.max, capacity);
-    this.min = this.#givenMin ?? Math.min(this.#defaultMin, this.max);
+    this.min = this.#givenMin ?? this.#defaultMinWithin(this.max);
     this.estimate = this.#clamp(this.estimate);
+  }
+
+  /** The default min, lowered to a given initial: the limit starts there. */
+  #defaultMinWithin(max: number): number {
+    return Math.min(this.#defaultMin, this.#initial ?? Infinity, max);
   }
 
   abstract update(sample: ConcurrencySample): void;

@@ -5,7 +5,9 @@
 // buckets of `size` starts each, and a bucket leaves the window only when its
 // *latest* start does. That can only delay a start, never allow one early, so
 // the guarantee holds. Up to BUCKETS the limit is exact (one start a bucket);
-// above, a burst may wait up to 1/BUCKETS of a window longer than needed.
+// above, only the oldest bucket may hold starts that left the window, so at
+// most `size - 1` starts wait longer than needed: about 1/BUCKETS of a window
+// at the full rate, up to a whole window after a pause.
 
 const BUCKETS = 64;
 

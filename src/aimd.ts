@@ -80,8 +80,10 @@ class AimdLimit extends BoundedLimit {
  * one. It ignores latency, so use it for a backend that says it is
  * overloaded with errors (HTTP 429, 503) rather than by slowing down.
  *
- * Defaults as in Netflix's `AIMDLimit`: initial 20, min 20, backoffRatio
- * 0.9; `max` is the stream's capacity.
+ * Defaults as in Netflix's `AIMDLimit`: initial 20, min 20 (or a lower
+ * given initial), backoffRatio 0.9; `max` is the stream's capacity. The
+ * default min is at most max: under a capacity of 20 or less, give a lower
+ * `min`, or the limit cannot move.
  *
  * @param options The bounds and the back-off.
  * @returns A fresh limit, to give to one stream.

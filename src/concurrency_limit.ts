@@ -4,8 +4,10 @@
 /**
  * What the stream tells a {@linkcode ConcurrencyLimit} about one window of
  * calls. A window closes once it spans at least one second and holds at
- * least ten calls, whichever takes longer; each attempt of a retried input
- * counts as one call.
+ * least ten samples, whichever takes longer. Each attempt is a sample, the
+ * retries of an input included; with `batch`, each input of a batch call is
+ * one, timed from the call's start to its own result, so one call of ten
+ * inputs is ten samples.
  *
  * @example A sample of a calm window
  * ```ts
@@ -28,12 +30,12 @@ export interface ConcurrencySample {
    * started, that call included.
    */
   readonly inFlight: number;
-  /** How many calls ended in the window. */
+  /** How many samples the window holds: attempts, or with `batch` inputs. */
   readonly calls: number;
   /**
    * How many of them were dropped: they timed out (`timeout`,
    * `attemptTimeout`, or a `TimeoutError`), or failed with an error that the
-   * retry predicate retries.
+   * retry predicate retries while attempts are left.
    */
   readonly dropped: number;
   /** How many of the dropped calls timed out. */
@@ -78,7 +80,9 @@ export interface ConcurrencyLimit {
   /**
    * Optional: called by the stream's constructor with its `capacity`, before
    * any sample. The built-ins take it as `max` when none was given, and
-   * throw a `RangeError` when the given `max` exceeds it.
+   * throw a `RangeError` when the given `max`, `min` or `initial` exceeds
+   * it, or when it is not a positive integer (a `TypeError` for what is not
+   * a number).
    */
   bind?(capacity: number): void;
 }
@@ -88,13 +92,13 @@ export interface LimitBounds {
   /**
    * The limit before the first window closes.
    *
-   * @default {20}
+   * @default {20, kept within min and max}
    */
   initial?: number;
   /**
    * The lowest limit.
    *
-   * @default {1 for vegas(), 20 for aimd() and gradient2(), at most max}
+   * @default {1 for vegas(), 20 for aimd() and gradient2(), at most initial and max}
    */
   min?: number;
   /**

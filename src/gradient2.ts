@@ -45,7 +45,8 @@ export interface Gradient2Options extends LimitBounds {
   longWindow?: number;
   /**
    * How many calls the estimate adds on top of the measured need, which is
-   * how fast the limit grows while latency stays low.
+   * how fast the limit grows while latency stays low. Latency does not take
+   * the limit below twice this.
    *
    * @default {4}
    */
@@ -96,12 +97,13 @@ class Gradient2Limit extends BoundedLimit {
   }
 
   update({ rtt, inFlight }: ConcurrencySample): void {
-    if (!(rtt > 0)) return;
+    // An infinite latency would stay in the long-term average for good.
+    if (!(rtt > 0 && rtt < Infinity)) return;
     const longRtt = this.#addLong(rtt);
     // After a long overload the long-term latency lags far above the
     // current one: pull it down faster than the average would.
     if (longRtt / rtt > 2) this.#longRtt *= 0.95;
-    if (inFlight < this.estimate / 2) return;
+    if (!(inFlight >= this.estimate / 2)) return; // NaN too
     const gradient = Math.max(
       0.5,
       Math.min(1, this.#rttTolerance * longRtt / rtt),
@@ -132,10 +134,17 @@ class Gradient2Limit extends BoundedLimit {
  * within [0.5, 1], scales the limit, `queueSize` is added, and the result is
  * blended in by `smoothing`: the limit grows by `smoothing × queueSize` per
  * window while latency stays within the tolerance, and shrinks in
- * proportion once it does not. It tolerates noisy, bursty latencies.
+ * proportion once it does not. The gradient takes at most half the limit
+ * off and `queueSize` is added back, so latency does not take the limit
+ * below 2 × `queueSize` (8 by default), whatever `min`; a lower `min` needs
+ * a lower `queueSize`. Like Netflix's, it does not count drops: only
+ * their latency, in the window's mean, moves it. It tolerates noisy, bursty
+ * latencies.
  *
- * Defaults as in Netflix's `Gradient2Limit`: initial 20, min 20, smoothing
- * 0.2, rttTolerance 1.5, longWindow 600, queueSize 4.
+ * Defaults as in Netflix's `Gradient2Limit`: initial 20, min 20 (or a
+ * lower given initial), smoothing 0.2, rttTolerance 1.5, longWindow 600,
+ * queueSize 4. The default min is at most max: under a capacity of 20 or
+ * less, give a lower `min`, or the limit cannot move.
  *
  * @param options The bounds and the tuning of the gradient.
  * @returns A fresh limit, to give to one stream.
@@ -149,7 +158,7 @@ class Gradient2Limit extends BoundedLimit {
  *
  * const stream = new AsyncIOTransformStream(
  *   (id: number) => fetch(`http://127.0.0.1:8080/users/${id}`).then((r) => r.json()),
- *   { order: "unordered", capacity: 200, concurrency: gradient2({ min: 5 }) },
+ *   { order: "unordered", capacity: 200, concurrency: gradient2({ min: 4, queueSize: 2 }) },
  * );
  * ```
  */

@@ -27,13 +27,13 @@ export interface VegasOptions extends LimitBounds {
    * Below this estimated queue (calls waiting at the backend) the limit
    * grows.
    *
-   * @default {max(3, limit / 10)}
+   * @default {max(3, limit / 10), at most a given beta}
    */
   alpha?: number;
   /**
    * Above this estimated queue the limit shrinks.
    *
-   * @default {max(6, limit / 5)}
+   * @default {max(6, limit / 5), at least a given alpha}
    */
   beta?: number;
 }
@@ -87,7 +87,16 @@ class VegasLimit extends BoundedLimit {
   }
 
   update({ rtt, inFlight, dropped }: ConcurrencySample): void {
-    if (!(rtt > 0)) return;
+    const valid = rtt > 0 && rtt < Infinity;
+    // A dropped call's latency is its own (a fast 503, a timeout), not the
+    // backend's service time: such a window shrinks the limit and teaches
+    // no no-load latency, which fast failures would set far too low.
+    if (dropped > 0) {
+      this.#windowsSinceProbe++;
+      const known = valid && this.#rttNoLoad > 0 && rtt > this.#rttNoLoad;
+      return this.#shrink(known ? this.#queue(rtt) : 0);
+    }
+    if (!valid) return;
     // Re-learn the no-load latency now and then, in case the backend's
     // own latency rose for good.
     if (
@@ -104,18 +113,15 @@ class VegasLimit extends BoundedLimit {
     }
     const limit = this.limit;
     const step = log10Step(limit);
-    // Little's law: what is in flight beyond what the backend serves
-    // without queueing.
-    const queue = Math.ceil(this.estimate * (1 - this.#rttNoLoad / rtt));
-    const alpha = this.#alpha ?? Math.max(3, limit / 10);
-    const beta = this.#beta ?? Math.max(6, limit / 5);
+    const queue = this.#queue(rtt);
+    const [alpha, beta] = this.#thresholds(limit);
     // One window stands for many per-call steps: shrink the queue back to
     // beta at once, and grow by alpha (beta with no queue at all), where
     // Netflix steps by log10(limit) per call.
     let next: number;
-    if (dropped > 0 || queue > beta) {
-      next = this.estimate - Math.max(step, queue - beta);
-    } else if (inFlight * 2 < limit) {
+    if (queue > beta) {
+      return this.#shrink(queue);
+    } else if (!(inFlight * 2 >= limit)) { // NaN too
       return;
     } else if (queue <= step) {
       next = this.estimate + beta;
@@ -126,6 +132,30 @@ class VegasLimit extends BoundedLimit {
     }
     this.estimate = this.clamp(next);
   }
+
+  /**
+   * Little's law: what is in flight beyond what the backend serves without
+   * queueing.
+   */
+  #queue(rtt: number): number {
+    return Math.ceil(this.estimate * (1 - this.#rttNoLoad / rtt));
+  }
+
+  /** alpha and beta at `limit`: a default never crosses a given one. */
+  #thresholds(limit: number): [alpha: number, beta: number] {
+    const alpha = this.#alpha ??
+      Math.min(Math.max(3, limit / 10), this.#beta ?? Infinity);
+    return [alpha, this.#beta ?? Math.max(6, limit / 5, alpha)];
+  }
+
+  /** Shrinks the queue back to beta, by at least the log10 step. */
+  #shrink(queue: number): void {
+    const limit = this.limit;
+    const excess = queue - this.#thresholds(limit)[1];
+    this.estimate = this.clamp(
+      this.estimate - Math.max(log10Step(limit), excess),
+    );
+  }
 }
 
 /**
@@ -133,8 +163,10 @@ class VegasLimit extends BoundedLimit {
  * latency as the latency without queueing, estimates how many calls wait at
  * the backend as `limit × (1 − rttNoLoad / rtt)`, and grows while that
  * queue is below `alpha`, by `beta` at once when there is no queue at all,
- * and shrinks when it is above `beta` or calls were dropped. It suits a
- * backend whose latency is steady until it queues.
+ * and shrinks when it is above `beta` or calls were dropped. A window with
+ * drops never sets the no-load latency: fast failures would make every
+ * later latency look like a queue. It suits a backend whose latency is
+ * steady until it queues.
  *
  * Defaults from Netflix's `VegasLimit`: initial 20, min 1, alpha
  * max(3, 10% of the limit) and beta max(6, 20% of the limit) as its
