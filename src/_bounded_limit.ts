@@ -159,9 +159,17 @@ export abstract class BoundedLimit implements ConcurrencyLimit {
     this.estimate = this.#clamp(this.estimate);
   }
 
-  /** The default min, lowered to a given initial: the limit starts there. */
+  /**
+   * The default min, lowered to a given initial (the limit starts there),
+   * and to half of max: at max itself, a small capacity would leave the
+   * limit no room to move.
+   */
   #defaultMinWithin(max: number): number {
-    return Math.min(this.#defaultMin, this.#initial ?? Infinity, max);
+    return Math.min(
+      this.#defaultMin,
+      this.#initial ?? Infinity,
+      Math.max(1, Math.floor(max / 2)),
+    );
   }
 
   abstract update(sample: ConcurrencySample): void;

@@ -82,8 +82,8 @@ class AimdLimit extends BoundedLimit {
  *
  * Defaults as in Netflix's `AIMDLimit`: initial 20, min 20 (or a lower
  * given initial), backoffRatio 0.9; `max` is the stream's capacity. The
- * default min is at most max: under a capacity of 20 or less, give a lower
- * `min`, or the limit cannot move.
+ * default min is at most half of max, so that under a small capacity the
+ * limit can still move.
  *
  * @param options The bounds and the back-off.
  * @returns A fresh limit, to give to one stream.

@@ -98,7 +98,7 @@ export interface LimitBounds {
   /**
    * The lowest limit.
    *
-   * @default {1 for vegas(), 20 for aimd() and gradient2(), at most initial and max}
+   * @default {1 for vegas(), 20 for aimd() and gradient2(), at most initial and half of max}
    */
   min?: number;
   /**

@@ -143,8 +143,8 @@ class Gradient2Limit extends BoundedLimit {
  *
  * Defaults as in Netflix's `Gradient2Limit`: initial 20, min 20 (or a
  * lower given initial), smoothing 0.2, rttTolerance 1.5, longWindow 600,
- * queueSize 4. The default min is at most max: under a capacity of 20 or
- * less, give a lower `min`, or the limit cannot move.
+ * queueSize 4. The default min is at most half of max, so that under a
+ * small capacity the limit can still move.
  *
  * @param options The bounds and the tuning of the gradient.
  * @returns A fresh limit, to give to one stream.

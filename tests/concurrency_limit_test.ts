@@ -138,6 +138,24 @@ test("the built-in limits keep min and initial within a small capacity", () => {
   }
 });
 
+test("aimd() and gradient2() under a capacity of 20 or less still shrink under load: their default min is at most half of it", () => {
+  // The default min of 20 used to be cut to max alone, which left no room.
+  const aimdLimit = bound(aimd(), 10);
+  assert.equal(aimdLimit.limit, 10);
+  aimdLimit.update(sample(10, 10, 1));
+  assert.equal(aimdLimit.limit, 9, "aimd() after a window with a drop");
+  for (let i = 0; i < 20; i++) aimdLimit.update(sample(10, 10, 1));
+  assert.equal(aimdLimit.limit, 5, "aimd() stops at half the capacity");
+  const gradient = bound(gradient2({ queueSize: 1 }), 10);
+  for (let i = 0; i < 5; i++) gradient.update(sample(10, 10));
+  let lowest = gradient.limit;
+  for (let i = 0; i < 50; i++) {
+    gradient.update(sample(1000, 10));
+    lowest = Math.min(lowest, gradient.limit);
+  }
+  assert.equal(lowest, 5, "gradient2() stops at half the capacity");
+});
+
 test("the built-in limits stay within [min, max] whatever they are fed", () => {
   const samples = fc.array(
     fc.record({
