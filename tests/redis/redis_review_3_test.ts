@@ -1,0 +1,159 @@
+// A third adversarial review of the Redis scale-out, against a real
+// redis-server: redisStreamSource and redisStreamSink used directly in a
+// pipeline, the failure paths of redisWorker, and option checks. Each test
+// here failed on the code it was written against (2292c10) and pins the
+// defect it found.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { RespClient } from "../../demo/redis_resp.ts";
+import { startRedisServer } from "../../demo/redis_server.ts";
+import {
+  type RedisCommit,
+  redisStreamSink,
+  redisStreamSource,
+} from "../../src/redis.ts";
+import { deferred } from "../_deferred.ts";
+import {
+  addEntries,
+  deliverAll,
+  eventually,
+  pending,
+  useRedis,
+} from "./_redis.ts";
+
+const redis = useRedis();
+
+/** Rejects if `promise` has not settled within `ms` (a hang, not a speed). */
+async function within<T>(promise: Promise<T>, ms: number, what: string) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} hung`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Each entry as a commit of one output, its own fields. */
+function echo(): TransformStream<
+  { stream: string; id: string; fields: Record<string, string> },
+  RedisCommit
+> {
+  return new TransformStream({
+    transform: (entry, controller) =>
+      controller.enqueue({ ...entry, outputs: [entry.fields] }),
+  });
+}
+
+test("redisStreamSink() given the pipe's signal lets its abort end while the commit of a full batch waits on a stalled Redis", async () => {
+  const server = await startRedisServer();
+  const client = new RespClient(server.url);
+  const probe = new RespClient(server.url);
+  let stalled = false;
+  try {
+    await addEntries(client, "in", 3);
+    const abort = new AbortController();
+    const committing = deferred();
+    const piped = redisStreamSource({
+      send: client.send,
+      stream: "in",
+      group: "g",
+      consumer: "c",
+      blockMs: 50,
+    })
+      .pipeThrough(echo())
+      .pipeTo(
+        redisStreamSink({
+          send: (args) => {
+            // Redis stalls just before the first commit reaches it.
+            if (!stalled) {
+              Deno.kill(server.pid!, "SIGSTOP");
+              stalled = true;
+              committing.resolve();
+            }
+            return client.send(args);
+          },
+          group: "g",
+          output: "out",
+          // Every write is a full batch: it waits for its commit.
+          batchSize: 1,
+          signal: abort.signal,
+        }),
+        { signal: abort.signal },
+      );
+    await committing.promise;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    abort.abort();
+    await within(
+      assert.rejects(piped, (error) => error === abort.signal.reason),
+      10_000,
+      "the pipe's abort",
+    );
+  } finally {
+    if (stalled) Deno.kill(server.pid!, "SIGCONT");
+  }
+  // Nothing lost: each input is committed or still pending.
+  await eventually(async () =>
+    Number(await probe.send(["XLEN", "out"])) +
+        await pending(probe, "in", "g") === 3
+  );
+  client.close();
+  probe.close();
+  await server.stop();
+});
+
+test("redisStreamSink() writer.abort() ends while the commit of a full batch waits on a stalled Redis", async () => {
+  const server = await startRedisServer();
+  const client = new RespClient(server.url);
+  let stalled = false;
+  try {
+    const ids = await addEntries(client, "in", 2);
+    await deliverAll(client, "in", "g", "c");
+    const writer = redisStreamSink({
+      send: (args) => {
+        if (!stalled) {
+          Deno.kill(server.pid!, "SIGSTOP");
+          stalled = true;
+        }
+        return client.send(args);
+      },
+      group: "g",
+      output: "out",
+      batchSize: 1,
+    }).getWriter();
+    // The first commit is sent and hangs; the second write, a full batch
+    // behind it, waits for it.
+    const written = ids.map((id) =>
+      writer.write({ stream: "in", id, outputs: [] })
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(stalled, "no commit was sent");
+    await within(writer.abort(new Error("stop")), 10_000, "writer.abort()");
+    await Promise.all(written);
+  } finally {
+    if (stalled) Deno.kill(server.pid!, "SIGCONT");
+  }
+  client.close();
+  await server.stop();
+});
+
+test("redisStreamSink() refuses a signal that is not an AbortSignal", () => {
+  assert.throws(
+    () =>
+      redisStreamSink({
+        send: redis.client.send,
+        group: "g",
+        output: "o",
+        signal: "stop" as never,
+      }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot construct redisStreamSink as signal must be an AbortSignal: current value is "stop"',
+    },
+  );
+});
