@@ -11,6 +11,7 @@ import {
   type RedisCommit,
   redisStreamSink,
   redisStreamSource,
+  redisWorker,
 } from "../../src/redis.ts";
 import { deferred } from "../_deferred.ts";
 import {
@@ -156,4 +157,55 @@ test("redisStreamSink() refuses a signal that is not an AbortSignal", () => {
         'Cannot construct redisStreamSink as signal must be an AbortSignal: current value is "stop"',
     },
   );
+});
+
+test("redisWorker() fails with a clear TypeError naming the entry when onError returns one output instead of an iterable of outputs", async () => {
+  const input = redis.name("review3-onerror-single");
+  const [id] = await addEntries(redis.client, input, 1);
+  const worker = redisWorker({
+    send: redis.client.send,
+    blockingSend: redis.reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    blockMs: 50,
+    deadLetter: `${input}:dead`,
+    fn: () => {
+      throw new Error("boom");
+    },
+    // A single output where an iterable is expected: a mistake that types
+    // catch, and that must not read as "outputs is not iterable".
+    onError: () => ({ handled: "yes" }) as never,
+  });
+  await assert.rejects(worker.done, (error: Error) => {
+    assert.equal(error.name, "TypeError");
+    assert.equal(
+      error.message,
+      `Cannot commit entry ${id} of stream ${input} as outputs must be an iterable of outputs (wrap one output as [output]): current value is an object`,
+    );
+    return true;
+  });
+  // Neither committed nor dead-lettered: the handler's answer was unusable.
+  assert.equal(await pending(redis.client, input, "g"), 1);
+});
+
+test("redisWorker() fails with a clear TypeError when an object fn completes with a string", async () => {
+  const input = redis.name("review3-complete-string");
+  const [id] = await addEntries(redis.client, input, 1);
+  const worker = redisWorker({
+    send: redis.client.send,
+    blockingSend: redis.reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    blockMs: 50,
+    fn: { asyncInvoke: (_entry, result) => result.complete("ab" as never) },
+  });
+  await assert.rejects(worker.done, {
+    name: "TypeError",
+    message:
+      `Cannot commit entry ${id} of stream ${input} as outputs must be an iterable of outputs (wrap one output as [output]): current value is "ab"`,
+  });
 });
