@@ -209,3 +209,29 @@ test("redisWorker() fails with a clear TypeError when an object fn completes wit
       `Cannot commit entry ${id} of stream ${input} as outputs must be an iterable of outputs (wrap one output as [output]): current value is "ab"`,
   });
 });
+
+test("redisStreamSource() refuses a startId that is not a stream id when constructed, before any command", () => {
+  const sent: string[][] = [];
+  const send = (args: string[]) => {
+    sent.push(args);
+    return Promise.resolve(null);
+  };
+  const options = { send, stream: "s", group: "g", consumer: "c" };
+  for (const startId of ["x", "-", "+", ">", "5-*", "-5", "1-2-3", "0x10"]) {
+    assert.throws(() => redisStreamSource({ ...options, startId }), {
+      name: "TypeError",
+      message:
+        `Cannot construct redisStreamSource as startId must be "$" or a stream id such as "0" or "1700000000000-0": current value is ${
+          JSON.stringify(startId)
+        }`,
+    });
+  }
+  assert.throws(
+    () => redisStreamSource({ ...options, startId: "18446744073709551616-0" }),
+    RangeError,
+  );
+  assert.deepEqual(sent, []);
+  for (const startId of ["$", "0", "0-0", "1700000000000-5"]) {
+    redisStreamSource({ ...options, startId });
+  }
+});
