@@ -235,3 +235,40 @@ test("redisStreamSource() refuses a startId that is not a stream id when constru
     redisStreamSource({ ...options, startId });
   }
 });
+
+test("redisStreamSource() names the stream and the group when its connection is lost while it acknowledges the deleted entries it reported", async () => {
+  const stream = redis.name("review3-lost-forget");
+  const [id] = await addEntries(redis.client, stream, 1);
+  await deliverAll(redis.client, stream, "g", "c");
+  await redis.client.send(["XDEL", stream, id!]);
+  const conn = new RespClient(redis.server.url);
+  const connId = String(await conn.send(["CLIENT", "ID"]));
+  const reported: string[] = [];
+  const reader = redisStreamSource({
+    send: conn.send,
+    stream,
+    group: "g",
+    consumer: "c",
+    blockMs: 50,
+    onDeleted: async (_stream, ids) => {
+      reported.push(...ids);
+      // The acknowledgement that follows is held, then its connection lost.
+      await redis.client.send(["CLIENT", "PAUSE", "20000", "WRITE"]);
+      setTimeout(async () => {
+        await redis.client.send(["CLIENT", "KILL", "ID", connId]);
+        await redis.client.send(["CLIENT", "UNPAUSE"]);
+      }, 300);
+    },
+  }).getReader();
+  try {
+    await assert.rejects(reader.read(), (error: Error) => {
+      assert.match(error.message, new RegExp(`stream ${stream} in group g\\b`));
+      assert.match(error.message, /Redis connection closed/);
+      return true;
+    });
+    assert.deepEqual(reported, [id]);
+  } finally {
+    await redis.client.send(["CLIENT", "UNPAUSE"]);
+    conn.close();
+  }
+});
