@@ -272,3 +272,54 @@ test("redisStreamSource() names the stream and the group when its connection is 
     conn.close();
   }
 });
+
+test("redisStreamSink() fails with a clear TypeError on a chunk that is not a commit, and commits nothing of it", async () => {
+  const stream = redis.name("review3-bad-chunk");
+  const [id] = await addEntries(redis.client, stream, 1);
+  await deliverAll(redis.client, stream, "g", "c");
+  const cases: [unknown, string][] = [
+    [
+      null,
+      "Cannot commit an entry as it must be an object: current value is null",
+    ],
+    [5, "Cannot commit an entry as it must be an object: current value is 5"],
+    [
+      { stream: 7, id, outputs: [] },
+      "Cannot commit an entry as stream must be a non-empty string: current value is 7",
+    ],
+    [
+      { stream, id: 5, outputs: [] },
+      `Cannot commit an entry of stream ${stream} as id must be a stream id such as "1700000000000-0": current value is 5`,
+    ],
+    [
+      { stream, id: "abc", outputs: [] },
+      `Cannot commit an entry of stream ${stream} as id must be a stream id such as "1700000000000-0": current value is "abc"`,
+    ],
+    [
+      { stream, id, outputs: { n: "0" } },
+      `Cannot commit entry ${id} of stream ${stream} as outputs must be an array of outputs: current value is an object`,
+    ],
+    [
+      { stream, id },
+      `Cannot commit entry ${id} of stream ${stream} as outputs must be an array of outputs: current value is undefined`,
+    ],
+    [
+      { stream, id, outputs: [], deadLetter: "failed" },
+      `Cannot commit entry ${id} of stream ${stream} as deadLetter must be an object of string fields: current value is "failed"`,
+    ],
+  ];
+  for (const [chunk, message] of cases) {
+    await assert.rejects(
+      ReadableStream.from([chunk as RedisCommit]).pipeTo(redisStreamSink({
+        send: redis.client.send,
+        group: "g",
+        output: `${stream}:out`,
+        deadLetter: `${stream}:dead`,
+      })),
+      { name: "TypeError", message },
+    );
+  }
+  assert.equal(await pending(redis.client, stream, "g"), 1);
+  assert.equal(await redis.client.send(["EXISTS", `${stream}:out`]), 0);
+  assert.equal(await redis.client.send(["EXISTS", `${stream}:dead`]), 0);
+});
