@@ -48,7 +48,9 @@ export interface RedisStreamSourceOptions {
   /** This consumer's name, unique among the live consumers of the group. */
   consumer: string;
   /**
-   * The most entries one read returns (`COUNT`).
+   * The most entries one read returns (`COUNT`). Keep it at most the
+   * capacity of the stream downstream: a read's entries wait there, pending
+   * and idle, and another consumer may claim them after `claimIdleMs`.
    *
    * @default {100}
    */
