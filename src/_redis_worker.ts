@@ -302,9 +302,14 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       periodMs: heartbeatMs,
       onError: fail,
     });
+  let started = false;
   const source = pullStream(
     (abort) => reader.read(abort),
     async () => {
+      // A signal aborted before the start: nothing is sent to Redis, not
+      // even the group's creation (the pipes below end at once).
+      if (signal.aborted) return;
+      started = true;
       await reader.start();
       heartbeat?.start();
     },
@@ -340,7 +345,11 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       heartbeat?.stop();
       return Promise.all([
         heartbeat?.settled(),
-        reader instanceof GroupReader ? reader.settled() : reader.stop(),
+        reader instanceof GroupReader
+          ? reader.settled()
+          : started
+          ? reader.stop()
+          : undefined,
       ]);
     });
 

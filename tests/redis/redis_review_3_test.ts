@@ -323,3 +323,28 @@ test("redisStreamSink() fails with a clear TypeError on a chunk that is not a co
   assert.equal(await redis.client.send(["EXISTS", `${stream}:out`]), 0);
   assert.equal(await redis.client.send(["EXISTS", `${stream}:dead`]), 0);
 });
+
+for (const partitions of [undefined, 2]) {
+  test(`redisWorker() given a signal that is already aborted rejects with its reason and sends no command (partitions: ${partitions})`, async () => {
+    const input = redis.name("review3-aborted-signal");
+    const sent: string[][] = [];
+    const reason = new Error("aborted before the start");
+    const worker = redisWorker({
+      send: (args) => {
+        sent.push(args);
+        return redis.client.send(args);
+      },
+      input,
+      output: `${input}:out`,
+      group: "g",
+      consumer: "c",
+      ...(partitions === undefined ? {} : { partitions }),
+      fn: ({ fields }) => fields,
+      signal: AbortSignal.abort(reason),
+    });
+    await assert.rejects(worker.done, (error) => error === reason);
+    await worker.stop();
+    assert.deepEqual(sent, []);
+    assert.equal(await redis.client.send(["EXISTS", input, `${input}:0`]), 0);
+  });
+}
