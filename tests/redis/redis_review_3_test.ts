@@ -348,3 +348,52 @@ for (const partitions of [undefined, 2]) {
     assert.equal(await redis.client.send(["EXISTS", input, `${input}:0`]), 0);
   });
 }
+
+test("redisWorker() refuses an output or deadLetter stream that is one it reads, which would feed its outputs back as inputs for ever", () => {
+  const base = {
+    send: () => Promise.resolve(null),
+    input: "orders",
+    group: "g",
+    consumer: "c",
+    fn: ({ fields }: { fields: Record<string, string> }) => fields,
+  };
+  const cases: [Record<string, unknown>, string][] = [
+    [
+      { output: "orders" },
+      'Cannot construct redisWorker as output must not be a stream it reads (orders): current value is "orders"',
+    ],
+    [
+      { output: "out", deadLetter: "orders" },
+      'Cannot construct redisWorker as deadLetter must not be a stream it reads (orders): current value is "orders"',
+    ],
+    [
+      { output: "orders:3", partitions: 4 },
+      'Cannot construct redisWorker as output must not be a stream it reads (orders:0 … orders:3): current value is "orders:3"',
+    ],
+    [
+      { output: "out", deadLetter: "orders:0", partitions: 1 },
+      'Cannot construct redisWorker as deadLetter must not be a stream it reads (orders:0 … orders:0): current value is "orders:0"',
+    ],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => redisWorker({ ...base, ...options } as never),
+      { name: "RangeError", message },
+    );
+  }
+  // Names that only look alike are fine: a partition past the count, or
+  // the unpartitioned input's own name in partitioned mode.
+  for (
+    const options of [
+      { output: "orders:4", partitions: 4 },
+      { output: "orders", partitions: 4 },
+      { output: "orders:00", partitions: 4 },
+    ]
+  ) {
+    redisWorker({
+      ...base,
+      ...options,
+      signal: AbortSignal.abort(),
+    }).done.catch(() => {});
+  }
+});
