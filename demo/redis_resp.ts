@@ -70,6 +70,13 @@ export class RespClient {
       hostname: this.#hostname,
       port: this.#port,
     }).then((conn) => {
+      if (this.#closed) {
+        // Closed while connecting: an open connection would keep the
+        // process alive.
+        conn.close();
+        this.#connecting = undefined;
+        throw new Error("RespClient closed");
+      }
       conn.setNoDelay(true);
       this.#conn = conn;
       this.#connecting = undefined;

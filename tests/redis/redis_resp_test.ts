@@ -4,7 +4,8 @@
 // Against the client of 2292c10, the RESP3 reply failed as a bare "Redis
 // connection closed", and the large reply took 13 s instead of 1 s (the
 // parser started over from the reply's first byte at each 64 KB packet: an
-// XRANGE of 80,000 entries took 23 s; measured, not asserted).
+// XRANGE of 80,000 entries took 23 s; measured, not asserted), and a client
+// closed while connecting left the connection open once it was.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RedisReplyError, RespClient } from "../../demo/redis_resp.ts";
@@ -199,4 +200,35 @@ test("RespClient reads a large reply from a real redis-server: 50,000 entries of
   await redis.client.send(["SET", `${stream}:big`, big]);
   assert.equal(await redis.client.send(["GET", `${stream}:big`]), big);
   await redis.client.send(["DEL", stream, `${stream}:big`]);
+});
+
+test("RespClient closed while it connects closes the connection once open, so nothing keeps the process alive", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = new RespClient(`redis://127.0.0.1:${listener.addr.port}`);
+  const sent = client.send(["PING"]);
+  // Closed in the same tick: the connection is still being opened.
+  client.close();
+  await assert.rejects(sent, { message: "RespClient closed" });
+  const conn = await listener.accept();
+  listener.close();
+  // The client closes its end: the server reads the end of the stream.
+  const ended = (async () => {
+    const buffer = new Uint8Array(1024);
+    while (await conn.read(buffer) !== null) { /* a command, unexpected */ }
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      ended,
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("the connection stayed open")),
+          10_000,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    conn.close();
+  }
 });
