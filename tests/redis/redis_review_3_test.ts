@@ -1,8 +1,8 @@
 // A third adversarial review of the Redis scale-out, against a real
 // redis-server: redisStreamSource and redisStreamSink used directly in a
 // pipeline, the failure paths of redisWorker, and option checks. Each test
-// here failed on the code it was written against (2292c10) and pins the
-// defect it found.
+// before the "Pins" comment failed on the code it was written against
+// (2292c10) and pins the defect it found; those after it held already.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RespClient } from "../../demo/redis_resp.ts";
@@ -397,3 +397,42 @@ test("redisWorker() refuses an output or deadLetter stream that is one it reads,
     }).done.catch(() => {});
   }
 });
+
+// Pins, not defects: these held already.
+
+for (
+  const [policy, onError] of [
+    ['"fail" given explicitly', "fail"],
+    ["a handler that throws", () => {
+      throw new Error("handler failed");
+    }],
+  ] as const
+) {
+  test(`redisWorker() with deadLetter and onError ${policy} fails with the error and leaves the entry pending, dead-lettering nothing`, async () => {
+    const input = redis.name("review3-policy");
+    await addEntries(redis.client, input, 1);
+    const worker = redisWorker({
+      send: redis.client.send,
+      blockingSend: redis.reads.send,
+      input,
+      output: `${input}:out`,
+      deadLetter: `${input}:dead`,
+      group: "g",
+      consumer: "c",
+      blockMs: 50,
+      fn: () => {
+        throw new Error("fn failed");
+      },
+      onError,
+    });
+    await assert.rejects(worker.done, {
+      message: typeof onError === "string" ? "fn failed" : "handler failed",
+    });
+    assert.equal(await pending(redis.client, input, "g"), 1);
+    assert.equal(
+      await redis.client.send(["EXISTS", `${input}:dead`, `${input}:out`]),
+      0,
+    );
+    assert.equal(worker.stats.deadLettered, 0);
+  });
+}
