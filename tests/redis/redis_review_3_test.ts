@@ -436,3 +436,31 @@ for (
     assert.equal(worker.stats.deadLettered, 0);
   });
 }
+
+for (const partitions of [undefined, 2]) {
+  test(`redisWorker() with Redis unreachable at its start rejects done with an error naming the stream and the group (partitions: ${partitions})`, async () => {
+    // A port that nothing listens on: a server started and stopped.
+    const server = await startRedisServer();
+    await server.stop();
+    const client = new RespClient(server.url);
+    const worker = redisWorker({
+      send: client.send,
+      input: "in",
+      output: "out",
+      group: "g",
+      consumer: "c",
+      ...(partitions === undefined ? {} : { partitions }),
+      fn: ({ fields }) => fields,
+    });
+    await assert.rejects(worker.done, (error: Error) => {
+      assert.match(
+        error.message,
+        /stream in in group g\b|group g on stream in\b/,
+      );
+      assert.match(error.message, /Connection refused/);
+      return true;
+    });
+    await within(worker.stop(), 10_000, "stop()");
+    client.close();
+  });
+}
