@@ -464,3 +464,41 @@ for (const partitions of [undefined, 2]) {
     client.close();
   });
 }
+
+test("redisWorker() reloads its scripts after SCRIPT FLUSH (NOSCRIPT) and commits every entry once", async () => {
+  const input = redis.name("review3-noscript");
+  await addEntries(redis.client, input, 60);
+  let calls = 0;
+  const worker = redisWorker({
+    send: redis.client.send,
+    blockingSend: redis.reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    blockMs: 50,
+    // Claims and heartbeats run their scripts too.
+    claimIdleMs: 300,
+    claimIntervalMs: 100,
+    capacity: 5,
+    fn: async ({ fields }) => {
+      if (++calls % 10 === 0) await redis.client.send(["SCRIPT", "FLUSH"]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return fields;
+    },
+  });
+  try {
+    await eventually(() => worker.stats.committed === 60);
+  } finally {
+    await worker.stop();
+  }
+  assert.equal(await pending(redis.client, input, "g"), 0);
+  const out = await redis.client.send(["XRANGE", `${input}:out`, "-", "+"]) as [
+    string,
+    string[],
+  ][];
+  assert.deepEqual(
+    out.map(([, fields]) => Number(fields[1])).sort((a, b) => a - b),
+    Array.from({ length: 60 }, (_, n) => n),
+  );
+});
