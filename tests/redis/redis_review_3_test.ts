@@ -9,6 +9,7 @@ import { RespClient } from "../../demo/redis_resp.ts";
 import { startRedisServer } from "../../demo/redis_server.ts";
 import {
   type RedisCommit,
+  redisPartition,
   redisStreamSink,
   redisStreamSource,
   redisWorker,
@@ -395,6 +396,18 @@ test("redisWorker() refuses an output or deadLetter stream that is one it reads,
       ...options,
       signal: AbortSignal.abort(),
     }).done.catch(() => {});
+  }
+});
+
+test("redisPartition() refuses an input that is not a non-empty string", () => {
+  for (const input of [undefined, "", 7]) {
+    assert.throws(() => redisPartition(input as never, "user-7", 4), {
+      name: "TypeError",
+      message:
+        `Cannot choose a partition as input must be a non-empty string: current value is ${
+          input === undefined ? "undefined" : JSON.stringify(input)
+        }`,
+    });
   }
 });
 
