@@ -411,6 +411,62 @@ test("redisPartition() refuses an input that is not a non-empty string", () => {
   }
 });
 
+// Skipped: a defect found and not fixed here, as the fix changes what the
+// heartbeat does (it fails in 15 s when run). A worker stopped while its
+// blocked XREADGROUP waits on a connection that stays open leaves that read
+// on the server (for up to blockMs, or claimIntervalMs if shorter): entries
+// added then are delivered to it, pending under the consumer's name, and
+// dropped. A worker restarted in the same process with
+// the same name and another blocking connection has re-read its own pending
+// entries already, and its heartbeat, which touches every entry its name
+// owns, keeps them from idling: no claim takes them while it lives (the
+// README's "a restarted worker ... re-reads its own pending entries at once"
+// does not hold for them). Fixes: beat only the entries this worker has read
+// and not committed (which also ends "two live workers of one name share
+// their heartbeat", pinned in redis_heartbeat_test.ts), or end the blocked
+// read at stop() (CLIENT UNBLOCK of the blocking connection's CLIENT ID).
+test.skip("redisWorker() restarted in-process with the same name and a new blocking connection processes the entries its stopped predecessor's blocked read took", async () => {
+  const input = redis.name("review3-stray-read");
+  const first = new RespClient(redis.server.url);
+  const second = new RespClient(redis.server.url);
+  const options = {
+    send: redis.client.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    // A read blocks until the next claim round at most.
+    blockMs: 5_000,
+    claimIdleMs: 600,
+    claimIntervalMs: 5_000,
+    fn: ({ fields }: { fields: Record<string, string> }) => fields,
+  };
+  const before = redisWorker({ ...options, blockingSend: first.send });
+  try {
+    // Its read blocks; stop() returns at once and leaves it there.
+    const firstId = String(await first.send(["CLIENT", "ID"]));
+    await eventually(async () =>
+      /flags=b .*cmd=xreadgroup/.test(
+        String(await redis.client.send(["CLIENT", "LIST", "ID", firstId])),
+      )
+    );
+    await before.stop();
+    const after = redisWorker({ ...options, blockingSend: second.send });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The stopped worker's read takes the first, the new one the rest.
+      await addEntries(redis.client, input, 3);
+      // A claim round every 5 s would take an entry idle for 0.6 s.
+      await eventually(() => after.stats.committed === 3, 15_000);
+    } finally {
+      await after.stop();
+    }
+  } finally {
+    first.close();
+    second.close();
+  }
+});
+
 // Pins, not defects: these held already.
 
 for (
