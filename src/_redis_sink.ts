@@ -198,9 +198,11 @@ export class Committer {
         // A pipe waits for this write before it aborts the sink, so the
         // pipe's `signal` ends the wait: a commit that hangs on Redis must
         // not hold a stop. The controller's signal covers `writer.abort()`
-        // (it fires as the abort starts; some runtimes lack it).
+        // (it fires as the abort starts).
         if (this.#waiting.length >= this.#target.batchSize) {
-          const signals = [controller.signal, this.#signal].filter(
+          // Read as optional: not every runtime, or every lib's types, has it.
+          const { signal } = controller as { signal?: AbortSignal };
+          const signals = [signal, this.#signal].filter(
             (signal): signal is AbortSignal => signal !== undefined,
           );
           return signals.length === 0
