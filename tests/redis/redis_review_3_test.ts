@@ -399,6 +399,37 @@ test("redisWorker() refuses an output or deadLetter stream that is one it reads,
   }
 });
 
+test("redisWorker() runs its scripts when a SCRIPT FLUSH lands between their reload and their run (NOSCRIPT twice)", async () => {
+  const input = redis.name("review3-flush-after-load");
+  await addEntries(redis.client, input, 3);
+  await redis.client.send(["SCRIPT", "FLUSH"]);
+  const worker = redisWorker({
+    send: async (args) => {
+      const reply = await redis.client.send(args);
+      // The worst moment: the script just loaded is flushed at once.
+      if (args[0] === "SCRIPT" && args[1] === "LOAD") {
+        await redis.client.send(["SCRIPT", "FLUSH"]);
+      }
+      return reply;
+    },
+    blockingSend: redis.reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    blockMs: 50,
+    claimIdleMs: 300,
+    fn: ({ fields }) => fields,
+  });
+  try {
+    await eventually(() => worker.stats.committed === 3);
+  } finally {
+    await worker.stop();
+  }
+  await worker.done;
+  assert.equal(await pending(redis.client, input, "g"), 0);
+});
+
 test("redisPartition() refuses an input that is not a non-empty string", () => {
   for (const input of [undefined, "", 7]) {
     assert.throws(() => redisPartition(input as never, "user-7", 4), {
