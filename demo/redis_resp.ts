@@ -17,7 +17,6 @@ interface Waiter {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const INCOMPLETE = Symbol("incomplete");
 
 /** A connection to one Redis server at `redis://host:port`. */
 export class RespClient {
@@ -71,6 +70,13 @@ export class RespClient {
       hostname: this.#hostname,
       port: this.#port,
     }).then((conn) => {
+      if (this.#closed) {
+        // Closed while connecting: an open connection would keep the
+        // process alive.
+        conn.close();
+        this.#connecting = undefined;
+        throw new Error("RespClient closed");
+      }
       conn.setNoDelay(true);
       this.#conn = conn;
       this.#connecting = undefined;
@@ -84,37 +90,29 @@ export class RespClient {
   }
 
   async #read(conn: Deno.TcpConn): Promise<void> {
-    let buffer: Uint8Array = new Uint8Array(0);
+    const replies = new ReplyReader();
     const chunk = new Uint8Array(64 * 1024);
+    let reason = "";
     try {
       while (true) {
         const n = await conn.read(chunk);
         if (n === null) break;
-        buffer = buffer.length === 0
-          ? chunk.slice(0, n)
-          : concat([buffer, chunk.subarray(0, n)]);
-        let offset = 0;
-        while (offset < buffer.length) {
-          const parsed = parse(buffer, offset);
-          if (parsed === INCOMPLETE) break;
-          offset = parsed.offset;
+        replies.push(chunk.subarray(0, n), (value, error) => {
           const waiter = this.#waiters[this.#head];
-          if (waiter === undefined) continue;
+          if (waiter === undefined) return;
           this.#waiters[this.#head++] = undefined as unknown as Waiter;
           if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) {
             this.#waiters = this.#waiters.slice(this.#head);
             this.#head = 0;
           }
-          if (parsed.error !== undefined) {
-            waiter.reject(new RedisReplyError(parsed.error));
-          } else waiter.resolve(parsed.value);
-        }
-        buffer = offset === buffer.length
-          ? new Uint8Array(0)
-          : buffer.slice(offset);
+          if (error !== undefined) waiter.reject(new RedisReplyError(error));
+          else waiter.resolve(value);
+        });
       }
-    } catch {
-      // A reset connection: fall through and fail what is in flight.
+    } catch (error) {
+      // A reset connection, or a reply that is not RESP2: fail what is in
+      // flight, saying why.
+      reason = `: ${error instanceof Error ? error.message : String(error)}`;
     }
     if (this.#conn === conn) {
       this.#conn = undefined;
@@ -122,7 +120,7 @@ export class RespClient {
         conn.close();
       } catch { /* already closed */ }
     }
-    this.#fail(new Error("Redis connection closed"));
+    this.#fail(new Error(`Redis connection closed${reason}`));
   }
 
   #fail(error: Error): void {
@@ -171,10 +169,66 @@ async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array) {
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
-interface Parsed {
-  value: Reply;
-  error?: string;
-  offset: number;
+/** One token of a reply: a scalar, or the header of an array. */
+type Token =
+  | { kind: "value"; value: Reply; error?: string; offset: number }
+  | { kind: "array"; length: number; offset: number }
+  | { kind: "incomplete"; needed: number };
+
+/**
+ * Parses replies as their bytes arrive, in time linear in their size: a
+ * token is parsed once, arrays are built on a stack, and the bytes of an
+ * unfinished token wait, unparsed, until there are as many as it needs (a
+ * large bulk string is copied once, not once per packet).
+ */
+class ReplyReader {
+  #chunks: Uint8Array[] = [];
+  #bytes = 0;
+  #needed = 1;
+  #stack: { items: Reply[]; remaining: number }[] = [];
+
+  /** Takes the next bytes (copied); calls `onReply` per complete reply. */
+  push(
+    bytes: Uint8Array,
+    onReply: (value: Reply, error: string | undefined) => void,
+  ): void {
+    this.#chunks.push(bytes.slice());
+    this.#bytes += bytes.length;
+    if (this.#bytes < this.#needed) return;
+    const buffer = concat(this.#chunks);
+    let offset = 0;
+    while (offset < buffer.length) {
+      const token = parseToken(buffer, offset);
+      if (token.kind === "incomplete") {
+        this.#needed = token.needed;
+        break;
+      }
+      offset = token.offset;
+      if (token.kind === "array") {
+        this.#stack.push({ items: [], remaining: token.length });
+        continue;
+      }
+      // An error inside an array (EXEC) is kept as its message.
+      let value: Reply = token.error ?? token.value;
+      let error = token.error;
+      let frame = this.#stack.at(-1);
+      while (frame !== undefined) {
+        frame.items.push(value);
+        if (--frame.remaining > 0) break;
+        this.#stack.pop();
+        value = frame.items;
+        error = undefined;
+        frame = this.#stack.at(-1);
+      }
+      if (frame === undefined) {
+        onReply(error === undefined ? value : null, error);
+      }
+    }
+    const rest = buffer.length - offset;
+    this.#chunks = rest === 0 ? [] : [buffer.subarray(offset)];
+    this.#bytes = rest;
+    if (rest === 0) this.#needed = 1;
+  }
 }
 
 function lineEnd(buffer: Uint8Array, from: number): number {
@@ -184,44 +238,44 @@ function lineEnd(buffer: Uint8Array, from: number): number {
   return -1;
 }
 
-function parse(buffer: Uint8Array, offset: number): Parsed | typeof INCOMPLETE {
+function parseToken(buffer: Uint8Array, offset: number): Token {
   const end = lineEnd(buffer, offset + 1);
-  if (end < 0) return INCOMPLETE;
+  if (end < 0) {
+    return { kind: "incomplete", needed: buffer.length - offset + 1 };
+  }
   const line = decoder.decode(buffer.subarray(offset + 1, end));
   const next = end + 2;
   switch (buffer[offset]) {
     case 43: // +
-      return { value: line, offset: next };
+      return { kind: "value", value: line, offset: next };
     case 45: // -
-      return { value: null, error: line, offset: next };
+      return { kind: "value", value: null, error: line, offset: next };
     case 58: // :
-      return { value: Number(line), offset: next };
+      return { kind: "value", value: Number(line), offset: next };
     case 36: { // $
       const length = Number(line);
-      if (length < 0) return { value: null, offset: next };
-      if (next + length + 2 > buffer.length) return INCOMPLETE;
+      if (length < 0) return { kind: "value", value: null, offset: next };
+      const after = next + length + 2;
+      if (after > buffer.length) {
+        return { kind: "incomplete", needed: after - offset };
+      }
       return {
+        kind: "value",
         value: decoder.decode(buffer.subarray(next, next + length)),
-        offset: next + length + 2,
+        offset: after,
       };
     }
     case 42: { // *
       const length = Number(line);
-      if (length < 0) return { value: null, offset: next };
-      const items: Reply[] = [];
-      let at = next;
-      for (let i = 0; i < length; i++) {
-        const item = parse(buffer, at);
-        if (item === INCOMPLETE) return INCOMPLETE;
-        // An error inside an array (EXEC) is kept as its message.
-        items.push(item.error ?? item.value);
-        at = item.offset;
-      }
-      return { value: items, offset: at };
+      if (length < 0) return { kind: "value", value: null, offset: next };
+      if (length === 0) return { kind: "value", value: [], offset: next };
+      return { kind: "array", length, offset: next };
     }
     default:
       throw new Error(
-        `Cannot parse a RESP reply starting with ${buffer[offset]}`,
+        `Cannot parse a RESP2 reply starting with ${
+          JSON.stringify(String.fromCharCode(buffer[offset]!))
+        }`,
       );
   }
 }

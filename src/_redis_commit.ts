@@ -166,6 +166,7 @@ export async function commit(
     deleted ? "1" : "0",
   ];
   for (const item of commits) {
+    requireCommit(item);
     keys.push(
       item.stream,
       doneKeyOf(item.stream, target.group),
@@ -199,6 +200,53 @@ export async function commit(
     );
   }
   return (listOf(reply) ?? []).map(Number);
+}
+
+/**
+ * Throws a TypeError unless `item` has the shape of a RedisCommit. A sink
+ * used directly takes chunks from user code; a bad id would fail the script
+ * halfway, after the earlier inputs of its batch were committed.
+ */
+function requireCommit(item: unknown): asserts item is RedisCommit {
+  if (typeof item !== "object" || item === null) {
+    throw new TypeError(
+      `Cannot commit an entry as it must be an object: current value is ${
+        describe(item)
+      }`,
+    );
+  }
+  const { stream, id, outputs, deadLetter } = item as Record<string, unknown>;
+  if (typeof stream !== "string" || stream === "") {
+    throw new TypeError(
+      `Cannot commit an entry as stream must be a non-empty string: current value is ${
+        describe(stream)
+      }`,
+    );
+  }
+  if (typeof id !== "string" || !/^\d+(-\d+)?$/.test(id)) {
+    throw new TypeError(
+      `Cannot commit an entry of stream ${stream} as id must be a stream id such as "1700000000000-0": current value is ${
+        describe(id)
+      }`,
+    );
+  }
+  if (!Array.isArray(outputs)) {
+    throw new TypeError(
+      `Cannot commit entry ${id} of stream ${stream} as outputs must be an array of outputs: current value is ${
+        describe(outputs)
+      }`,
+    );
+  }
+  if (
+    deadLetter !== undefined &&
+    (typeof deadLetter !== "object" || deadLetter === null)
+  ) {
+    throw new TypeError(
+      `Cannot commit entry ${id} of stream ${stream} as deadLetter must be an object of string fields: current value is ${
+        describe(deadLetter)
+      }`,
+    );
+  }
 }
 
 function pushFields(args: string[], fields: RedisFields, item: RedisCommit) {

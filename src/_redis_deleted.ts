@@ -13,6 +13,7 @@ import { RedisScript } from "./_redis_script.ts";
 import {
   claimReplyOf,
   type EntryBatch,
+  messageOf,
   type RedisSend,
 } from "./_redis_reply.ts";
 
@@ -126,8 +127,20 @@ export async function reportDeleted(
     );
   }
   await onDeleted(stream, ids);
-  await forgetScript.run(send, [stream, deletedKeyOf(stream, group)], [
-    group,
-    ...ids,
-  ]);
+  try {
+    await forgetScript.run(send, [stream, deletedKeyOf(stream, group)], [
+      group,
+      ...ids,
+    ]);
+  } catch (error) {
+    // A lost connection names the stream and the group, as every failure of
+    // a read does. The entries stay pending or recorded, to be reported
+    // again (at least once).
+    throw new Error(
+      `Cannot acknowledge the deleted entries ${
+        ids.join(", ")
+      } of stream ${stream} in group ${group}: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
 }

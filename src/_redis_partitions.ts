@@ -15,7 +15,12 @@ import {
   textOf,
 } from "./_redis_reply.ts";
 import { beatPeriodOf } from "./_redis_heartbeat.ts";
-import { settledWithin, timerMs, unlessAborted } from "./_redis_options.ts";
+import {
+  requireName,
+  settledWithin,
+  timerMs,
+  unlessAborted,
+} from "./_redis_options.ts";
 import { describe } from "./_describe.ts";
 
 /** FNV-1a over UTF-16 code units: stable across runtimes and processes. */
@@ -40,7 +45,8 @@ function hash(key: string): number {
  * @returns The partition's stream name.
  * @throws {RangeError} If `partitions` is a number but not a positive
  * integer.
- * @throws {TypeError} If `partitions` is not a number.
+ * @throws {TypeError} If `input` is not a non-empty string, or `partitions`
+ * is not a number.
  *
  * @example
  * ```ts
@@ -57,6 +63,9 @@ export function redisPartition(
   key: string,
   partitions: number,
 ): string {
+  // A missing input would name a stream such as "undefined:2", which no
+  // worker reads.
+  requireName("choose a partition", "input", input);
   if (!Number.isInteger(partitions) || partitions < 1) {
     const message =
       `Cannot choose a partition as partitions must be a positive integer: current value is ${

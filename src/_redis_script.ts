@@ -1,5 +1,5 @@
-// A Lua script run with EVALSHA, loaded on first use and again after a
-// server restart emptied the script cache (NOSCRIPT).
+// A Lua script run with EVALSHA, loaded on first use, and run with EVAL
+// after a server restart or SCRIPT FLUSH emptied the script cache (NOSCRIPT).
 import { isRedisError } from "./_redis_options.ts";
 import { type RedisSend, textOf } from "./_redis_reply.ts";
 
@@ -23,10 +23,11 @@ export class RedisScript {
       ]);
     } catch (error) {
       if (!isRedisError(error, "NOSCRIPT")) throw error;
-      const reloaded = await this.#load(send);
+      // EVAL carries the script, and caches it again under the same SHA: a
+      // SCRIPT LOAD then EVALSHA would fail if a flush came in between.
       return await send([
-        "EVALSHA",
-        reloaded,
+        "EVAL",
+        this.#source,
         String(keys.length),
         ...keys,
         ...args,

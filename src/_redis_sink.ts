@@ -16,6 +16,7 @@ import {
   unlessAborted,
 } from "./_redis_options.ts";
 import type { RedisSend } from "./_redis_reply.ts";
+import { isAbortSignal } from "./_user_code.ts";
 
 /**
  * The options of {@linkcode redisStreamSink}.
@@ -60,6 +61,14 @@ export interface RedisStreamSinkOptions {
   batchSize?: number;
   /** Called after each script call with the inputs that gave output. */
   onCommit?: (committed: number, duplicates: number) => void;
+  /**
+   * Give it the pipe's signal: a write that waits for a commit (a full
+   * batch waits behind the running one) then ends at once when it aborts.
+   * A `pipeTo` waits for its pending write before it aborts the sink, so
+   * without it a commit held by a stalled Redis holds the abort too. Once
+   * aborted, a commit already sent is waited for a second at most.
+   */
+  signal?: AbortSignal;
 }
 
 const WHERE = "construct redisStreamSink";
@@ -112,7 +121,8 @@ export function commitTargetOf(
  * @param options The {@linkcode RedisStreamSinkOptions}.
  * @returns The sink; closing it waits for the last commit.
  * @throws {TypeError} If `send` is not a function, a name is missing or
- * empty, or `batchSize` or `doneRetentionMs` is not a number.
+ * empty, `batchSize` or `doneRetentionMs` is not a number, or `signal` is
+ * not an AbortSignal.
  * @throws {RangeError} If `batchSize` or `doneRetentionMs` is out of range.
  *
  * @example Committing outputs with ioredis
@@ -134,9 +144,16 @@ export function redisStreamSink(
   options: RedisStreamSinkOptions,
 ): WritableStream<RedisCommit> {
   const target = commitTargetOf(options);
-  const onCommit = options.onCommit;
+  const { onCommit, signal } = options;
   if (onCommit !== undefined) requireFunction(WHERE, "onCommit", onCommit);
-  return new Committer(target, onCommit).writable();
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw new TypeError(
+      `Cannot ${WHERE} as signal must be an AbortSignal: current value is ${
+        describe(signal)
+      }`,
+    );
+  }
+  return new Committer(target, onCommit, signal).writable();
 }
 
 /** Commits in order, one script call at a time, batching what waits. */
@@ -178,12 +195,21 @@ export class Committer {
         this.#waiting.push(item);
         this.#running ??= this.#run(controller);
         // Backpressure: at most one full batch waits behind the running one.
-        // A pipe waits for this write before it aborts the sink, so `signal`
-        // ends the wait: a commit that hangs on Redis must not hold a stop.
+        // A pipe waits for this write before it aborts the sink, so the
+        // pipe's `signal` ends the wait: a commit that hangs on Redis must
+        // not hold a stop. The controller's signal covers `writer.abort()`
+        // (it fires as the abort starts).
         if (this.#waiting.length >= this.#target.batchSize) {
-          return this.#signal === undefined
+          // Read as optional: not every runtime, or every lib's types, has it.
+          const { signal } = controller as { signal?: AbortSignal };
+          const signals = [signal, this.#signal].filter(
+            (signal): signal is AbortSignal => signal !== undefined,
+          );
+          return signals.length === 0
             ? this.#running
-            : unlessAborted(this.#running!, this.#signal).then(() => {});
+            : unlessAborted(this.#running!, AbortSignal.any(signals)).then(
+              () => {},
+            );
         }
         return undefined;
       },

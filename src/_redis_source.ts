@@ -48,7 +48,9 @@ export interface RedisStreamSourceOptions {
   /** This consumer's name, unique among the live consumers of the group. */
   consumer: string;
   /**
-   * The most entries one read returns (`COUNT`).
+   * The most entries one read returns (`COUNT`). Keep it at most the
+   * capacity of the stream downstream: a read's entries wait there, pending
+   * and idle, and another consumer may claim them after `claimIdleMs`.
    *
    * @default {100}
    */
@@ -80,7 +82,8 @@ export interface RedisStreamSourceOptions {
   claimIntervalMs?: number;
   /**
    * Where a group created here starts reading: `"0"` reads every entry
-   * already in the stream, `"$"` only new ones.
+   * already in the stream, `"$"` only new ones, and a stream id the entries
+   * after it.
    *
    * @default {"0"}
    */
@@ -117,7 +120,8 @@ const WHERE = "construct redisStreamSource";
  * @param options The {@linkcode RedisStreamSourceOptions}.
  * @returns The entries, as `{ stream, id, fields }`.
  * @throws {TypeError} If `send` is not a function, a name is missing or
- * empty, or `count` or a duration is not a number.
+ * empty, `startId` is neither `"$"` nor a stream id, or `count` or a
+ * duration is not a number.
  * @throws {RangeError} If `count` or a duration is out of range.
  *
  * @example Reading a stream with node-redis
@@ -283,7 +287,7 @@ export class GroupReader {
     );
     this.#startId = startId === undefined
       ? "0"
-      : requireName(where, "startId", startId);
+      : requireStartId(where, requireName(where, "startId", startId));
     if (onDeleted !== undefined) {
       requireFunction(where, "onDeleted", onDeleted);
     }
@@ -407,6 +411,31 @@ export class GroupReader {
     this.#phase = "claim";
     this.#cursor = "0-0";
   }
+}
+
+/**
+ * `startId`, if `$` or a stream id that `XGROUP CREATE` takes: a bad one
+ * would fail only at the first read.
+ */
+function requireStartId(where: string, startId: string): string {
+  if (startId === "$") return startId;
+  const parts = /^(\d+)(?:-(\d+))?$/.exec(startId);
+  if (parts === null) {
+    throw new TypeError(
+      `Cannot ${where} as startId must be "$" or a stream id such as "0" or "1700000000000-0": current value is ${
+        describe(startId)
+      }`,
+    );
+  }
+  // Each part is an unsigned 64-bit integer.
+  if (parts.slice(1).some((part) => part && BigInt(part) >= 2n ** 64n)) {
+    throw new RangeError(
+      `Cannot ${where} as startId must have parts of at most ${
+        2n ** 64n - 1n
+      }: current value is ${describe(startId)}`,
+    );
+  }
+  return startId;
 }
 
 /** The later of two stream ids. */

@@ -25,6 +25,7 @@ import {
   type RedisWorkerStats,
   requireNoStreamOnlyOptions,
   requireOptionsObject,
+  requireOwnStreams,
   requireReadOptions,
   requireSignal,
   requireWorkerCallbacks,
@@ -203,7 +204,10 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
   // Every option is checked before anything talks to Redis: the readers
   // and the transform check theirs when constructed, and reading starts
   // only with the source below.
-  const reader = partitions === undefined
+  const partitionCount = partitions === undefined
+    ? undefined
+    : positiveInteger(CONSTRUCT_REDIS_WORKER, "partitions", partitions, 1);
+  const reader = partitionCount === undefined
     ? new GroupReader(
       {
         send: blockingSend ?? send,
@@ -226,12 +230,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       input,
       group,
       consumer,
-      partitions: positiveInteger(
-        CONSTRUCT_REDIS_WORKER,
-        "partitions",
-        partitions,
-        1,
-      ),
+      partitions: partitionCount,
       count: positiveInteger(CONSTRUCT_REDIS_WORKER, "count", readCount, 100),
       // Renewed every third of it: a shorter one has no period left.
       leaseMs: millisecondsAtLeast(
@@ -251,6 +250,10 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       onDeleted,
       onError: fail,
     });
+  requireOwnStreams(input, partitionCount, {
+    output: target.output,
+    deadLetter: target.deadLetter,
+  });
   // The other reading mode's options go unused, but a bad value is a
   // mistake all the same.
   const unused = partitions === undefined
@@ -302,9 +305,14 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       periodMs: heartbeatMs,
       onError: fail,
     });
+  let started = false;
   const source = pullStream(
     (abort) => reader.read(abort),
     async () => {
+      // A signal aborted before the start: nothing is sent to Redis, not
+      // even the group's creation (the pipes below end at once).
+      if (signal.aborted) return;
+      started = true;
       await reader.start();
       heartbeat?.start();
     },
@@ -340,7 +348,11 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       heartbeat?.stop();
       return Promise.all([
         heartbeat?.settled(),
-        reader instanceof GroupReader ? reader.settled() : reader.stop(),
+        reader instanceof GroupReader
+          ? reader.settled()
+          : started
+          ? reader.stop()
+          : undefined,
       ]);
     });
 

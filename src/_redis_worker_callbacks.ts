@@ -62,6 +62,20 @@ export function readRetry(
 
 /** Outputs as the sink takes them; a bad shape throws a TypeError. */
 function outputsOf(entry: RedisStreamEntry, outputs: unknown): RedisFields[] {
+  // One output where an iterable of them is due (an onError handler's or
+  // complete()'s return) must not fail as "outputs is not iterable"; a
+  // string is iterable, but its characters are never what was meant.
+  if (
+    typeof outputs === "string" || outputs instanceof String ||
+    typeof (outputs as { [Symbol.iterator]?: unknown } | null | undefined)
+        ?.[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot commit entry ${entry.id} of stream ${entry.stream} as outputs must be an iterable of outputs (wrap one output as [output]): current value is ${
+        describe(outputs)
+      }`,
+    );
+  }
   const list: RedisFields[] = [];
   for (const output of outputs as Iterable<unknown>) {
     if (typeof output !== "object" || output === null) {

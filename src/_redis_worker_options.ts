@@ -66,7 +66,10 @@ export interface RedisWorkerOptions extends
   blockingSend?: RedisSend;
   /** The input stream, or the prefix of the partition streams. */
   input: string;
-  /** The stream that receives the outputs. */
+  /**
+   * The stream that receives the outputs; not one it reads (`input`, or a
+   * partition's stream), which is a RangeError.
+   */
   output: string;
   /** The consumer group that the workers share. */
   group: string;
@@ -286,6 +289,34 @@ export function requireReadOptions(
   requireName(CONSTRUCT_REDIS_WORKER, "consumer", consumer);
   if (blockingSend !== undefined) {
     requireFunction(CONSTRUCT_REDIS_WORKER, "blockingSend", blockingSend);
+  }
+}
+
+/**
+ * Throws a RangeError if the output or dead-letter stream is one that the
+ * worker reads (`input`, or with `partitions` one of `<input>:0` …): what it
+ * writes would come back as inputs, for ever.
+ */
+export function requireOwnStreams(
+  input: string,
+  partitions: number | undefined,
+  written: { output: string; deadLetter: string | undefined },
+): void {
+  const reads = (name: string) =>
+    partitions === undefined ? name === input : name.startsWith(`${input}:`) &&
+      /^(0|[1-9]\d*)$/.test(name.slice(input.length + 1)) &&
+      Number(name.slice(input.length + 1)) < partitions;
+  const streams = partitions === undefined
+    ? input
+    : `${input}:0 … ${input}:${partitions - 1}`;
+  for (const [name, value] of Object.entries(written)) {
+    if (value !== undefined && reads(value)) {
+      throw new RangeError(
+        `Cannot ${CONSTRUCT_REDIS_WORKER} as ${name} must not be a stream it reads (${streams}): current value is ${
+          describe(value)
+        }`,
+      );
+    }
   }
 }
 
