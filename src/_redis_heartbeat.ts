@@ -5,33 +5,36 @@
 // claimed after claimIdleMs.
 import { settledWithin, timerMs } from "./_redis_options.ts";
 import { RedisScript } from "./_redis_script.ts";
-import { listOf, messageOf, type RedisSend, textOf } from "./_redis_reply.ts";
+import {
+  messageOf,
+  type RedisSend,
+  type RedisStreamEntry,
+} from "./_redis_reply.ts";
 
 /** The most entries that one script call touches; more take more calls. */
 export const HEARTBEAT_BATCH = 1_000;
 
-// KEYS[1]: stream. ARGV: group, consumer, first id ('-', or '(' and the last
-// id of the previous call), count. Resets the idle time of the entries that
-// this consumer owns, read and touched in one script so that none changes
-// hands in between: an entry that another consumer claimed is not in this
-// consumer's XPENDING any more, and stays with that consumer. JUSTID leaves
-// the delivery count alone. An entry deleted from the stream is left as it
-// is: XCLAIM would drop it from the pending list, unreported, where a claim
-// records it for onDeleted. Returns how many entries this consumer had in
-// the range (up to count), and the last one's id.
+// KEYS[1]: stream. ARGV: group, consumer, then the ids to touch. Resets the
+// idle time of those of the ids that this consumer still owns, checked and
+// touched in one script so that none changes hands in between: an entry that
+// another consumer claimed is not in this consumer's XPENDING any more, and
+// stays with that consumer. JUSTID leaves the delivery count alone. An entry
+// deleted from the stream is left as it is: XCLAIM would drop it from the
+// pending list, unreported, where a claim records it for onDeleted. Returns
+// how many entries it touched.
 const TOUCH_SCRIPT = `
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], '+', tonumber(ARGV[4]), ARGV[2])
-if #pending == 0 then return {0, ''} end
 local claim = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], '0'}
-for _, entry in ipairs(pending) do
-  local id = entry[1]
-  if #redis.call('XRANGE', KEYS[1], id, id) > 0 then claim[#claim + 1] = id end
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2]) > 0
+    and #redis.call('XRANGE', KEYS[1], id, id) > 0 then
+    claim[#claim + 1] = id
+  end
 end
-if #claim > 5 then
-  claim[#claim + 1] = 'JUSTID'
-  redis.call(unpack(claim))
-end
-return {#pending, pending[#pending][1]}
+if #claim == 5 then return 0 end
+claim[#claim + 1] = 'JUSTID'
+redis.call(unpack(claim))
+return #claim - 6
 `;
 
 const touchScript = new RedisScript(TOUCH_SCRIPT);
@@ -66,13 +69,19 @@ export interface PendingHeartbeatOptions {
 
 /**
  * Every `periodMs` from `start()` until `stop()`, one script call (one per
- * {@linkcode HEARTBEAT_BATCH} entries) resets the idle time of the entries
- * that `consumer` owns in `group`: those that this worker (and any live
- * worker of the same name, which the README warns against) has read and not
- * committed. A restarted worker re-reads what its name still owns first.
+ * {@linkcode HEARTBEAT_BATCH} entries, none with none) resets the idle time
+ * of the entries that this worker has read and not committed, as far as
+ * `consumer` still owns them in `group`.
  */
 export class PendingHeartbeat {
   readonly #options: PendingHeartbeatOptions;
+  /**
+   * The ids of the entries this worker has read and not committed: only
+   * those are touched. Entries its name owns that it never read (a stopped
+   * predecessor's read that was still blocked, a dead twin's) go idle and
+   * are claimed after claimIdleMs, as any other worker's are.
+   */
+  readonly #unfinished = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The beat in flight, if any: the worker's end waits for it. */
   #beating: Promise<void> | undefined;
@@ -80,6 +89,17 @@ export class PendingHeartbeat {
 
   constructor(options: PendingHeartbeatOptions) {
     this.#options = options;
+  }
+
+  /** The worker read these entries: they are touched until finished. */
+  read(entries: RedisStreamEntry[]): RedisStreamEntry[] {
+    for (const entry of entries) this.#unfinished.add(entry.id);
+    return entries;
+  }
+
+  /** The entry's commit landed: it is no longer touched. */
+  finished(id: string): void {
+    this.#unfinished.delete(id);
   }
 
   /** Starts beating, unless stopped already (a stop during the start). */
@@ -142,18 +162,15 @@ export class PendingHeartbeat {
 
   async #beat(): Promise<void> {
     const { send, stream, group, consumer } = this.#options;
-    let first = "-";
-    while (!this.#stopped) {
-      const reply = listOf(
-        await touchScript.run(send, [stream], [
-          group,
-          consumer,
-          first,
-          String(HEARTBEAT_BATCH),
-        ]),
-      ) ?? [];
-      if (Number(reply[0]) < HEARTBEAT_BATCH) return;
-      first = `(${textOf(reply[1])}`;
+    // The ids as they are now: those committed meanwhile are skipped by the
+    // script, and those read meanwhile are young.
+    const ids = [...this.#unfinished];
+    for (let i = 0; i < ids.length && !this.#stopped; i += HEARTBEAT_BATCH) {
+      await touchScript.run(send, [stream], [
+        group,
+        consumer,
+        ...ids.slice(i, i + HEARTBEAT_BATCH),
+      ]);
     }
   }
 }

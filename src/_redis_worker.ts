@@ -307,7 +307,9 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
     });
   let started = false;
   const source = pullStream(
-    (abort) => reader.read(abort),
+    heartbeat === undefined
+      ? (abort) => reader.read(abort)
+      : async (abort) => heartbeat.read(await reader.read(abort)),
     async () => {
       // A signal aborted before the start: nothing is sent to Redis, not
       // even the group's creation (the pipes below end at once).
@@ -330,6 +332,7 @@ export function redisWorker(options: RedisWorkerOptions): RedisWorker {
       }
       // A partition being handed over is given back once its entries are done.
       partitionReader?.finished(stream, id);
+      heartbeat?.finished(id);
     }
   }).writable();
   const done = source

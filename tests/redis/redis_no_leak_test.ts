@@ -4,8 +4,10 @@
 import assert from "node:assert/strict";
 import { RespClient } from "../../demo/redis_resp.ts";
 import { startRedisServer } from "../../demo/redis_server.ts";
+import type { Mapper } from "../../mod.ts";
 import {
   type RedisFields,
+  type RedisStreamEntry,
   redisWorker,
   type RedisWorkerOptions,
 } from "../../src/redis.ts";
@@ -30,13 +32,19 @@ async function runToEnd(
   const reads = new RespClient(server.url);
   const input = "leak";
   let beats = 0;
+  // The heartbeat touches only entries in flight: the last one stays so
+  // until it has beaten twice.
+  const beatenTwice = Promise.withResolvers<void>();
   const send = (args: string[]) => {
     if (isHeartbeat(args, input)) {
-      beats++;
+      if (++beats === 2) beatenTwice.resolve();
       if (failBeats) return Promise.reject(new Error("beat refused"));
     }
     return client.send(args);
   };
+  const fn = (options.fn as Mapper<RedisStreamEntry, RedisFields>) ??
+    (({ fields }) =>
+      new Promise<RedisFields>((resolve) => setTimeout(resolve, 5, fields)));
   try {
     for (let n = 0; n < 20; n++) {
       const stream = options.partitions === undefined
@@ -56,9 +64,13 @@ async function runToEnd(
       leaseMs: 600,
       claimIdleMs: CLAIM_IDLE_MS,
       timeout: 20_000, // armed all along
-      fn: ({ fields }) =>
-        new Promise<RedisFields>((resolve) => setTimeout(resolve, 5, fields)),
       ...options,
+      fn: async (entry, context) => {
+        if (options.partitions === undefined && entry.fields.n === "19") {
+          await beatenTwice.promise;
+        }
+        return fn(entry, context);
+      },
     });
     let ended = false;
     worker.done.catch(() => {}).finally(() => ended = true);

@@ -442,21 +442,14 @@ test("redisPartition() refuses an input that is not a non-empty string", () => {
   }
 });
 
-// Skipped: a defect found and not fixed here, as the fix changes what the
-// heartbeat does (it fails in 15 s when run). A worker stopped while its
-// blocked XREADGROUP waits on a connection that stays open leaves that read
-// on the server (for up to blockMs, or claimIntervalMs if shorter): entries
-// added then are delivered to it, pending under the consumer's name, and
-// dropped. A worker restarted in the same process with
-// the same name and another blocking connection has re-read its own pending
-// entries already, and its heartbeat, which touches every entry its name
-// owns, keeps them from idling: no claim takes them while it lives (the
-// README's "a restarted worker ... re-reads its own pending entries at once"
-// does not hold for them). Fixes: beat only the entries this worker has read
-// and not committed (which also ends "two live workers of one name share
-// their heartbeat", pinned in redis_heartbeat_test.ts), or end the blocked
-// read at stop() (CLIENT UNBLOCK of the blocking connection's CLIENT ID).
-test.skip("redisWorker() restarted in-process with the same name and a new blocking connection processes the entries its stopped predecessor's blocked read took", async () => {
+// A worker stopped while its blocked XREADGROUP waits on a connection that
+// stays open leaves that read on the server (for up to blockMs, or
+// claimIntervalMs if shorter): entries added then are delivered to it,
+// pending under the consumer's name, and dropped. A worker restarted in the
+// same process with the same name has re-read its own pending entries
+// already; its heartbeat touches only what it read itself, so those entries
+// go idle and its claim round takes them.
+test("redisWorker() restarted in-process with the same name and a new blocking connection processes the entries its stopped predecessor's blocked read took", async () => {
   const input = redis.name("review3-stray-read");
   const first = new RespClient(redis.server.url);
   const second = new RespClient(redis.server.url);
