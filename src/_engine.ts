@@ -533,23 +533,38 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         : this.#enqueueOutput,
     );
     if (count < 0) return false;
-    this.counters.outputs += count;
-    this.counters.emitted++;
+    if (count === 0) this.counters.emitted++;
     element.emitted();
     return true;
   }
 
   #enqueueOutput = (output: O, element: Element<I, O>): boolean =>
-    this.#enqueue(output, element);
+    this.#enqueueCounted(output, element);
 
   /** `onError: "settle"` wraps each output of a fulfilled input. */
   #enqueueFulfilled(element: Element<I, O>): (value: O) => boolean {
     const input = element.input;
     return (value) =>
-      this.#enqueue(
+      this.#enqueueCounted(
         { status: "fulfilled", input, value } as unknown as O,
         element,
       );
+  }
+
+  /**
+   * Counts an output before it goes out, and its input as emitted with its
+   * last output, as snapshot() has it (see Element.emitOutputs()): a sink
+   * (Deno's pipeTo) or a readable size() sees the chunk within the enqueue.
+   */
+  #enqueueCounted(output: O, element: Element<I, O>): boolean {
+    const counters = this.counters;
+    const last = element.leaving;
+    counters.outputs++;
+    if (last) counters.emitted++;
+    if (this.#enqueue(output, element)) return true;
+    counters.outputs--; // it went nowhere: a stop from inside size()
+    if (last) counters.emitted--;
+    return false;
   }
 
   /**

@@ -53,3 +53,42 @@ test("AsyncIOTransformStream() with key-ordered batches of over 64 inputs starts
     "input 100's call started while the call that carried input 0 ran",
   );
 });
+
+// An input leaves snapshot() as its last output enters the readable side,
+// and a sink (Deno's pipeTo) or a readable size() sees that chunk within
+// the enqueue; stats counted it as emitted only after the enqueue returned,
+// so they disagreed with snapshot() there.
+test("AsyncIOTransformStream() stats agree with snapshot() while an output is being enqueued", async () => {
+  const seen: string[] = [];
+  let sized = 0;
+  const stream: AsyncIOTransformStream<number, number> =
+    new AsyncIOTransformStream<number, number>({
+      asyncInvoke(n, result) {
+        result.complete(n === 1 ? [10, 11] : [20]);
+      },
+    }, {
+      readableStrategy: {
+        highWaterMark: 10,
+        size(chunk) {
+          sized++;
+          const { accepted, pending, emitted, outputs } = stream.stats;
+          const held = stream.snapshot().entries.length;
+          seen.push(
+            `${chunk}: pending ${pending} of ${held}, emitted ${emitted}, ` +
+              `accepted ${accepted}, outputs ${outputs} of ${sized}`,
+          );
+          return 1;
+        },
+      },
+    });
+  const writer = stream.writable.getWriter();
+  await writer.write(1);
+  await writer.write(2);
+  await writer.close();
+  assert.deepEqual(seen, [
+    "10: pending 1 of 1, emitted 0, accepted 1, outputs 1 of 1",
+    "11: pending 0 of 0, emitted 1, accepted 1, outputs 2 of 2",
+    "20: pending 0 of 0, emitted 2, accepted 2, outputs 3 of 3",
+  ]);
+  assert.deepEqual(await readAll(stream.readable), [10, 11, 20]);
+});
