@@ -407,6 +407,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   // --- internals ---
 
   #accept(chunk: I | M): Promise<void> | undefined {
+    // A write that waited for a read goes on from a microtask: the stream
+    // may have stopped since, and no user code (onCheckpoint, a watermark's
+    // getter) runs after a stop.
+    if (this.#ended) return Promise.reject(this.#endReason);
     const kind = this.#kindOf(chunk);
     if (kind === BARRIER) return this.#checkpoint(chunk as CheckpointBarrier);
     const element = this.#elementOf(chunk, kind);

@@ -3,8 +3,13 @@
 // deterministically.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncIOTransformStream, type CallContext } from "../mod.ts";
+import {
+  AsyncIOTransformStream,
+  type CallContext,
+  CheckpointBarrier,
+} from "../mod.ts";
 import { controlledBatchFn } from "./_batch.ts";
+import { settle } from "./_deferred.ts";
 import { readAll } from "./_read_all.ts";
 import { within } from "./_within.ts";
 
@@ -91,4 +96,31 @@ test("AsyncIOTransformStream() stats agree with snapshot() while an output is be
     "20: pending 0 of 0, emitted 2, accepted 2, outputs 3 of 3",
   ]);
   assert.deepEqual(await readAll(stream.readable), [10, 11, 20]);
+});
+
+// A write that waits for a read goes on from a microtask once the read
+// comes: a stop in between (here in the same task as the read) left it
+// going on, so onCheckpoint ran for a barrier of a stopped stream, one
+// that never went out.
+test("AsyncIOTransformStream() calls no onCheckpoint for a barrier whose write waited for a read when the stream stopped", async () => {
+  const controller = new AbortController();
+  const checkpoints: number[] = [];
+  const stream = new AsyncIOTransformStream<number, number, CheckpointBarrier>(
+    (n) => n,
+    {
+      signal: controller.signal,
+      onCheckpoint: (_, barrier) => void checkpoints.push(barrier.id),
+    },
+  );
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  await writer.write(1); // its result fills the readable side
+  await settle();
+  const barrier = writer.write(new CheckpointBarrier(7)); // waits for a read
+  await settle();
+  const read = reader.read(); // lets the barrier's write go on
+  controller.abort(new Error("stopped"));
+  await assert.rejects(barrier, /stopped/);
+  assert.deepEqual(await read, { done: false, value: 1 });
+  assert.deepEqual(checkpoints, [], "onCheckpoint ran after the stop");
 });
