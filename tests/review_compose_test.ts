@@ -9,7 +9,7 @@ import {
   CheckpointBarrier,
 } from "../mod.ts";
 import { controlledBatchFn } from "./_batch.ts";
-import { settle } from "./_deferred.ts";
+import { controlledFn, settle } from "./_deferred.ts";
 import { readAll } from "./_read_all.ts";
 import { within } from "./_within.ts";
 
@@ -123,4 +123,37 @@ test("AsyncIOTransformStream() calls no onCheckpoint for a barrier whose write w
   await assert.rejects(barrier, /stopped/);
   assert.deepEqual(await read, { done: false, value: 1 });
   assert.deepEqual(checkpoints, [], "onCheckpoint ran after the stop");
+});
+
+// The README said restored inputs are called again before any new input. In
+// key-ordered mode a restored input waits only for its key: a new input of
+// another key may start first (now said so); a new input of its key never
+// does.
+test("AsyncIOTransformStream() in key-ordered mode calls a restored input before any new input of its key, not of other keys", async () => {
+  const { fn, calls, callsReach } = controlledFn<string, string>();
+  const stream = new AsyncIOTransformStream(fn, {
+    order: "key-ordered",
+    key: (input: string) => input[0],
+    restore: {
+      version: 1,
+      entries: [
+        { kind: "record", input: "a1" },
+        { kind: "record", input: "a2" },
+      ],
+    },
+  });
+  const writer = stream.writable.getWriter();
+  const reading = readAll(stream.readable);
+  await writer.write("b1");
+  await writer.write("a3");
+  await callsReach(2);
+  await settle();
+  assert.deepEqual(calls.map((call) => call.input), ["a1", "b1"]);
+  for (let i = 0; i < 4; i++) {
+    await callsReach(i + 1);
+    calls[i]!.resolve(calls[i]!.input);
+  }
+  await writer.close();
+  assert.deepEqual(calls.map((call) => call.input), ["a1", "b1", "a2", "a3"]);
+  assert.deepEqual(await reading, ["a1", "b1", "a2", "a3"]);
 });
