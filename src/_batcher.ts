@@ -61,8 +61,11 @@ export class Batcher<I, O> {
     }
   }
 
-  /** An element is ready to start: it joins the open batch. */
-  add(element: Element<I, O>): void {
+  /**
+   * An element is ready to start: it joins the open batch. `accepted`: it
+   * was just accepted, so it comes after every watermark accepted so far.
+   */
+  add(element: Element<I, O>, accepted = false): void {
     if (this.#stopped) return;
     let open = this.#open;
     if (open === undefined) {
@@ -70,9 +73,13 @@ export class Batcher<I, O> {
       this.#timer?.set(this.#maxWait);
     }
     open.elements.push(element);
-    // While a watermark waits in the queue, event time may wait on this
-    // input: it does not wait for maxWait.
-    if (open.elements.length >= this.#maxSize || this.watermarksWaiting > 0) {
+    // While a watermark waits in the queue, event time may wait on an input
+    // accepted before it (one whose key was busy): that one does not wait
+    // for maxWait. A watermark waits for none of the inputs after it.
+    if (
+      open.elements.length >= this.#maxSize ||
+      (!accepted && this.watermarksWaiting > 0)
+    ) {
       this.close();
     } else this.#closeIfStuck();
   }

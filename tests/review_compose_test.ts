@@ -7,6 +7,8 @@ import {
   AsyncIOTransformStream,
   type CallContext,
   CheckpointBarrier,
+  type OutputOrder,
+  Watermark,
 } from "../mod.ts";
 import { controlledBatchFn } from "./_batch.ts";
 import { controlledFn, settle } from "./_deferred.ts";
@@ -157,3 +159,35 @@ test("AsyncIOTransformStream() in key-ordered mode calls a restored input before
   assert.deepEqual(calls.map((call) => call.input), ["a1", "b1", "a2", "a3"]);
   assert.deepEqual(await reading, ["a1", "b1", "a2", "a3"]);
 });
+
+// While a watermark waited in the queue, every input that joined a batch
+// closed it at once, so that event time would not wait for maxWait. But a
+// watermark waits only for the inputs before it: behind one that waited
+// for a slow record, every later input got a call of its own, and batching
+// was off for as long as watermarks kept coming.
+for (const order of ["ordered", "unordered"] as OutputOrder[]) {
+  test(`AsyncIOTransformStream() with batch (${order}) still batches the inputs after a watermark that waits for a slow record`, async () => {
+    const { fn, calls, callsReach } = controlledBatchFn<number, number>();
+    const stream = new AsyncIOTransformStream<number, number, Watermark>(fn, {
+      order,
+      capacity: 10,
+      batch: { maxSize: 2, maxWait: Infinity },
+    });
+    const writer = stream.writable.getWriter();
+    const reading = readAll(stream.readable);
+    await writer.write(0);
+    await writer.write(1); // [0, 1] is full: its call starts and waits
+    await callsReach(1);
+    await writer.write(new Watermark(5)); // waits for 0 and 1
+    await writer.write(2);
+    await writer.write(3);
+    await callsReach(2);
+    await settle();
+    assert.deepEqual(calls.map((call) => call.inputs), [[0, 1], [2, 3]]);
+    calls[1]!.resolve([2, 3]);
+    calls[0]!.resolve([0, 1]);
+    await writer.close();
+    // 2 and 3 completed first, but do not overtake the watermark.
+    assert.deepEqual(await reading, [0, 1, new Watermark(5), 2, 3]);
+  });
+}
