@@ -25,6 +25,8 @@ export class Batcher<I, O> {
   readonly #maxWait: number;
   /** Hands a closed batch to the dispatcher. */
   readonly #enqueue: (call: BatchCall<I, O>) => void;
+  /** Whether a watermark accepted after an element waits for it. */
+  readonly #beforeWatermark: (element: Element<I, O>) => boolean;
   /** The inputs' total `timeout`s. */
   readonly elementDeadlines: DeadlineQueue<Element<I, O>> | undefined;
   readonly #timer: Timer | undefined;
@@ -33,8 +35,6 @@ export class Batcher<I, O> {
   #open: BatchCall<I, O> | undefined = undefined;
   /** Per failed call, the call that gathers its retries until its delay ends. */
   readonly #retries = new Map<BatchCall<I, O>, RetryCall<I, O>>();
-  /** Watermarks accepted and not yet emitted (kept by the engine). */
-  watermarksWaiting = 0;
   /** Batch calls in flight: what `concurrency` counts. */
   calls = 0;
   /** The input side waits for room: no new input can join. */
@@ -47,8 +47,10 @@ export class Batcher<I, O> {
     config: Config<I, O>,
     counters: Counters,
     enqueue: (call: BatchCall<I, O>) => void,
+    beforeWatermark: (element: Element<I, O>) => boolean,
     elementDeadlines?: DeadlineQueue<Element<I, O>>,
   ) {
+    this.#beforeWatermark = beforeWatermark;
     this.config = config;
     this.elementDeadlines = elementDeadlines;
     this.#counters = counters;
@@ -65,7 +67,7 @@ export class Batcher<I, O> {
    * An element is ready to start: it joins the open batch. `accepted`: it
    * was just accepted, so it comes after every watermark accepted so far.
    */
-  add(element: Element<I, O>, accepted = false): void {
+  add(element: Element<I, O>, accepted: boolean): void {
     if (this.#stopped) return;
     let open = this.#open;
     if (open === undefined) {
@@ -73,12 +75,12 @@ export class Batcher<I, O> {
       this.#timer?.set(this.#maxWait);
     }
     open.elements.push(element);
-    // While a watermark waits in the queue, event time may wait on an input
-    // accepted before it (one whose key was busy): that one does not wait
-    // for maxWait. A watermark waits for none of the inputs after it.
+    // A watermark that waits for this input (accepted before it, its key
+    // was busy) does not wait for maxWait too. None waits for the inputs
+    // after it: they wait for maxWait as any other.
     if (
       open.elements.length >= this.#maxSize ||
-      (!accepted && this.watermarksWaiting > 0)
+      (!accepted && this.#beforeWatermark(element))
     ) {
       this.close();
     } else this.#closeIfStuck();

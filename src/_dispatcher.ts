@@ -151,7 +151,7 @@ export class Dispatcher<I, O> {
   /** The element wants a call slot, for its first attempt or a retry. */
   requestStart(element: Element<I, O>): void {
     if (this.#stopped) return;
-    if (this.#batcher !== undefined) return this.#batcher.add(element);
+    if (this.#batcher !== undefined) return this.#batcher.add(element, false);
     this.enqueue(element);
   }
 

@@ -130,6 +130,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         config,
         this.counters,
         (call) => this.#dispatcher.enqueue(call),
+        (element) => this.#queue.beforeWatermark(element),
         this.deadlines,
       );
     } else if (config.attemptTimeout !== Infinity) {
@@ -468,10 +469,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
    */
   #admit(element: Element<I, O>, startNow = true): boolean {
     if (this.#ended) return true;
-    const batcher = this.#batcher;
-    if (batcher !== undefined && element.marker !== undefined) {
-      batcher.watermarksWaiting++; // before the push: it may leave at once
-    }
     if (element.marker === undefined) {
       this.#queue.push(element);
       this.counters.accepted++;
@@ -487,7 +484,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       this.#holding = false;
       this.#releaseHeld();
       if (this.#resumeDue) this.#resume();
-      batcher?.close(); // event time does not wait for maxWait
+      this.#batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return true;
     if (this.#queue.size < this.config.capacity) return false;
@@ -528,7 +525,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       element.leaving = true; // see Element.emitOutputs()
       const sent = this.#enqueue(element.marker as M, element);
       if (!sent) element.leaving = false;
-      else if (this.#batcher !== undefined) this.#batcher.watermarksWaiting--;
       return sent;
     }
     const count = element.emitOutputs(

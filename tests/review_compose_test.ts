@@ -191,3 +191,43 @@ for (const order of ["ordered", "unordered"] as OutputOrder[]) {
     assert.deepEqual(await reading, [0, 1, new Watermark(5), 2, 3]);
   });
 }
+
+// The same in key-ordered mode, for inputs that waited for their key: one
+// accepted after the waiting watermark closed its batch at once all the
+// same.
+test("AsyncIOTransformStream() with batch (key-ordered) still batches inputs that waited for their key after a watermark that waits for a slow record", async () => {
+  const { fn, calls, callsReach } = controlledBatchFn<string, string>();
+  const stream = new AsyncIOTransformStream<string, string, Watermark>(fn, {
+    order: "key-ordered",
+    key: (input) => input[0],
+    capacity: 10,
+    batch: { maxSize: 2, maxWait: Infinity },
+  });
+  const writer = stream.writable.getWriter();
+  const reading = readAll(stream.readable);
+  for (const input of ["u1", "v1", "s1", "t1"]) await writer.write(input);
+  await callsReach(2); // [u1, v1] and [s1, t1]
+  await writer.write(new Watermark(5)); // waits for all four
+  await writer.write("s2"); // waits for s1
+  await writer.write("t2"); // waits for t1
+  calls[1]!.resolve(["s1", "t1"]); // s2 and t2 start; u1 and v1 still run
+  await callsReach(3);
+  await settle();
+  assert.deepEqual(calls.map((call) => call.inputs), [
+    ["u1", "v1"],
+    ["s1", "t1"],
+    ["s2", "t2"],
+  ]);
+  calls[2]!.resolve(["s2", "t2"]);
+  calls[0]!.resolve(["u1", "v1"]);
+  await writer.close();
+  assert.deepEqual(await reading, [
+    "s1",
+    "t1",
+    "u1",
+    "v1",
+    new Watermark(5),
+    "s2",
+    "t2",
+  ]);
+});
