@@ -280,6 +280,9 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
 
   /** The batch function's outputs: one per input, in order. */
   resolve(outputs: unknown): void {
+    // Late (every input left: a stop, or their timeouts): dropped unread,
+    // as any late result is.
+    if (this.#waiting === 0) return void (this.#returned = true);
     const attempts = this.#attempts;
     // A copy first: the array is user data, and its getters may throw, its
     // `length` included (a Proxy's trap).

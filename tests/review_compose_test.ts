@@ -231,3 +231,36 @@ test("AsyncIOTransformStream() with batch (key-ordered) still batches inputs tha
     "t2",
   ]);
 });
+
+// A late result is dropped: every other path checks that its call still
+// counts before it reads the result. A batch call copied its array first,
+// running the array's getters (or a Proxy's traps) after the stream had
+// stopped or every input had timed out.
+test("AsyncIOTransformStream() with batch reads nothing of a batch result that comes after a stop", async () => {
+  const { fn, calls, callsReach } = controlledBatchFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    batch: { maxSize: 2, maxWait: 0 },
+  });
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  void writer.write(1);
+  void writer.write(2);
+  await callsReach(1);
+  await reader.cancel("stopped");
+  assert.equal(calls[0]!.context.signal.aborted, true);
+  const reads: string[] = [];
+  const late = new Proxy([10, 20], {
+    get(target, key, receiver) {
+      // Resolving the call's promise with it reads `then`: the platform's.
+      if (key !== "then") reads.push(String(key));
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  calls[0]!.resolve(late);
+  await settle();
+  assert.deepEqual(reads, [], "the late result was read");
+  assert.deepEqual(stream.snapshot().entries.map((e) => e.kind), [
+    "record",
+    "record",
+  ]);
+});
