@@ -1,7 +1,8 @@
 // Batching: inputs that are ready to start gather in one open batch, which
 // closes into a BatchCall at `maxSize`, `maxWait` after its first input, or
 // when no more input can join it. A closed batch waits in the dispatcher's
-// ready FIFO as one unit, so `concurrency` and `rateLimit` count calls.
+// ready FIFO as one unit, so `concurrency` and `rateLimit` count calls; the
+// newest one still takes new inputs there, up to `maxSize`.
 //
 // Each input stays its own Element: it joins a call with an Attempt of its
 // own that shares the call's controller, and settles, times out, retries or
@@ -33,6 +34,11 @@ export class Batcher<I, O> {
   /** `attemptTimeout`, per batch call. */
   readonly #deadlines: DeadlineQueue<BatchCall<I, O>> | undefined;
   #open: BatchCall<I, O> | undefined = undefined;
+  /**
+   * The newest closed batch while it waits to start (for a call slot or a
+   * rate-limit token) with room for more: new inputs join it.
+   */
+  #queued: BatchCall<I, O> | undefined = undefined;
   /** Per failed call, the call that gathers its retries until its delay ends. */
   readonly #retries = new Map<BatchCall<I, O>, RetryCall<I, O>>();
   /** Batch calls in flight: what `concurrency` counts. */
@@ -69,6 +75,17 @@ export class Batcher<I, O> {
    */
   add(element: Element<I, O>, accepted: boolean): void {
     if (this.#stopped) return;
+    // A batch that waits to start takes the input: it starts no later than
+    // a batch of its own would, and under load calls carry more inputs
+    // (maxWait bounds how long the first input waits for others, not the
+    // size of a call that could not start anyway). Its inputs are all new
+    // ones, so it always starts.
+    const queued = this.#queued;
+    if (this.#open === undefined && queued !== undefined) {
+      queued.elements.push(element);
+      if (queued.elements.length >= this.#maxSize) this.#queued = undefined;
+      return;
+    }
     let open = this.#open;
     if (open === undefined) {
       open = this.#open = new BatchCall(this);
@@ -92,8 +109,14 @@ export class Batcher<I, O> {
     if (open === undefined || this.#stopped) return;
     this.#open = undefined;
     this.#timer?.clear();
+    this.#queued = open.elements.length < this.#maxSize ? open : undefined;
     this.#enqueue(open);
   };
+
+  /** A batch call starts: a batch that waited for it takes no more inputs. */
+  starting(call: BatchCall<I, O>): void {
+    if (this.#queued === call) this.#queued = undefined;
+  }
 
   /** Whether the input side waits for room (capacity is full). */
   inputBlocked(blocked: boolean): void {
@@ -147,7 +170,7 @@ export class Batcher<I, O> {
   /** Nothing closes, starts or fires after this. */
   stop(): void {
     this.#stopped = true;
-    this.#open = undefined;
+    this.#open = this.#queued = undefined;
     for (const retry of this.#retries.values()) retry.timer.clear();
     this.#retries.clear();
     this.#timer?.clear();
@@ -204,6 +227,7 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
   /** Starts the call with the inputs that may start, running user code. */
   start(): void {
     const batcher = this.#batcher;
+    batcher.starting(this);
     const controller = this.#controller = new AbortController();
     const attempts: Attempt<I, O>[] = [];
     const inputs: I[] = [];

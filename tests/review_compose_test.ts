@@ -264,3 +264,55 @@ test("AsyncIOTransformStream() with batch reads nothing of a batch result that c
     "record",
   ]);
 });
+
+// A batch that closed at maxWait and then waited for a call slot or a
+// rate-limit token took no more inputs: each later input waited in a batch
+// of its own, so a saturated stream made calls of a few inputs, one per
+// maxWait (1,000 inputs in 166 calls of 50 ms at concurrency 1, against 22
+// now). The inputs that come while a batch waits join it, up to maxSize.
+test("AsyncIOTransformStream() with batch lets inputs join a batch that waits for a call slot", async () => {
+  const { fn, calls, callsReach } = controlledBatchFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    capacity: 20,
+    concurrency: 1,
+    batch: { maxSize: 3, maxWait: 0 },
+  });
+  const writer = stream.writable.getWriter();
+  const reading = readAll(stream.readable);
+  for (const n of [0, 1, 2]) await writer.write(n); // full: its call runs
+  await callsReach(1);
+  await writer.write(3);
+  await settle(); // maxWait: [3] closes, and waits for the slot
+  for (const n of [4, 5, 6]) await writer.write(n);
+  calls[0]!.resolve([0, 1, 2]);
+  await callsReach(2);
+  calls[1]!.resolve(calls[1]!.inputs);
+  await callsReach(3);
+  calls[2]!.resolve(calls[2]!.inputs);
+  await writer.close();
+  const inputs = calls.map((call) => call.inputs);
+  assert.deepEqual(inputs, [[0, 1, 2], [3, 4, 5], [6]]);
+  assert.deepEqual(await reading, [0, 1, 2, 3, 4, 5, 6]);
+});
+
+test("AsyncIOTransformStream() with batch lets inputs join a batch that waits for a rate-limit token", async () => {
+  const { fn, calls, callsReach } = controlledBatchFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    capacity: 20,
+    rateLimit: { limit: 1, interval: 1_000 },
+    batch: { maxSize: 3, maxWait: 0 },
+  });
+  const writer = stream.writable.getWriter();
+  const reading = readAll(stream.readable);
+  await writer.write(0);
+  await callsReach(1); // [0] took the token
+  calls[0]!.resolve([0]);
+  await writer.write(1);
+  await settle(); // maxWait: [1] closes, and waits for the next token
+  for (const n of [2, 3]) await writer.write(n);
+  await within(callsReach(2), "the second call", 10_000);
+  calls[1]!.resolve(calls[1]!.inputs);
+  await writer.close();
+  assert.deepEqual(calls.map((call) => call.inputs), [[0], [1, 2, 3]]);
+  assert.deepEqual(await reading, [0, 1, 2, 3]);
+});
