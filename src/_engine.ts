@@ -189,9 +189,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     while (this.#backlogIndex < backlog.length && !this.#ended) {
       // As a write waits for the output's demand, so does a restored input:
       // results must not pile up beyond capacity where no one reads them.
-      if (this.#output.backpressure) {
+      while (this.#output.backpressure) {
         await this.#wait(PULL);
-        // A stop between the pull and here leaves the entry in snapshots.
+        // A stop between the pull and here leaves the entry in snapshots,
+        // and results that completed meanwhile may have filled it again.
         if (this.#ended) throw this.#endReason;
       }
       const entry = backlog[this.#backlogIndex++]!;
@@ -217,7 +218,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     // taken from a microtask, once the queue is out of it.
     if (this.#holding) return Promise.resolve().then(() => this.write(chunk));
     if (this.#output.backpressure) {
-      return this.#wait(PULL).then(() => this.#accept(chunk));
+      // From the top once a read came: by this microtask the stream may
+      // have stopped, or results that completed meanwhile may have filled
+      // the readable side again.
+      return this.#wait(PULL).then(() => this.write(chunk));
     }
     return this.#accept(chunk);
   }
@@ -408,10 +412,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
   // --- internals ---
 
   #accept(chunk: I | M): Promise<void> | undefined {
-    // A write that waited for a read goes on from a microtask: the stream
-    // may have stopped since, and no user code (onCheckpoint, a watermark's
-    // getter) runs after a stop.
-    if (this.#ended) return Promise.reject(this.#endReason);
     const kind = this.#kindOf(chunk);
     if (kind === BARRIER) return this.#checkpoint(chunk as CheckpointBarrier);
     const element = this.#elementOf(chunk, kind);

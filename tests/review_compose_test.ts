@@ -316,3 +316,63 @@ test("AsyncIOTransformStream() with batch lets inputs join a batch that waits fo
   assert.deepEqual(calls.map((call) => call.inputs), [[0], [1, 2, 3]]);
   assert.deepEqual(await reading, [0, 1, 2, 3]);
 });
+
+// The same microtask: results that completed before it may fill the
+// readable side again, and the write went on all the same. A barrier was
+// then taken with a result held back in its state, and went out ahead of
+// it, where the README says a barrier written while results are held back
+// is taken only once reads have let them all out.
+test("AsyncIOTransformStream() takes a barrier whose write waited for a read only once results that completed meanwhile are read", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const states: unknown[][] = [];
+  const stream = new AsyncIOTransformStream<number, number, CheckpointBarrier>(
+    fn,
+    {
+      order: "unordered",
+      onCheckpoint: (state) =>
+        void states.push(state.entries.map((entry) => entry.kind)),
+    },
+  );
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  for (const n of [1, 2, 3]) await writer.write(n);
+  await callsReach(3);
+  calls[0]!.resolve(1);
+  await settle(); // 1 fills the readable side
+  const barrier = writer.write(new CheckpointBarrier(7)); // waits for a read
+  await settle();
+  calls[1]!.resolve(2);
+  calls[2]!.resolve(3); // both complete before the write goes on
+  const outputs = [(await reader.read()).value]; // lets the write go on
+  for (let i = 0; i < 3; i++) outputs.push((await reader.read()).value);
+  await barrier;
+  assert.deepEqual(outputs, [1, 2, 3, new CheckpointBarrier(7)]);
+  assert.deepEqual(states, [[]]);
+});
+
+test("AsyncIOTransformStream() admits a restored input that waited for a read only once results that completed meanwhile are read", async () => {
+  const { fn, calls, callsReach } = controlledFn<number, number>();
+  const stream = new AsyncIOTransformStream(fn, {
+    order: "unordered",
+    capacity: 3,
+    restore: {
+      version: 1,
+      entries: [1, 2, 3, 4].map((input) => ({ kind: "record", input })),
+    },
+  });
+  const reader = stream.readable.getReader();
+  await callsReach(3); // 1, 2 and 3 fill the capacity
+  calls[0]!.resolve(1);
+  await settle(); // 1 fills the readable side; 4 waits for a read
+  calls[1]!.resolve(2);
+  calls[2]!.resolve(3); // both complete before 4 goes on
+  const outputs = [(await reader.read()).value];
+  await settle();
+  assert.equal(calls.length, 3, "4 was admitted while 3 was held back");
+  for (let i = 0; i < 2; i++) outputs.push((await reader.read()).value);
+  await callsReach(4);
+  calls[3]!.resolve(4);
+  outputs.push((await reader.read()).value);
+  assert.deepEqual(outputs, [1, 2, 3, 4]);
+  await reader.cancel();
+});
