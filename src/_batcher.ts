@@ -1,7 +1,8 @@
 // Batching: inputs that are ready to start gather in one open batch, which
 // closes into a BatchCall at `maxSize`, `maxWait` after its first input, or
 // when no more input can join it. A closed batch waits in the dispatcher's
-// ready FIFO as one unit, so `concurrency` and `rateLimit` count calls.
+// ready FIFO as one unit, so `concurrency` and `rateLimit` count calls; the
+// newest one still takes new inputs there, up to `maxSize`.
 //
 // Each input stays its own Element: it joins a call with an Attempt of its
 // own that shares the call's controller, and settles, times out, retries or
@@ -25,16 +26,21 @@ export class Batcher<I, O> {
   readonly #maxWait: number;
   /** Hands a closed batch to the dispatcher. */
   readonly #enqueue: (call: BatchCall<I, O>) => void;
+  /** Whether a watermark accepted after an element waits for it. */
+  readonly #beforeWatermark: (element: Element<I, O>) => boolean;
   /** The inputs' total `timeout`s. */
   readonly elementDeadlines: DeadlineQueue<Element<I, O>> | undefined;
   readonly #timer: Timer | undefined;
   /** `attemptTimeout`, per batch call. */
   readonly #deadlines: DeadlineQueue<BatchCall<I, O>> | undefined;
   #open: BatchCall<I, O> | undefined = undefined;
+  /**
+   * The newest closed batch while it waits to start (for a call slot or a
+   * rate-limit token) with room for more: new inputs join it.
+   */
+  #queued: BatchCall<I, O> | undefined = undefined;
   /** Per failed call, the call that gathers its retries until its delay ends. */
   readonly #retries = new Map<BatchCall<I, O>, RetryCall<I, O>>();
-  /** Watermarks accepted and not yet emitted (kept by the engine). */
-  watermarksWaiting = 0;
   /** Batch calls in flight: what `concurrency` counts. */
   calls = 0;
   /** The input side waits for room: no new input can join. */
@@ -47,8 +53,10 @@ export class Batcher<I, O> {
     config: Config<I, O>,
     counters: Counters,
     enqueue: (call: BatchCall<I, O>) => void,
+    beforeWatermark: (element: Element<I, O>) => boolean,
     elementDeadlines?: DeadlineQueue<Element<I, O>>,
   ) {
+    this.#beforeWatermark = beforeWatermark;
     this.config = config;
     this.elementDeadlines = elementDeadlines;
     this.#counters = counters;
@@ -61,18 +69,36 @@ export class Batcher<I, O> {
     }
   }
 
-  /** An element is ready to start: it joins the open batch. */
-  add(element: Element<I, O>): void {
+  /**
+   * An element is ready to start: it joins the open batch. `accepted`: it
+   * was just accepted, so it comes after every watermark accepted so far.
+   */
+  add(element: Element<I, O>, accepted: boolean): void {
     if (this.#stopped) return;
+    // A batch that waits to start takes the input: it starts no later than
+    // a batch of its own would, and under load calls carry more inputs
+    // (maxWait bounds how long the first input waits for others, not the
+    // size of a call that could not start anyway). Its inputs are all new
+    // ones, so it always starts.
+    const queued = this.#queued;
+    if (this.#open === undefined && queued !== undefined) {
+      queued.elements.push(element);
+      if (queued.elements.length >= this.#maxSize) this.#queued = undefined;
+      return;
+    }
     let open = this.#open;
     if (open === undefined) {
       open = this.#open = new BatchCall(this);
       this.#timer?.set(this.#maxWait);
     }
     open.elements.push(element);
-    // While a watermark waits in the queue, event time may wait on this
-    // input: it does not wait for maxWait.
-    if (open.elements.length >= this.#maxSize || this.watermarksWaiting > 0) {
+    // A watermark that waits for this input (accepted before it, its key
+    // was busy) does not wait for maxWait too. None waits for the inputs
+    // after it: they wait for maxWait as any other.
+    if (
+      open.elements.length >= this.#maxSize ||
+      (!accepted && this.#beforeWatermark(element))
+    ) {
       this.close();
     } else this.#closeIfStuck();
   }
@@ -83,8 +109,14 @@ export class Batcher<I, O> {
     if (open === undefined || this.#stopped) return;
     this.#open = undefined;
     this.#timer?.clear();
+    this.#queued = open.elements.length < this.#maxSize ? open : undefined;
     this.#enqueue(open);
   };
+
+  /** A batch call starts: a batch that waited for it takes no more inputs. */
+  starting(call: BatchCall<I, O>): void {
+    if (this.#queued === call) this.#queued = undefined;
+  }
 
   /** Whether the input side waits for room (capacity is full). */
   inputBlocked(blocked: boolean): void {
@@ -138,7 +170,7 @@ export class Batcher<I, O> {
   /** Nothing closes, starts or fires after this. */
   stop(): void {
     this.#stopped = true;
-    this.#open = undefined;
+    this.#open = this.#queued = undefined;
     for (const retry of this.#retries.values()) retry.timer.clear();
     this.#retries.clear();
     this.#timer?.clear();
@@ -195,6 +227,7 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
   /** Starts the call with the inputs that may start, running user code. */
   start(): void {
     const batcher = this.#batcher;
+    batcher.starting(this);
     const controller = this.#controller = new AbortController();
     const attempts: Attempt<I, O>[] = [];
     const inputs: I[] = [];
@@ -271,6 +304,9 @@ export class BatchCall<I, O> implements DeadlineNode<BatchCall<I, O>> {
 
   /** The batch function's outputs: one per input, in order. */
   resolve(outputs: unknown): void {
+    // Late (every input left: a stop, or their timeouts): dropped unread,
+    // as any late result is.
+    if (this.#waiting === 0) return void (this.#returned = true);
     const attempts = this.#attempts;
     // A copy first: the array is user data, and its getters may throw, its
     // `length` included (a Proxy's trap).

@@ -129,10 +129,15 @@ export class Dispatcher<I, O> {
         return;
       }
     }
+    if (this.#batcher !== undefined) {
+      // After every watermark so far: it may wait for maxWait.
+      if (!this.#stopped) this.#batcher.add(element, true);
+      return;
+    }
     if (
       !now || this.#stopped || this.#scheduled || this.#draining ||
-      this.#batcher !== undefined || this.#limiter !== undefined ||
-      this.#ready.size > 0 || this.#counters.inFlight >= this.#concurrency
+      this.#limiter !== undefined || this.#ready.size > 0 ||
+      this.#counters.inFlight >= this.#concurrency
     ) {
       return this.requestStart(element);
     }
@@ -146,7 +151,7 @@ export class Dispatcher<I, O> {
   /** The element wants a call slot, for its first attempt or a retry. */
   requestStart(element: Element<I, O>): void {
     if (this.#stopped) return;
-    if (this.#batcher !== undefined) return this.#batcher.add(element);
+    if (this.#batcher !== undefined) return this.#batcher.add(element, false);
     this.enqueue(element);
   }
 

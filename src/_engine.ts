@@ -130,6 +130,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         config,
         this.counters,
         (call) => this.#dispatcher.enqueue(call),
+        (element) => this.#queue.beforeWatermark(element),
         this.deadlines,
       );
     } else if (config.attemptTimeout !== Infinity) {
@@ -188,9 +189,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     while (this.#backlogIndex < backlog.length && !this.#ended) {
       // As a write waits for the output's demand, so does a restored input:
       // results must not pile up beyond capacity where no one reads them.
-      if (this.#output.backpressure) {
+      while (this.#output.backpressure) {
         await this.#wait(PULL);
-        // A stop between the pull and here leaves the entry in snapshots.
+        // A stop between the pull and here leaves the entry in snapshots,
+        // and results that completed meanwhile may have filled it again.
         if (this.#ended) throw this.#endReason;
       }
       const entry = backlog[this.#backlogIndex++]!;
@@ -216,7 +218,10 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     // taken from a microtask, once the queue is out of it.
     if (this.#holding) return Promise.resolve().then(() => this.write(chunk));
     if (this.#output.backpressure) {
-      return this.#wait(PULL).then(() => this.#accept(chunk));
+      // From the top once a read came: by this microtask the stream may
+      // have stopped, or results that completed meanwhile may have filled
+      // the readable side again.
+      return this.#wait(PULL).then(() => this.write(chunk));
     }
     return this.#accept(chunk);
   }
@@ -464,10 +469,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
    */
   #admit(element: Element<I, O>, startNow = true): boolean {
     if (this.#ended) return true;
-    const batcher = this.#batcher;
-    if (batcher !== undefined && element.marker !== undefined) {
-      batcher.watermarksWaiting++; // before the push: it may leave at once
-    }
     if (element.marker === undefined) {
       this.#queue.push(element);
       this.counters.accepted++;
@@ -483,7 +484,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       this.#holding = false;
       this.#releaseHeld();
       if (this.#resumeDue) this.#resume();
-      batcher?.close(); // event time does not wait for maxWait
+      this.#batcher?.close(); // event time does not wait for maxWait
     }
     if (this.#ended) return true;
     if (this.#queue.size < this.config.capacity) return false;
@@ -524,7 +525,6 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
       element.leaving = true; // see Element.emitOutputs()
       const sent = this.#enqueue(element.marker as M, element);
       if (!sent) element.leaving = false;
-      else if (this.#batcher !== undefined) this.#batcher.watermarksWaiting--;
       return sent;
     }
     const count = element.emitOutputs(
@@ -533,23 +533,38 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
         : this.#enqueueOutput,
     );
     if (count < 0) return false;
-    this.counters.outputs += count;
-    this.counters.emitted++;
+    if (count === 0) this.counters.emitted++;
     element.emitted();
     return true;
   }
 
   #enqueueOutput = (output: O, element: Element<I, O>): boolean =>
-    this.#enqueue(output, element);
+    this.#enqueueCounted(output, element);
 
   /** `onError: "settle"` wraps each output of a fulfilled input. */
   #enqueueFulfilled(element: Element<I, O>): (value: O) => boolean {
     const input = element.input;
     return (value) =>
-      this.#enqueue(
+      this.#enqueueCounted(
         { status: "fulfilled", input, value } as unknown as O,
         element,
       );
+  }
+
+  /**
+   * Counts an output before it goes out, and its input as emitted with its
+   * last output, as snapshot() has it (see Element.emitOutputs()): a sink
+   * (Deno's pipeTo) or a readable size() sees the chunk within the enqueue.
+   */
+  #enqueueCounted(output: O, element: Element<I, O>): boolean {
+    const counters = this.counters;
+    const last = element.leaving;
+    counters.outputs++;
+    if (last) counters.emitted++;
+    if (this.#enqueue(output, element)) return true;
+    counters.outputs--; // it went nowhere: a stop from inside size()
+    if (last) counters.emitted--;
+    return false;
   }
 
   /**

@@ -16,6 +16,18 @@ export class OrderedQueue<I, O> extends ListQueue<I, O> {
     this.#drain();
   }
 
+  /**
+   * A watermark waits for every element ahead of it. A walk, but in this
+   * order only new inputs join a batch, and the batcher does not ask for
+   * them (key-ordered mode, which asks, has an unordered queue).
+   */
+  beforeWatermark(element: Element<I, O>): boolean {
+    for (let e = element.next; e !== undefined; e = e.next) {
+      if (e.marker !== undefined) return true;
+    }
+    return false;
+  }
+
   #drain(): void {
     const list = this.list;
     let head = list.head;

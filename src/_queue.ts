@@ -14,6 +14,8 @@ export interface EmissionQueue<I, O> {
   completed(element: Element<I, O>): void;
   /** The output wants more: emit what is ready and waited for it. */
   resume(): void;
+  /** Whether a watermark accepted after `element` waits for it. */
+  beforeWatermark(element: Element<I, O>): boolean;
 }
 
 /**
@@ -44,6 +46,7 @@ export abstract class ListQueue<I, O> implements EmissionQueue<I, O> {
   abstract push(element: Element<I, O>): void;
   abstract completed(element: Element<I, O>): void;
   abstract resume(): void;
+  abstract beforeWatermark(element: Element<I, O>): boolean;
 }
 
 /** An intrusive doubly linked list of elements in input order. */

@@ -78,6 +78,11 @@ export class UnorderedQueue<I, O> extends ListQueue<I, O> {
     }
   }
 
+  /** Its segment's closing watermark waits for it; no other does. */
+  beforeWatermark(element: Element<I, O>): boolean {
+    return (element.segment as Segment<I, O>).watermark !== undefined;
+  }
+
   #ready(segment: Segment<I, O>, element: Element<I, O>): void {
     if (segment.readyTail === undefined) segment.readyHead = element;
     else segment.readyTail.nextReady = element;

@@ -115,7 +115,10 @@ export interface AsyncIOOptions<
   rateLimit?: RateLimitOptions;
   /** Aborting it cancels the stream with the signal's reason. */
   signal?: AbortSignal;
-  /** A snapshot to resume from: its inputs are called before any new input. */
+  /**
+   * A snapshot to resume from: its inputs are called before any new input
+   * (of their key, in `"key-ordered"` mode).
+   */
   restore?: AsyncIOState<I>;
   /**
    * Called with the snapshot taken at each `CheckpointBarrier`, whose entries
