@@ -403,6 +403,14 @@ export function configOf<I, O, M>(
     );
     if (ownClose !== undefined) close = () => ownClose.call(object);
   }
+  // It runs only when the total timeout runs out (an attemptTimeout leads
+  // to a retry or a failure): with none, it would silently never run.
+  if (onTimeout !== undefined && timeout === Infinity) {
+    throw typeError(
+      "onTimeout must be undefined when there is no timeout",
+      onTimeout,
+    );
+  }
   const onError = onErrorOption === undefined ? "fail" : onErrorOption;
   if (
     onError !== "fail" && onError !== "settle" && typeof onError !== "function"

@@ -91,7 +91,8 @@ export interface AsyncIOOptions<
   attemptTimeout?: number;
   /**
    * The timeout handler for the function form (the object form uses its own
-   * `timeout` method). It may complete the element with a fallback.
+   * `timeout` method), called when `timeout` runs out: without a `timeout`
+   * it is a `TypeError`. It may complete the element with a fallback.
    */
   onTimeout?: (input: I, result: ResultFuture<O>) => void | Promise<void>;
   /**

@@ -105,6 +105,13 @@ const cases: Case[] = [
     message: "onTimeout must be a function: current value is true",
   },
   {
+    // It would never run: only the total timeout calls it.
+    options: { onTimeout() {}, attemptTimeout: 100 },
+    error: TypeError,
+    message:
+      "onTimeout must be undefined when there is no timeout: current value is a function",
+  },
+  {
     fn: { asyncInvoke() {}, timeout() {} },
     options: { onTimeout() {} },
     error: TypeError,
