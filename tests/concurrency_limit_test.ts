@@ -8,20 +8,7 @@ import {
   gradient2,
   vegas,
 } from "../mod.ts";
-
-function sample(
-  rtt: number,
-  inFlight: number,
-  dropped = 0,
-  timedOut = 0,
-): ConcurrencySample {
-  return { rtt, inFlight, calls: 100, dropped, timedOut };
-}
-
-function bound<T extends ConcurrencyLimit>(limit: T, capacity = 100): T {
-  limit.bind?.(capacity);
-  return limit;
-}
+import { bound, sample } from "./_limits.ts";
 
 /** Feeds the samples one by one and returns the limit after each. */
 function steps(

@@ -6,25 +6,11 @@ import {
   aimd,
   AsyncIOTransformStream,
   type ConcurrencyLimit,
-  type ConcurrencySample,
   gradient2,
   vegas,
 } from "../mod.ts";
+import { bound, sample } from "./_limits.ts";
 import { RateLimiter } from "../src/_rate_limiter.ts";
-
-function sample(
-  rtt: number,
-  inFlight: number,
-  dropped = 0,
-  timedOut = 0,
-): ConcurrencySample {
-  return { rtt, inFlight, calls: 100, dropped, timedOut };
-}
-
-function bound<T extends ConcurrencyLimit>(limit: T, capacity = 100): T {
-  limit.bind?.(capacity);
-  return limit;
-}
 
 test("the built-in limits start at a given initial below their default min", () => {
   // aimd() and gradient2() default min to 20: an initial of 10 was raised
