@@ -667,6 +667,7 @@ export class Engine<I, O, M> implements ElementHost<I, O> {
     // clean end.
     this.#output.error(reason);
     for (const attempt of attempts) attempt.abort(reason);
+    this.#output.aborted?.();
     this.#gate.fail(reason);
     // The stream already carries the first error; a close error is dropped.
     this.#close().catch(ignore);

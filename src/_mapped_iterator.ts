@@ -72,17 +72,20 @@ class IteratorOutput<T> implements Output<T> {
   readonly #requests: RingBuffer<Request<T>>;
   readonly close: () => void;
   readonly error: (reason: unknown) => void;
+  readonly aborted: () => void;
 
   constructor(
     buffer: ResultBuffer<T>,
     requests: RingBuffer<Request<T>>,
     close: () => void,
     error: (reason: unknown) => void,
+    aborted: () => void,
   ) {
     this.#buffer = buffer;
     this.#requests = requests;
     this.close = close;
     this.error = error;
+    this.aborted = aborted;
   }
 
   /**
@@ -131,6 +134,8 @@ export class MappedIterator<I, O, M> implements MapAsyncIterator<O | M, I> {
   readonly #readAfterStopEntries: AsyncIOStateEntry<I>[] = [];
   /** Whether a microtask will read on. */
   #readScheduled = false;
+  /** The engine failed: the source is released once its calls are aborted. */
+  #releaseDue: { reason: unknown } | undefined = undefined;
 
   constructor(
     engineFor: (output: Output<O | M>) => Engine<I, O, M>,
@@ -236,6 +241,7 @@ export class MappedIterator<I, O, M> implements MapAsyncIterator<O | M, I> {
     this.#requests,
     () => this.#close(),
     (reason) => this.#error(reason),
+    () => this.#aborted(),
   );
 
   #close(): void {
@@ -256,7 +262,15 @@ export class MappedIterator<I, O, M> implements MapAsyncIterator<O | M, I> {
       request.reject(reason);
       this.#endRequests();
     }
-    this.#releaseSource(reason);
+    // The engine aborts the calls next: the source's return() is user code,
+    // and runs once they are aborted, as on a break.
+    this.#releaseDue = { reason };
+  }
+
+  #aborted(): void {
+    const due = this.#releaseDue;
+    this.#releaseDue = undefined;
+    if (due !== undefined) this.#releaseSource(due.reason);
   }
 
   // --- internals ---

@@ -37,6 +37,11 @@ export interface Output<T> {
   close(): void;
   /** The stream stopped or failed with `reason`: error every side. */
   error(reason: unknown): void;
+  /**
+   * After `error()`, once the stop has aborted every call: what an output
+   * does then runs no earlier than any call's abort.
+   */
+  aborted?(): void;
 }
 
 /** An element whose outputs leave the engine, as an {@linkcode Output} sees it. */

@@ -158,3 +158,37 @@ test("mapAsync() calls nothing when options.signal is already aborted", async ()
   await assert.rejects(mapped.next(), (error) => error === reason);
   assert.equal(calls.length, 0);
 });
+
+for (const stop of ["a call's failure", "options.signal"] as const) {
+  test(`mapAsync() on ${stop} aborts every call before it returns the source, as break does`, async () => {
+    const { fn, calls, callsReach } = controlledFn<number, number>();
+    const abortedAtReturn: boolean[] = [];
+    const source: IterableIterator<number> = {
+      next: () => ({ done: false, value: calls.length }),
+      return() {
+        // User code: by now no call may still be running.
+        for (const call of calls) {
+          abortedAtReturn.push(call.context.signal.aborted);
+        }
+        return { done: true, value: undefined };
+      },
+      [Symbol.iterator]() {
+        return this;
+      },
+    };
+    const controller = new AbortController();
+    const mapped = mapAsync(source, fn, {
+      capacity: 3,
+      order: "unordered",
+      signal: controller.signal,
+    });
+    const first = mapped.next();
+    await callsReach(3);
+    const reason = new Error("stopped");
+    if (stop === "options.signal") controller.abort(reason);
+    else calls[1]!.reject(reason);
+    await assert.rejects(first, (error) => error === reason);
+    await settle();
+    assert.deepEqual(abortedAtReturn, [true, true, true]);
+  });
+}
