@@ -75,7 +75,9 @@ export interface AsyncBatchFunction<I, O> {
  *
  * A batch closes when it holds `maxSize` inputs, `maxWait` ms after its
  * first input, at a `Watermark`, at end of input, and when the stream is at
- * capacity with no call in flight (nothing else could make room).
+ * capacity with no call in flight (nothing else could make room). A closed
+ * batch that waits to start, for a call slot or a rate-limit token, still
+ * takes the inputs that come meanwhile, up to `maxSize`.
  *
  * @example Up to 50 keys per call, waiting at most 5 ms to fill a batch
  * ```ts
