@@ -176,3 +176,18 @@ export function isClaim(args: string[], stream: string): boolean {
 export function isHeartbeat(args: string[], stream: string): boolean {
   return args[0] === "EVALSHA" && args[2] === "1" && args[3] === stream;
 }
+
+/** Rejects if `promise` has not settled within `ms` (a hang, not a speed). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} hung`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

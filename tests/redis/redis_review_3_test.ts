@@ -21,24 +21,10 @@ import {
   eventually,
   pending,
   useRedis,
+  within,
 } from "./_redis.ts";
 
 const redis = useRedis();
-
-/** Rejects if `promise` has not settled within `ms` (a hang, not a speed). */
-async function within<T>(promise: Promise<T>, ms: number, what: string) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} hung`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Each entry as a commit of one output, its own fields. */
 function echo(): TransformStream<

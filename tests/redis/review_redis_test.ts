@@ -18,24 +18,10 @@ import {
   readAll,
   type RedisStreamEntry,
   useRedis,
+  within,
 } from "./_redis.ts";
 
 const redis = useRedis();
-
-/** Rejects if `promise` has not settled within `ms` (a hang, not a speed). */
-async function within<T>(promise: Promise<T>, ms: number, what: string) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} hung`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 test("redisWorker() never acknowledges an entry whose output has too many fields for the commit script", async () => {
   const input = redis.name("review-wide");
