@@ -26,6 +26,19 @@ import {
 
 const redis = useRedis();
 
+/** One worker's connections and names on `input`, as most tests here run it. */
+function common(input: string) {
+  return {
+    send: redis.client.send,
+    blockingSend: redis.reads.send,
+    input,
+    output: `${input}:out`,
+    group: "g",
+    consumer: "c",
+    blockMs: 50,
+  };
+}
+
 /** Each entry as a commit of one output, its own fields. */
 function echo(): TransformStream<
   { stream: string; id: string; fields: Record<string, string> },
@@ -150,13 +163,7 @@ test("redisWorker() fails with a clear TypeError naming the entry when onError r
   const input = redis.name("review3-onerror-single");
   const [id] = await addEntries(redis.client, input, 1);
   const worker = redisWorker({
-    send: redis.client.send,
-    blockingSend: redis.reads.send,
-    input,
-    output: `${input}:out`,
-    group: "g",
-    consumer: "c",
-    blockMs: 50,
+    ...common(input),
     deadLetter: `${input}:dead`,
     fn: () => {
       throw new Error("boom");
@@ -181,13 +188,7 @@ test("redisWorker() fails with a clear TypeError when an object fn completes wit
   const input = redis.name("review3-complete-string");
   const [id] = await addEntries(redis.client, input, 1);
   const worker = redisWorker({
-    send: redis.client.send,
-    blockingSend: redis.reads.send,
-    input,
-    output: `${input}:out`,
-    group: "g",
-    consumer: "c",
-    blockMs: 50,
+    ...common(input),
     fn: { asyncInvoke: (_entry, result) => result.complete("ab" as never) },
   });
   await assert.rejects(worker.done, {
@@ -390,6 +391,7 @@ test("redisWorker() runs its scripts when a SCRIPT FLUSH lands between their rel
   await addEntries(redis.client, input, 3);
   await redis.client.send(["SCRIPT", "FLUSH"]);
   const worker = redisWorker({
+    ...common(input),
     send: async (args) => {
       const reply = await redis.client.send(args);
       // The worst moment: the script just loaded is flushed at once.
@@ -398,12 +400,6 @@ test("redisWorker() runs its scripts when a SCRIPT FLUSH lands between their rel
       }
       return reply;
     },
-    blockingSend: redis.reads.send,
-    input,
-    output: `${input}:out`,
-    group: "g",
-    consumer: "c",
-    blockMs: 50,
     claimIdleMs: 300,
     fn: ({ fields }) => fields,
   });
@@ -491,14 +487,8 @@ for (
     const input = redis.name("review3-policy");
     await addEntries(redis.client, input, 1);
     const worker = redisWorker({
-      send: redis.client.send,
-      blockingSend: redis.reads.send,
-      input,
-      output: `${input}:out`,
+      ...common(input),
       deadLetter: `${input}:dead`,
-      group: "g",
-      consumer: "c",
-      blockMs: 50,
       fn: () => {
         throw new Error("fn failed");
       },
@@ -549,13 +539,7 @@ test("redisWorker() reloads its scripts after SCRIPT FLUSH (NOSCRIPT) and commit
   await addEntries(redis.client, input, 60);
   let calls = 0;
   const worker = redisWorker({
-    send: redis.client.send,
-    blockingSend: redis.reads.send,
-    input,
-    output: `${input}:out`,
-    group: "g",
-    consumer: "c",
-    blockMs: 50,
+    ...common(input),
     // Claims and heartbeats run their scripts too.
     claimIdleMs: 300,
     claimIntervalMs: 100,
